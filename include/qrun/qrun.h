@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* qrun public C API: load an ONNX model, run it, read tensors and reports. */
+#ifndef QRUN_QRUN_H
+#define QRUN_QRUN_H
+
+/*
+ * Lifetimes and ownership
+ * -----------------------
+ * Everything starts from a qrun_context (allocator, thread count, and the
+ * last error message for calls made through it). Every object created with
+ * a context is owned by the caller and freed with its matching *_free; the
+ * context must outlive every object created from it. Objects come back
+ * through out-params that are set to NULL on failure.
+ *
+ * Errors: every fallible call returns a qrun_status. The readable message
+ * of the most recent failing call made through a context is returned by
+ * qrun_context_errmsg(); it stays valid until the next call that uses that
+ * context. qrun never prints, never aborts and keeps no global mutable
+ * state; two contexts may be used from two threads at once, one context
+ * from one thread at a time.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(QRUN_BUILDING_LIBRARY) && defined(__GNUC__)
+#define QRUN_API __attribute__((visibility("default")))
+#else
+#define QRUN_API
+#endif
+
+#define QRUN_VERSION_STRING "0.1.0"
+#define QRUN_MAX_RANK 8
+
+/** Status of every fallible call. Closed set; see qrun_status_str(). */
+typedef enum qrun_status {
+    QRUN_OK = 0,
+    QRUN_E_ARG,         /**< invalid argument from the caller */
+    QRUN_E_NOMEM,       /**< allocation failed */
+    QRUN_E_MODEL,       /**< malformed or invalid model or tensor file */
+    QRUN_E_UNSUPPORTED, /**< valid, but an op/dtype/feature no backend supports */
+    QRUN_E_IO,          /**< file could not be opened, read or written */
+    QRUN_E_INTERNAL     /**< a bug in qrun */
+} qrun_status;
+
+/**
+ * Element types. Values 0..26 equal ONNX TensorProto.DataType; FLOAT8E3M4
+ * has no ONNX type and exists inside qrun only.
+ */
+typedef enum qrun_dtype {
+    QRUN_DTYPE_UNDEFINED = 0,
+    QRUN_DTYPE_FLOAT = 1,
+    QRUN_DTYPE_UINT8 = 2,
+    QRUN_DTYPE_INT8 = 3,
+    QRUN_DTYPE_UINT16 = 4,
+    QRUN_DTYPE_INT16 = 5,
+    QRUN_DTYPE_INT32 = 6,
+    QRUN_DTYPE_INT64 = 7,
+    QRUN_DTYPE_STRING = 8,
+    QRUN_DTYPE_BOOL = 9,
+    QRUN_DTYPE_FLOAT16 = 10,
+    QRUN_DTYPE_DOUBLE = 11,
+    QRUN_DTYPE_UINT32 = 12,
+    QRUN_DTYPE_UINT64 = 13,
+    QRUN_DTYPE_COMPLEX64 = 14,
+    QRUN_DTYPE_COMPLEX128 = 15,
+    QRUN_DTYPE_BFLOAT16 = 16,
+    QRUN_DTYPE_FLOAT8E4M3FN = 17,
+    QRUN_DTYPE_FLOAT8E4M3FNUZ = 18,
+    QRUN_DTYPE_FLOAT8E5M2 = 19,
+    QRUN_DTYPE_FLOAT8E5M2FNUZ = 20,
+    QRUN_DTYPE_UINT4 = 21,
+    QRUN_DTYPE_INT4 = 22,
+    QRUN_DTYPE_FLOAT4E2M1 = 23,
+    QRUN_DTYPE_FLOAT8E8M0 = 24,
+    QRUN_DTYPE_UINT2 = 25,
+    QRUN_DTYPE_INT2 = 26,
+    QRUN_DTYPE_FLOAT8E3M4 = 27, /**< qrun-only: 1.3.4, bias 3, no Inf/NaN */
+    QRUN_DTYPE_COUNT
+} qrun_dtype;
+
+/** Caller-supplied allocator. alloc returns NULL on failure; free(NULL) is a no-op. */
+typedef struct qrun_allocator {
+    void *(*alloc)(void *ud, size_t size);
+    void (*free)(void *ud, void *ptr);
+    void *ud;
+} qrun_allocator;
+
+/** Options of a context. Initialise with qrun_options_init() before setting fields. */
+typedef struct qrun_options {
+    const qrun_allocator *allocator; /**< NULL: malloc/free */
+    int n_threads;                   /**< 0: all cores */
+} qrun_options;
+
+typedef struct qrun_context qrun_context;
+typedef struct qrun_model qrun_model;
+typedef struct qrun_session qrun_session;
+typedef struct qrun_tensor qrun_tensor;
+
+/* ---- status, version, dtypes ------------------------------------------ */
+
+/** @brief Static text for a status. Never NULL. */
+QRUN_API const char *qrun_status_str(qrun_status s);
+/** @brief Library version, e.g. "0.1.0". */
+QRUN_API const char *qrun_version(void);
+/** @brief qrun name of a dtype ("float32", "int8", "float8e4m3fn", ...); "undefined" when out of range. */
+QRUN_API const char *qrun_dtype_name(qrun_dtype t);
+/** @brief Size of one element in bits (4 for int4); 0 for UNDEFINED/STRING. */
+QRUN_API int qrun_dtype_bits(qrun_dtype t);
+
+/* ---- context ----------------------------------------------------------- */
+
+QRUN_API void qrun_options_init(qrun_options *opts);
+/** @brief Create a context. opts may be NULL (defaults). @return QRUN_OK or QRUN_E_NOMEM. */
+QRUN_API qrun_status qrun_context_create(const qrun_options *opts, qrun_context **out);
+QRUN_API void qrun_context_free(qrun_context *ctx);
+/** @brief Message of the most recent failing call through ctx ("" if none). Valid until the next call on ctx. */
+QRUN_API const char *qrun_context_errmsg(const qrun_context *ctx);
+/** @brief Number of threads kernels use (resolved: never 0). */
+QRUN_API int qrun_context_threads(const qrun_context *ctx);
+
+/* ---- models ------------------------------------------------------------ */
+
+/**
+ * @brief Load and check an ONNX model file. External data is read only from
+ * files inside the model's folder. The protobuf is freed before this returns.
+ * @return QRUN_OK, QRUN_E_IO, QRUN_E_MODEL (malformed), QRUN_E_UNSUPPORTED
+ *         (an op or dtype no backend supports; the message names the node,
+ *         op, domain and opset), QRUN_E_NOMEM.
+ */
+QRUN_API qrun_status qrun_model_load(qrun_context *ctx, const char *path, qrun_model **out);
+/** @brief Same as qrun_model_load from bytes; external data resolved against base_dir (NULL: refused). */
+QRUN_API qrun_status qrun_model_load_bytes(qrun_context *ctx,
+                                           const void *data,
+                                           size_t size,
+                                           const char *base_dir,
+                                           qrun_model **out);
+QRUN_API void qrun_model_free(qrun_model *model);
+
+/** Description of one graph input or output. Strings are owned by the model. */
+typedef struct qrun_value_info {
+    const char *name;
+    qrun_dtype dtype;
+    int rank;                      /**< -1 if unknown */
+    int64_t dims[QRUN_MAX_RANK];   /**< -1 where unknown or symbolic */
+    const char *dim_params[QRUN_MAX_RANK]; /**< symbolic name or NULL */
+} qrun_value_info;
+
+QRUN_API int qrun_model_input_count(const qrun_model *model);
+QRUN_API int qrun_model_output_count(const qrun_model *model);
+/** @return QRUN_OK or QRUN_E_ARG when index is out of range. */
+QRUN_API qrun_status qrun_model_input_info(const qrun_model *model, int index, qrun_value_info *out);
+QRUN_API qrun_status qrun_model_output_info(const qrun_model *model, int index, qrun_value_info *out);
+
+/** Model-level facts for `qrun info`. Strings are owned by the model. */
+typedef struct qrun_model_meta {
+    int64_t ir_version;
+    const char *producer_name;
+    const char *producer_version;
+    const char *graph_name;
+    int n_opsets;
+    int n_nodes;
+    int n_initializers;
+} qrun_model_meta;
+QRUN_API void qrun_model_get_meta(const qrun_model *model, qrun_model_meta *out);
+/** @brief Opset import i: domain ("" = ai.onnx) and version. */
+QRUN_API qrun_status qrun_model_opset(const qrun_model *model, int i, const char **domain, int64_t *version);
+
+/** One node, for reports. Strings are owned by the model. */
+typedef struct qrun_node_info {
+    const char *name;   /**< never empty: generated as "<op>_<index>" when the file has none */
+    const char *op_type;
+    const char *domain; /**< "" for ai.onnx */
+    int64_t opset;
+    int n_inputs;
+    int n_outputs;
+} qrun_node_info;
+QRUN_API qrun_status qrun_model_node_info(const qrun_model *model, int i, qrun_node_info *out);
+
+/** Parameter statistics: initializer elements and bytes for each dtype. */
+typedef struct qrun_param_stats {
+    int64_t count[QRUN_DTYPE_COUNT];
+    int64_t bytes[QRUN_DTYPE_COUNT];
+} qrun_param_stats;
+QRUN_API void qrun_model_param_stats(const qrun_model *model, qrun_param_stats *out);
+
+/* ---- tensors ----------------------------------------------------------- */
+
+/** @brief Create a zero-filled tensor. name may be NULL. */
+QRUN_API qrun_status qrun_tensor_create(qrun_context *ctx,
+                                        qrun_dtype dtype,
+                                        int rank,
+                                        const int64_t *dims,
+                                        const char *name,
+                                        qrun_tensor **out);
+/**
+ * @brief Read a tensor file: ONNX TensorProto (.pb) or NumPy (.npy, v1/v2/v3,
+ * C order, little-endian); the format is chosen by content, not by name.
+ */
+QRUN_API qrun_status qrun_tensor_load_file(qrun_context *ctx, const char *path, qrun_tensor **out);
+
+typedef enum qrun_tensor_format {
+    QRUN_TENSOR_FORMAT_PB = 0, /**< ONNX TensorProto */
+    QRUN_TENSOR_FORMAT_NPY = 1 /**< NumPy v1 (FP8/4-bit as raw uint8 codes) */
+} qrun_tensor_format;
+QRUN_API qrun_status qrun_tensor_save_file(qrun_context *ctx,
+                                           const qrun_tensor *t,
+                                           const char *path,
+                                           qrun_tensor_format fmt);
+QRUN_API void qrun_tensor_free(qrun_tensor *t);
+QRUN_API qrun_dtype qrun_tensor_dtype(const qrun_tensor *t);
+QRUN_API int qrun_tensor_rank(const qrun_tensor *t);
+QRUN_API const int64_t *qrun_tensor_dims(const qrun_tensor *t);
+QRUN_API int64_t qrun_tensor_numel(const qrun_tensor *t);
+QRUN_API size_t qrun_tensor_nbytes(const qrun_tensor *t);
+QRUN_API void *qrun_tensor_data(qrun_tensor *t);
+QRUN_API const void *qrun_tensor_data_const(const qrun_tensor *t);
+/** @brief Name given at creation or read from the file; "" if none. */
+QRUN_API const char *qrun_tensor_name(const qrun_tensor *t);
+/** @brief Element i as double (any numeric dtype, FP8 and 4-bit included); NaN if not numeric. */
+QRUN_API double qrun_tensor_get_f64(const qrun_tensor *t, int64_t i);
+/** @brief Set element i from a double (round to nearest even, saturating for integers). */
+QRUN_API void qrun_tensor_set_f64(qrun_tensor *t, int64_t i, double v);
+
+/* ---- sessions ---------------------------------------------------------- */
+
+/** Per-node timing record, collected when profiling is on. */
+typedef struct qrun_node_profile {
+    const char *name;     /**< owned by the session */
+    const char *op_type;
+    const char *backend;
+    double ms;
+} qrun_node_profile;
+
+typedef struct qrun_session_options {
+    const char *backend; /**< "cpu_ref" (default) */
+    bool profile;        /**< collect per-node timings */
+} qrun_session_options;
+QRUN_API void qrun_session_options_init(qrun_session_options *opts);
+
+/**
+ * @brief Create a session for a model. The model must outlive the session.
+ * When every input shape is static the plan is made here, so shape and
+ * dtype errors surface now rather than at the first run.
+ */
+QRUN_API qrun_status qrun_session_create(qrun_context *ctx,
+                                         const qrun_model *model,
+                                         const qrun_session_options *opts,
+                                         qrun_session **out);
+QRUN_API void qrun_session_free(qrun_session *sess);
+
+/**
+ * @brief Run the model. inputs[i] binds graph input i (the caller keeps
+ * ownership). On success outputs[j] receives a new tensor for graph output
+ * j that the caller frees with qrun_tensor_free.
+ * @return QRUN_OK, QRUN_E_ARG (wrong count/shape/dtype; the message names
+ *         the input), QRUN_E_MODEL, QRUN_E_UNSUPPORTED, QRUN_E_NOMEM.
+ */
+QRUN_API qrun_status qrun_session_run(qrun_session *sess,
+                                      const qrun_tensor *const *inputs,
+                                      int n_inputs,
+                                      qrun_tensor **outputs,
+                                      int n_outputs);
+/** @brief Bytes of the activation arena of the current plan (0 before the first plan). */
+QRUN_API size_t qrun_session_arena_bytes(const qrun_session *sess);
+/** @brief Node records of the last run (profiling on). Valid until the next run or free. */
+QRUN_API int qrun_session_profile(const qrun_session *sess, const qrun_node_profile **records);
+
+/* ---- static analysis for reports --------------------------------------- */
+
+/** Per-node analysis: MACs and which backends accept the node. */
+typedef struct qrun_node_analysis {
+    int64_t macs;        /**< multiply-accumulates, -1 if shapes are not static */
+    bool cpu_ref;        /**< cpu_ref can run it */
+    const char *why_not; /**< reason cpu_ref refuses, or NULL */
+} qrun_node_analysis;
+/**
+ * @brief Infer shapes from the model's declared input shapes (symbolic dims
+ * taken as 1) and report MACs and backend support for every node.
+ * out must hold qrun_model_node_count() records.
+ */
+QRUN_API qrun_status qrun_model_analyze(qrun_context *ctx, const qrun_model *model, qrun_node_analysis *out);
+QRUN_API int qrun_model_node_count(const qrun_model *model);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* QRUN_QRUN_H */

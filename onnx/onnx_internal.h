@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Helpers shared by the files of onnx/; protobuf-c types stay inside this folder. */
+#ifndef QRUN_ONNX_INTERNAL_H
+#define QRUN_ONNX_INTERNAL_H
+
+#include "onnx/onnx.pb-c.h"
+#include "runtime/error.h"
+#include "runtime/tensor.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Models larger than this are refused before parsing (protobuf's own limit). */
+#define ONNX_MAX_FILE_BYTES ((size_t)2 << 30)
+/* Deepest message nesting we let protobuf-c's recursive parser see. */
+#define ONNX_MAX_NESTING 100
+
+/** @brief A ProtobufCAllocator that forwards to alloc (which must outlive it). */
+ProtobufCAllocator onnx_pb_allocator(const qrun_allocator *alloc);
+
+/**
+ * @brief Check that data is well-formed wire format for desc with nesting no
+ * deeper than max_depth, without recursing deeper than that: protobuf-c's
+ * parser recurses once per nested message and has no limit of its own.
+ */
+bool onnx_pb_check_nesting(const ProtobufCMessageDescriptor *desc,
+                           const uint8_t *data,
+                           size_t size,
+                           int max_depth);
+
+/**
+ * @brief Read a whole regular file (at most max_bytes) into memory from alloc.
+ * QRUN_E_IO when it cannot be opened/read, QRUN_E_MODEL when too large.
+ */
+qrun_status onnx_read_whole_file(const char *path,
+                                 const qrun_allocator *alloc,
+                                 size_t max_bytes,
+                                 uint8_t **out,
+                                 size_t *size,
+                                 qrun_err *err);
+
+/** @brief Pointer to the last path component (the text after the last '/'). */
+const char *onnx_basename(const char *path);
+
+/**
+ * @brief Decode a TensorProto into out (zeroed first): shape, dtype and an
+ * owned copy of the data (at least one byte allocated so data is never NULL),
+ * plus an owned name. STRING tensors keep dtype and shape with data NULL.
+ * External data is read from inside base_dir (NULL: refused). what names the
+ * tensor in messages ("initializer 'w'", "attribute 'value' of node 'c'").
+ * On failure out holds nothing that needs freeing.
+ */
+qrun_status onnx_tensor_decode(const Onnx__TensorProto *tp,
+                               const char *base_dir,
+                               const qrun_allocator *alloc,
+                               const char *what,
+                               struct qrun_tensor *out,
+                               qrun_err *err);
+
+/**
+ * @brief Read the external data of tp (data_location EXTERNAL), which must be
+ * exactly nbytes long, from a file strictly inside base_dir into a new buffer
+ * from alloc (at least one byte). Everything is validated before allocating.
+ * See external_data.c for the rules.
+ */
+qrun_status onnx_external_read(const Onnx__TensorProto *tp,
+                               const char *base_dir,
+                               const char *what,
+                               const qrun_allocator *alloc,
+                               size_t nbytes,
+                               void **out,
+                               qrun_err *err);
+
+/* String -> int index, open addressing; keys are borrowed (must outlive the map). */
+typedef struct onnx_name_map {
+    const qrun_allocator *alloc;
+    const char **keys;
+    int *vals;
+    size_t cap; /* power of two */
+    size_t n;
+} onnx_name_map;
+
+bool onnx_name_map_init(onnx_name_map *m, const qrun_allocator *alloc, size_t expected);
+void onnx_name_map_free(onnx_name_map *m);
+/** @brief Value stored for key, or -1. */
+int onnx_name_map_get(const onnx_name_map *m, const char *key);
+/** @brief Insert or overwrite; false on NOMEM. */
+bool onnx_name_map_put(onnx_name_map *m, const char *key, int val);
+
+#endif

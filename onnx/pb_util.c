@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* protobuf-c glue: allocator bridge, nesting pre-check, whole-file reads, name map. */
+#include "onnx/onnx_internal.h"
+#include "runtime/alloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void *pb_alloc(void *ud, size_t size)
+{
+    return qrun_malloc(ud, size);
+}
+
+static void pb_free(void *ud, void *p)
+{
+    qrun_free(ud, p);
+}
+
+ProtobufCAllocator onnx_pb_allocator(const qrun_allocator *alloc)
+{
+    ProtobufCAllocator a = {pb_alloc, pb_free, (void *)alloc};
+    return a;
+}
+
+/* ---- wire-format nesting check ---------------------------------------- */
+
+static bool pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t r = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (*p >= end)
+            return false;
+        uint8_t b = *(*p)++;
+        r |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = r;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool pb_check(const ProtobufCMessageDescriptor *desc,
+                     const uint8_t *p,
+                     const uint8_t *end,
+                     int depth,
+                     int max_depth)
+{
+    while (p < end) {
+        uint64_t tag, len;
+        if (!pb_varint(&p, end, &tag) || (tag >> 3) == 0 || (tag >> 3) > UINT32_MAX)
+            return false;
+        switch (tag & 7) {
+        case 0:
+            if (!pb_varint(&p, end, &len))
+                return false;
+            break;
+        case 1:
+            if (end - p < 8)
+                return false;
+            p += 8;
+            break;
+        case 5:
+            if (end - p < 4)
+                return false;
+            p += 4;
+            break;
+        case 2: {
+            if (!pb_varint(&p, end, &len) || len > (uint64_t)(end - p))
+                return false;
+            const ProtobufCFieldDescriptor *f =
+                desc ? protobuf_c_message_descriptor_get_field(desc, (unsigned)(tag >> 3)) : NULL;
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                if (depth >= max_depth ||
+                    !pb_check(f->descriptor, p, p + len, depth + 1, max_depth))
+                    return false;
+            }
+            p += len;
+            break;
+        }
+        default: /* groups (3, 4) and invalid wire types */
+            return false;
+        }
+    }
+    return true;
+}
+
+bool onnx_pb_check_nesting(const ProtobufCMessageDescriptor *desc,
+                           const uint8_t *data,
+                           size_t size,
+                           int max_depth)
+{
+    if (!data)
+        return size == 0;
+    return pb_check(desc, data, data + size, 0, max_depth);
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+const char *onnx_basename(const char *path)
+{
+    const char *s = path ? strrchr(path, '/') : NULL;
+    return s ? s + 1 : (path ? path : "");
+}
+
+qrun_status onnx_read_whole_file(const char *path,
+                                 const qrun_allocator *alloc,
+                                 size_t max_bytes,
+                                 uint8_t **out,
+                                 size_t *size,
+                                 qrun_err *err)
+{
+    *out = NULL;
+    *size = 0;
+    /* O_NONBLOCK: opening a FIFO must not hang; it is then refused as non-regular. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return qrun_errf(err, QRUN_E_IO, "cannot open '%s': %s", path, strerror(errno));
+    qrun_status st = QRUN_OK;
+    uint8_t *buf = NULL;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        st = qrun_errf(err, QRUN_E_IO, "cannot stat '%s': %s", path, strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        st = qrun_errf(err, QRUN_E_IO, "'%s' is not a regular file", path);
+        goto out;
+    }
+    if (sb.st_size < 0 || (uint64_t)sb.st_size > (uint64_t)max_bytes) {
+        st = qrun_errf(err, QRUN_E_MODEL, "'%s' is too large (%lld bytes, limit %zu)", path,
+                       (long long)sb.st_size, max_bytes);
+        goto out;
+    }
+    size_t n = (size_t)sb.st_size;
+    buf = qrun_malloc(alloc, n ? n : 1);
+    if (!buf) {
+        st = qrun_errf(err, QRUN_E_NOMEM, "out of memory reading '%s' (%zu bytes)", path, n);
+        goto out;
+    }
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            st = qrun_errf(err, QRUN_E_IO, "cannot read '%s': %s", path,
+                           r < 0 ? strerror(errno) : "file shrank while reading");
+            goto out;
+        }
+        got += (size_t)r;
+    }
+    *out = buf;
+    *size = n;
+    buf = NULL;
+out:
+    qrun_free(alloc, buf);
+    close(fd);
+    return st;
+}
