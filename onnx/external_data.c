@@ -33,9 +33,8 @@ typedef struct ext_info {
     const char *length;
 } ext_info;
 
-static qrun_status ext_parse_keys(const Onnx__TensorProto *tp, const char *what, ext_info *info,
-                                  qrun_err *err)
-{
+static qrun_status
+ext_parse_keys(const Onnx__TensorProto *tp, const char *what, ext_info *info, qrun_err *err) {
     static const char *const k_keys[] = {"location", "offset", "length", "checksum", "basepath"};
     const char *seen[5] = {NULL, NULL, NULL, NULL, NULL};
     for (size_t i = 0; i < tp->n_external_data; i++) {
@@ -47,7 +46,8 @@ static qrun_status ext_parse_keys(const Onnx__TensorProto *tp, const char *what,
         if (k == 5)
             return qrun_errf(err, QRUN_E_MODEL, "%s: unknown external_data key '%s'", what, key);
         if (seen[k])
-            return qrun_errf(err, QRUN_E_MODEL, "%s: external_data key '%s' given twice", what, key);
+            return qrun_errf(err, QRUN_E_MODEL, "%s: external_data key '%s' given twice", what,
+                             key);
         seen[k] = e->value ? e->value : "";
     }
     info->location = seen[0];
@@ -59,8 +59,7 @@ static qrun_status ext_parse_keys(const Onnx__TensorProto *tp, const char *what,
 }
 
 /* Strict non-negative decimal: digits only, no sign, no spaces, fits int64. */
-static bool ext_parse_u63(const char *s, uint64_t *out)
-{
+static bool ext_parse_u63(const char *s, uint64_t *out) {
     if (!s || !*s)
         return false;
     uint64_t v = 0;
@@ -76,11 +75,10 @@ static bool ext_parse_u63(const char *s, uint64_t *out)
     return true;
 }
 
-static qrun_status ext_check_location(const char *loc, const char *what, qrun_err *err)
-{
+static qrun_status ext_check_location(const char *loc, const char *what, qrun_err *err) {
     if (loc[0] == '/')
-        return qrun_errf(err, QRUN_E_MODEL,
-                         "%s: external data location '%s' is an absolute path", what, loc);
+        return qrun_errf(err, QRUN_E_MODEL, "%s: external data location '%s' is an absolute path",
+                         what, loc);
     for (const char *p = loc; *p;) {
         const char *e = strchr(p, '/');
         size_t n = e ? (size_t)(e - p) : strlen(p);
@@ -94,9 +92,8 @@ static qrun_status ext_check_location(const char *loc, const char *what, qrun_er
     return QRUN_OK;
 }
 
-static qrun_status ext_open_error(const char *loc, const char *comp, int e, const char *what,
-                                  qrun_err *err)
-{
+static qrun_status
+ext_open_error(const char *loc, const char *comp, int e, const char *what, qrun_err *err) {
     if (e == ELOOP || e == EMLINK)
         return qrun_errf(err, QRUN_E_MODEL,
                          "%s: external data location '%s': '%s' is a symbolic link, refused", what,
@@ -114,9 +111,8 @@ static qrun_status ext_open_error(const char *loc, const char *comp, int e, cons
  * Walk loc one component at a time from dirfd (consumed), never following
  * symlinks. Returns the file descriptor of the final component or -1.
  */
-static int ext_open_beneath(int dirfd, const char *loc, const char *what, qrun_err *err,
-                            qrun_status *st)
-{
+static int
+ext_open_beneath(int dirfd, const char *loc, const char *what, qrun_err *err, qrun_status *st) {
     char comp[256];
     const char *p = loc;
     int fd = dirfd;
@@ -130,8 +126,10 @@ static int ext_open_beneath(int dirfd, const char *loc, const char *what, qrun_e
             rest++;
         bool last = *rest == '\0';
         if (n >= sizeof comp) {
-            *st = qrun_errf(err, QRUN_E_MODEL, "%s: external data location '%s' has a component "
-                            "longer than %zu bytes", what, loc, sizeof comp - 1);
+            *st = qrun_errf(err, QRUN_E_MODEL,
+                            "%s: external data location '%s' has a component "
+                            "longer than %zu bytes",
+                            what, loc, sizeof comp - 1);
             close(fd);
             return -1;
         }
@@ -164,9 +162,13 @@ static int ext_open_beneath(int dirfd, const char *loc, const char *what, qrun_e
     }
 }
 
-static qrun_status ext_pread_all(int fd, uint8_t *dst, size_t n, uint64_t off, const char *what,
-                                 const char *loc, qrun_err *err)
-{
+static qrun_status ext_pread_all(int fd,
+                                 uint8_t *dst,
+                                 size_t n,
+                                 uint64_t off,
+                                 const char *what,
+                                 const char *loc,
+                                 qrun_err *err) {
     size_t got = 0;
     while (got < n) {
         ssize_t r = pread(fd, dst + got, n - got, (off_t)(off + got));
@@ -184,10 +186,13 @@ static qrun_status ext_pread_all(int fd, uint8_t *dst, size_t n, uint64_t off, c
 }
 
 /* Validate range and size against the opened file, then read. */
-static qrun_status ext_read_fd(int fd, const ext_info *info, const char *what,
-                               const qrun_allocator *alloc, size_t nbytes, void **out,
-                               qrun_err *err)
-{
+static qrun_status ext_read_fd(int fd,
+                               const ext_info *info,
+                               const char *what,
+                               const qrun_allocator *alloc,
+                               size_t nbytes,
+                               void **out,
+                               qrun_err *err) {
     const char *loc = info->location;
     struct stat sb;
     if (fstat(fd, &sb) != 0)
@@ -213,7 +218,8 @@ static qrun_status ext_read_fd(int fd, const ext_info *info, const char *what,
     if (off > size)
         return qrun_errf(err, QRUN_E_MODEL,
                          "%s: external data offset %" PRIu64 " is past the end of '%s' (%" PRIu64
-                         " bytes)", what, off, loc, size);
+                         " bytes)",
+                         what, off, loc, size);
     if (!info->length)
         len = size - off;
     else if (len > size - off)
@@ -243,8 +249,7 @@ qrun_status onnx_external_read(const Onnx__TensorProto *tp,
                                const qrun_allocator *alloc,
                                size_t nbytes,
                                void **out,
-                               qrun_err *err)
-{
+                               qrun_err *err) {
     *out = NULL;
     if (!base_dir)
         return qrun_errf(err, QRUN_E_MODEL,

@@ -6,8 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-static uint64_t nm_hash(const char *s)
-{
+static uint64_t nm_hash(const char *s) {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
     for (; *s; s++) {
         h ^= (unsigned char)*s;
@@ -16,8 +15,7 @@ static uint64_t nm_hash(const char *s)
     return h;
 }
 
-static bool nm_alloc(onnx_name_map *m, size_t cap)
-{
+static bool nm_alloc(onnx_name_map *m, size_t cap) {
     m->keys = qrun_calloc(m->alloc, cap, sizeof *m->keys);
     m->vals = qrun_calloc(m->alloc, cap, sizeof *m->vals);
     if (!m->keys || !m->vals) {
@@ -32,8 +30,7 @@ static bool nm_alloc(onnx_name_map *m, size_t cap)
     return true;
 }
 
-bool onnx_name_map_init(onnx_name_map *m, const qrun_allocator *alloc, size_t expected)
-{
+bool onnx_name_map_init(onnx_name_map *m, const qrun_allocator *alloc, size_t expected) {
     memset(m, 0, sizeof *m);
     m->alloc = alloc;
     size_t cap = 16;
@@ -42,15 +39,13 @@ bool onnx_name_map_init(onnx_name_map *m, const qrun_allocator *alloc, size_t ex
     return nm_alloc(m, cap);
 }
 
-void onnx_name_map_free(onnx_name_map *m)
-{
+void onnx_name_map_free(onnx_name_map *m) {
     qrun_free(m->alloc, m->keys);
     qrun_free(m->alloc, m->vals);
     memset(m, 0, sizeof *m);
 }
 
-static size_t nm_slot(const onnx_name_map *m, const char *key)
-{
+static size_t nm_slot(const onnx_name_map *m, const char *key) {
     size_t mask = m->cap - 1;
     size_t i = (size_t)nm_hash(key) & mask;
     while (m->keys[i] && strcmp(m->keys[i], key) != 0)
@@ -58,16 +53,14 @@ static size_t nm_slot(const onnx_name_map *m, const char *key)
     return i;
 }
 
-int onnx_name_map_get(const onnx_name_map *m, const char *key)
-{
+int onnx_name_map_get(const onnx_name_map *m, const char *key) {
     if (!m->keys || !key)
         return -1;
     size_t i = nm_slot(m, key);
     return m->keys[i] ? m->vals[i] : -1;
 }
 
-static bool nm_rehash(onnx_name_map *m)
-{
+static bool nm_rehash(onnx_name_map *m) {
     onnx_name_map old = *m;
     if (old.cap > SIZE_MAX / 4 || !nm_alloc(m, old.cap * 2)) {
         *m = old;
@@ -86,8 +79,7 @@ static bool nm_rehash(onnx_name_map *m)
     return true;
 }
 
-bool onnx_name_map_put(onnx_name_map *m, const char *key, int val)
-{
+bool onnx_name_map_put(onnx_name_map *m, const char *key, int val) {
     if (!m->keys || !key)
         return false;
     /* Keep the load factor at most 1/2 so probes stay short. */

@@ -15,8 +15,18 @@
 /* Deepest message nesting we let protobuf-c's recursive parser see. */
 #define ONNX_MAX_NESTING 100
 
-/** @brief A ProtobufCAllocator that forwards to alloc (which must outlive it). */
-ProtobufCAllocator onnx_pb_allocator(const qrun_allocator *alloc);
+/*
+ * A ProtobufCAllocator forwarding to a qrun_allocator. `failed` records an
+ * allocation failure, so a NULL from unpack can be told apart (NOMEM) from
+ * malformed input (MODEL). Use &x.pb with protobuf-c; x must not move.
+ */
+typedef struct onnx_pb_alloc {
+    ProtobufCAllocator pb;
+    const qrun_allocator *alloc;
+    bool failed;
+} onnx_pb_alloc;
+
+void onnx_pb_alloc_init(onnx_pb_alloc *x, const qrun_allocator *alloc);
 
 /**
  * @brief Check that data is well-formed wire format for desc with nesting no
@@ -49,8 +59,11 @@ const char *onnx_basename(const char *path);
  * External data is read from inside base_dir (NULL: refused). what names the
  * tensor in messages ("initializer 'w'", "attribute 'value' of node 'c'").
  * On failure out holds nothing that needs freeing.
+ * tp must come from an unpack whose ProtobufCAllocator wraps alloc (see
+ * onnx_pb_alloc): its raw_data buffer may be moved into out (tp->raw_data
+ * is then cleared), so decode each TensorProto at most once.
  */
-qrun_status onnx_tensor_decode(const Onnx__TensorProto *tp,
+qrun_status onnx_tensor_decode(Onnx__TensorProto *tp,
                                const char *base_dir,
                                const qrun_allocator *alloc,
                                const char *what,

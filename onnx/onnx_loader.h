@@ -31,8 +31,8 @@
  */
 
 /** @brief Load a model file; external data is resolved inside the file's folder. */
-qrun_status onnx_load_file(const char *path, const qrun_allocator *alloc, qrun_graph **out,
-                           qrun_err *err);
+qrun_status
+onnx_load_file(const char *path, const qrun_allocator *alloc, qrun_graph **out, qrun_err *err);
 
 /** @brief Load a model from memory; base_dir NULL refuses external data. */
 qrun_status onnx_load_bytes(const void *data,
@@ -48,10 +48,15 @@ qrun_status onnx_load_bytes(const void *data,
  * (NULL when the file has none), both from alloc; release with
  * qrun_tensor_release(). STRING tensors and external data are refused.
  */
-qrun_status onnx_tensor_read_file(const char *path, const qrun_allocator *alloc,
-                                  struct qrun_tensor *out, qrun_err *err);
-qrun_status onnx_tensor_read_bytes(const void *data, size_t size, const qrun_allocator *alloc,
-                                   struct qrun_tensor *out, qrun_err *err);
+qrun_status onnx_tensor_read_file(const char *path,
+                                  const qrun_allocator *alloc,
+                                  struct qrun_tensor *out,
+                                  qrun_err *err);
+qrun_status onnx_tensor_read_bytes(const void *data,
+                                   size_t size,
+                                   const qrun_allocator *alloc,
+                                   struct qrun_tensor *out,
+                                   qrun_err *err);
 
 /**
  * @brief Write t as a TensorProto (name, dims, data_type, raw_data). FP8 and
@@ -61,7 +66,10 @@ qrun_status onnx_tensor_read_bytes(const void *data, size_t size, const qrun_all
 qrun_status onnx_tensor_write_file(const char *path, const struct qrun_tensor *t, qrun_err *err);
 
 /** @brief Serialize t as above into a buffer from alloc (*out, *size). */
-qrun_status onnx_tensor_write_bytes(const struct qrun_tensor *t, const qrun_allocator *alloc,
-                                    void **out, size_t *size, qrun_err *err);
+qrun_status onnx_tensor_write_bytes(const struct qrun_tensor *t,
+                                    const qrun_allocator *alloc,
+                                    void **out,
+                                    size_t *size,
+                                    qrun_err *err);
 
 #endif

@@ -9,26 +9,30 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void *pb_alloc(void *ud, size_t size)
-{
-    return qrun_malloc(ud, size);
+static void *pb_alloc(void *ud, size_t size) {
+    onnx_pb_alloc *x = ud;
+    void *p = qrun_malloc(x->alloc, size);
+    if (!p)
+        x->failed = true;
+    return p;
 }
 
-static void pb_free(void *ud, void *p)
-{
-    qrun_free(ud, p);
+static void pb_free(void *ud, void *p) {
+    onnx_pb_alloc *x = ud;
+    qrun_free(x->alloc, p);
 }
 
-ProtobufCAllocator onnx_pb_allocator(const qrun_allocator *alloc)
-{
-    ProtobufCAllocator a = {pb_alloc, pb_free, (void *)alloc};
-    return a;
+void onnx_pb_alloc_init(onnx_pb_alloc *x, const qrun_allocator *alloc) {
+    x->pb.alloc = pb_alloc;
+    x->pb.free = pb_free;
+    x->pb.allocator_data = x;
+    x->alloc = alloc;
+    x->failed = false;
 }
 
 /* ---- wire-format nesting check ---------------------------------------- */
 
-static bool pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
+static bool pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
     uint64_t r = 0;
     for (int shift = 0; shift < 64; shift += 7) {
         if (*p >= end)
@@ -47,8 +51,7 @@ static bool pb_check(const ProtobufCMessageDescriptor *desc,
                      const uint8_t *p,
                      const uint8_t *end,
                      int depth,
-                     int max_depth)
-{
+                     int max_depth) {
     while (p < end) {
         uint64_t tag, len;
         if (!pb_varint(&p, end, &tag) || (tag >> 3) == 0 || (tag >> 3) > UINT32_MAX)
@@ -91,8 +94,7 @@ static bool pb_check(const ProtobufCMessageDescriptor *desc,
 bool onnx_pb_check_nesting(const ProtobufCMessageDescriptor *desc,
                            const uint8_t *data,
                            size_t size,
-                           int max_depth)
-{
+                           int max_depth) {
     if (!data)
         return size == 0;
     return pb_check(desc, data, data + size, 0, max_depth);
@@ -100,8 +102,7 @@ bool onnx_pb_check_nesting(const ProtobufCMessageDescriptor *desc,
 
 /* ---- files ------------------------------------------------------------- */
 
-const char *onnx_basename(const char *path)
-{
+const char *onnx_basename(const char *path) {
     const char *s = path ? strrchr(path, '/') : NULL;
     return s ? s + 1 : (path ? path : "");
 }
@@ -111,8 +112,7 @@ qrun_status onnx_read_whole_file(const char *path,
                                  size_t max_bytes,
                                  uint8_t **out,
                                  size_t *size,
-                                 qrun_err *err)
-{
+                                 qrun_err *err) {
     *out = NULL;
     *size = 0;
     /* O_NONBLOCK: opening a FIFO must not hang; it is then refused as non-regular. */

@@ -13,8 +13,7 @@
  * the add functions below; a pass that shrinks a count stays safe because
  * ir_cap(smaller n) never exceeds the real capacity.
  */
-static size_t ir_cap(size_t n)
-{
+static size_t ir_cap(size_t n) {
     size_t c = 8;
     while (c < n)
         c *= 2;
@@ -22,8 +21,7 @@ static size_t ir_cap(size_t n)
 }
 
 /* Make room for element n (0-based); false on NOMEM/overflow. */
-static bool ir_reserve(const qrun_allocator *a, void **arr, size_t elem, size_t n)
-{
+static bool ir_reserve(const qrun_allocator *a, void **arr, size_t elem, size_t n) {
     if (*arr && n < ir_cap(n))
         return true;
     if (n > (size_t)INT32_MAX - 1)
@@ -39,8 +37,7 @@ static bool ir_reserve(const qrun_allocator *a, void **arr, size_t elem, size_t 
     return true;
 }
 
-qrun_status qrun_graph_create(const qrun_allocator *alloc, qrun_graph **out)
-{
+qrun_status qrun_graph_create(const qrun_allocator *alloc, qrun_graph **out) {
     if (!out)
         return QRUN_E_ARG;
     if (!alloc)
@@ -53,8 +50,7 @@ qrun_status qrun_graph_create(const qrun_allocator *alloc, qrun_graph **out)
     return QRUN_OK;
 }
 
-static void ir_tensor_free_owned(const qrun_allocator *a, struct qrun_tensor *t)
-{
+static void ir_tensor_free_owned(const qrun_allocator *a, struct qrun_tensor *t) {
     if (!t)
         return;
     if (!t->alloc)
@@ -62,8 +58,7 @@ static void ir_tensor_free_owned(const qrun_allocator *a, struct qrun_tensor *t)
     qrun_tensor_release(t);
 }
 
-static void ir_attr_free(const qrun_allocator *a, qrun_attr *at)
-{
+static void ir_attr_free(const qrun_allocator *a, qrun_attr *at) {
     qrun_free(a, at->name);
     qrun_free(a, at->s);
     qrun_free(a, at->floats);
@@ -85,8 +80,7 @@ static void ir_attr_free(const qrun_allocator *a, qrun_attr *at)
     memset(at, 0, sizeof *at);
 }
 
-static void ir_node_free(const qrun_allocator *a, qrun_node *n)
-{
+static void ir_node_free(const qrun_allocator *a, qrun_node *n) {
     qrun_free(a, n->name);
     qrun_free(a, n->op_type);
     qrun_free(a, n->domain);
@@ -97,16 +91,14 @@ static void ir_node_free(const qrun_allocator *a, qrun_node *n)
     qrun_free(a, n->attrs);
 }
 
-static void ir_value_free(const qrun_allocator *a, qrun_value *v)
-{
+static void ir_value_free(const qrun_allocator *a, qrun_value *v) {
     qrun_free(a, v->name);
     for (int k = 0; k < QRUN_MAX_RANK; k++)
         qrun_free(a, v->dim_params[k]);
     ir_tensor_free_owned(a, &v->info);
 }
 
-void qrun_graph_free(qrun_graph *g)
-{
+void qrun_graph_free(qrun_graph *g) {
     if (!g)
         return;
     const qrun_allocator *a = g->alloc;
@@ -127,8 +119,7 @@ void qrun_graph_free(qrun_graph *g)
     qrun_free(a, g);
 }
 
-int qrun_graph_find_value(const qrun_graph *g, const char *name)
-{
+int qrun_graph_find_value(const qrun_graph *g, const char *name) {
     if (!g || !name)
         return -1;
     for (int i = 0; i < g->n_values; i++) {
@@ -138,8 +129,7 @@ int qrun_graph_find_value(const qrun_graph *g, const char *name)
     return -1;
 }
 
-int qrun_graph_add_value(qrun_graph *g, const char *name, qrun_value_kind kind)
-{
+int qrun_graph_add_value(qrun_graph *g, const char *name, qrun_value_kind kind) {
     if (!g || !name)
         return -1;
     if (!ir_reserve(g->alloc, (void **)&g->values, sizeof *g->values, (size_t)g->n_values))
@@ -160,8 +150,7 @@ int qrun_graph_add_value(qrun_graph *g, const char *name, qrun_value_kind kind)
     return g->n_values++;
 }
 
-int qrun_graph_add_node(qrun_graph *g)
-{
+int qrun_graph_add_node(qrun_graph *g) {
     if (!g)
         return -1;
     if (!ir_reserve(g->alloc, (void **)&g->nodes, sizeof *g->nodes, (size_t)g->n_nodes))
@@ -170,13 +159,11 @@ int qrun_graph_add_node(qrun_graph *g)
     return g->n_nodes++;
 }
 
-static bool ir_domain_is_onnx(const char *d)
-{
+static bool ir_domain_is_onnx(const char *d) {
     return !d || d[0] == '\0' || strcmp(d, "ai.onnx") == 0;
 }
 
-int64_t qrun_graph_opset(const qrun_graph *g, const char *domain)
-{
+int64_t qrun_graph_opset(const qrun_graph *g, const char *domain) {
     if (!g)
         return -1;
     bool onnx = ir_domain_is_onnx(domain);
@@ -196,8 +183,7 @@ typedef struct ir_heap {
     int n;
 } ir_heap;
 
-static void ir_heap_push(ir_heap *h, int x)
-{
+static void ir_heap_push(ir_heap *h, int x) {
     int i = h->n++;
     h->a[i] = x;
     while (i > 0 && h->a[(i - 1) / 2] > h->a[i]) {
@@ -208,8 +194,7 @@ static void ir_heap_push(ir_heap *h, int x)
     }
 }
 
-static int ir_heap_pop(ir_heap *h)
-{
+static int ir_heap_pop(ir_heap *h) {
     int top = h->a[0];
     h->a[0] = h->a[--h->n];
     int i = 0;
@@ -230,8 +215,7 @@ static int ir_heap_pop(ir_heap *h)
 }
 
 /* Set value->producer from the current node order and check single definition. */
-static qrun_status ir_set_producers(qrun_graph *g, qrun_err *err)
-{
+static qrun_status ir_set_producers(qrun_graph *g, qrun_err *err) {
     for (int i = 0; i < g->n_values; i++)
         g->values[i].producer = -1;
     for (int n = 0; n < g->n_nodes; n++) {
@@ -241,7 +225,8 @@ static qrun_status ir_set_producers(qrun_graph *g, qrun_err *err)
             if (vi < 0)
                 continue;
             if (vi >= g->n_values)
-                return qrun_errf(err, QRUN_E_INTERNAL, "node '%s': output %d out of range", nd->name, k);
+                return qrun_errf(err, QRUN_E_INTERNAL, "node '%s': output %d out of range",
+                                 nd->name, k);
             qrun_value *v = &g->values[vi];
             if (v->kind != QRUN_VALUE_INTERMEDIATE)
                 return qrun_errf(err, QRUN_E_MODEL, "node '%s' produces '%s', which is a graph %s",
@@ -258,8 +243,7 @@ static qrun_status ir_set_producers(qrun_graph *g, qrun_err *err)
 }
 
 /* Every input of every node and every graph output must be defined. */
-static qrun_status ir_check_defined(const qrun_graph *g, qrun_err *err)
-{
+static qrun_status ir_check_defined(const qrun_graph *g, qrun_err *err) {
     for (int n = 0; n < g->n_nodes; n++) {
         const qrun_node *nd = &g->nodes[n];
         for (int k = 0; k < nd->n_inputs; k++) {
@@ -267,11 +251,14 @@ static qrun_status ir_check_defined(const qrun_graph *g, qrun_err *err)
             if (vi < 0)
                 continue;
             if (vi >= g->n_values)
-                return qrun_errf(err, QRUN_E_INTERNAL, "node '%s': input %d out of range", nd->name, k);
+                return qrun_errf(err, QRUN_E_INTERNAL, "node '%s': input %d out of range", nd->name,
+                                 k);
             const qrun_value *v = &g->values[vi];
             if (v->kind == QRUN_VALUE_INTERMEDIATE && v->producer < 0)
-                return qrun_errf(err, QRUN_E_MODEL, "node '%s' input '%s' is not defined by any node, "
-                                 "initializer or graph input", nd->name, v->name);
+                return qrun_errf(err, QRUN_E_MODEL,
+                                 "node '%s' input '%s' is not defined by any node, "
+                                 "initializer or graph input",
+                                 nd->name, v->name);
         }
     }
     for (int i = 0; i < g->n_outputs; i++) {
@@ -280,7 +267,8 @@ static qrun_status ir_check_defined(const qrun_graph *g, qrun_err *err)
             return qrun_errf(err, QRUN_E_INTERNAL, "graph output %d out of range", i);
         const qrun_value *v = &g->values[vi];
         if (v->kind == QRUN_VALUE_INTERMEDIATE && v->producer < 0)
-            return qrun_errf(err, QRUN_E_MODEL, "graph output '%s' is not produced by any node", v->name);
+            return qrun_errf(err, QRUN_E_MODEL, "graph output '%s' is not produced by any node",
+                             v->name);
     }
     return QRUN_OK;
 }
@@ -289,8 +277,7 @@ static qrun_status ir_check_defined(const qrun_graph *g, qrun_err *err)
  * Kahn's algorithm over value edges. indeg counts input slots fed by a node
  * (with multiplicity); consumers of each value are kept in CSR form.
  */
-static qrun_status ir_kahn(qrun_graph *g, int *order, qrun_err *err)
-{
+static qrun_status ir_kahn(qrun_graph *g, int *order, qrun_err *err) {
     const qrun_allocator *a = g->alloc;
     size_t nn = (size_t)g->n_nodes, nv = (size_t)g->n_values;
     size_t n_edges = 0;
@@ -364,8 +351,7 @@ out:
     return st;
 }
 
-qrun_status qrun_graph_toposort(qrun_graph *g, qrun_err *err)
-{
+qrun_status qrun_graph_toposort(qrun_graph *g, qrun_err *err) {
     if (!g)
         return qrun_errf(err, QRUN_E_ARG, "no graph");
     qrun_status st = ir_set_producers(g, err);
@@ -399,8 +385,7 @@ out:
 
 /* ---- attributes ------------------------------------------------------- */
 
-const qrun_attr *qrun_node_attr(const qrun_node *n, const char *name)
-{
+const qrun_attr *qrun_node_attr(const qrun_node *n, const char *name) {
     if (!n || !name)
         return NULL;
     for (int i = 0; i < n->n_attrs; i++) {
@@ -410,26 +395,22 @@ const qrun_attr *qrun_node_attr(const qrun_node *n, const char *name)
     return NULL;
 }
 
-int64_t qrun_node_attr_int(const qrun_node *n, const char *name, int64_t dflt)
-{
+int64_t qrun_node_attr_int(const qrun_node *n, const char *name, int64_t dflt) {
     const qrun_attr *a = qrun_node_attr(n, name);
     return a && a->type == QRUN_ATTR_INT ? a->i : dflt;
 }
 
-float qrun_node_attr_float(const qrun_node *n, const char *name, float dflt)
-{
+float qrun_node_attr_float(const qrun_node *n, const char *name, float dflt) {
     const qrun_attr *a = qrun_node_attr(n, name);
     return a && a->type == QRUN_ATTR_FLOAT ? a->f : dflt;
 }
 
-const char *qrun_node_attr_string(const qrun_node *n, const char *name, const char *dflt)
-{
+const char *qrun_node_attr_string(const qrun_node *n, const char *name, const char *dflt) {
     const qrun_attr *a = qrun_node_attr(n, name);
     return a && a->type == QRUN_ATTR_STRING && a->s ? a->s : dflt;
 }
 
-size_t qrun_node_attr_ints(const qrun_node *n, const char *name, const int64_t **vals)
-{
+size_t qrun_node_attr_ints(const qrun_node *n, const char *name, const int64_t **vals) {
     const qrun_attr *a = qrun_node_attr(n, name);
     if (!a || a->type != QRUN_ATTR_INTS) {
         if (vals)
@@ -441,8 +422,7 @@ size_t qrun_node_attr_ints(const qrun_node *n, const char *name, const int64_t *
     return a->n;
 }
 
-size_t qrun_node_attr_floats(const qrun_node *n, const char *name, const float **vals)
-{
+size_t qrun_node_attr_floats(const qrun_node *n, const char *name, const float **vals) {
     const qrun_attr *a = qrun_node_attr(n, name);
     if (!a || a->type != QRUN_ATTR_FLOATS) {
         if (vals)

@@ -77,6 +77,21 @@ qrun_status qrun_infer_broadcast(qrun_infer_ctx *c) {
     /* Pow-12+: the exponent may have another type; the output keeps the base type. */
     if (op != QRUN_OP_POW && (st = ew_same_dtype(c, 0, 1, c->n_inputs)) != QRUN_OK)
         return st;
+    struct qrun_tensor legacy_b;
+    const struct qrun_tensor *ins[2] = {c->inputs[0], NULL};
+    if (two && qrun_legacy_broadcast_view(c->node, c->inputs[0], c->inputs[1], &legacy_b)) {
+        ins[1] = &legacy_b;
+        qrun_infer_ctx lc = *c;
+        lc.inputs = ins;
+        lc.n_inputs = 2;
+        if (op == QRUN_OP_PRELU)
+            return ew_infer_prelu(&lc);
+        int lrank;
+        int64_t ldims[QRUN_MAX_RANK];
+        if ((st = qrun_broadcast_shapes(2, ins, &lrank, ldims, c->err)) != QRUN_OK)
+            return st;
+        return qrun_infer_set_output(c, 0, c->inputs[0]->dtype, lrank, ldims);
+    }
     if (op == QRUN_OP_PRELU)
         return ew_infer_prelu(c);
     int rank;
@@ -142,6 +157,20 @@ qrun_status qrun_infer_cast(qrun_infer_ctx *c) {
                          (long long)to_attr->i);
     if (!ew_castable(to) || !ew_castable(x->dtype))
         return qrun_errf(c->err, QRUN_E_UNSUPPORTED, "Cast from %s to %s is not supported",
+                         qrun_dtype_name(x->dtype), qrun_dtype_name(to));
+    return qrun_infer_set_output(c, 0, to, x->rank, x->dims);
+}
+
+qrun_status qrun_infer_cast_like(qrun_infer_ctx *c) {
+    qrun_status st = ew_require(c, 0);
+    if (st == QRUN_OK)
+        st = ew_require(c, 1);
+    if (st != QRUN_OK)
+        return st;
+    const struct qrun_tensor *x = c->inputs[0];
+    qrun_dtype to = c->inputs[1]->dtype;
+    if (!ew_castable(to) || !ew_castable(x->dtype))
+        return qrun_errf(c->err, QRUN_E_UNSUPPORTED, "CastLike from %s to %s is not supported",
                          qrun_dtype_name(x->dtype), qrun_dtype_name(to));
     return qrun_infer_set_output(c, 0, to, x->rank, x->dims);
 }

@@ -632,6 +632,7 @@ static qrun_status mv_resize_from_sizes(const qrun_node *n,
             int64_t in = x->dims[ax[i]];
             p->dims[ax[i]] = sizes[i];
             p->scale[ax[i]] = in ? (float)sizes[i] / (float)in : 1.0f;
+            p->length[ax[i]] = (double)sizes[i];
         }
         return QRUN_OK;
     }
@@ -642,7 +643,8 @@ static qrun_status mv_resize_from_sizes(const qrun_node *n,
         s = larger ? fmaxf(s, r) : fminf(s, r);
     }
     for (int i = 0; i < na; i++) {
-        p->dims[ax[i]] = (int64_t)floor((double)s * (double)x->dims[ax[i]] + 0.5);
+        p->length[ax[i]] = (double)s * (double)x->dims[ax[i]];
+        p->dims[ax[i]] = (int64_t)floor(p->length[ax[i]] + 0.5);
         p->scale[ax[i]] = s;
     }
     return QRUN_OK;
@@ -685,6 +687,7 @@ qrun_status qrun_resize_plan_make(const qrun_node *n,
     for (int d = 0; d < x->rank; d++) {
         p->dims[d] = x->dims[d];
         p->scale[d] = 1.0f;
+        p->length[d] = (double)x->dims[d];
         p->roi_start[d] = 0.0f;
         p->roi_end[d] = 1.0f;
     }
@@ -745,6 +748,7 @@ qrun_status qrun_resize_plan_make(const qrun_node *n,
             return qrun_errf(err, QRUN_E_MODEL, "Resize: invalid scale %g", (double)sc[i]);
         p->dims[ax[i]] = (int64_t)out;
         p->scale[ax[i]] = sc[i];
+        p->length[ax[i]] = out;
     }
     return QRUN_OK;
 }

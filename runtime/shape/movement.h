@@ -106,6 +106,7 @@ typedef struct qrun_resize_plan {
     int rank;
     int64_t dims[QRUN_MAX_RANK];
     float scale[QRUN_MAX_RANK];
+    double length[QRUN_MAX_RANK]; /* resized length: scale * in (not rounded), as the reference */
     float roi_start[QRUN_MAX_RANK];
     float roi_end[QRUN_MAX_RANK];
     bool roi_known;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Resolved attributes of Conv/ConvTranspose/pool and Reduce nodes, shared by shape inference and kernels. */
+/* Resolved attributes of Conv/ConvTranspose/pool and Reduce nodes, shared by shape inference and
+ * kernels. */
 #ifndef QRUN_RUNTIME_NN_PARAMS_H
 #define QRUN_RUNTIME_NN_PARAMS_H
 
@@ -35,13 +36,15 @@ typedef struct qrun_conv_params {
     int64_t storage_order;  /* MaxPool Indices: 0 row-major, 1 column-major */
 } qrun_conv_params;
 
-/** @brief Conv geometry from X (N,C,D...) and W (M, C/group, k...). QRUN_E_MODEL with a message on invalid input. */
+/** @brief Conv geometry from X (N,C,D...) and W (M, C/group, k...). QRUN_E_MODEL with a message on
+ * invalid input. */
 qrun_status qrun_conv_params_get(const qrun_node *node,
                                  const struct qrun_tensor *x,
                                  const struct qrun_tensor *w,
                                  qrun_conv_params *p,
                                  qrun_err *err);
-/** @brief ConvTranspose geometry from X (N,C,D...) and W (C, M/group, k...); output_shape/output_padding applied. */
+/** @brief ConvTranspose geometry from X (N,C,D...) and W (C, M/group, k...);
+ * output_shape/output_padding applied. */
 qrun_status qrun_conv_transpose_params_get(const qrun_node *node,
                                            const struct qrun_tensor *x,
                                            const struct qrun_tensor *w,
@@ -70,8 +73,7 @@ qrun_status qrun_reduce_axes_get(const qrun_node *node,
 bool qrun_reduce_axes_is_input(const qrun_node *node);
 
 /** @brief Product of the first n entries of v (1 for n == 0). */
-static inline int64_t qrun_conv_prod(const int64_t *v, int n)
-{
+static inline int64_t qrun_conv_prod(const int64_t *v, int n) {
     int64_t r = 1;
     for (int i = 0; i < n; i++)
         r *= v[i];

@@ -2,6 +2,7 @@
 /* Broadcasting, axis normalisation and integer-list reading shared by inference and kernels. */
 #include "runtime/shape/shape_util.h"
 #include "runtime/dtype.h"
+#include "runtime/ir.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -144,4 +145,41 @@ qrun_status qrun_infer_set_output(qrun_infer_ctx *c, int i, qrun_dtype dtype, in
                          qrun_shape_str(rank, dims, s, sizeof s));
     }
     return QRUN_OK;
+}
+
+static bool is_legacy_arith(const struct qrun_node *n)
+{
+    return n->opset < 7 && (n->op == QRUN_OP_ADD || n->op == QRUN_OP_SUB || n->op == QRUN_OP_MUL ||
+                            n->op == QRUN_OP_DIV || n->op == QRUN_OP_POW) &&
+           qrun_node_attr_int(n, "broadcast", 0) != 0;
+}
+
+bool qrun_legacy_broadcast_view(const struct qrun_node *n,
+                                const struct qrun_tensor *a,
+                                const struct qrun_tensor *b,
+                                struct qrun_tensor *view)
+{
+    if (!a || !b)
+        return false;
+    int axis;
+    if (is_legacy_arith(n)) {
+        int64_t ax = qrun_node_attr_int(n, "axis", a->rank - b->rank);
+        if (ax < 0)
+            ax += a->rank;
+        if (ax < 0 || ax + b->rank > a->rank)
+            return false;
+        axis = (int)ax;
+    } else if (n->op == QRUN_OP_PRELU && n->opset < 7 && b->rank == 1 && a->rank >= 2 &&
+               b->dims[0] == a->dims[1] && b->dims[0] != 1) {
+        axis = 1;
+    } else {
+        return false;
+    }
+    *view = *b;
+    view->owns_data = false;
+    view->name = NULL;
+    view->rank = a->rank - axis;
+    for (int d = 0; d < view->rank; d++)
+        view->dims[d] = d < b->rank ? b->dims[d] : 1;
+    return true;
 }

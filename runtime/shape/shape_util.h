@@ -46,6 +46,17 @@ void qrun_broadcast_strides(int rank,
                             int out_rank,
                             const int64_t *out_dims,
                             int64_t *strides);
+/**
+ * @brief Opset < 7 broadcasting. Add/Sub/Mul/Div/Pow with broadcast=1 align
+ * B with A starting at `axis` (default: suffix), and PRelu before opset 7
+ * applies a 1-D slope of length C along axis 1. When node n uses that rule,
+ * fill *view with b's dtype/data and a shape that numpy-broadcasts to a
+ * (trailing ones added) and return true; otherwise return false.
+ */
+bool qrun_legacy_broadcast_view(const struct qrun_node *n,
+                                const struct qrun_tensor *a,
+                                const struct qrun_tensor *b,
+                                struct qrun_tensor *view);
 /** @brief Set output i of an infer ctx: dtype and shape. QRUN_E_MODEL on bad shape. */
 qrun_status qrun_infer_set_output(qrun_infer_ctx *c, int i, qrun_dtype dtype, int rank, const int64_t *dims);
 

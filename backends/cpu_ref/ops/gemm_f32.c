@@ -18,7 +18,7 @@ enum {
     SGEMM_KC = 256,
     SGEMM_MC = 96,
     SGEMM_NC = 1024,
-    SGEMM_GEMV_M = 4,     /* below this many rows, packing costs more than it saves */
+    SGEMM_GEMV_M = 4, /* below this many rows, packing costs more than it saves */
     SGEMM_GEMV_CHUNK = 256,
 };
 
@@ -27,49 +27,45 @@ typedef float sgemm_v8 __attribute__((vector_size(32)));
 
 /* Build the micro-kernels for AVX-512 and AVX2+FMA machines too, chosen at load time. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__ELF__)
-#define SGEMM_HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"), \
-                                 optimize("fp-contract=fast")))
+#define SGEMM_HOT                                                                                  \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"),                   \
+                   optimize("fp-contract=fast")))
 #else
 #define SGEMM_HOT
 #endif
 
-static int64_t sgemm_min(int64_t a, int64_t b)
-{
+static int64_t sgemm_min(int64_t a, int64_t b) {
     return a < b ? a : b;
 }
 
-static int64_t sgemm_round_up(int64_t v, int64_t m)
-{
+static int64_t sgemm_round_up(int64_t v, int64_t m) {
     return (v + m - 1) / m * m;
 }
 
 /* Floats of one thread's pack area, rounded so each thread's slice stays 64-byte aligned. */
-static size_t sgemm_thread_floats(int64_t m, int64_t n, int64_t k)
-{
+static size_t sgemm_thread_floats(int64_t m, int64_t n, int64_t k) {
     int64_t kc = sgemm_min(k, SGEMM_KC);
     int64_t mc = sgemm_round_up(sgemm_min(m, SGEMM_MC), SGEMM_MR);
     int64_t nc = sgemm_round_up(sgemm_min(n, SGEMM_NC), SGEMM_NR);
     return (size_t)sgemm_round_up(mc * kc, 16) + (size_t)sgemm_round_up(kc * nc, 16);
 }
 
-static int sgemm_threads(int64_t m, int64_t n, int64_t k, int n_threads)
-{
+static int sgemm_threads(int64_t m, int64_t n, int64_t k, int n_threads) {
     int64_t tasks = ((m + SGEMM_MC - 1) / SGEMM_MC) * ((n + SGEMM_NC - 1) / SGEMM_NC);
     if (n_threads < 1 || m * n * k < (int64_t)1 << 15)
         return 1;
     return (int)sgemm_min(n_threads, tasks);
 }
 
-size_t cpu_ref_sgemm_scratch_bytes(int64_t m, int64_t n, int64_t k, int n_threads)
-{
+size_t cpu_ref_sgemm_scratch_bytes(int64_t m, int64_t n, int64_t k, int n_threads) {
     if (m <= 0 || n <= 0 || k <= 0 || m < SGEMM_GEMV_M)
         return 0;
     return sgemm_thread_floats(m, n, k) * sizeof(float) * (size_t)sgemm_threads(m, n, k, n_threads);
 }
 
 /* Pack rows [i0, i0+mc) x cols [p0, p0+kc) of op(A) into MR-row slivers, zero-padded. */
-static void sgemm_pack_a(const cpu_ref_sgemm_args *g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float *pa)
-{
+static void sgemm_pack_a(
+    const cpu_ref_sgemm_args *g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float *pa) {
     for (int64_t is = 0; is < mc; is += SGEMM_MR) {
         int64_t rows = sgemm_min(SGEMM_MR, mc - is);
         float *dst = pa + is * kc;
@@ -86,14 +82,15 @@ static void sgemm_pack_a(const cpu_ref_sgemm_args *g, int64_t i0, int64_t mc, in
 }
 
 /* Pack rows [p0, p0+kc) x cols [j0, j0+nc) of op(B) into NR-column slivers, zero-padded. */
-static void sgemm_pack_b(const cpu_ref_sgemm_args *g, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float *pb)
-{
+static void sgemm_pack_b(
+    const cpu_ref_sgemm_args *g, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float *pb) {
     for (int64_t js = 0; js < nc; js += SGEMM_NR) {
         int64_t cols = sgemm_min(SGEMM_NR, nc - js);
         float *dst = pb + js * kc;
         if (!g->trans_b && cols == SGEMM_NR) {
             for (int64_t p = 0; p < kc; p++)
-                memcpy(dst + p * SGEMM_NR, g->b + (p0 + p) * g->ldb + j0 + js, SGEMM_NR * sizeof(float));
+                memcpy(dst + p * SGEMM_NR, g->b + (p0 + p) * g->ldb + j0 + js,
+                       SGEMM_NR * sizeof(float));
             continue;
         }
         for (int64_t p = 0; p < kc; p++) {
@@ -109,8 +106,10 @@ static void sgemm_pack_b(const cpu_ref_sgemm_args *g, int64_t p0, int64_t kc, in
 }
 
 /* acc[MR][NR] = sum_p pa[p][:] (outer) pb[p][:]; pb is 64-byte aligned. */
-SGEMM_HOT static void sgemm_kernel_6x16(int64_t kc, const float *restrict pa, const float *restrict pb, float *restrict acc)
-{
+SGEMM_HOT static void sgemm_kernel_6x16(int64_t kc,
+                                        const float *restrict pa,
+                                        const float *restrict pb,
+                                        float *restrict acc) {
     sgemm_v8 c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};
     sgemm_v8 c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};
     for (int64_t p = 0; p < kc; p++) {
@@ -136,8 +135,14 @@ SGEMM_HOT static void sgemm_kernel_6x16(int64_t kc, const float *restrict pa, co
 }
 
 /* C tile = alpha*acc + beta*C on the first k block, C += alpha*acc after. */
-static void sgemm_store(const float *acc, float *c, int64_t ldc, int64_t rows, int64_t cols, float alpha, float beta, bool first)
-{
+static void sgemm_store(const float *acc,
+                        float *c,
+                        int64_t ldc,
+                        int64_t rows,
+                        int64_t cols,
+                        float alpha,
+                        float beta,
+                        bool first) {
     for (int64_t i = 0; i < rows; i++) {
         const float *a = acc + i * SGEMM_NR;
         float *cr = c + i * ldc;
@@ -154,8 +159,7 @@ static void sgemm_store(const float *acc, float *c, int64_t ldc, int64_t rows, i
     }
 }
 
-static void sgemm_tile(const cpu_ref_sgemm_args *g, int64_t i0, int64_t j0, float *pa, float *pb)
-{
+static void sgemm_tile(const cpu_ref_sgemm_args *g, int64_t i0, int64_t j0, float *pa, float *pb) {
     int64_t mc = sgemm_min(SGEMM_MC, g->m - i0);
     int64_t nc = sgemm_min(SGEMM_NC, g->n - j0);
     _Alignas(64) float acc[SGEMM_MR * SGEMM_NR];
@@ -166,16 +170,16 @@ static void sgemm_tile(const cpu_ref_sgemm_args *g, int64_t i0, int64_t j0, floa
         for (int64_t js = 0; js < nc; js += SGEMM_NR) {
             for (int64_t is = 0; is < mc; is += SGEMM_MR) {
                 sgemm_kernel_6x16(kc, pa + is * kc, pb + js * kc, acc);
-                sgemm_store(acc, g->c + (i0 + is) * g->ldc + j0 + js, g->ldc, sgemm_min(SGEMM_MR, mc - is),
-                            sgemm_min(SGEMM_NR, nc - js), g->alpha, g->beta, p0 == 0);
+                sgemm_store(acc, g->c + (i0 + is) * g->ldc + j0 + js, g->ldc,
+                            sgemm_min(SGEMM_MR, mc - is), sgemm_min(SGEMM_NR, nc - js), g->alpha,
+                            g->beta, p0 == 0);
             }
         }
     }
 }
 
 /* Dot product with 8 lanes summed in a fixed order. */
-SGEMM_HOT static float sgemm_dot(const float *a, int64_t inc_a, const float *b, int64_t k)
-{
+SGEMM_HOT static float sgemm_dot(const float *a, int64_t inc_a, const float *b, int64_t k) {
     sgemm_v8 acc = {0};
     int64_t p = 0;
     if (inc_a == 1) {
@@ -193,8 +197,8 @@ SGEMM_HOT static float sgemm_dot(const float *a, int64_t inc_a, const float *b, 
 }
 
 /* c[j0..j0+cols) of one row: y = sum_p a[p] * B[p, j], B not transposed. */
-SGEMM_HOT static void sgemm_axpy_rows(const float *a, int64_t inc_a, const float *b, int64_t ldb, int64_t k, int64_t cols, float *y)
-{
+SGEMM_HOT static void sgemm_axpy_rows(
+    const float *a, int64_t inc_a, const float *b, int64_t ldb, int64_t k, int64_t cols, float *y) {
     for (int64_t j = 0; j < cols; j++)
         y[j] = 0.0f;
     for (int64_t p = 0; p < k; p++) {
@@ -205,8 +209,7 @@ SGEMM_HOT static void sgemm_axpy_rows(const float *a, int64_t inc_a, const float
     }
 }
 
-static void sgemm_gemv_chunk(const cpu_ref_sgemm_args *g, int64_t i, int64_t j0)
-{
+static void sgemm_gemv_chunk(const cpu_ref_sgemm_args *g, int64_t i, int64_t j0) {
     int64_t cols = sgemm_min(SGEMM_GEMV_CHUNK, g->n - j0);
     const float *a = g->trans_a ? g->a + i : g->a + i * g->lda;
     int64_t inc_a = g->trans_a ? g->lda : 1;
@@ -222,8 +225,7 @@ static void sgemm_gemv_chunk(const cpu_ref_sgemm_args *g, int64_t i, int64_t j0)
         c[j] = g->beta == 0.0f ? g->alpha * y[j] : g->alpha * y[j] + g->beta * c[j];
 }
 
-static void sgemm_gemv(const cpu_ref_sgemm_args *g, int n_threads)
-{
+static void sgemm_gemv(const cpu_ref_sgemm_args *g, int n_threads) {
     int64_t chunks = (g->n + SGEMM_GEMV_CHUNK - 1) / SGEMM_GEMV_CHUNK;
     int64_t tasks = g->m * chunks;
     int nt = g->m * g->n * g->k < ((int64_t)1 << 16) ? 1 : (int)sgemm_min(n_threads, tasks);
@@ -232,8 +234,7 @@ static void sgemm_gemv(const cpu_ref_sgemm_args *g, int n_threads)
         sgemm_gemv_chunk(g, t / chunks, (t % chunks) * SGEMM_GEMV_CHUNK);
 }
 
-static void sgemm_scale_c(const cpu_ref_sgemm_args *g)
-{
+static void sgemm_scale_c(const cpu_ref_sgemm_args *g) {
     for (int64_t i = 0; i < g->m; i++) {
         float *cr = g->c + i * g->ldc;
         for (int64_t j = 0; j < g->n; j++)
@@ -241,8 +242,7 @@ static void sgemm_scale_c(const cpu_ref_sgemm_args *g)
     }
 }
 
-void cpu_ref_sgemm(const cpu_ref_sgemm_args *g, void *scratch, int n_threads)
-{
+void cpu_ref_sgemm(const cpu_ref_sgemm_args *g, void *scratch, int n_threads) {
     if (g->m <= 0 || g->n <= 0)
         return;
     if (g->k <= 0) {
@@ -256,7 +256,8 @@ void cpu_ref_sgemm(const cpu_ref_sgemm_args *g, void *scratch, int n_threads)
     int64_t n_nb = (g->n + SGEMM_NC - 1) / SGEMM_NC;
     int64_t tasks = ((g->m + SGEMM_MC - 1) / SGEMM_MC) * n_nb;
     size_t per_thread = sgemm_thread_floats(g->m, g->n, g->k);
-    int64_t pa_floats = sgemm_round_up(sgemm_round_up(sgemm_min(g->m, SGEMM_MC), SGEMM_MR) * sgemm_min(g->k, SGEMM_KC), 16);
+    int64_t pa_floats = sgemm_round_up(
+        sgemm_round_up(sgemm_min(g->m, SGEMM_MC), SGEMM_MR) * sgemm_min(g->k, SGEMM_KC), 16);
     int nt = sgemm_threads(g->m, g->n, g->k, n_threads);
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
     for (int64_t t = 0; t < tasks; t++) {

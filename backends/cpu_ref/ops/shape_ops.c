@@ -107,6 +107,74 @@ sh_view_rows(const sh_view *v, char *dst, const char *src, size_t es, int64_t r0
     }
 }
 
+/* Square tile of the blocked 2-D transpose: 32x32 elements keep both sides in L1. */
+#define SH_TILE 32
+/*
+ * Shorter output rows already reuse their input cache lines from one row
+ * to the next (row * 64 B fits in L1), so the plain strided copy is faster.
+ */
+#define SH_TILE_MIN_ROW 256
+
+#define SH_TILE_COPY(ES)                                                                           \
+    for (int64_t i = i0; i < i1; i++)                                                              \
+        for (int64_t j = j0; j < j1; j++)                                                          \
+    memcpy(dst + (i * n + j) * (ES), src + (i + j * sn) * (ES), (ES))
+
+/* Rows [i0, i1) of dst[i][j] = src[i + j*sn] (n columns), tile by tile. */
+static void
+sh_tile_rows(char *dst, const char *src, int64_t i0, int64_t i1, int64_t n, int64_t sn, size_t es) {
+    for (int64_t j0 = 0; j0 < n; j0 += SH_TILE) {
+        int64_t j1 = j0 + SH_TILE < n ? j0 + SH_TILE : n;
+        switch (es) {
+        case 1:
+            SH_TILE_COPY(1);
+            break;
+        case 2:
+            SH_TILE_COPY(2);
+            break;
+        case 4:
+            SH_TILE_COPY(4);
+            break;
+        case 8:
+            SH_TILE_COPY(8);
+            break;
+        default:
+            SH_TILE_COPY((int64_t)es);
+            break;
+        }
+    }
+}
+
+/*
+ * Fast path for the common transposes (NCHW <-> NHWC, matrix transpose):
+ * after simplification they are a batch of 2-D transposes whose input is
+ * contiguous along the output's second-last axis. With long output rows,
+ * reading along one axis and writing along the other thrashes the cache;
+ * blocking fixes that.
+ */
+static bool sh_view_transpose2d(const sh_view *v, char *dst, const char *src, size_t es, int nt) {
+    int r = v->rank;
+    if (r < 2 || v->strides[r - 2] != 1 || v->strides[r - 1] == 1 || v->dims[r - 2] < 8 ||
+        v->dims[r - 1] < SH_TILE_MIN_ROW)
+        return false;
+    int64_t m = v->dims[r - 2], n = v->dims[r - 1], sn = v->strides[r - 1];
+    int64_t batches = 1;
+    for (int k = 0; k < r - 2; k++)
+        batches *= v->dims[k];
+    int64_t mt = (m + SH_TILE - 1) / SH_TILE, jobs = batches * mt;
+#pragma omp parallel for num_threads(nt) if (nt > 1)
+    for (int64_t job = 0; job < jobs; job++) {
+        int64_t b = job / mt, i0 = (job % mt) * SH_TILE, off = v->base, rem = b;
+        for (int k = r - 3; k >= 0; k--) {
+            off += (rem % v->dims[k]) * v->strides[k];
+            rem /= v->dims[k];
+        }
+        sh_tile_rows(dst + b * m * n * (int64_t)es, src + off * (int64_t)es, i0,
+                     i0 + SH_TILE < m ? i0 + SH_TILE : m, n, sn, es);
+    }
+    return true;
+}
+
 static void sh_view_run(const sh_view *view, void *dst, const void *src, size_t es, int n_threads) {
     sh_view v = *view;
     for (int k = 0; k < v.rank; k++) {
@@ -119,6 +187,8 @@ static void sh_view_run(const sh_view *view, void *dst, const void *src, size_t 
         rows *= v.dims[k];
     int64_t bytes = rows * v.dims[v.rank - 1] * (int64_t)es;
     int nt = (bytes >= SH_PAR_BYTES && rows > 1 && n_threads > 1) ? n_threads : 1;
+    if (sh_view_transpose2d(&v, dst, src, es, nt))
+        return;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         int64_t t = omp_get_thread_num(), n = omp_get_num_threads();

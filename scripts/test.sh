@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Build qrun and run every test (unit tests, real models, the ONNX backend conformance suite).
+#   scripts/test.sh              release build in build/ with -Werror
+#   scripts/test.sh --sanitize   the same under AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=build
+flags=(-DQRUN_WERROR=ON)
+if [ "${1:-}" = "--sanitize" ]; then
+  dir=build-asan
+  flags+=(-DQRUN_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+fi
+cmake -S . -B "$dir" -G Ninja "${flags[@]}" >/dev/null
+cmake --build "$dir"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ctest --test-dir "$dir" --output-on-failure

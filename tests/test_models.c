@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Real FP32 models from ../shared/models: reference outputs, zoo test sets and dataset top-1 vs ONNX Runtime. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "qrun/qrun.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#define MODELS QRUN_SHARED_DIR "/models"
+
+static bool have_corpus(void)
+{
+    struct stat st;
+    return stat(MODELS "/MANIFEST.md", &st) == 0;
+}
+
+typedef struct fixture {
+    qrun_context *ctx;
+    qrun_model *model;
+    qrun_session *sess;
+} fixture;
+
+static void open_model(fixture *f, const char *path)
+{
+    if (!have_corpus())
+        skip();
+    assert_int_equal(qrun_context_create(NULL, &f->ctx), QRUN_OK);
+    qrun_status s = qrun_model_load(f->ctx, path, &f->model);
+    if (s)
+        fail_msg("%s", qrun_context_errmsg(f->ctx));
+    s = qrun_session_create(f->ctx, f->model, NULL, &f->sess);
+    if (s)
+        fail_msg("%s", qrun_context_errmsg(f->ctx));
+}
+
+static void close_model(fixture *f)
+{
+    qrun_session_free(f->sess);
+    qrun_model_free(f->model);
+    qrun_context_free(f->ctx);
+}
+
+static qrun_tensor *load_tensor(fixture *f, const char *path)
+{
+    qrun_tensor *t = NULL;
+    if (qrun_tensor_load_file(f->ctx, path, &t))
+        fail_msg("%s", qrun_context_errmsg(f->ctx));
+    return t;
+}
+
+/* Run a one-input, one-output model on input_0.pb and compare with output_0.pb. */
+static void check_data_set(fixture *f, const char *dir, double rtol, double atol)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/input_0.pb", dir);
+    qrun_tensor *in = load_tensor(f, p);
+    snprintf(p, sizeof p, "%s/output_0.pb", dir);
+    qrun_tensor *want = load_tensor(f, p);
+    qrun_tensor *out = NULL;
+    if (qrun_session_run(f->sess, (const qrun_tensor *const *)&in, 1, &out, 1))
+        fail_msg("%s", qrun_context_errmsg(f->ctx));
+    assert_int_equal(qrun_tensor_numel(out), qrun_tensor_numel(want));
+    for (int64_t i = 0; i < qrun_tensor_numel(out); i++) {
+        double a = qrun_tensor_get_f64(out, i), b = qrun_tensor_get_f64(want, i);
+        if (!(fabs(a - b) <= atol + rtol * fabs(b)))
+            fail_msg("%s: element %lld: got %.8g, expected %.8g", dir, (long long)i, a, b);
+    }
+    qrun_tensor_free(in);
+    qrun_tensor_free(want);
+    qrun_tensor_free(out);
+}
+
+static int64_t argmax(const qrun_tensor *t)
+{
+    int64_t best = 0;
+    for (int64_t i = 1; i < qrun_tensor_numel(t); i++) {
+        if (qrun_tensor_get_f64(t, i) > qrun_tensor_get_f64(t, best))
+            best = i;
+    }
+    return best;
+}
+
+static void test_mnist8_zoo_sets(void **state)
+{
+    (void)state;
+    fixture f = {0};
+    open_model(&f, MODELS "/fp32/mnist-8/model.onnx");
+    check_data_set(&f, MODELS "/fp32/mnist-8/test_data_set_0", 1e-3, 1e-4);
+    check_data_set(&f, MODELS "/fp32/mnist-8/test_data_set_1", 1e-3, 1e-4);
+    check_data_set(&f, MODELS "/fp32/mnist-8/test_data_set_2", 1e-3, 1e-4);
+    check_data_set(&f, MODELS "/refs/fp32__mnist-8__model/test_data_set_0", 1e-3, 1e-4);
+    close_model(&f);
+}
+
+static void test_resnet8_ref(void **state)
+{
+    (void)state;
+    fixture f = {0};
+    open_model(&f, MODELS "/fp32/mlperftiny_ic_resnet8_fp32.onnx");
+    check_data_set(&f, MODELS "/refs/fp32__mlperftiny_ic_resnet8_fp32/test_data_set_0", 1e-3, 1e-4);
+    close_model(&f);
+}
+
+/* Read a gzip file fully (the MNIST IDX files are shipped compressed). */
+static unsigned char *gunzip_file(const char *path, size_t *n)
+{
+    gzFile g = gzopen(path, "rb");
+    if (!g)
+        return NULL;
+    size_t cap = 1 << 20, used = 0;
+    unsigned char *buf = malloc(cap);
+    for (;;) {
+        if (used == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+        int got = gzread(g, buf + used, (unsigned)(cap - used));
+        if (got <= 0)
+            break;
+        used += (size_t)got;
+    }
+    gzclose(g);
+    *n = used;
+    return buf;
+}
+
+/* mnist-8 on all 10,000 MNIST test images, pixels as floats 0..255: ORT gets 99.33 %. */
+static void test_mnist8_accuracy(void **state)
+{
+    (void)state;
+    fixture f = {0};
+    open_model(&f, MODELS "/fp32/mnist-8/model.onnx");
+    size_t ni = 0, nl = 0;
+    unsigned char *img = gunzip_file(MODELS "/data/mnist-t10k/t10k-images-idx3-ubyte.gz", &ni);
+    unsigned char *lab = gunzip_file(MODELS "/data/mnist-t10k/t10k-labels-idx1-ubyte.gz", &nl);
+    assert_non_null(img);
+    assert_non_null(lab);
+    assert_int_equal(ni, 16 + 10000 * 784);
+    assert_int_equal(nl, 8 + 10000);
+    int64_t dims[4] = {1, 1, 28, 28};
+    qrun_tensor *in = NULL;
+    assert_int_equal(qrun_tensor_create(f.ctx, QRUN_DTYPE_FLOAT, 4, dims, "Input3", &in), QRUN_OK);
+    float *x = qrun_tensor_data(in);
+    int correct = 0;
+    for (int s = 0; s < 10000; s++) {
+        for (int p = 0; p < 784; p++)
+            x[p] = (float)img[16 + (size_t)s * 784 + (size_t)p];
+        qrun_tensor *out = NULL;
+        if (qrun_session_run(f.sess, (const qrun_tensor *const *)&in, 1, &out, 1))
+            fail_msg("%s", qrun_context_errmsg(f.ctx));
+        correct += argmax(out) == lab[8 + s];
+        qrun_tensor_free(out);
+    }
+    print_message("mnist-8 top-1 on 10000 MNIST test images: %.2f %% (ONNX Runtime: 99.33 %%)\n", correct / 100.0);
+    assert_int_equal(correct, 9933);
+    qrun_tensor_free(in);
+    free(img);
+    free(lab);
+    close_model(&f);
+}
+
+/* ResNet-8 on the 200 EEMBC CIFAR-10 images (HWC uint8 -> CHW float 0..255): same argmax as ORT for every sample. */
+static void test_resnet8_cifar(void **state)
+{
+    (void)state;
+    fixture f = {0};
+    open_model(&f, MODELS "/fp32/mlperftiny_ic_resnet8_fp32.onnx");
+    FILE *labels = fopen(MODELS "/data/eembc-ic01-cifar10/y_labels.csv", "r");
+    FILE *preds = fopen(MODELS "/refs/fp32__mlperftiny_ic_resnet8_fp32/predictions.csv", "r");
+    assert_non_null(labels);
+    assert_non_null(preds);
+    char line[512], pline[128];
+    assert_non_null(fgets(pline, sizeof pline, preds)); /* header */
+    int64_t dims[4] = {1, 3, 32, 32};
+    qrun_tensor *in = NULL;
+    assert_int_equal(qrun_tensor_create(f.ctx, QRUN_DTYPE_FLOAT, 4, dims, "input_1", &in), QRUN_OK);
+    float *x = qrun_tensor_data(in);
+    int n = 0, correct = 0, agree = 0;
+    while (fgets(line, sizeof line, labels)) {
+        char file[256];
+        int ncls = 0, label = -1;
+        if (sscanf(line, "%255[^,],%d,%d", file, &ncls, &label) != 3)
+            continue;
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, MODELS "/data/eembc-ic01-cifar10/%s", file);
+        FILE *bf = fopen(path, "rb");
+        assert_non_null(bf);
+        unsigned char px[3072];
+        assert_int_equal(fread(px, 1, sizeof px, bf), sizeof px);
+        fclose(bf);
+        for (int c = 0; c < 3; c++) {
+            for (int p = 0; p < 1024; p++)
+                x[c * 1024 + p] = (float)px[p * 3 + c];
+        }
+        qrun_tensor *out = NULL;
+        if (qrun_session_run(f.sess, (const qrun_tensor *const *)&in, 1, &out, 1))
+            fail_msg("%s", qrun_context_errmsg(f.ctx));
+        int64_t am = argmax(out);
+        qrun_tensor_free(out);
+        int sample = -1, plabel = -1, ort = -1;
+        assert_non_null(fgets(pline, sizeof pline, preds));
+        assert_int_equal(sscanf(pline, "%d,%d,%d", &sample, &plabel, &ort), 3);
+        assert_int_equal(plabel, label);
+        correct += am == label;
+        agree += am == ort;
+        n++;
+    }
+    fclose(labels);
+    fclose(preds);
+    qrun_tensor_free(in);
+    print_message("ResNet-8 top-1 on %d CIFAR-10 images: %.2f %% (ONNX Runtime: 85.50 %%), agreement with ORT %d/%d\n",
+                  n, 100.0 * correct / n, agree, n);
+    assert_int_equal(n, 200);
+    assert_int_equal(correct, 171);
+    assert_int_equal(agree, 200);
+    close_model(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mnist8_zoo_sets),
+        cmocka_unit_test(test_resnet8_ref),
+        cmocka_unit_test(test_mnist8_accuracy),
+        cmocka_unit_test(test_resnet8_cifar),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
