@@ -254,7 +254,7 @@ qrun_status onnx_external_read(const Onnx__TensorProto *tp,
     if (!base_dir)
         return qrun_errf(err, QRUN_E_MODEL,
                          "%s uses external data, but no base directory was given", what);
-    ext_info info;
+    ext_info info = {0};
     qrun_status st = ext_parse_keys(tp, what, &info, err);
     if (st == QRUN_OK)
         st = ext_check_location(info.location, what, err);

@@ -260,7 +260,7 @@ static qrun_status npy_header_to_tensor(
     if (h->rank_too_big || h->rank > QRUN_MAX_RANK)
         return qrun_errf(err, QRUN_E_UNSUPPORTED, "%s: rank %d is above the maximum %d", path,
                          h->rank, QRUN_MAX_RANK);
-    qrun_dtype dt;
+    qrun_dtype dt = QRUN_DTYPE_UNDEFINED;
     qrun_status st = npy_descr_dtype(h->descr, &dt, err);
     if (st != QRUN_OK) {
         qrun_err_prefix(err, "%s: ", path);
