@@ -154,10 +154,10 @@ static qrun_status check_ops_supported(qrun_context *ctx, const qrun_graph *g, c
     return s;
 }
 
-static qrun_status model_finish(qrun_context *ctx, qrun_graph *g, const char *path, qrun_model **out)
+static qrun_status model_finish(qrun_context *ctx, qrun_graph *g, const char *path, bool check, qrun_model **out)
 {
     const char *file = path ? base_name(path) : "<memory>";
-    qrun_status s = check_ops_supported(ctx, g, file);
+    qrun_status s = check ? check_ops_supported(ctx, g, file) : QRUN_OK;
     if (s) {
         qrun_graph_free(g);
         return s;
@@ -174,7 +174,7 @@ static qrun_status model_finish(qrun_context *ctx, qrun_graph *g, const char *pa
     return ctx_ok(ctx);
 }
 
-QRUN_API qrun_status qrun_model_load(qrun_context *ctx, const char *path, qrun_model **out)
+static qrun_status model_load_file(qrun_context *ctx, const char *path, bool check, qrun_model **out)
 {
     if (!ctx || !path || !out)
         return ctx ? qrun_errf(&ctx->err, QRUN_E_ARG, "qrun_model_load: NULL argument") : QRUN_E_ARG;
@@ -183,7 +183,17 @@ QRUN_API qrun_status qrun_model_load(qrun_context *ctx, const char *path, qrun_m
     qrun_status s = onnx_load_file(path, ctx->alloc, &g, &ctx->err);
     if (s)
         return s;
-    return model_finish(ctx, g, path, out);
+    return model_finish(ctx, g, path, check, out);
+}
+
+QRUN_API qrun_status qrun_model_load(qrun_context *ctx, const char *path, qrun_model **out)
+{
+    return model_load_file(ctx, path, true, out);
+}
+
+QRUN_API qrun_status qrun_model_inspect(qrun_context *ctx, const char *path, qrun_model **out)
+{
+    return model_load_file(ctx, path, false, out);
 }
 
 QRUN_API qrun_status qrun_model_load_bytes(qrun_context *ctx,
@@ -199,7 +209,7 @@ QRUN_API qrun_status qrun_model_load_bytes(qrun_context *ctx,
     qrun_status s = onnx_load_bytes(data, size, base_dir, ctx->alloc, &g, &ctx->err);
     if (s)
         return s;
-    return model_finish(ctx, g, NULL, out);
+    return model_finish(ctx, g, NULL, true, out);
 }
 
 QRUN_API void qrun_model_free(qrun_model *m)
@@ -617,8 +627,10 @@ QRUN_API qrun_status qrun_session_run(qrun_session *sess,
         return qrun_errf(&ctx->err, QRUN_E_ARG, "the model has %d outputs, %d requested", g->n_outputs, n_outputs);
     for (int i = 0; i < n_inputs; i++) {
         qrun_status s = check_input(ctx, g, i, inputs[i]);
-        if (s)
+        if (s) {
+            qrun_err_prefix(&ctx->err, "%s: ", base_name(sess->model->path));
             return s;
+        }
     }
     for (int j = 0; j < n_outputs; j++)
         outputs[j] = NULL;
@@ -665,7 +677,11 @@ QRUN_API int qrun_session_profile(const qrun_session *sess, const qrun_node_prof
 
 /* ---- analysis ----------------------------------------------------------- */
 
-static void analyze_nodes(const qrun_graph *g, qrun_exec *x, bool planned, qrun_node_analysis *out)
+static void analyze_nodes(const qrun_graph *g,
+                          qrun_exec *x,
+                          bool planned,
+                          const qrun_backend *cpu_ref,
+                          qrun_node_analysis *out)
 {
     const struct qrun_tensor *in[64], *outs[64];
     int nrec = 0;
@@ -673,8 +689,9 @@ static void analyze_nodes(const qrun_graph *g, qrun_exec *x, bool planned, qrun_
     (void)rec;
     for (int k = 0; k < g->n_nodes; k++) {
         const qrun_node *n = &g->nodes[k];
+        char why[256];
         out[k].macs = -1;
-        out[k].cpu_ref = true;
+        out[k].cpu_ref = cpu_ref->iface.supports_node(cpu_ref->ctx, n, NULL, n->n_inputs, why, sizeof why);
         out[k].why_not = NULL;
         if (!planned || n->n_inputs > 64 || n->n_outputs > 64)
             continue;
@@ -711,7 +728,7 @@ QRUN_API qrun_status qrun_model_analyze(qrun_context *ctx, const qrun_model *mod
         declared_inputs(g, descs, ptrs, 1);
         qrun_err plan_err;
         planned = qrun_exec_plan(x, ptrs, g->n_inputs, &plan_err) == QRUN_OK;
-        analyze_nodes(g, x, planned, out);
+        analyze_nodes(g, x, planned, &bs[0], out);
         if (!planned)
             snprintf(ctx->err.msg, sizeof ctx->err.msg, "%s", plan_err.msg);
     }

@@ -611,6 +611,19 @@ static void print_info_text(const cli *c, const qrun_model *m, const qrun_node_a
     for (int k = 0; k < n_nodes; k++)
         ok += an[k].cpu_ref;
     printf("backends:\n  cpu_ref: %d of %d nodes\n", ok, n_nodes);
+    if (ok < n_nodes) {
+        printf("  not supported by any backend:");
+        for (int k = 0, shown = 0; k < n_nodes && shown < 20; k++) {
+            qrun_node_info ni;
+            qrun_model_node_info(m, k, &ni);
+            if (an[k].cpu_ref)
+                continue;
+            printf("%s %s (%s%s%s)", shown ? "," : "", ni.name, ni.domain[0] ? ni.domain : "", ni.domain[0] ? "::" : "",
+                   ni.op_type);
+            shown++;
+        }
+        printf("%s\n", n_nodes - ok > 20 ? ", ..." : "");
+    }
 }
 
 static void print_info_json(const cli *c, const qrun_model *m, const qrun_node_analysis *an)
@@ -691,7 +704,7 @@ static void print_info_json(const cli *c, const qrun_model *m, const qrun_node_a
 static int cmd_info(qrun_context *ctx, const cli *c)
 {
     qrun_model *m = NULL;
-    if (qrun_model_load(ctx, c->model, &m))
+    if (qrun_model_inspect(ctx, c->model, &m))
         return fail("%s", qrun_context_errmsg(ctx));
     int n = qrun_model_node_count(m);
     qrun_node_analysis *an = calloc((size_t)n + 1, sizeof *an);

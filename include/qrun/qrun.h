@@ -134,6 +134,12 @@ QRUN_API int qrun_context_threads(const qrun_context *ctx);
  *         op, domain and opset), QRUN_E_NOMEM.
  */
 QRUN_API qrun_status qrun_model_load(qrun_context *ctx, const char *path, qrun_model **out);
+/**
+ * @brief Load a model for inspection (qrun info): like qrun_model_load but
+ * nodes no backend supports are accepted; qrun_model_analyze reports them,
+ * and a session made from such a model fails when it plans that node.
+ */
+QRUN_API qrun_status qrun_model_inspect(qrun_context *ctx, const char *path, qrun_model **out);
 /** @brief Same as qrun_model_load from bytes; external data resolved against base_dir (NULL: refused). */
 QRUN_API qrun_status qrun_model_load_bytes(qrun_context *ctx,
                                            const void *data,
