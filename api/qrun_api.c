@@ -41,8 +41,7 @@ struct qrun_session {
 
 /* ---- status, version ---------------------------------------------------- */
 
-QRUN_API const char *qrun_status_str(qrun_status s)
-{
+QRUN_API const char *qrun_status_str(qrun_status s) {
     switch (s) {
     case QRUN_OK:
         return "ok";
@@ -62,26 +61,22 @@ QRUN_API const char *qrun_status_str(qrun_status s)
     return "unknown status";
 }
 
-QRUN_API const char *qrun_version(void)
-{
+QRUN_API const char *qrun_version(void) {
     return QRUN_VERSION_STRING;
 }
 
 /* ---- context ------------------------------------------------------------ */
 
-QRUN_API void qrun_options_init(qrun_options *opts)
-{
+QRUN_API void qrun_options_init(qrun_options *opts) {
     memset(opts, 0, sizeof *opts);
 }
 
-static int default_threads(void)
-{
+static int default_threads(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
 }
 
-QRUN_API qrun_status qrun_context_create(const qrun_options *opts, qrun_context **out)
-{
+QRUN_API qrun_status qrun_context_create(const qrun_options *opts, qrun_context **out) {
     if (!out)
         return QRUN_E_ARG;
     *out = NULL;
@@ -101,39 +96,33 @@ QRUN_API qrun_status qrun_context_create(const qrun_options *opts, qrun_context 
     return QRUN_OK;
 }
 
-QRUN_API void qrun_context_free(qrun_context *ctx)
-{
+QRUN_API void qrun_context_free(qrun_context *ctx) {
     if (ctx)
         qrun_free(&ctx->alloc_copy, ctx);
 }
 
-QRUN_API const char *qrun_context_errmsg(const qrun_context *ctx)
-{
+QRUN_API const char *qrun_context_errmsg(const qrun_context *ctx) {
     return ctx ? ctx->err.msg : "no context";
 }
 
-QRUN_API int qrun_context_threads(const qrun_context *ctx)
-{
+QRUN_API int qrun_context_threads(const qrun_context *ctx) {
     return ctx->n_threads;
 }
 
-static qrun_status ctx_ok(qrun_context *ctx)
-{
+static qrun_status ctx_ok(qrun_context *ctx) {
     ctx->err.msg[0] = '\0';
     return QRUN_OK;
 }
 
 /* ---- models ------------------------------------------------------------- */
 
-static const char *base_name(const char *path)
-{
+static const char *base_name(const char *path) {
     const char *s = strrchr(path, '/');
     return s ? s + 1 : path;
 }
 
 /* Every node must have an op some backend knows; checked before anything runs. */
-static qrun_status check_ops_supported(qrun_context *ctx, const qrun_graph *g, const char *file)
-{
+static qrun_status check_ops_supported(qrun_context *ctx, const qrun_graph *g, const char *file) {
     qrun_backend bs[QRUN_MAX_BACKENDS];
     int nb = 0;
     qrun_status s = qrun_registry_create_chain("cpu_ref", ctx->alloc, bs, &nb, &ctx->err);
@@ -147,15 +136,17 @@ static qrun_status check_ops_supported(qrun_context *ctx, const qrun_graph *g, c
             ok = bs[b].iface.supports_node(bs[b].ctx, n, NULL, n->n_inputs, why, sizeof why);
         if (!ok)
             s = qrun_errf(&ctx->err, QRUN_E_UNSUPPORTED,
-                          "%s: node '%s': op '%s' (domain '%s', opset %" PRId64 ") is not supported by any backend",
-                          file, n->name, n->op_type, n->domain[0] ? n->domain : "ai.onnx", n->opset);
+                          "%s: node '%s': op '%s' (domain '%s', opset %" PRId64
+                          ") is not supported by any backend",
+                          file, n->name, n->op_type, n->domain[0] ? n->domain : "ai.onnx",
+                          n->opset);
     }
     qrun_registry_free_chain(bs, nb);
     return s;
 }
 
-static qrun_status model_finish(qrun_context *ctx, qrun_graph *g, const char *path, bool check, qrun_model **out)
-{
+static qrun_status
+model_finish(qrun_context *ctx, qrun_graph *g, const char *path, bool check, qrun_model **out) {
     const char *file = path ? base_name(path) : "<memory>";
     qrun_status s = check ? check_ops_supported(ctx, g, file) : QRUN_OK;
     if (s) {
@@ -174,10 +165,11 @@ static qrun_status model_finish(qrun_context *ctx, qrun_graph *g, const char *pa
     return ctx_ok(ctx);
 }
 
-static qrun_status model_load_file(qrun_context *ctx, const char *path, bool check, qrun_model **out)
-{
+static qrun_status
+model_load_file(qrun_context *ctx, const char *path, bool check, qrun_model **out) {
     if (!ctx || !path || !out)
-        return ctx ? qrun_errf(&ctx->err, QRUN_E_ARG, "qrun_model_load: NULL argument") : QRUN_E_ARG;
+        return ctx ? qrun_errf(&ctx->err, QRUN_E_ARG, "qrun_model_load: NULL argument")
+                   : QRUN_E_ARG;
     *out = NULL;
     qrun_graph *g = NULL;
     qrun_status s = onnx_load_file(path, ctx->alloc, &g, &ctx->err);
@@ -186,24 +178,19 @@ static qrun_status model_load_file(qrun_context *ctx, const char *path, bool che
     return model_finish(ctx, g, path, check, out);
 }
 
-QRUN_API qrun_status qrun_model_load(qrun_context *ctx, const char *path, qrun_model **out)
-{
+QRUN_API qrun_status qrun_model_load(qrun_context *ctx, const char *path, qrun_model **out) {
     return model_load_file(ctx, path, true, out);
 }
 
-QRUN_API qrun_status qrun_model_inspect(qrun_context *ctx, const char *path, qrun_model **out)
-{
+QRUN_API qrun_status qrun_model_inspect(qrun_context *ctx, const char *path, qrun_model **out) {
     return model_load_file(ctx, path, false, out);
 }
 
-QRUN_API qrun_status qrun_model_load_bytes(qrun_context *ctx,
-                                           const void *data,
-                                           size_t size,
-                                           const char *base_dir,
-                                           qrun_model **out)
-{
+QRUN_API qrun_status qrun_model_load_bytes(
+    qrun_context *ctx, const void *data, size_t size, const char *base_dir, qrun_model **out) {
     if (!ctx || !data || !out)
-        return ctx ? qrun_errf(&ctx->err, QRUN_E_ARG, "qrun_model_load_bytes: NULL argument") : QRUN_E_ARG;
+        return ctx ? qrun_errf(&ctx->err, QRUN_E_ARG, "qrun_model_load_bytes: NULL argument")
+                   : QRUN_E_ARG;
     *out = NULL;
     qrun_graph *g = NULL;
     qrun_status s = onnx_load_bytes(data, size, base_dir, ctx->alloc, &g, &ctx->err);
@@ -212,8 +199,7 @@ QRUN_API qrun_status qrun_model_load_bytes(qrun_context *ctx,
     return model_finish(ctx, g, NULL, true, out);
 }
 
-QRUN_API void qrun_model_free(qrun_model *m)
-{
+QRUN_API void qrun_model_free(qrun_model *m) {
     if (!m)
         return;
     const qrun_allocator *a = m->ctx->alloc;
@@ -222,18 +208,15 @@ QRUN_API void qrun_model_free(qrun_model *m)
     qrun_free(a, m);
 }
 
-QRUN_API int qrun_model_input_count(const qrun_model *m)
-{
+QRUN_API int qrun_model_input_count(const qrun_model *m) {
     return m->g->n_inputs;
 }
 
-QRUN_API int qrun_model_output_count(const qrun_model *m)
-{
+QRUN_API int qrun_model_output_count(const qrun_model *m) {
     return m->g->n_outputs;
 }
 
-static void fill_value_info(const qrun_value *v, qrun_value_info *out)
-{
+static void fill_value_info(const qrun_value *v, qrun_value_info *out) {
     memset(out, 0, sizeof *out);
     out->name = v->name;
     out->dtype = v->info.dtype;
@@ -244,24 +227,21 @@ static void fill_value_info(const qrun_value *v, qrun_value_info *out)
     }
 }
 
-QRUN_API qrun_status qrun_model_input_info(const qrun_model *m, int i, qrun_value_info *out)
-{
+QRUN_API qrun_status qrun_model_input_info(const qrun_model *m, int i, qrun_value_info *out) {
     if (i < 0 || i >= m->g->n_inputs)
         return QRUN_E_ARG;
     fill_value_info(&m->g->values[m->g->inputs[i]], out);
     return QRUN_OK;
 }
 
-QRUN_API qrun_status qrun_model_output_info(const qrun_model *m, int i, qrun_value_info *out)
-{
+QRUN_API qrun_status qrun_model_output_info(const qrun_model *m, int i, qrun_value_info *out) {
     if (i < 0 || i >= m->g->n_outputs)
         return QRUN_E_ARG;
     fill_value_info(&m->g->values[m->g->outputs[i]], out);
     return QRUN_OK;
 }
 
-QRUN_API void qrun_model_get_meta(const qrun_model *m, qrun_model_meta *out)
-{
+QRUN_API void qrun_model_get_meta(const qrun_model *m, qrun_model_meta *out) {
     memset(out, 0, sizeof *out);
     out->ir_version = m->g->ir_version;
     out->producer_name = m->g->producer_name ? m->g->producer_name : "";
@@ -272,8 +252,10 @@ QRUN_API void qrun_model_get_meta(const qrun_model *m, qrun_model_meta *out)
     out->n_initializers = m->g->n_initializers;
 }
 
-QRUN_API qrun_status qrun_model_opset(const qrun_model *m, int i, const char **domain, int64_t *version)
-{
+QRUN_API qrun_status qrun_model_opset(const qrun_model *m,
+                                      int i,
+                                      const char **domain,
+                                      int64_t *version) {
     if (i < 0 || i >= m->g->n_opsets)
         return QRUN_E_ARG;
     *domain = m->g->opsets[i].domain ? m->g->opsets[i].domain : "";
@@ -281,13 +263,11 @@ QRUN_API qrun_status qrun_model_opset(const qrun_model *m, int i, const char **d
     return QRUN_OK;
 }
 
-QRUN_API int qrun_model_node_count(const qrun_model *m)
-{
+QRUN_API int qrun_model_node_count(const qrun_model *m) {
     return m->g->n_nodes;
 }
 
-QRUN_API qrun_status qrun_model_node_info(const qrun_model *m, int i, qrun_node_info *out)
-{
+QRUN_API qrun_status qrun_model_node_info(const qrun_model *m, int i, qrun_node_info *out) {
     if (i < 0 || i >= m->g->n_nodes)
         return QRUN_E_ARG;
     const qrun_node *n = &m->g->nodes[i];
@@ -300,12 +280,12 @@ QRUN_API qrun_status qrun_model_node_info(const qrun_model *m, int i, qrun_node_
     return QRUN_OK;
 }
 
-QRUN_API void qrun_model_param_stats(const qrun_model *m, qrun_param_stats *out)
-{
+QRUN_API void qrun_model_param_stats(const qrun_model *m, qrun_param_stats *out) {
     memset(out, 0, sizeof *out);
     for (int v = 0; v < m->g->n_values; v++) {
         const qrun_value *val = &m->g->values[v];
-        if (val->kind != QRUN_VALUE_CONSTANT || val->info.dtype <= 0 || val->info.dtype >= QRUN_DTYPE_COUNT)
+        if (val->kind != QRUN_VALUE_CONSTANT || val->info.dtype <= 0 ||
+            val->info.dtype >= QRUN_DTYPE_COUNT)
             continue;
         int64_t n = qrun_shape_numel(val->info.rank, val->info.dims);
         if (n < 0)
@@ -317,8 +297,7 @@ QRUN_API void qrun_model_param_stats(const qrun_model *m, qrun_param_stats *out)
 
 /* ---- tensors ------------------------------------------------------------ */
 
-static qrun_status tensor_wrap(qrun_context *ctx, struct qrun_tensor *src, qrun_tensor **out)
-{
+static qrun_status tensor_wrap(qrun_context *ctx, struct qrun_tensor *src, qrun_tensor **out) {
     qrun_tensor *t = qrun_calloc(ctx->alloc, 1, sizeof *t);
     if (!t) {
         qrun_tensor_release(src);
@@ -334,14 +313,15 @@ QRUN_API qrun_status qrun_tensor_create(qrun_context *ctx,
                                         int rank,
                                         const int64_t *dims,
                                         const char *name,
-                                        qrun_tensor **out)
-{
+                                        qrun_tensor **out) {
     if (!ctx || !out || (rank > 0 && !dims))
-        return ctx ? qrun_errf(&ctx->err, QRUN_E_ARG, "qrun_tensor_create: NULL argument") : QRUN_E_ARG;
+        return ctx ? qrun_errf(&ctx->err, QRUN_E_ARG, "qrun_tensor_create: NULL argument")
+                   : QRUN_E_ARG;
     *out = NULL;
     if (dtype <= QRUN_DTYPE_UNDEFINED || dtype >= QRUN_DTYPE_COUNT || dtype == QRUN_DTYPE_STRING ||
         !qrun_dtype_traits_get(dtype)->get)
-        return qrun_errf(&ctx->err, QRUN_E_ARG, "qrun_tensor_create: unsupported dtype %d", (int)dtype);
+        return qrun_errf(&ctx->err, QRUN_E_ARG, "qrun_tensor_create: unsupported dtype %d",
+                         (int)dtype);
     struct qrun_tensor t = {0};
     if (rank < 0 || rank > QRUN_MAX_RANK || !qrun_tensor_set_shape(&t, dtype, rank, dims))
         return qrun_errf(&ctx->err, QRUN_E_ARG, "qrun_tensor_create: invalid shape");
@@ -357,10 +337,10 @@ QRUN_API qrun_status qrun_tensor_create(qrun_context *ctx,
     return tensor_wrap(ctx, &t, out);
 }
 
-QRUN_API qrun_status qrun_tensor_load_file(qrun_context *ctx, const char *path, qrun_tensor **out)
-{
+QRUN_API qrun_status qrun_tensor_load_file(qrun_context *ctx, const char *path, qrun_tensor **out) {
     if (!ctx || !path || !out)
-        return ctx ? qrun_errf(&ctx->err, QRUN_E_ARG, "qrun_tensor_load_file: NULL argument") : QRUN_E_ARG;
+        return ctx ? qrun_errf(&ctx->err, QRUN_E_ARG, "qrun_tensor_load_file: NULL argument")
+                   : QRUN_E_ARG;
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -382,17 +362,16 @@ QRUN_API qrun_status qrun_tensor_load_file(qrun_context *ctx, const char *path, 
 QRUN_API qrun_status qrun_tensor_save_file(qrun_context *ctx,
                                            const qrun_tensor *t,
                                            const char *path,
-                                           qrun_tensor_format fmt)
-{
+                                           qrun_tensor_format fmt) {
     if (!ctx || !t || !path)
-        return ctx ? qrun_errf(&ctx->err, QRUN_E_ARG, "qrun_tensor_save_file: NULL argument") : QRUN_E_ARG;
+        return ctx ? qrun_errf(&ctx->err, QRUN_E_ARG, "qrun_tensor_save_file: NULL argument")
+                   : QRUN_E_ARG;
     qrun_status s = fmt == QRUN_TENSOR_FORMAT_NPY ? qrun_npy_write(path, t, &ctx->err)
                                                   : onnx_tensor_write_file(path, t, &ctx->err);
     return s ? s : ctx_ok(ctx);
 }
 
-QRUN_API void qrun_tensor_free(qrun_tensor *t)
-{
+QRUN_API void qrun_tensor_free(qrun_tensor *t) {
     if (!t)
         return;
     const qrun_allocator *a = t->alloc;
@@ -400,56 +379,46 @@ QRUN_API void qrun_tensor_free(qrun_tensor *t)
     qrun_free(a, t);
 }
 
-QRUN_API qrun_dtype qrun_tensor_dtype(const qrun_tensor *t)
-{
+QRUN_API qrun_dtype qrun_tensor_dtype(const qrun_tensor *t) {
     return t->dtype;
 }
 
-QRUN_API int qrun_tensor_rank(const qrun_tensor *t)
-{
+QRUN_API int qrun_tensor_rank(const qrun_tensor *t) {
     return t->rank;
 }
 
-QRUN_API const int64_t *qrun_tensor_dims(const qrun_tensor *t)
-{
+QRUN_API const int64_t *qrun_tensor_dims(const qrun_tensor *t) {
     return t->dims;
 }
 
-QRUN_API int64_t qrun_tensor_numel(const qrun_tensor *t)
-{
+QRUN_API int64_t qrun_tensor_numel(const qrun_tensor *t) {
     return qrun_shape_numel(t->rank, t->dims);
 }
 
-QRUN_API size_t qrun_tensor_nbytes(const qrun_tensor *t)
-{
+QRUN_API size_t qrun_tensor_nbytes(const qrun_tensor *t) {
     return t->nbytes;
 }
 
-QRUN_API void *qrun_tensor_data(qrun_tensor *t)
-{
+QRUN_API void *qrun_tensor_data(qrun_tensor *t) {
     return t->data;
 }
 
-QRUN_API const void *qrun_tensor_data_const(const qrun_tensor *t)
-{
+QRUN_API const void *qrun_tensor_data_const(const qrun_tensor *t) {
     return t->data;
 }
 
-QRUN_API const char *qrun_tensor_name(const qrun_tensor *t)
-{
+QRUN_API const char *qrun_tensor_name(const qrun_tensor *t) {
     return t->name ? t->name : "";
 }
 
-QRUN_API double qrun_tensor_get_f64(const qrun_tensor *t, int64_t i)
-{
+QRUN_API double qrun_tensor_get_f64(const qrun_tensor *t, int64_t i) {
     const struct qrun_dtype_traits *tr = qrun_dtype_traits_get(t->dtype);
     if (!tr->get || i < 0 || i >= qrun_shape_numel(t->rank, t->dims))
         return 0.0 / 0.0;
     return tr->get(t->data, (size_t)i);
 }
 
-QRUN_API void qrun_tensor_set_f64(qrun_tensor *t, int64_t i, double v)
-{
+QRUN_API void qrun_tensor_set_f64(qrun_tensor *t, int64_t i, double v) {
     const struct qrun_dtype_traits *tr = qrun_dtype_traits_get(t->dtype);
     if (!tr->set || i < 0 || i >= qrun_shape_numel(t->rank, t->dims))
         return;
@@ -458,14 +427,12 @@ QRUN_API void qrun_tensor_set_f64(qrun_tensor *t, int64_t i, double v)
 
 /* ---- sessions ----------------------------------------------------------- */
 
-QRUN_API void qrun_session_options_init(qrun_session_options *opts)
-{
+QRUN_API void qrun_session_options_init(qrun_session_options *opts) {
     memset(opts, 0, sizeof *opts);
     opts->backend = "cpu_ref";
 }
 
-static bool inputs_static(const qrun_graph *g)
-{
+static bool inputs_static(const qrun_graph *g) {
     for (int i = 0; i < g->n_inputs; i++) {
         const struct qrun_tensor *t = &g->values[g->inputs[i]].info;
         if (t->rank < 0 || t->dtype == QRUN_DTYPE_UNDEFINED)
@@ -479,8 +446,10 @@ static bool inputs_static(const qrun_graph *g)
 }
 
 /* Declared input types as plan signatures; symbolic dims become `sym_dim` (for analysis). */
-static void declared_inputs(const qrun_graph *g, struct qrun_tensor *descs, const struct qrun_tensor **ptrs, int64_t sym_dim)
-{
+static void declared_inputs(const qrun_graph *g,
+                            struct qrun_tensor *descs,
+                            const struct qrun_tensor **ptrs,
+                            int64_t sym_dim) {
     for (int i = 0; i < g->n_inputs; i++) {
         const struct qrun_tensor *info = &g->values[g->inputs[i]].info;
         int64_t dims[QRUN_MAX_RANK];
@@ -496,10 +465,10 @@ static void declared_inputs(const qrun_graph *g, struct qrun_tensor *descs, cons
 QRUN_API qrun_status qrun_session_create(qrun_context *ctx,
                                          const qrun_model *model,
                                          const qrun_session_options *opts,
-                                         qrun_session **out)
-{
+                                         qrun_session **out) {
     if (!ctx || !model || !out)
-        return ctx ? qrun_errf(&ctx->err, QRUN_E_ARG, "qrun_session_create: NULL argument") : QRUN_E_ARG;
+        return ctx ? qrun_errf(&ctx->err, QRUN_E_ARG, "qrun_session_create: NULL argument")
+                   : QRUN_E_ARG;
     *out = NULL;
     qrun_session_options def;
     if (!opts) {
@@ -515,11 +484,13 @@ QRUN_API qrun_status qrun_session_create(qrun_context *ctx,
     sess->ctx = ctx;
     sess->model = model;
     sess->profile = opts->profile;
-    s = qrun_registry_create_chain(opts->backend, ctx->alloc, sess->backends, &sess->n_backends, &ctx->err);
+    s = qrun_registry_create_chain(opts->backend, ctx->alloc, sess->backends, &sess->n_backends,
+                                   &ctx->err);
     if (s)
         goto out_free;
     qrun_exec_options xo = {ctx->n_threads, opts->profile, true};
-    s = qrun_exec_create(model->g, sess->backends, sess->n_backends, ctx->alloc, &xo, &sess->exec, &ctx->err);
+    s = qrun_exec_create(model->g, sess->backends, sess->n_backends, ctx->alloc, &xo, &sess->exec,
+                         &ctx->err);
     if (s)
         goto out_free;
     if (inputs_static(model->g)) {
@@ -549,8 +520,7 @@ out_free:
     return s;
 }
 
-QRUN_API void qrun_session_free(qrun_session *sess)
-{
+QRUN_API void qrun_session_free(qrun_session *sess) {
     if (!sess)
         return;
     const qrun_allocator *a = sess->ctx->alloc;
@@ -561,8 +531,8 @@ QRUN_API void qrun_session_free(qrun_session *sess)
 }
 
 /* Inputs must match the declared dtype and every static dim. */
-static qrun_status check_input(qrun_context *ctx, const qrun_graph *g, int i, const qrun_tensor *t)
-{
+static qrun_status
+check_input(qrun_context *ctx, const qrun_graph *g, int i, const qrun_tensor *t) {
     const qrun_value *v = &g->values[g->inputs[i]];
     const struct qrun_tensor *decl = &v->info;
     char s1[160], s2[160];
@@ -585,14 +555,13 @@ static qrun_status check_input(qrun_context *ctx, const qrun_graph *g, int i, co
         for (int d = 0; d < decl->rank; d++)
             dd[d] = decl->dims[d];
         snprintf(s1, sizeof s1, "%s", qrun_shape_str(decl->rank, dd, s2, sizeof s2));
-        return qrun_errf(&ctx->err, QRUN_E_ARG, "input '%s': expected shape %s (-1 = any), got %s", v->name, s1,
-                         qrun_shape_str(t->rank, t->dims, s2, sizeof s2));
+        return qrun_errf(&ctx->err, QRUN_E_ARG, "input '%s': expected shape %s (-1 = any), got %s",
+                         v->name, s1, qrun_shape_str(t->rank, t->dims, s2, sizeof s2));
     }
     return QRUN_OK;
 }
 
-static qrun_status collect_profile(qrun_session *sess)
-{
+static qrun_status collect_profile(qrun_session *sess) {
     const qrun_graph *g = sess->model->g;
     int n = 0;
     const qrun_exec_record *rec = qrun_exec_records(sess->exec, &n);
@@ -615,16 +584,17 @@ QRUN_API qrun_status qrun_session_run(qrun_session *sess,
                                       const qrun_tensor *const *inputs,
                                       int n_inputs,
                                       qrun_tensor **outputs,
-                                      int n_outputs)
-{
+                                      int n_outputs) {
     if (!sess)
         return QRUN_E_ARG;
     qrun_context *ctx = sess->ctx;
     const qrun_graph *g = sess->model->g;
     if (n_inputs != g->n_inputs || (n_inputs && !inputs))
-        return qrun_errf(&ctx->err, QRUN_E_ARG, "the model has %d inputs, %d given", g->n_inputs, n_inputs);
+        return qrun_errf(&ctx->err, QRUN_E_ARG, "the model has %d inputs, %d given", g->n_inputs,
+                         n_inputs);
     if (n_outputs != g->n_outputs || !outputs)
-        return qrun_errf(&ctx->err, QRUN_E_ARG, "the model has %d outputs, %d requested", g->n_outputs, n_outputs);
+        return qrun_errf(&ctx->err, QRUN_E_ARG, "the model has %d outputs, %d requested",
+                         g->n_outputs, n_outputs);
     for (int i = 0; i < n_inputs; i++) {
         qrun_status s = check_input(ctx, g, i, inputs[i]);
         if (s) {
@@ -637,8 +607,8 @@ QRUN_API qrun_status qrun_session_run(qrun_session *sess,
     struct qrun_tensor *res = qrun_calloc(ctx->alloc, (size_t)n_outputs + 1, sizeof *res);
     if (!res)
         return qrun_errf(&ctx->err, QRUN_E_NOMEM, "out of memory");
-    qrun_status s = qrun_exec_run(sess->exec, (const struct qrun_tensor *const *)inputs, n_inputs, res, n_outputs,
-                                  &ctx->err);
+    qrun_status s = qrun_exec_run(sess->exec, (const struct qrun_tensor *const *)inputs, n_inputs,
+                                  res, n_outputs, &ctx->err);
     if (s) {
         qrun_err_prefix(&ctx->err, "%s: ", base_name(sess->model->path));
         qrun_free(ctx->alloc, res);
@@ -664,13 +634,11 @@ QRUN_API qrun_status qrun_session_run(qrun_session *sess,
     return s ? s : ctx_ok(ctx);
 }
 
-QRUN_API size_t qrun_session_arena_bytes(const qrun_session *sess)
-{
+QRUN_API size_t qrun_session_arena_bytes(const qrun_session *sess) {
     return qrun_exec_arena_bytes(sess->exec);
 }
 
-QRUN_API int qrun_session_profile(const qrun_session *sess, const qrun_node_profile **records)
-{
+QRUN_API int qrun_session_profile(const qrun_session *sess, const qrun_node_profile **records) {
     *records = sess->prof;
     return sess->prof ? sess->model->g->n_nodes : 0;
 }
@@ -681,8 +649,7 @@ static void analyze_nodes(const qrun_graph *g,
                           qrun_exec *x,
                           bool planned,
                           const qrun_backend *cpu_ref,
-                          qrun_node_analysis *out)
-{
+                          qrun_node_analysis *out) {
     const struct qrun_tensor *in[64], *outs[64];
     int nrec = 0;
     const qrun_exec_record *rec = qrun_exec_records(x, &nrec);
@@ -691,7 +658,8 @@ static void analyze_nodes(const qrun_graph *g,
         const qrun_node *n = &g->nodes[k];
         char why[256];
         out[k].macs = -1;
-        out[k].cpu_ref = cpu_ref->iface.supports_node(cpu_ref->ctx, n, NULL, n->n_inputs, why, sizeof why);
+        out[k].cpu_ref =
+            cpu_ref->iface.supports_node(cpu_ref->ctx, n, NULL, n->n_inputs, why, sizeof why);
         out[k].why_not = NULL;
         if (!planned || n->n_inputs > 64 || n->n_outputs > 64)
             continue;
@@ -709,15 +677,18 @@ static void analyze_nodes(const qrun_graph *g,
     }
 }
 
-QRUN_API qrun_status qrun_model_analyze(qrun_context *ctx, const qrun_model *model, qrun_node_analysis *out)
-{
+QRUN_API qrun_status qrun_model_analyze(qrun_context *ctx,
+                                        const qrun_model *model,
+                                        qrun_node_analysis *out) {
     const qrun_graph *g = model->g;
     qrun_backend bs[QRUN_MAX_BACKENDS];
     int nb = 0;
     qrun_exec *x = NULL;
     struct qrun_tensor *descs = qrun_calloc(ctx->alloc, (size_t)g->n_inputs + 1, sizeof *descs);
-    const struct qrun_tensor **ptrs = qrun_calloc(ctx->alloc, (size_t)g->n_inputs + 1, sizeof *ptrs);
-    qrun_status s = (!descs || !ptrs) ? qrun_errf(&ctx->err, QRUN_E_NOMEM, "out of memory") : QRUN_OK;
+    const struct qrun_tensor **ptrs =
+        qrun_calloc(ctx->alloc, (size_t)g->n_inputs + 1, sizeof *ptrs);
+    qrun_status s =
+        (!descs || !ptrs) ? qrun_errf(&ctx->err, QRUN_E_NOMEM, "out of memory") : QRUN_OK;
     if (!s)
         s = qrun_registry_create_chain("cpu_ref", ctx->alloc, bs, &nb, &ctx->err);
     qrun_exec_options xo = {1, false, true};

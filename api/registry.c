@@ -16,22 +16,16 @@ static const struct registry_entry {
 
 enum { N_BACKENDS = sizeof k_backends / sizeof k_backends[0] };
 
-int qrun_registry_count(void)
-{
+int qrun_registry_count(void) {
     return N_BACKENDS;
 }
 
-const char *qrun_registry_name(int i)
-{
+const char *qrun_registry_name(int i) {
     return (i >= 0 && i < N_BACKENDS) ? k_backends[i].name : NULL;
 }
 
-qrun_status qrun_registry_create_chain(const char *name,
-                                       const qrun_allocator *alloc,
-                                       qrun_backend *out,
-                                       int *n_out,
-                                       qrun_err *err)
-{
+qrun_status qrun_registry_create_chain(
+    const char *name, const qrun_allocator *alloc, qrun_backend *out, int *n_out, qrun_err *err) {
     *n_out = 0;
     if (!name || !name[0])
         name = "cpu_ref";
@@ -59,8 +53,7 @@ qrun_status qrun_registry_create_chain(const char *name,
     return QRUN_OK;
 }
 
-void qrun_registry_free_chain(qrun_backend *bs, int n)
-{
+void qrun_registry_free_chain(qrun_backend *bs, int n) {
     for (int i = 0; i < n; i++) {
         if (bs[i].iface.free)
             bs[i].iface.free(bs[i].ctx);

@@ -14,11 +14,8 @@ const char *qrun_registry_name(int i);
  * then cpu_ref as fallback (just cpu_ref when name is "cpu_ref" or NULL).
  * out must hold QRUN_MAX_BACKENDS entries.
  */
-qrun_status qrun_registry_create_chain(const char *name,
-                                       const qrun_allocator *alloc,
-                                       qrun_backend *out,
-                                       int *n_out,
-                                       qrun_err *err);
+qrun_status qrun_registry_create_chain(
+    const char *name, const qrun_allocator *alloc, qrun_backend *out, int *n_out, qrun_err *err);
 void qrun_registry_free_chain(qrun_backend *bs, int n);
 
 #endif

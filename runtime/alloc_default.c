@@ -6,35 +6,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *default_alloc(void *ud, size_t size)
-{
+static void *default_alloc(void *ud, size_t size) {
     (void)ud;
     return malloc(size);
 }
 
-static void default_free(void *ud, void *ptr)
-{
+static void default_free(void *ud, void *ptr) {
     (void)ud;
     free(ptr);
 }
 
 static const qrun_allocator k_default_allocator = {default_alloc, default_free, NULL};
 
-const qrun_allocator *qrun_allocator_default(void)
-{
+const qrun_allocator *qrun_allocator_default(void) {
     return &k_default_allocator;
 }
 
-void *qrun_malloc(const qrun_allocator *a, size_t size)
-{
+void *qrun_malloc(const qrun_allocator *a, size_t size) {
     if (!a)
         a = &k_default_allocator;
     /* A zero-byte request still returns a unique pointer, like most mallocs. */
     return a->alloc(a->ud, size ? size : 1);
 }
 
-void *qrun_calloc(const qrun_allocator *a, size_t n, size_t size)
-{
+void *qrun_calloc(const qrun_allocator *a, size_t n, size_t size) {
     if (size && n > SIZE_MAX / size)
         return NULL;
     size_t total = n * size;
@@ -44,8 +39,7 @@ void *qrun_calloc(const qrun_allocator *a, size_t n, size_t size)
     return p;
 }
 
-void qrun_free(const qrun_allocator *a, void *p)
-{
+void qrun_free(const qrun_allocator *a, void *p) {
     if (!p)
         return;
     if (!a)
@@ -53,8 +47,7 @@ void qrun_free(const qrun_allocator *a, void *p)
     a->free(a->ud, p);
 }
 
-char *qrun_strdup(const qrun_allocator *a, const char *s)
-{
+char *qrun_strdup(const qrun_allocator *a, const char *s) {
     if (!s)
         return NULL;
     size_t n = strlen(s) + 1;
@@ -64,8 +57,7 @@ char *qrun_strdup(const qrun_allocator *a, const char *s)
     return d;
 }
 
-int qrun_grow(const qrun_allocator *a, void **arr, size_t elem, size_t *cap, size_t need)
-{
+int qrun_grow(const qrun_allocator *a, void **arr, size_t elem, size_t *cap, size_t need) {
     if (need <= *cap)
         return 0;
     size_t ncap = *cap ? *cap : 8;

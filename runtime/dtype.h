@@ -27,7 +27,7 @@ struct qrun_dtype_traits {
     int bits;              /* bits per element; 0 for STRING/UNDEFINED */
     bool is_float;         /* floating point (incl. FP8/FP16/BF16) */
     bool is_signed;
-    bool is_integer;       /* integer types, BOOL excluded */
+    bool is_integer; /* integer types, BOOL excluded */
     bool has_inf;
     bool has_nan;
     double min_value;      /* integers: qmin; floats: -max_finite */
@@ -44,8 +44,12 @@ qrun_dtype qrun_dtype_from_onnx(int onnx_type);
 qrun_dtype qrun_dtype_from_name(const char *name);
 /** @brief Bytes needed for n elements (rounded up for sub-byte types); false on overflow. */
 bool qrun_dtype_nbytes(qrun_dtype t, int64_t n, size_t *out);
-static inline bool qrun_dtype_is_float(qrun_dtype t) { return qrun_dtype_traits_get(t)->is_float; }
-static inline bool qrun_dtype_is_integer(qrun_dtype t) { return qrun_dtype_traits_get(t)->is_integer; }
+static inline bool qrun_dtype_is_float(qrun_dtype t) {
+    return qrun_dtype_traits_get(t)->is_float;
+}
+static inline bool qrun_dtype_is_integer(qrun_dtype t) {
+    return qrun_dtype_traits_get(t)->is_integer;
+}
 
 /* 64-bit-exact integer access (for INT64/UINT64 where doubles lose bits). */
 int64_t qrun_dtype_get_i64(qrun_dtype t, const void *data, size_t i);

@@ -6,8 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-qrun_status qrun_errf(qrun_err *err, qrun_status s, const char *fmt, ...)
-{
+qrun_status qrun_errf(qrun_err *err, qrun_status s, const char *fmt, ...) {
     if (!err)
         return s;
     va_list ap;
@@ -17,8 +16,7 @@ qrun_status qrun_errf(qrun_err *err, qrun_status s, const char *fmt, ...)
     return s;
 }
 
-void qrun_err_prefix(qrun_err *err, const char *fmt, ...)
-{
+void qrun_err_prefix(qrun_err *err, const char *fmt, ...) {
     if (!err)
         return;
     char prefix[QRUN_ERRMSG_CAP];

@@ -14,7 +14,8 @@ typedef struct qrun_err {
     char msg[QRUN_ERRMSG_CAP];
 } qrun_err;
 
-/** @brief Format msg into err (if non-NULL) and return s; for `return qrun_errf(err, QRUN_E_MODEL, ...)`. */
+/** @brief Format msg into err (if non-NULL) and return s; for `return qrun_errf(err, QRUN_E_MODEL,
+ * ...)`. */
 qrun_status qrun_errf(qrun_err *err, qrun_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /** @brief Prefix the existing message with formatted text ("node 'conv1' (Conv): " + old). */

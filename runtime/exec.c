@@ -28,34 +28,32 @@ struct qrun_exec {
     const qrun_allocator *alloc;
     qrun_exec_options opts;
 
-    struct qrun_tensor *vals;     /* n_values: current dtype/shape/data of each value */
-    unsigned char *state;         /* n_values: value_state */
-    int *last_use;                /* n_values: last node index that reads it (n_nodes: graph output) */
-    qrun_exec_record *rec;        /* n_nodes */
+    struct qrun_tensor *vals; /* n_values: current dtype/shape/data of each value */
+    unsigned char *state;     /* n_values: value_state */
+    int *last_use;            /* n_values: last node index that reads it (n_nodes: graph output) */
+    qrun_exec_record *rec;    /* n_nodes */
 
-    int max_in, max_out;          /* largest node arity, to size the scratch pointer arrays */
+    int max_in, max_out; /* largest node arity, to size the scratch pointer arrays */
     const struct qrun_tensor **in_ptrs;
     struct qrun_tensor **out_ptrs;
     struct qrun_tensor *infer_out;
 
     bool planned;
-    struct qrun_tensor *sig;      /* n_inputs: dtype/shape the plan was made for */
+    struct qrun_tensor *sig; /* n_inputs: dtype/shape the plan was made for */
     int first_dynamic;
     void *arena_raw;
-    size_t arena_bytes;           /* activations, as planned */
+    size_t arena_bytes; /* activations, as planned */
     void *scratch;
     size_t scratch_bytes;
 };
 
-static double now_ms(void)
-{
+static double now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static qrun_status node_error(qrun_err *err, const qrun_node *n, qrun_status s)
-{
+static qrun_status node_error(qrun_err *err, const qrun_node *n, qrun_status s) {
     qrun_err_prefix(err, "node '%s' (%s): ", n->name, n->op_type);
     return s;
 }
@@ -66,8 +64,7 @@ qrun_status qrun_exec_create(const qrun_graph *g,
                              const qrun_allocator *alloc,
                              const qrun_exec_options *opts,
                              qrun_exec **out,
-                             qrun_err *err)
-{
+                             qrun_err *err) {
     *out = NULL;
     qrun_exec *x = qrun_calloc(alloc, 1, sizeof *x);
     if (!x)
@@ -108,8 +105,7 @@ out_nomem:
 }
 
 /* Drop everything the current plan owns. */
-static void exec_reset(qrun_exec *x)
-{
+static void exec_reset(qrun_exec *x) {
     for (int v = 0; v < x->g->n_values; v++) {
         if (x->state[v] == VS_FOLDED || x->state[v] == VS_DYNAMIC)
             qrun_tensor_release(&x->vals[v]);
@@ -124,8 +120,7 @@ static void exec_reset(qrun_exec *x)
     x->planned = false;
 }
 
-void qrun_exec_free(qrun_exec *x)
-{
+void qrun_exec_free(qrun_exec *x) {
     if (!x)
         return;
     if (x->vals && x->state)
@@ -141,8 +136,7 @@ void qrun_exec_free(qrun_exec *x)
     qrun_free(x->alloc, x);
 }
 
-static void compute_last_use(qrun_exec *x)
-{
+static void compute_last_use(qrun_exec *x) {
     const qrun_graph *g = x->g;
     for (int v = 0; v < g->n_values; v++)
         x->last_use[v] = -1;
@@ -158,8 +152,7 @@ static void compute_last_use(qrun_exec *x)
 }
 
 /* Point in_ptrs/out_ptrs at the node's values; every input must be available. */
-static qrun_status gather_io(qrun_exec *x, const qrun_node *n, bool need_data, qrun_err *err)
-{
+static qrun_status gather_io(qrun_exec *x, const qrun_node *n, bool need_data, qrun_err *err) {
     for (int i = 0; i < n->n_inputs; i++) {
         int v = n->inputs[i];
         if (v < 0) {
@@ -168,11 +161,15 @@ static qrun_status gather_io(qrun_exec *x, const qrun_node *n, bool need_data, q
         }
         const struct qrun_tensor *t = &x->vals[v];
         if (x->state[v] == VS_NONE)
-            return qrun_errf(err, QRUN_E_MODEL, "input '%s' is not computed by any earlier node", x->g->values[v].name);
+            return qrun_errf(err, QRUN_E_MODEL, "input '%s' is not computed by any earlier node",
+                             x->g->values[v].name);
         if (t->dtype == QRUN_DTYPE_STRING)
-            return qrun_errf(err, QRUN_E_UNSUPPORTED, "input '%s' is a string tensor; qrun has no string support", x->g->values[v].name);
+            return qrun_errf(err, QRUN_E_UNSUPPORTED,
+                             "input '%s' is a string tensor; qrun has no string support",
+                             x->g->values[v].name);
         if (t->dtype == QRUN_DTYPE_UNDEFINED)
-            return qrun_errf(err, QRUN_E_MODEL, "input '%s' has no known element type", x->g->values[v].name);
+            return qrun_errf(err, QRUN_E_MODEL, "input '%s' has no known element type",
+                             x->g->values[v].name);
         if (need_data && !t->data && t->nbytes)
             return qrun_errf(err, QRUN_E_INTERNAL, "input '%s' has no data", x->g->values[v].name);
         x->in_ptrs[i] = t;
@@ -184,15 +181,14 @@ static qrun_status gather_io(qrun_exec *x, const qrun_node *n, bool need_data, q
     return QRUN_OK;
 }
 
-static qrun_status check_arity(const qrun_node *n, qrun_err *err)
-{
+static qrun_status check_arity(const qrun_node *n, qrun_err *err) {
     const struct qrun_op_desc *d = qrun_op_desc_get(n->op);
     if (n->n_inputs < d->min_inputs || (d->max_inputs >= 0 && n->n_inputs > d->max_inputs))
-        return qrun_errf(err, QRUN_E_MODEL, "has %d inputs; %s takes %d to %d", n->n_inputs, d->name,
-                         d->min_inputs, d->max_inputs);
+        return qrun_errf(err, QRUN_E_MODEL, "has %d inputs; %s takes %d to %d", n->n_inputs,
+                         d->name, d->min_inputs, d->max_inputs);
     if (n->n_outputs < d->min_outputs || (d->max_outputs >= 0 && n->n_outputs > d->max_outputs))
-        return qrun_errf(err, QRUN_E_MODEL, "has %d outputs; %s gives %d to %d", n->n_outputs, d->name,
-                         d->min_outputs, d->max_outputs);
+        return qrun_errf(err, QRUN_E_MODEL, "has %d outputs; %s gives %d to %d", n->n_outputs,
+                         d->name, d->min_outputs, d->max_outputs);
     for (int i = 0; i < n->n_inputs && i < d->min_inputs; i++) {
         if (n->inputs[i] < 0)
             return qrun_errf(err, QRUN_E_MODEL, "required input %d is missing", i);
@@ -201,12 +197,12 @@ static qrun_status check_arity(const qrun_node *n, qrun_err *err)
 }
 
 /* Shape inference of node n from the current values; results in infer_out. */
-static qrun_status infer_node(qrun_exec *x, const qrun_node *n, bool *need_value, qrun_err *err)
-{
+static qrun_status infer_node(qrun_exec *x, const qrun_node *n, bool *need_value, qrun_err *err) {
     const struct qrun_op_desc *d = qrun_op_desc_get(n->op);
     if (n->op == QRUN_OP_UNKNOWN || !d->infer)
-        return qrun_errf(err, QRUN_E_UNSUPPORTED, "op '%s' (domain '%s', opset %" PRId64 ") is not supported",
-                         n->op_type, n->domain[0] ? n->domain : "ai.onnx", n->opset);
+        return qrun_errf(err, QRUN_E_UNSUPPORTED,
+                         "op '%s' (domain '%s', opset %" PRId64 ") is not supported", n->op_type,
+                         n->domain[0] ? n->domain : "ai.onnx", n->opset);
     qrun_status s = check_arity(n, err);
     if (s)
         return s;
@@ -226,14 +222,14 @@ static qrun_status infer_node(qrun_exec *x, const qrun_node *n, bool *need_value
         if (x->infer_out[o].dtype == QRUN_DTYPE_UNDEFINED)
             return qrun_errf(err, QRUN_E_INTERNAL, "shape inference left output %d untyped", o);
         struct qrun_tensor *t = &x->vals[v];
-        if (!qrun_tensor_set_shape(t, x->infer_out[o].dtype, x->infer_out[o].rank, x->infer_out[o].dims))
+        if (!qrun_tensor_set_shape(t, x->infer_out[o].dtype, x->infer_out[o].rank,
+                                   x->infer_out[o].dims))
             return qrun_errf(err, QRUN_E_MODEL, "output %d has an invalid or too large shape", o);
     }
     return QRUN_OK;
 }
 
-static qrun_status pick_backend(qrun_exec *x, const qrun_node *n, int *out, qrun_err *err)
-{
+static qrun_status pick_backend(qrun_exec *x, const qrun_node *n, int *out, qrun_err *err) {
     char why[256] = "";
     for (int b = 0; b < x->n_backends; b++) {
         const qrun_backend *be = &x->backends[b];
@@ -243,24 +239,31 @@ static qrun_status pick_backend(qrun_exec *x, const qrun_node *n, int *out, qrun
             return QRUN_OK;
         }
     }
-    return qrun_errf(err, QRUN_E_UNSUPPORTED, "op '%s' (domain '%s', opset %" PRId64 ") is not supported: %s",
-                     n->op_type, n->domain[0] ? n->domain : "ai.onnx", n->opset,
+    return qrun_errf(err, QRUN_E_UNSUPPORTED,
+                     "op '%s' (domain '%s', opset %" PRId64 ") is not supported: %s", n->op_type,
+                     n->domain[0] ? n->domain : "ai.onnx", n->opset,
                      why[0] ? why : "no backend accepts it");
 }
 
-static size_t node_scratch(qrun_exec *x, const qrun_node *n, int b, qrun_err *err)
-{
+static size_t node_scratch(qrun_exec *x, const qrun_node *n, int b, qrun_err *err) {
     const qrun_backend *be = &x->backends[b];
     if (!be->iface.scratch_bytes)
         return 0;
-    qrun_kernel_call call = {n, n->n_inputs, x->in_ptrs, n->n_outputs,
-                             (struct qrun_tensor *const *)x->out_ptrs, NULL, 0, x->opts.n_threads, err};
+    qrun_kernel_call call = {n,
+                             n->n_inputs,
+                             x->in_ptrs,
+                             n->n_outputs,
+                             (struct qrun_tensor *const *)x->out_ptrs,
+                             NULL,
+                             0,
+                             x->opts.n_threads,
+                             err};
     return be->iface.scratch_bytes(be->ctx, &call);
 }
 
 /* Run node n now on backend b with a scratch buffer of the given size (NULL: allocate one). */
-static qrun_status run_node(qrun_exec *x, const qrun_node *n, int b, void *scratch, size_t scratch_bytes, qrun_err *err)
-{
+static qrun_status run_node(
+    qrun_exec *x, const qrun_node *n, int b, void *scratch, size_t scratch_bytes, qrun_err *err) {
     const qrun_backend *be = &x->backends[b];
     void *own_scratch = NULL;
     if (!scratch) {
@@ -268,19 +271,27 @@ static qrun_status run_node(qrun_exec *x, const qrun_node *n, int b, void *scrat
         if (scratch_bytes) {
             own_scratch = qrun_malloc(x->alloc, scratch_bytes + QRUN_PLAN_ALIGN);
             if (!own_scratch)
-                return qrun_errf(err, QRUN_E_NOMEM, "out of memory for %zu bytes of scratch", scratch_bytes);
-            scratch = (void *)(((uintptr_t)own_scratch + QRUN_PLAN_ALIGN - 1) & ~(uintptr_t)(QRUN_PLAN_ALIGN - 1));
+                return qrun_errf(err, QRUN_E_NOMEM, "out of memory for %zu bytes of scratch",
+                                 scratch_bytes);
+            scratch = (void *)(((uintptr_t)own_scratch + QRUN_PLAN_ALIGN - 1) &
+                               ~(uintptr_t)(QRUN_PLAN_ALIGN - 1));
         }
     }
-    qrun_kernel_call call = {n, n->n_inputs, x->in_ptrs, n->n_outputs,
-                             (struct qrun_tensor *const *)x->out_ptrs, scratch, scratch_bytes, x->opts.n_threads, err};
+    qrun_kernel_call call = {n,
+                             n->n_inputs,
+                             x->in_ptrs,
+                             n->n_outputs,
+                             (struct qrun_tensor *const *)x->out_ptrs,
+                             scratch,
+                             scratch_bytes,
+                             x->opts.n_threads,
+                             err};
     qrun_status s = be->iface.run_node(be->ctx, &call);
     qrun_free(x->alloc, own_scratch);
     return s;
 }
 
-static qrun_status alloc_outputs(qrun_exec *x, const qrun_node *n, value_state st, qrun_err *err)
-{
+static qrun_status alloc_outputs(qrun_exec *x, const qrun_node *n, value_state st, qrun_err *err) {
     for (int o = 0; o < n->n_outputs; o++) {
         int v = n->outputs[o];
         if (v < 0)
@@ -293,8 +304,7 @@ static qrun_status alloc_outputs(qrun_exec *x, const qrun_node *n, value_state s
     return QRUN_OK;
 }
 
-static bool node_foldable(const qrun_exec *x, const qrun_node *n)
-{
+static bool node_foldable(const qrun_exec *x, const qrun_node *n) {
     if (!x->opts.fold_constants)
         return false;
     size_t out_bytes = 0;
@@ -315,8 +325,7 @@ static bool node_foldable(const qrun_exec *x, const qrun_node *n)
     return true;
 }
 
-static void bind_graph_values(qrun_exec *x, const struct qrun_tensor *const *inputs)
-{
+static void bind_graph_values(qrun_exec *x, const struct qrun_tensor *const *inputs) {
     const qrun_graph *g = x->g;
     for (int v = 0; v < g->n_values; v++) {
         if (g->values[v].kind != QRUN_VALUE_CONSTANT)
@@ -340,8 +349,7 @@ static void bind_graph_values(qrun_exec *x, const struct qrun_tensor *const *inp
     }
 }
 
-static qrun_status plan_static_part(qrun_exec *x, qrun_plan *p, int *buf_of, qrun_err *err)
-{
+static qrun_status plan_static_part(qrun_exec *x, qrun_plan *p, int *buf_of, qrun_err *err) {
     const qrun_graph *g = x->g;
     x->first_dynamic = g->n_nodes;
     size_t scratch_max = 0;
@@ -388,8 +396,7 @@ static qrun_status plan_static_part(qrun_exec *x, qrun_plan *p, int *buf_of, qru
     return QRUN_OK;
 }
 
-static qrun_status place_arena(qrun_exec *x, qrun_plan *p, const int *buf_of, qrun_err *err)
-{
+static qrun_status place_arena(qrun_exec *x, qrun_plan *p, const int *buf_of, qrun_err *err) {
     if (plan_solve(p))
         return qrun_errf(err, QRUN_E_NOMEM, "out of memory while planning");
     x->arena_bytes = plan_total_size(p);
@@ -410,11 +417,12 @@ static qrun_status place_arena(qrun_exec *x, qrun_plan *p, const int *buf_of, qr
     return QRUN_OK;
 }
 
-qrun_status qrun_exec_plan(qrun_exec *x, const struct qrun_tensor *const *inputs, int n_inputs, qrun_err *err)
-{
+qrun_status
+qrun_exec_plan(qrun_exec *x, const struct qrun_tensor *const *inputs, int n_inputs, qrun_err *err) {
     const qrun_graph *g = x->g;
     if (n_inputs != g->n_inputs)
-        return qrun_errf(err, QRUN_E_ARG, "the model has %d inputs, %d given", g->n_inputs, n_inputs);
+        return qrun_errf(err, QRUN_E_ARG, "the model has %d inputs, %d given", g->n_inputs,
+                         n_inputs);
     exec_reset(x);
     memset(x->rec, 0, sizeof *x->rec * (size_t)(g->n_nodes ? g->n_nodes : 1));
     compute_last_use(x);
@@ -446,8 +454,7 @@ out:
     return s;
 }
 
-static bool same_signature(const qrun_exec *x, const struct qrun_tensor *const *inputs, int n)
-{
+static bool same_signature(const qrun_exec *x, const struct qrun_tensor *const *inputs, int n) {
     for (int i = 0; i < n; i++) {
         const struct qrun_tensor *a = &x->sig[i], *b = inputs[i];
         if (a->dtype != b->dtype || a->rank != b->rank)
@@ -461,8 +468,7 @@ static bool same_signature(const qrun_exec *x, const struct qrun_tensor *const *
 }
 
 /* Free run-time values whose last reader was node k. */
-static void release_dead(qrun_exec *x, int k)
-{
+static void release_dead(qrun_exec *x, int k) {
     const qrun_node *n = &x->g->nodes[k];
     for (int i = 0; i < n->n_inputs; i++) {
         int v = n->inputs[i];
@@ -473,8 +479,7 @@ static void release_dead(qrun_exec *x, int k)
     }
 }
 
-static qrun_status run_dynamic_part(qrun_exec *x, qrun_err *err)
-{
+static qrun_status run_dynamic_part(qrun_exec *x, qrun_err *err) {
     const qrun_graph *g = x->g;
     for (int k = x->first_dynamic; k < g->n_nodes; k++) {
         const qrun_node *n = &g->nodes[k];
@@ -484,7 +489,8 @@ static qrun_status run_dynamic_part(qrun_exec *x, qrun_err *err)
         if (!s)
             s = infer_node(x, n, &need_value, err);
         if (!s && need_value)
-            s = qrun_errf(err, QRUN_E_INTERNAL, "shape inference needs a value that is not computed");
+            s = qrun_errf(err, QRUN_E_INTERNAL,
+                          "shape inference needs a value that is not computed");
         if (!s)
             s = pick_backend(x, n, &x->rec[k].backend, err);
         if (!s)
@@ -501,8 +507,7 @@ static qrun_status run_dynamic_part(qrun_exec *x, qrun_err *err)
     return QRUN_OK;
 }
 
-static void drop_dynamic(qrun_exec *x)
-{
+static void drop_dynamic(qrun_exec *x) {
     for (int v = 0; v < x->g->n_values; v++) {
         if (x->state[v] == VS_DYNAMIC) {
             qrun_tensor_release(&x->vals[v]);
@@ -511,8 +516,8 @@ static void drop_dynamic(qrun_exec *x)
     }
 }
 
-static qrun_status copy_outputs(qrun_exec *x, struct qrun_tensor *outputs, int n_outputs, qrun_err *err)
-{
+static qrun_status
+copy_outputs(qrun_exec *x, struct qrun_tensor *outputs, int n_outputs, qrun_err *err) {
     for (int j = 0; j < n_outputs; j++) {
         int v = x->g->outputs[j];
         const struct qrun_tensor *src = &x->vals[v];
@@ -521,7 +526,8 @@ static qrun_status copy_outputs(qrun_exec *x, struct qrun_tensor *outputs, int n
         if (x->state[v] == VS_NONE) {
             for (int i = 0; i < j; i++)
                 qrun_tensor_release(&outputs[i]);
-            return qrun_errf(err, QRUN_E_MODEL, "graph output '%s' is never computed", x->g->values[v].name);
+            return qrun_errf(err, QRUN_E_MODEL, "graph output '%s' is never computed",
+                             x->g->values[v].name);
         }
         qrun_tensor_set_shape(dst, src->dtype, src->rank, src->dims);
         if (qrun_tensor_alloc_data(dst, x->alloc))
@@ -545,13 +551,14 @@ qrun_status qrun_exec_run(qrun_exec *x,
                           int n_inputs,
                           struct qrun_tensor *outputs,
                           int n_outputs,
-                          qrun_err *err)
-{
+                          qrun_err *err) {
     const qrun_graph *g = x->g;
     if (n_inputs != g->n_inputs)
-        return qrun_errf(err, QRUN_E_ARG, "the model has %d inputs, %d given", g->n_inputs, n_inputs);
+        return qrun_errf(err, QRUN_E_ARG, "the model has %d inputs, %d given", g->n_inputs,
+                         n_inputs);
     if (n_outputs != g->n_outputs)
-        return qrun_errf(err, QRUN_E_ARG, "the model has %d outputs, %d requested", g->n_outputs, n_outputs);
+        return qrun_errf(err, QRUN_E_ARG, "the model has %d outputs, %d requested", g->n_outputs,
+                         n_outputs);
     if (!x->planned || !same_signature(x, inputs, n_inputs)) {
         qrun_status s = qrun_exec_plan(x, inputs, n_inputs, err);
         if (s)
@@ -584,19 +591,16 @@ qrun_status qrun_exec_run(qrun_exec *x,
     return s;
 }
 
-size_t qrun_exec_arena_bytes(const qrun_exec *x)
-{
+size_t qrun_exec_arena_bytes(const qrun_exec *x) {
     return x->arena_bytes + x->scratch_bytes;
 }
 
-const qrun_exec_record *qrun_exec_records(const qrun_exec *x, int *n)
-{
+const qrun_exec_record *qrun_exec_records(const qrun_exec *x, int *n) {
     *n = x->g->n_nodes;
     return x->rec;
 }
 
-const struct qrun_tensor *qrun_exec_value(const qrun_exec *x, int v)
-{
+const struct qrun_tensor *qrun_exec_value(const qrun_exec *x, int v) {
     if (!x->planned || v < 0 || v >= x->g->n_values || x->state[v] == VS_NONE)
         return NULL;
     return &x->vals[v];

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The executor: plans a graph for given input shapes (shape inference, constant folding, backend assignment, memory plan) and runs the plan. */
+/* The executor: plans a graph for given input shapes (shape inference, constant folding, backend
+ * assignment, memory plan) and runs the plan. */
 #ifndef QRUN_RUNTIME_EXEC_H
 #define QRUN_RUNTIME_EXEC_H
 
@@ -32,10 +33,10 @@ typedef struct qrun_exec_options {
 } qrun_exec_options;
 
 typedef struct qrun_exec_record {
-    int node;            /* node index */
-    int backend;         /* backend index */
-    double ms;           /* wall time of the last run (profile on) */
-    bool folded;         /* computed at plan time */
+    int node;    /* node index */
+    int backend; /* backend index */
+    double ms;   /* wall time of the last run (profile on) */
+    bool folded; /* computed at plan time */
 } qrun_exec_record;
 
 qrun_status qrun_exec_create(const qrun_graph *g,
@@ -51,7 +52,8 @@ void qrun_exec_free(qrun_exec *x);
  * @brief Plan for inputs with these dtypes/shapes (data ignored). Replaces
  * any previous plan. Errors name the node (and op, domain, opset).
  */
-qrun_status qrun_exec_plan(qrun_exec *x, const struct qrun_tensor *const *inputs, int n_inputs, qrun_err *err);
+qrun_status
+qrun_exec_plan(qrun_exec *x, const struct qrun_tensor *const *inputs, int n_inputs, qrun_err *err);
 
 /**
  * @brief Run; re-plans when input shapes differ from the current plan.

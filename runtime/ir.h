@@ -30,13 +30,13 @@ typedef struct qrun_attr {
     qrun_attr_type type;
     float f;
     int64_t i;
-    char *s;          /* NUL-terminated copy; s_len excludes the NUL (bytes may contain NUL) */
+    char *s; /* NUL-terminated copy; s_len excludes the NUL (bytes may contain NUL) */
     size_t s_len;
-    float *floats;    /* n elements */
-    int64_t *ints;    /* n elements */
-    char **strings;   /* n elements */
-    struct qrun_tensor *t;   /* TENSOR: one owned tensor (data owned) */
-    struct qrun_tensor *ts;  /* TENSORS: n owned tensors */
+    float *floats;          /* n elements */
+    int64_t *ints;          /* n elements */
+    char **strings;         /* n elements */
+    struct qrun_tensor *t;  /* TENSOR: one owned tensor (data owned) */
+    struct qrun_tensor *ts; /* TENSORS: n owned tensors */
     size_t n;
 } qrun_attr;
 
@@ -57,20 +57,20 @@ typedef struct qrun_value {
     qrun_value_kind kind;
     struct qrun_tensor info;
     char *dim_params[QRUN_MAX_RANK];
-    int producer;        /* node index, -1 for inputs/constants */
-    bool is_output;      /* listed in graph outputs */
+    int producer;   /* node index, -1 for inputs/constants */
+    bool is_output; /* listed in graph outputs */
 } qrun_value;
 
 typedef struct qrun_node {
-    char *name;       /* never empty: "<op_type>_<index>" when the file has none */
+    char *name; /* never empty: "<op_type>_<index>" when the file has none */
     char *op_type;
-    char *domain;     /* "" for ai.onnx (also when the file says "ai.onnx") */
-    qrun_op op;       /* QRUN_OP_UNKNOWN when not in our op table */
-    int64_t opset;    /* version imported for the node's domain */
+    char *domain;  /* "" for ai.onnx (also when the file says "ai.onnx") */
+    qrun_op op;    /* QRUN_OP_UNKNOWN when not in our op table */
+    int64_t opset; /* version imported for the node's domain */
     int n_inputs;
-    int *inputs;      /* value indices; -1 for an omitted optional input ("") */
+    int *inputs; /* value indices; -1 for an omitted optional input ("") */
     int n_outputs;
-    int *outputs;     /* value indices; -1 for an omitted optional output */
+    int *outputs; /* value indices; -1 for an omitted optional output */
     int n_attrs;
     qrun_attr *attrs;
 } qrun_node;
@@ -93,7 +93,7 @@ typedef struct qrun_graph {
     int n_nodes;
     qrun_node *nodes; /* in topological order after qrun_graph_toposort() */
     int n_inputs;
-    int *inputs;      /* graph inputs that are fed at run time (initializers excluded) */
+    int *inputs; /* graph inputs that are fed at run time (initializers excluded) */
     int n_outputs;
     int *outputs;
     int n_initializers;
@@ -127,6 +127,8 @@ const char *qrun_node_attr_string(const qrun_node *n, const char *name, const ch
 size_t qrun_node_attr_ints(const qrun_node *n, const char *name, const int64_t **vals);
 size_t qrun_node_attr_floats(const qrun_node *n, const char *name, const float **vals);
 /** @brief Input i's value index or -1 when absent/omitted. */
-static inline int qrun_node_input(const qrun_node *n, int i) { return i < n->n_inputs ? n->inputs[i] : -1; }
+static inline int qrun_node_input(const qrun_node *n, int i) {
+    return i < n->n_inputs ? n->inputs[i] : -1;
+}
 
 #endif

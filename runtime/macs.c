@@ -2,29 +2,26 @@
 /* MAC counting: conv-like ops count output elements times the reduction length. */
 #include "runtime/macs.h"
 
-static int64_t numel_or_neg(const struct qrun_tensor *t)
-{
+static int64_t numel_or_neg(const struct qrun_tensor *t) {
     return t ? qrun_shape_numel(t->rank, t->dims) : -1;
 }
 
 /* Conv: each output element reduces over (C_in / group) * prod(kernel) = numel(W) / M. */
-static int64_t conv_macs(const struct qrun_tensor *x, const struct qrun_tensor *w, const struct qrun_tensor *y)
-{
+static int64_t
+conv_macs(const struct qrun_tensor *x, const struct qrun_tensor *w, const struct qrun_tensor *y) {
     if (!x || !w || !y || w->rank < 1 || w->dims[0] <= 0)
         return -1;
     return numel_or_neg(y) * (numel_or_neg(w) / w->dims[0]);
 }
 
 /* ConvTranspose: every input element is scattered over C_out/group * prod(kernel) outputs. */
-static int64_t conv_transpose_macs(const struct qrun_tensor *x, const struct qrun_tensor *w)
-{
+static int64_t conv_transpose_macs(const struct qrun_tensor *x, const struct qrun_tensor *w) {
     if (!x || !w || w->rank < 2 || w->dims[0] <= 0)
         return -1;
     return numel_or_neg(x) * (numel_or_neg(w) / w->dims[0]);
 }
 
-static int64_t matmul_macs(const struct qrun_tensor *a, const struct qrun_tensor *y)
-{
+static int64_t matmul_macs(const struct qrun_tensor *a, const struct qrun_tensor *y) {
     if (!a || !y || a->rank < 1)
         return -1;
     return numel_or_neg(y) * a->dims[a->rank - 1];
@@ -32,8 +29,7 @@ static int64_t matmul_macs(const struct qrun_tensor *a, const struct qrun_tensor
 
 int64_t qrun_node_macs(const qrun_node *n,
                        const struct qrun_tensor *const *in,
-                       const struct qrun_tensor *const *out)
-{
+                       const struct qrun_tensor *const *out) {
     const struct qrun_tensor *i0 = n->n_inputs > 0 ? in[0] : NULL;
     const struct qrun_tensor *i1 = n->n_inputs > 1 ? in[1] : NULL;
     const struct qrun_tensor *o0 = n->n_outputs > 0 ? out[0] : NULL;

@@ -46,8 +46,8 @@ typedef struct qrun_infer_ctx {
 typedef qrun_status (*qrun_infer_fn)(qrun_infer_ctx *c);
 
 struct qrun_op_desc {
-    const char *name;   /* ONNX op_type */
-    const char *domain; /* "" = ai.onnx */
+    const char *name;                                     /* ONNX op_type */
+    const char *domain;                                   /* "" = ai.onnx */
     int min_inputs, max_inputs, min_outputs, max_outputs; /* -1 = variadic */
     qrun_infer_fn infer;
     unsigned flags;
@@ -59,7 +59,7 @@ const struct qrun_op_desc *qrun_op_desc_get(qrun_op op);
 qrun_op qrun_op_lookup(const char *domain, const char *op_type);
 
 /* Declarations of every infer function named in ops.def. */
-#define QRUN_OP(id, name, domain, min_in, max_in, min_out, max_out, infer, flags) \
+#define QRUN_OP(id, name, domain, min_in, max_in, min_out, max_out, infer, flags)                  \
     qrun_status infer(qrun_infer_ctx *c);
 #include "runtime/ops.def"
 #undef QRUN_OP

@@ -7,8 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-int64_t qrun_shape_numel(int rank, const int64_t *dims)
-{
+int64_t qrun_shape_numel(int rank, const int64_t *dims) {
     if (rank < 0 || rank > QRUN_MAX_RANK)
         return -1;
     int64_t n = 1;
@@ -26,8 +25,7 @@ int64_t qrun_shape_numel(int rank, const int64_t *dims)
     return n;
 }
 
-bool qrun_tensor_set_shape(struct qrun_tensor *t, qrun_dtype dtype, int rank, const int64_t *dims)
-{
+bool qrun_tensor_set_shape(struct qrun_tensor *t, qrun_dtype dtype, int rank, const int64_t *dims) {
     if (rank < 0 || rank > QRUN_MAX_RANK)
         return false;
     for (int i = 0; i < rank; i++) {
@@ -46,8 +44,7 @@ bool qrun_tensor_set_shape(struct qrun_tensor *t, qrun_dtype dtype, int rank, co
     return true;
 }
 
-qrun_status qrun_tensor_alloc_data(struct qrun_tensor *t, const qrun_allocator *alloc)
-{
+qrun_status qrun_tensor_alloc_data(struct qrun_tensor *t, const qrun_allocator *alloc) {
     if (t->owns_data)
         qrun_free(t->alloc, t->data);
     t->data = qrun_calloc(alloc, 1, t->nbytes ? t->nbytes : 1);
@@ -56,8 +53,7 @@ qrun_status qrun_tensor_alloc_data(struct qrun_tensor *t, const qrun_allocator *
     return t->data ? QRUN_OK : QRUN_E_NOMEM;
 }
 
-void qrun_tensor_release(struct qrun_tensor *t)
-{
+void qrun_tensor_release(struct qrun_tensor *t) {
     if (!t)
         return;
     if (t->owns_data)
@@ -68,8 +64,7 @@ void qrun_tensor_release(struct qrun_tensor *t)
     t->owns_data = false;
 }
 
-const char *qrun_shape_str(int rank, const int64_t *dims, char *buf, size_t cap)
-{
+const char *qrun_shape_str(int rank, const int64_t *dims, char *buf, size_t cap) {
     size_t used = 0;
     if (cap == 0)
         return buf;

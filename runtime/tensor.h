@@ -30,7 +30,9 @@ struct qrun_tensor {
 
 /** @brief Number of elements (1 for rank 0); -1 if a dim is negative or on overflow. */
 int64_t qrun_shape_numel(int rank, const int64_t *dims);
-static inline int64_t qrun_tensor_numel_(const struct qrun_tensor *t) { return qrun_shape_numel(t->rank, t->dims); }
+static inline int64_t qrun_tensor_numel_(const struct qrun_tensor *t) {
+    return qrun_shape_numel(t->rank, t->dims);
+}
 /** @brief Set shape fields and recompute nbytes; false on overflow or negative dim. */
 bool qrun_tensor_set_shape(struct qrun_tensor *t, qrun_dtype dtype, int rank, const int64_t *dims);
 /** @brief Allocate a zeroed buffer for the current shape (owns_data = true). */

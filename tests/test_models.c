@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Real FP32 models from ../shared/models: reference outputs, zoo test sets and dataset top-1 vs ONNX Runtime. */
+/* Real FP32 models from ../shared/models: reference outputs, zoo test sets and dataset top-1 vs
+ * ONNX Runtime. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,8 +19,7 @@
 
 #define MODELS QRUN_SHARED_DIR "/models"
 
-static bool have_corpus(void)
-{
+static bool have_corpus(void) {
     struct stat st;
     return stat(MODELS "/MANIFEST.md", &st) == 0;
 }
@@ -30,8 +30,7 @@ typedef struct fixture {
     qrun_session *sess;
 } fixture;
 
-static void open_model(fixture *f, const char *path)
-{
+static void open_model(fixture *f, const char *path) {
     if (!have_corpus())
         skip();
     assert_int_equal(qrun_context_create(NULL, &f->ctx), QRUN_OK);
@@ -43,15 +42,13 @@ static void open_model(fixture *f, const char *path)
         fail_msg("%s", qrun_context_errmsg(f->ctx));
 }
 
-static void close_model(fixture *f)
-{
+static void close_model(fixture *f) {
     qrun_session_free(f->sess);
     qrun_model_free(f->model);
     qrun_context_free(f->ctx);
 }
 
-static qrun_tensor *load_tensor(fixture *f, const char *path)
-{
+static qrun_tensor *load_tensor(fixture *f, const char *path) {
     qrun_tensor *t = NULL;
     if (qrun_tensor_load_file(f->ctx, path, &t))
         fail_msg("%s", qrun_context_errmsg(f->ctx));
@@ -59,8 +56,7 @@ static qrun_tensor *load_tensor(fixture *f, const char *path)
 }
 
 /* Run a one-input, one-output model on input_0.pb and compare with output_0.pb. */
-static void check_data_set(fixture *f, const char *dir, double rtol, double atol)
-{
+static void check_data_set(fixture *f, const char *dir, double rtol, double atol) {
     char p[PATH_MAX];
     snprintf(p, sizeof p, "%s/input_0.pb", dir);
     qrun_tensor *in = load_tensor(f, p);
@@ -80,8 +76,7 @@ static void check_data_set(fixture *f, const char *dir, double rtol, double atol
     qrun_tensor_free(out);
 }
 
-static int64_t argmax(const qrun_tensor *t)
-{
+static int64_t argmax(const qrun_tensor *t) {
     int64_t best = 0;
     for (int64_t i = 1; i < qrun_tensor_numel(t); i++) {
         if (qrun_tensor_get_f64(t, i) > qrun_tensor_get_f64(t, best))
@@ -90,8 +85,7 @@ static int64_t argmax(const qrun_tensor *t)
     return best;
 }
 
-static void test_mnist8_zoo_sets(void **state)
-{
+static void test_mnist8_zoo_sets(void **state) {
     (void)state;
     fixture f = {0};
     open_model(&f, MODELS "/fp32/mnist-8/model.onnx");
@@ -102,8 +96,7 @@ static void test_mnist8_zoo_sets(void **state)
     close_model(&f);
 }
 
-static void test_resnet8_ref(void **state)
-{
+static void test_resnet8_ref(void **state) {
     (void)state;
     fixture f = {0};
     open_model(&f, MODELS "/fp32/mlperftiny_ic_resnet8_fp32.onnx");
@@ -112,8 +105,7 @@ static void test_resnet8_ref(void **state)
 }
 
 /* Read a gzip file fully (the MNIST IDX files are shipped compressed). */
-static unsigned char *gunzip_file(const char *path, size_t *n)
-{
+static unsigned char *gunzip_file(const char *path, size_t *n) {
     gzFile g = gzopen(path, "rb");
     if (!g)
         return NULL;
@@ -135,8 +127,7 @@ static unsigned char *gunzip_file(const char *path, size_t *n)
 }
 
 /* mnist-8 on all 10,000 MNIST test images, pixels as floats 0..255: ORT gets 99.33 %. */
-static void test_mnist8_accuracy(void **state)
-{
+static void test_mnist8_accuracy(void **state) {
     (void)state;
     fixture f = {0};
     open_model(&f, MODELS "/fp32/mnist-8/model.onnx");
@@ -161,7 +152,8 @@ static void test_mnist8_accuracy(void **state)
         correct += argmax(out) == lab[8 + s];
         qrun_tensor_free(out);
     }
-    print_message("mnist-8 top-1 on 10000 MNIST test images: %.2f %% (ONNX Runtime: 99.33 %%)\n", correct / 100.0);
+    print_message("mnist-8 top-1 on 10000 MNIST test images: %.2f %% (ONNX Runtime: 99.33 %%)\n",
+                  correct / 100.0);
     assert_int_equal(correct, 9933);
     qrun_tensor_free(in);
     free(img);
@@ -169,9 +161,9 @@ static void test_mnist8_accuracy(void **state)
     close_model(&f);
 }
 
-/* ResNet-8 on the 200 EEMBC CIFAR-10 images (HWC uint8 -> CHW float 0..255): same argmax as ORT for every sample. */
-static void test_resnet8_cifar(void **state)
-{
+/* ResNet-8 on the 200 EEMBC CIFAR-10 images (HWC uint8 -> CHW float 0..255): same argmax as ORT for
+ * every sample. */
+static void test_resnet8_cifar(void **state) {
     (void)state;
     fixture f = {0};
     open_model(&f, MODELS "/fp32/mlperftiny_ic_resnet8_fp32.onnx");
@@ -218,7 +210,8 @@ static void test_resnet8_cifar(void **state)
     fclose(labels);
     fclose(preds);
     qrun_tensor_free(in);
-    print_message("ResNet-8 top-1 on %d CIFAR-10 images: %.2f %% (ONNX Runtime: 85.50 %%), agreement with ORT %d/%d\n",
+    print_message("ResNet-8 top-1 on %d CIFAR-10 images: %.2f %% (ONNX Runtime: 85.50 %%), "
+                  "agreement with ORT %d/%d\n",
                   n, 100.0 * correct / n, agree, n);
     assert_int_equal(n, 200);
     assert_int_equal(correct, 171);
@@ -226,8 +219,7 @@ static void test_resnet8_cifar(void **state)
     close_model(&f);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mnist8_zoo_sets),
         cmocka_unit_test(test_resnet8_ref),

@@ -42,18 +42,21 @@ static const char *k_usage =
     "\n"
     "Usage:\n"
     "  qrun run MODEL.onnx [options]   run a model (also: qrun MODEL.onnx [options])\n"
-    "  qrun info MODEL.onnx [--json]   describe a model: opsets, inputs/outputs, ops, parameters, MACs,\n"
+    "  qrun info MODEL.onnx [--json]   describe a model: opsets, inputs/outputs, ops, parameters, "
+    "MACs,\n"
     "                                  and which nodes each backend can run\n"
     "  qrun --help | --version\n"
     "\n"
     "Run options:\n"
-    "  --inputs DIR           read input_0.pb, input_1.pb, ... (ONNX TensorProto) or input_0.npy, ...\n"
+    "  --inputs DIR           read input_0.pb, input_1.pb, ... (ONNX TensorProto) or input_0.npy, "
+    "...\n"
     "                         (NumPy) from DIR, in graph-input order\n"
     "  --input NAME=FILE      bind one graph input by name from a .pb or .npy file (repeatable;\n"
     "                         overrides --inputs for that input)\n"
     "  --random-input         feed unbound inputs a fixed pseudo-random pattern in [-1, 1)\n"
     "                         (default: zeros); either way qrun says so on stderr\n"
-    "  --output-dir DIR       write output_0.pb, output_1.pb, ... in graph-output order (created if needed)\n"
+    "  --output-dir DIR       write output_0.pb, output_1.pb, ... in graph-output order (created "
+    "if needed)\n"
     "  --output-format FMT    pb (ONNX TensorProto, default) or npy\n"
     "  --json                 print a machine-readable summary instead of the text summary\n"
     "  --threads N            kernel threads (default: all cores)\n"
@@ -67,8 +70,7 @@ static const char *k_usage =
 /* ---- small utilities ---------------------------------------------------- */
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
+static int fail(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     fputs("qrun: error: ", stderr);
@@ -78,8 +80,7 @@ static int fail(const char *fmt, ...)
     return 1;
 }
 
-static bool parse_int(const char *s, int lo, int hi, int *out)
-{
+static bool parse_int(const char *s, int lo, int hi, int *out) {
     char *end = NULL;
     errno = 0;
     long v = strtol(s, &end, 10);
@@ -89,21 +90,18 @@ static bool parse_int(const char *s, int lo, int hi, int *out)
     return true;
 }
 
-static bool file_exists(const char *p)
-{
+static bool file_exists(const char *p) {
     struct stat st;
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static double now_ms(void)
-{
+static double now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static void shape_str(int rank, const int64_t *dims, char *buf, size_t cap)
-{
+static void shape_str(int rank, const int64_t *dims, char *buf, size_t cap) {
     size_t used = (size_t)snprintf(buf, cap, "[");
     for (int d = 0; d < rank && used < cap; d++)
         used += (size_t)snprintf(buf + used, cap - used, "%s%" PRId64, d ? ", " : "", dims[d]);
@@ -111,8 +109,7 @@ static void shape_str(int rank, const int64_t *dims, char *buf, size_t cap)
         snprintf(buf + used, cap - used, "]");
 }
 
-static void value_shape_str(const qrun_value_info *vi, char *buf, size_t cap)
-{
+static void value_shape_str(const qrun_value_info *vi, char *buf, size_t cap) {
     if (vi->rank < 0) {
         snprintf(buf, cap, "(unknown)");
         return;
@@ -123,14 +120,14 @@ static void value_shape_str(const qrun_value_info *vi, char *buf, size_t cap)
         if (vi->dims[d] >= 0)
             used += (size_t)snprintf(buf + used, cap - used, "%s%" PRId64, sep, vi->dims[d]);
         else
-            used += (size_t)snprintf(buf + used, cap - used, "%s%s", sep, vi->dim_params[d] ? vi->dim_params[d] : "?");
+            used += (size_t)snprintf(buf + used, cap - used, "%s%s", sep,
+                                     vi->dim_params[d] ? vi->dim_params[d] : "?");
     }
     if (used < cap)
         snprintf(buf + used, cap - used, "]");
 }
 
-static void json_string(FILE *f, const char *s)
-{
+static void json_string(FILE *f, const char *s) {
     fputc('"', f);
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
@@ -144,8 +141,7 @@ static void json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void json_number(FILE *f, double v)
-{
+static void json_number(FILE *f, double v) {
     if (isnan(v) || isinf(v))
         fprintf(f, "null");
     else
@@ -154,10 +150,10 @@ static void json_number(FILE *f, double v)
 
 /* ---- argument parsing --------------------------------------------------- */
 
-static bool option_takes_value(const char *a)
-{
-    static const char *const with_value[] = {"--inputs", "--input", "--output-dir", "--output-format",
-                                             "--backend", "--threads", "--repeat"};
+static bool option_takes_value(const char *a) {
+    static const char *const with_value[] = {"--inputs",        "--input",   "--output-dir",
+                                             "--output-format", "--backend", "--threads",
+                                             "--repeat"};
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
         if (strcmp(a, with_value[k]) == 0)
             return true;
@@ -165,8 +161,7 @@ static bool option_takes_value(const char *a)
     return false;
 }
 
-static int parse_args(int argc, char **argv, cli *c)
-{
+static int parse_args(int argc, char **argv, cli *c) {
     memset(c, 0, sizeof *c);
     c->output_format = "pb";
     c->backend = "cpu_ref";
@@ -232,22 +227,21 @@ static int parse_args(int argc, char **argv, cli *c)
 /* ---- inputs ------------------------------------------------------------- */
 
 /* Deterministic pattern: a 32-bit LCG mapped to [-1, 1). */
-static void fill_pattern(qrun_tensor *t, bool random)
-{
+static void fill_pattern(qrun_tensor *t, bool random) {
     int64_t n = qrun_tensor_numel(t);
     uint32_t state = 0x9e3779b9u;
     for (int64_t k = 0; k < n && random; k++) {
         state = state * 1664525u + 1013904223u;
         double v = (double)(state >> 8) / (double)(1u << 24) * 2.0 - 1.0;
-        if (qrun_dtype_bits(qrun_tensor_dtype(t)) <= 16 && qrun_tensor_dtype(t) != QRUN_DTYPE_FLOAT16 &&
+        if (qrun_dtype_bits(qrun_tensor_dtype(t)) <= 16 &&
+            qrun_tensor_dtype(t) != QRUN_DTYPE_FLOAT16 &&
             qrun_tensor_dtype(t) != QRUN_DTYPE_BFLOAT16 && qrun_tensor_dtype(t) != QRUN_DTYPE_FLOAT)
             v *= 100.0;
         qrun_tensor_set_f64(t, k, v);
     }
 }
 
-static const char *find_named(const cli *c, const char *name)
-{
+static const char *find_named(const cli *c, const char *name) {
     for (int k = 0; k < c->n_named; k++) {
         if (strcmp(c->named[k].name, name) == 0)
             return c->named[k].path;
@@ -255,8 +249,8 @@ static const char *find_named(const cli *c, const char *name)
     return NULL;
 }
 
-static int load_input_file(qrun_context *ctx, const char *path, const char *input_name, qrun_tensor **out)
-{
+static int
+load_input_file(qrun_context *ctx, const char *path, const char *input_name, qrun_tensor **out) {
     if (!file_exists(path))
         return fail("%s: no such file (for input '%s')", path, input_name);
     if (qrun_tensor_load_file(ctx, path, out))
@@ -264,27 +258,27 @@ static int load_input_file(qrun_context *ctx, const char *path, const char *inpu
     return 0;
 }
 
-static int make_default_input(qrun_context *ctx, const cli *c, const qrun_value_info *vi, qrun_tensor **out)
-{
+static int
+make_default_input(qrun_context *ctx, const cli *c, const qrun_value_info *vi, qrun_tensor **out) {
     int64_t dims[QRUN_MAX_RANK];
     int rank = vi->rank < 0 ? 0 : vi->rank;
     for (int d = 0; d < rank; d++)
         dims[d] = vi->dims[d] >= 0 ? vi->dims[d] : 1;
     if (vi->dtype == QRUN_DTYPE_UNDEFINED)
-        return fail("%s: input '%s' has no declared type; give it with --input", c->model, vi->name);
+        return fail("%s: input '%s' has no declared type; give it with --input", c->model,
+                    vi->name);
     if (qrun_tensor_create(ctx, vi->dtype, rank, dims, vi->name, out))
         return fail("%s: input '%s': %s", c->model, vi->name, qrun_context_errmsg(ctx));
     fill_pattern(*out, c->random_input);
     char s[256];
     shape_str(rank, dims, s, sizeof s);
     fprintf(stderr, "qrun: note: input '%s' not given: feeding %s %s %s%s\n", vi->name,
-            c->random_input ? "a fixed pseudo-random pattern" : "zeros", qrun_dtype_name(vi->dtype), s,
-            rank && vi->rank > 0 ? " (symbolic dims set to 1)" : "");
+            c->random_input ? "a fixed pseudo-random pattern" : "zeros", qrun_dtype_name(vi->dtype),
+            s, rank && vi->rank > 0 ? " (symbolic dims set to 1)" : "");
     return 0;
 }
 
-static int gather_inputs(qrun_context *ctx, const cli *c, const qrun_model *m, qrun_tensor **ins)
-{
+static int gather_inputs(qrun_context *ctx, const cli *c, const qrun_model *m, qrun_tensor **ins) {
     int n = qrun_model_input_count(m);
     for (int k = 0; k < c->n_named; k++) {
         bool known = false;
@@ -294,7 +288,8 @@ static int gather_inputs(qrun_context *ctx, const cli *c, const qrun_model *m, q
             known = strcmp(vi.name, c->named[k].name) == 0;
         }
         if (!known)
-            return fail("%s: --input %s: the model has no input of that name", c->model, c->named[k].name);
+            return fail("%s: --input %s: the model has no input of that name", c->model,
+                        c->named[k].name);
     }
     for (int i = 0; i < n; i++) {
         qrun_value_info vi;
@@ -314,7 +309,8 @@ static int gather_inputs(qrun_context *ctx, const cli *c, const qrun_model *m, q
                     return 1;
                 continue;
             }
-            return fail("%s: no input_%d.pb or input_%d.npy for input '%s'", c->inputs_dir, i, i, vi.name);
+            return fail("%s: no input_%d.pb or input_%d.npy for input '%s'", c->inputs_dir, i, i,
+                        vi.name);
         }
         if (make_default_input(ctx, c, &vi, &ins[i]))
             return 1;
@@ -324,8 +320,7 @@ static int gather_inputs(qrun_context *ctx, const cli *c, const qrun_model *m, q
 
 /* ---- output summary ----------------------------------------------------- */
 
-static bool is_classifier_like(const qrun_tensor *t)
-{
+static bool is_classifier_like(const qrun_tensor *t) {
     int r = qrun_tensor_rank(t);
     const int64_t *d = qrun_tensor_dims(t);
     qrun_dtype dt = qrun_tensor_dtype(t);
@@ -336,14 +331,14 @@ static bool is_classifier_like(const qrun_tensor *t)
     return r == 1 || d[0] == 1;
 }
 
-static void top5(const qrun_tensor *t, int64_t *idx, int *n_out)
-{
+static void top5(const qrun_tensor *t, int64_t *idx, int *n_out) {
     int64_t n = qrun_tensor_numel(t);
     int k = 0;
     for (int64_t i = 0; i < n; i++) {
         double v = qrun_tensor_get_f64(t, i);
         int pos = k;
-        while (pos > 0 && (isnan(qrun_tensor_get_f64(t, idx[pos - 1])) || qrun_tensor_get_f64(t, idx[pos - 1]) < v))
+        while (pos > 0 && (isnan(qrun_tensor_get_f64(t, idx[pos - 1])) ||
+                           qrun_tensor_get_f64(t, idx[pos - 1]) < v))
             pos--;
         if (pos >= 5)
             continue;
@@ -356,14 +351,15 @@ static void top5(const qrun_tensor *t, int64_t *idx, int *n_out)
     *n_out = k;
 }
 
-static void print_text_summary(const cli *c, qrun_tensor **outs, int n_out, double ms, size_t arena)
-{
+static void
+print_text_summary(const cli *c, qrun_tensor **outs, int n_out, double ms, size_t arena) {
     printf("model: %s\n", c->model);
     for (int j = 0; j < n_out; j++) {
         const qrun_tensor *t = outs[j];
         char s[256];
         shape_str(qrun_tensor_rank(t), qrun_tensor_dims(t), s, sizeof s);
-        printf("output %d: %s %s %s\n", j, qrun_tensor_name(t), qrun_dtype_name(qrun_tensor_dtype(t)), s);
+        printf("output %d: %s %s %s\n", j, qrun_tensor_name(t),
+               qrun_dtype_name(qrun_tensor_dtype(t)), s);
         int64_t n = qrun_tensor_numel(t);
         printf("  values:");
         for (int64_t i = 0; i < n && i < 8; i++)
@@ -379,17 +375,19 @@ static void print_text_summary(const cli *c, qrun_tensor **outs, int n_out, doub
             printf("\n");
         }
     }
-    printf("time: %.3f ms (backend %s, %d run%s)\n", ms, c->backend, c->repeat, c->repeat > 1 ? "s, median" : "");
+    printf("time: %.3f ms (backend %s, %d run%s)\n", ms, c->backend, c->repeat,
+           c->repeat > 1 ? "s, median" : "");
     printf("arena: %zu bytes\n", arena);
 }
 
-static void print_json_summary(const cli *c, qrun_tensor **outs, int n_out, double ms, size_t arena)
-{
+static void
+print_json_summary(const cli *c, qrun_tensor **outs, int n_out, double ms, size_t arena) {
     printf("{\"model\": ");
     json_string(stdout, c->model);
     printf(", \"backend\": ");
     json_string(stdout, c->backend);
-    printf(", \"time_ms\": %.6f, \"runs\": %d, \"arena_bytes\": %zu, \"outputs\": [", ms, c->repeat, arena);
+    printf(", \"time_ms\": %.6f, \"runs\": %d, \"arena_bytes\": %zu, \"outputs\": [", ms, c->repeat,
+           arena);
     for (int j = 0; j < n_out; j++) {
         const qrun_tensor *t = outs[j];
         printf("%s{\"name\": ", j ? ", " : "");
@@ -420,28 +418,26 @@ static void print_json_summary(const cli *c, qrun_tensor **outs, int n_out, doub
     printf("]}\n");
 }
 
-static int write_outputs(qrun_context *ctx, const cli *c, qrun_tensor **outs, int n_out)
-{
+static int write_outputs(qrun_context *ctx, const cli *c, qrun_tensor **outs, int n_out) {
     if (mkdir(c->output_dir, 0777) != 0 && errno != EEXIST)
         return fail("%s: cannot create directory: %s", c->output_dir, strerror(errno));
     bool npy = strcmp(c->output_format, "npy") == 0;
     for (int j = 0; j < n_out; j++) {
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/output_%d.%s", c->output_dir, j, npy ? "npy" : "pb");
-        if (qrun_tensor_save_file(ctx, outs[j], path, npy ? QRUN_TENSOR_FORMAT_NPY : QRUN_TENSOR_FORMAT_PB))
+        if (qrun_tensor_save_file(ctx, outs[j], path,
+                                  npy ? QRUN_TENSOR_FORMAT_NPY : QRUN_TENSOR_FORMAT_PB))
             return fail("%s", qrun_context_errmsg(ctx));
     }
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
+static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
-static void print_profile(const qrun_session *sess)
-{
+static void print_profile(const qrun_session *sess) {
     const qrun_node_profile *rec = NULL;
     int n = qrun_session_profile(sess, &rec);
     fprintf(stderr, "node,op,backend,ms\n");
@@ -449,8 +445,7 @@ static void print_profile(const qrun_session *sess)
         fprintf(stderr, "%s,%s,%s,%.4f\n", rec[k].name, rec[k].op_type, rec[k].backend, rec[k].ms);
 }
 
-static int cmd_run(qrun_context *ctx, const cli *c)
-{
+static int cmd_run(qrun_context *ctx, const cli *c) {
     int rc = 1;
     qrun_model *m = NULL;
     qrun_session *sess = NULL;
@@ -523,14 +518,14 @@ typedef struct op_count {
     int64_t macs;
 } op_count;
 
-static int count_ops(const qrun_model *m, const qrun_node_analysis *an, op_count *ops, int cap)
-{
+static int count_ops(const qrun_model *m, const qrun_node_analysis *an, op_count *ops, int cap) {
     int n_ops = 0;
     for (int k = 0; k < qrun_model_node_count(m); k++) {
         qrun_node_info ni;
         qrun_model_node_info(m, k, &ni);
         int f = 0;
-        while (f < n_ops && !(strcmp(ops[f].op, ni.op_type) == 0 && strcmp(ops[f].domain, ni.domain) == 0))
+        while (f < n_ops &&
+               !(strcmp(ops[f].op, ni.op_type) == 0 && strcmp(ops[f].domain, ni.domain) == 0))
             f++;
         if (f == n_ops) {
             if (n_ops == cap)
@@ -544,13 +539,16 @@ static int count_ops(const qrun_model *m, const qrun_node_analysis *an, op_count
     return n_ops;
 }
 
-static void print_info_text(const cli *c, const qrun_model *m, const qrun_node_analysis *an, bool analyzed,
-                            const char *why)
-{
+static void print_info_text(const cli *c,
+                            const qrun_model *m,
+                            const qrun_node_analysis *an,
+                            bool analyzed,
+                            const char *why) {
     qrun_model_meta meta;
     qrun_model_get_meta(m, &meta);
     printf("model: %s\n", c->model);
-    printf("ir_version: %" PRId64 "\nproducer: %s %s\n", meta.ir_version, meta.producer_name, meta.producer_version);
+    printf("ir_version: %" PRId64 "\nproducer: %s %s\n", meta.ir_version, meta.producer_name,
+           meta.producer_version);
     printf("opsets:");
     for (int i = 0; i < meta.n_opsets; i++) {
         const char *d;
@@ -569,7 +567,8 @@ static void print_info_text(const cli *c, const qrun_model *m, const qrun_node_a
                 qrun_model_input_info(m, i, &vi);
             char s[256];
             value_shape_str(&vi, s, sizeof s);
-            printf("%s %d: %s %s %s\n", io ? "output" : "input", i, vi.name, qrun_dtype_name(vi.dtype), s);
+            printf("%s %d: %s %s %s\n", io ? "output" : "input", i, vi.name,
+                   qrun_dtype_name(vi.dtype), s);
         }
     }
     op_count ops[512];
@@ -596,8 +595,8 @@ static void print_info_text(const cli *c, const qrun_model *m, const qrun_node_a
     for (int t = 1; t < QRUN_DTYPE_COUNT; t++) {
         if (!ps.count[t])
             continue;
-        printf("  %-14s %12" PRId64 " elements %12" PRId64 " bytes\n", qrun_dtype_name((qrun_dtype)t), ps.count[t],
-               ps.bytes[t]);
+        printf("  %-14s %12" PRId64 " elements %12" PRId64 " bytes\n",
+               qrun_dtype_name((qrun_dtype)t), ps.count[t], ps.bytes[t]);
         total_p += ps.count[t];
         total_b += ps.bytes[t];
     }
@@ -605,8 +604,8 @@ static void print_info_text(const cli *c, const qrun_model *m, const qrun_node_a
     if (macs_known)
         printf("MACs: %" PRId64 " (symbolic dims taken as 1)\n", total_macs);
     else
-        printf("MACs: %" PRId64 " counted; some shapes unknown before run time%s%s\n", total_macs, why[0] ? ": " : "",
-               why);
+        printf("MACs: %" PRId64 " counted; some shapes unknown before run time%s%s\n", total_macs,
+               why[0] ? ": " : "", why);
     int n_nodes = qrun_model_node_count(m), ok = 0;
     for (int k = 0; k < n_nodes; k++)
         ok += an[k].cpu_ref;
@@ -618,16 +617,15 @@ static void print_info_text(const cli *c, const qrun_model *m, const qrun_node_a
             qrun_model_node_info(m, k, &ni);
             if (an[k].cpu_ref)
                 continue;
-            printf("%s %s (%s%s%s)", shown ? "," : "", ni.name, ni.domain[0] ? ni.domain : "", ni.domain[0] ? "::" : "",
-                   ni.op_type);
+            printf("%s %s (%s%s%s)", shown ? "," : "", ni.name, ni.domain[0] ? ni.domain : "",
+                   ni.domain[0] ? "::" : "", ni.op_type);
             shown++;
         }
         printf("%s\n", n_nodes - ok > 20 ? ", ..." : "");
     }
 }
 
-static void print_info_json(const cli *c, const qrun_model *m, const qrun_node_analysis *an)
-{
+static void print_info_json(const cli *c, const qrun_model *m, const qrun_node_analysis *an) {
     qrun_model_meta meta;
     qrun_model_get_meta(m, &meta);
     printf("{\"model\": ");
@@ -682,7 +680,8 @@ static void print_info_json(const cli *c, const qrun_model *m, const qrun_node_a
         json_string(stdout, ni.op_type);
         printf(", \"domain\": ");
         json_string(stdout, ni.domain);
-        printf(", \"macs\": %" PRId64 ", \"backends\": [%s]}", an[k].macs, an[k].cpu_ref ? "\"cpu_ref\"" : "");
+        printf(", \"macs\": %" PRId64 ", \"backends\": [%s]}", an[k].macs,
+               an[k].cpu_ref ? "\"cpu_ref\"" : "");
         if (an[k].macs > 0)
             total += an[k].macs;
     }
@@ -701,8 +700,7 @@ static void print_info_json(const cli *c, const qrun_model *m, const qrun_node_a
     printf("}}\n");
 }
 
-static int cmd_info(qrun_context *ctx, const cli *c)
-{
+static int cmd_info(qrun_context *ctx, const cli *c) {
     qrun_model *m = NULL;
     if (qrun_model_inspect(ctx, c->model, &m))
         return fail("%s", qrun_context_errmsg(ctx));
@@ -724,9 +722,9 @@ static int cmd_info(qrun_context *ctx, const cli *c)
     return 0;
 }
 
-int main(int argc, char **argv)
-{
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+int main(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
         fputs(k_usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 1 : 0;
     }

@@ -11,8 +11,7 @@ typedef struct cpu_ref_ctx {
     const cpu_ref_kernel *by_op[QRUN_OP_COUNT];
 } cpu_ref_ctx;
 
-static const char *cpu_ref_name(void *ctx)
-{
+static const char *cpu_ref_name(void *ctx) {
     (void)ctx;
     return "cpu_ref";
 }
@@ -22,10 +21,10 @@ static bool cpu_ref_supports(void *vctx,
                              const struct qrun_tensor *const *inputs,
                              int n_inputs,
                              char *why,
-                             size_t why_cap)
-{
+                             size_t why_cap) {
     const cpu_ref_ctx *ctx = vctx;
-    const cpu_ref_kernel *k = (node->op > 0 && node->op < QRUN_OP_COUNT) ? ctx->by_op[node->op] : NULL;
+    const cpu_ref_kernel *k =
+        (node->op > 0 && node->op < QRUN_OP_COUNT) ? ctx->by_op[node->op] : NULL;
     if (!k) {
         snprintf(why, why_cap, "cpu_ref has no kernel for %s", node->op_type);
         return false;
@@ -35,31 +34,28 @@ static bool cpu_ref_supports(void *vctx,
     return true;
 }
 
-static size_t cpu_ref_scratch(void *vctx, const qrun_kernel_call *call)
-{
+static size_t cpu_ref_scratch(void *vctx, const qrun_kernel_call *call) {
     const cpu_ref_ctx *ctx = vctx;
     const cpu_ref_kernel *k = ctx->by_op[call->node->op];
     return (k && k->scratch_bytes) ? k->scratch_bytes(call) : 0;
 }
 
-static qrun_status cpu_ref_run(void *vctx, const qrun_kernel_call *call)
-{
+static qrun_status cpu_ref_run(void *vctx, const qrun_kernel_call *call) {
     const cpu_ref_ctx *ctx = vctx;
     const cpu_ref_kernel *k = ctx->by_op[call->node->op];
     if (!k)
-        return qrun_errf(call->err, QRUN_E_INTERNAL, "cpu_ref has no kernel for %s", call->node->op_type);
+        return qrun_errf(call->err, QRUN_E_INTERNAL, "cpu_ref has no kernel for %s",
+                         call->node->op_type);
     return k->eval(call);
 }
 
-static void cpu_ref_free(void *vctx)
-{
+static void cpu_ref_free(void *vctx) {
     cpu_ref_ctx *ctx = vctx;
     if (ctx)
         qrun_free(ctx->alloc, ctx);
 }
 
-qrun_status cpu_ref_backend_create(const qrun_allocator *alloc, qrun_backend *out)
-{
+qrun_status cpu_ref_backend_create(const qrun_allocator *alloc, qrun_backend *out) {
     cpu_ref_ctx *ctx = qrun_calloc(alloc, 1, sizeof *ctx);
     if (!ctx)
         return QRUN_E_NOMEM;
@@ -68,7 +64,8 @@ qrun_status cpu_ref_backend_create(const qrun_allocator *alloc, qrun_backend *ou
         for (const cpu_ref_kernel *k = cpu_ref_kernel_families[f]; k->op != QRUN_OP_UNKNOWN; k++)
             ctx->by_op[k->op] = k;
     }
-    out->iface = (qrun_backend_i){cpu_ref_name, cpu_ref_supports, cpu_ref_scratch, cpu_ref_run, cpu_ref_free};
+    out->iface = (qrun_backend_i){cpu_ref_name, cpu_ref_supports, cpu_ref_scratch, cpu_ref_run,
+                                  cpu_ref_free};
     out->ctx = ctx;
     return QRUN_OK;
 }

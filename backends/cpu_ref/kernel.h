@@ -39,6 +39,8 @@ extern const cpu_ref_kernel cpu_ref_kernels_shape[];       /* ops/shape_ops.c: R
 extern const cpu_ref_kernel cpu_ref_kernels_gather[];      /* ops/gather.c: Gather */
 extern const cpu_ref_kernel cpu_ref_kernels_pad[];         /* ops/pad.c: Pad */
 extern const cpu_ref_kernel cpu_ref_kernels_resize[];      /* ops/resize.c: Resize */
+extern const cpu_ref_kernel cpu_ref_kernels_quant[];   /* ops/quant.c: Quantize/DequantizeLinear */
+extern const cpu_ref_kernel cpu_ref_kernels_qlinear[]; /* ops/qlinear.c: *Integer, QLinear* */
 
 /** @brief The cpu_ref backend (vtable + context). */
 qrun_status cpu_ref_backend_create(const qrun_allocator *alloc, qrun_backend *out);

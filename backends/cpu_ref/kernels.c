@@ -16,5 +16,7 @@ const cpu_ref_kernel *const cpu_ref_kernel_families[] = {
     cpu_ref_kernels_gather,
     cpu_ref_kernels_pad,
     cpu_ref_kernels_resize,
+    cpu_ref_kernels_quant,
+    cpu_ref_kernels_qlinear,
     NULL,
 };

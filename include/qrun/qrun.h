@@ -108,7 +108,8 @@ typedef struct qrun_tensor qrun_tensor;
 QRUN_API const char *qrun_status_str(qrun_status s);
 /** @brief Library version, e.g. "0.1.0". */
 QRUN_API const char *qrun_version(void);
-/** @brief qrun name of a dtype ("float32", "int8", "float8e4m3fn", ...); "undefined" when out of range. */
+/** @brief qrun name of a dtype ("float32", "int8", "float8e4m3fn", ...); "undefined" when out of
+ * range. */
 QRUN_API const char *qrun_dtype_name(qrun_dtype t);
 /** @brief Size of one element in bits (4 for int4); 0 for UNDEFINED/STRING. */
 QRUN_API int qrun_dtype_bits(qrun_dtype t);
@@ -119,7 +120,8 @@ QRUN_API void qrun_options_init(qrun_options *opts);
 /** @brief Create a context. opts may be NULL (defaults). @return QRUN_OK or QRUN_E_NOMEM. */
 QRUN_API qrun_status qrun_context_create(const qrun_options *opts, qrun_context **out);
 QRUN_API void qrun_context_free(qrun_context *ctx);
-/** @brief Message of the most recent failing call through ctx ("" if none). Valid until the next call on ctx. */
+/** @brief Message of the most recent failing call through ctx ("" if none). Valid until the next
+ * call on ctx. */
 QRUN_API const char *qrun_context_errmsg(const qrun_context *ctx);
 /** @brief Number of threads kernels use (resolved: never 0). */
 QRUN_API int qrun_context_threads(const qrun_context *ctx);
@@ -140,28 +142,30 @@ QRUN_API qrun_status qrun_model_load(qrun_context *ctx, const char *path, qrun_m
  * and a session made from such a model fails when it plans that node.
  */
 QRUN_API qrun_status qrun_model_inspect(qrun_context *ctx, const char *path, qrun_model **out);
-/** @brief Same as qrun_model_load from bytes; external data resolved against base_dir (NULL: refused). */
-QRUN_API qrun_status qrun_model_load_bytes(qrun_context *ctx,
-                                           const void *data,
-                                           size_t size,
-                                           const char *base_dir,
-                                           qrun_model **out);
+/** @brief Same as qrun_model_load from bytes; external data resolved against base_dir (NULL:
+ * refused). */
+QRUN_API qrun_status qrun_model_load_bytes(
+    qrun_context *ctx, const void *data, size_t size, const char *base_dir, qrun_model **out);
 QRUN_API void qrun_model_free(qrun_model *model);
 
 /** Description of one graph input or output. Strings are owned by the model. */
 typedef struct qrun_value_info {
     const char *name;
     qrun_dtype dtype;
-    int rank;                      /**< -1 if unknown */
-    int64_t dims[QRUN_MAX_RANK];   /**< -1 where unknown or symbolic */
+    int rank;                              /**< -1 if unknown */
+    int64_t dims[QRUN_MAX_RANK];           /**< -1 where unknown or symbolic */
     const char *dim_params[QRUN_MAX_RANK]; /**< symbolic name or NULL */
 } qrun_value_info;
 
 QRUN_API int qrun_model_input_count(const qrun_model *model);
 QRUN_API int qrun_model_output_count(const qrun_model *model);
 /** @return QRUN_OK or QRUN_E_ARG when index is out of range. */
-QRUN_API qrun_status qrun_model_input_info(const qrun_model *model, int index, qrun_value_info *out);
-QRUN_API qrun_status qrun_model_output_info(const qrun_model *model, int index, qrun_value_info *out);
+QRUN_API qrun_status qrun_model_input_info(const qrun_model *model,
+                                           int index,
+                                           qrun_value_info *out);
+QRUN_API qrun_status qrun_model_output_info(const qrun_model *model,
+                                            int index,
+                                            qrun_value_info *out);
 
 /** Model-level facts for `qrun info`. Strings are owned by the model. */
 typedef struct qrun_model_meta {
@@ -175,11 +179,14 @@ typedef struct qrun_model_meta {
 } qrun_model_meta;
 QRUN_API void qrun_model_get_meta(const qrun_model *model, qrun_model_meta *out);
 /** @brief Opset import i: domain ("" = ai.onnx) and version. */
-QRUN_API qrun_status qrun_model_opset(const qrun_model *model, int i, const char **domain, int64_t *version);
+QRUN_API qrun_status qrun_model_opset(const qrun_model *model,
+                                      int i,
+                                      const char **domain,
+                                      int64_t *version);
 
 /** One node, for reports. Strings are owned by the model. */
 typedef struct qrun_node_info {
-    const char *name;   /**< never empty: generated as "<op>_<index>" when the file has none */
+    const char *name; /**< never empty: generated as "<op>_<index>" when the file has none */
     const char *op_type;
     const char *domain; /**< "" for ai.onnx */
     int64_t opset;
@@ -237,7 +244,7 @@ QRUN_API void qrun_tensor_set_f64(qrun_tensor *t, int64_t i, double v);
 
 /** Per-node timing record, collected when profiling is on. */
 typedef struct qrun_node_profile {
-    const char *name;     /**< owned by the session */
+    const char *name; /**< owned by the session */
     const char *op_type;
     const char *backend;
     double ms;
@@ -290,7 +297,9 @@ typedef struct qrun_node_analysis {
  * taken as 1) and report MACs and backend support for every node.
  * out must hold qrun_model_node_count() records.
  */
-QRUN_API qrun_status qrun_model_analyze(qrun_context *ctx, const qrun_model *model, qrun_node_analysis *out);
+QRUN_API qrun_status qrun_model_analyze(qrun_context *ctx,
+                                        const qrun_model *model,
+                                        qrun_node_analysis *out);
 QRUN_API int qrun_model_node_count(const qrun_model *model);
 
 #ifdef __cplusplus

@@ -20,8 +20,7 @@ struct qrun_plan {
     size_t total;
 };
 
-qrun_status plan_create(const qrun_allocator *alloc, qrun_plan **out)
-{
+qrun_status plan_create(const qrun_allocator *alloc, qrun_plan **out) {
     *out = qrun_calloc(alloc, 1, sizeof **out);
     if (!*out)
         return QRUN_E_NOMEM;
@@ -29,16 +28,14 @@ qrun_status plan_create(const qrun_allocator *alloc, qrun_plan **out)
     return QRUN_OK;
 }
 
-void plan_free(qrun_plan *p)
-{
+void plan_free(qrun_plan *p) {
     if (!p)
         return;
     qrun_free(p->alloc, p->bufs);
     qrun_free(p->alloc, p);
 }
 
-int plan_add_buffer(qrun_plan *p, size_t size, int first_use, int last_use)
-{
+int plan_add_buffer(qrun_plan *p, size_t size, int first_use, int last_use) {
     if (qrun_grow(p->alloc, (void **)&p->bufs, sizeof *p->bufs, &p->cap, p->n + 1))
         return -1;
     size_t aligned = (size + QRUN_PLAN_ALIGN - 1) / QRUN_PLAN_ALIGN * QRUN_PLAN_ALIGN;
@@ -48,14 +45,12 @@ int plan_add_buffer(qrun_plan *p, size_t size, int first_use, int last_use)
     return (int)p->n++;
 }
 
-static int lifetimes_overlap(const plan_buffer *a, const plan_buffer *b)
-{
+static int lifetimes_overlap(const plan_buffer *a, const plan_buffer *b) {
     return a->first_use <= b->last_use && b->first_use <= a->last_use;
 }
 
 /* Lowest offset where b fits among the placed buffers that are live with it. */
-static size_t find_offset(const qrun_plan *p, const plan_buffer *b)
-{
+static size_t find_offset(const qrun_plan *p, const plan_buffer *b) {
     size_t candidate = 0;
     for (;;) {
         int moved = 0;
@@ -73,8 +68,7 @@ static size_t find_offset(const qrun_plan *p, const plan_buffer *b)
     }
 }
 
-qrun_status plan_solve(qrun_plan *p)
-{
+qrun_status plan_solve(qrun_plan *p) {
     size_t *order = qrun_calloc(p->alloc, p->n ? p->n : 1, sizeof *order);
     if (!order)
         return QRUN_E_NOMEM;
@@ -103,12 +97,10 @@ qrun_status plan_solve(qrun_plan *p)
     return QRUN_OK;
 }
 
-size_t plan_get_offset(const qrun_plan *p, int i)
-{
+size_t plan_get_offset(const qrun_plan *p, int i) {
     return p->bufs[i].offset;
 }
 
-size_t plan_total_size(const qrun_plan *p)
-{
+size_t plan_total_size(const qrun_plan *p) {
     return p->total;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Static memory planner: place buffers in one arena so that buffers whose lifetimes overlap never overlap in memory. */
+/* Static memory planner: place buffers in one arena so that buffers whose lifetimes overlap never
+ * overlap in memory. */
 #ifndef QRUN_RUNTIME_PLANNER_H
 #define QRUN_RUNTIME_PLANNER_H
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Conformance runner: executes ONNX backend test cases, one child process per case, through the public API. */
+/* Conformance runner: executes ONNX backend test cases, one child process per case, through the
+ * public API. */
 #include "qrun/qrun.h"
 
 #include <dirent.h>
@@ -29,20 +30,21 @@ static const char *k_usage =
     "\n"
     "  --one CASE              run one case in this process and exit 0 (pass) or 1 (fail)\n"
     "  --cases FILE            only run cases whose folder name is listed in FILE (one per line)\n"
-    "  --known-failures FILE   cases expected to fail (\"name  # reason\" per line): they do not fail\n"
+    "  --known-failures FILE   cases expected to fail (\"name  # reason\" per line): they do not "
+    "fail\n"
     "                          the run; a listed case that passes is reported as fixed\n"
     "  --write-failures FILE   write the names of failing cases to FILE\n"
     "  --timeout SEC           per-case time limit (default 120)\n"
     "  --threads N             kernel threads per case (default 1)\n"
     "  --quiet                 print only failures and the summary\n"
-    "Prints one line per case and ends with 'N passed, M failed, K skipped' where skipped counts the\n"
+    "Prints one line per case and ends with 'N passed, M failed, K skipped' where skipped counts "
+    "the\n"
     "known failures; exits 1 if any case not in the known-failures list fails.\n";
 
 /* ---- one case, in the child ------------------------------------------- */
 
 static int case_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int case_fail(const char *fmt, ...)
-{
+static int case_fail(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vprintf(fmt, ap);
@@ -52,8 +54,7 @@ static int case_fail(const char *fmt, ...)
     return 1;
 }
 
-static bool path_exists(const char *p)
-{
+static bool path_exists(const char *p) {
     struct stat st;
     return stat(p, &st) == 0;
 }
@@ -62,16 +63,14 @@ static bool path_exists(const char *p)
  * The ONNX 1.12 test data stores bfloat16 tensors with data_type UINT16
  * (the raw bit patterns); read such a file as the bfloat16 it stands for.
  */
-static bool bf16_stored_as_u16(qrun_dtype model_dtype, const qrun_tensor *t)
-{
+static bool bf16_stored_as_u16(qrun_dtype model_dtype, const qrun_tensor *t) {
     return model_dtype == QRUN_DTYPE_BFLOAT16 && qrun_tensor_dtype(t) == QRUN_DTYPE_UINT16;
 }
 
-static int retype_bf16(qrun_context *ctx, qrun_tensor **t)
-{
+static int retype_bf16(qrun_context *ctx, qrun_tensor **t) {
     qrun_tensor *n = NULL;
-    if (qrun_tensor_create(ctx, QRUN_DTYPE_BFLOAT16, qrun_tensor_rank(*t), qrun_tensor_dims(*t), qrun_tensor_name(*t),
-                           &n))
+    if (qrun_tensor_create(ctx, QRUN_DTYPE_BFLOAT16, qrun_tensor_rank(*t), qrun_tensor_dims(*t),
+                           qrun_tensor_name(*t), &n))
         return case_fail("%s", qrun_context_errmsg(ctx));
     memcpy(qrun_tensor_data(n), qrun_tensor_data(*t), qrun_tensor_nbytes(*t));
     qrun_tensor_free(*t);
@@ -79,17 +78,18 @@ static int retype_bf16(qrun_context *ctx, qrun_tensor **t)
     return 0;
 }
 
-static int compare_tensor(const qrun_tensor *got, const qrun_tensor *want, int idx)
-{
+static int compare_tensor(const qrun_tensor *got, const qrun_tensor *want, int idx) {
     if (qrun_tensor_dtype(got) != qrun_tensor_dtype(want))
-        return case_fail("output %d: dtype %s, expected %s", idx, qrun_dtype_name(qrun_tensor_dtype(got)),
+        return case_fail("output %d: dtype %s, expected %s", idx,
+                         qrun_dtype_name(qrun_tensor_dtype(got)),
                          qrun_dtype_name(qrun_tensor_dtype(want)));
     int r = qrun_tensor_rank(got);
     bool same = r == qrun_tensor_rank(want);
     for (int d = 0; same && d < r; d++)
         same = qrun_tensor_dims(got)[d] == qrun_tensor_dims(want)[d];
     if (!same)
-        return case_fail("output %d: shape mismatch (rank %d vs %d)", idx, r, qrun_tensor_rank(want));
+        return case_fail("output %d: shape mismatch (rank %d vs %d)", idx, r,
+                         qrun_tensor_rank(want));
     qrun_dtype dt = qrun_tensor_dtype(got);
     bool is_float = dt == QRUN_DTYPE_FLOAT || dt == QRUN_DTYPE_DOUBLE || dt == QRUN_DTYPE_FLOAT16 ||
                     dt == QRUN_DTYPE_BFLOAT16;
@@ -109,14 +109,15 @@ static int compare_tensor(const qrun_tensor *got, const qrun_tensor *want, int i
             first = i;
     }
     if (bad)
-        return case_fail("output %d: %lld of %lld elements differ; first at %lld: got %.9g, expected %.9g", idx,
-                         (long long)bad, (long long)n, (long long)first, qrun_tensor_get_f64(got, first),
-                         qrun_tensor_get_f64(want, first));
+        return case_fail(
+            "output %d: %lld of %lld elements differ; first at %lld: got %.9g, expected %.9g", idx,
+            (long long)bad, (long long)n, (long long)first, qrun_tensor_get_f64(got, first),
+            qrun_tensor_get_f64(want, first));
     return 0;
 }
 
-static int run_data_set(qrun_context *ctx, qrun_session *sess, const qrun_model *m, const char *dir)
-{
+static int
+run_data_set(qrun_context *ctx, qrun_session *sess, const qrun_model *m, const char *dir) {
     int n_in = qrun_model_input_count(m), n_out = qrun_model_output_count(m);
     if (n_in > MAX_IO || n_out > MAX_IO)
         return case_fail("too many inputs/outputs");
@@ -163,13 +164,11 @@ out:
     return rc;
 }
 
-static int name_cmp(const void *a, const void *b)
-{
+static int name_cmp(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int run_one_case(const char *case_dir, int threads)
-{
+static int run_one_case(const char *case_dir, int threads) {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/model.onnx", case_dir);
     qrun_options o;
@@ -225,8 +224,7 @@ typedef struct name_list {
     int n, cap;
 } name_list;
 
-static void list_add(name_list *l, const char *s)
-{
+static void list_add(name_list *l, const char *s) {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 256;
         l->names = realloc(l->names, (size_t)l->cap * sizeof *l->names);
@@ -238,8 +236,7 @@ static void list_add(name_list *l, const char *s)
     l->names[l->n++] = strdup(s);
 }
 
-static bool list_has(const name_list *l, const char *s)
-{
+static bool list_has(const name_list *l, const char *s) {
     for (int i = 0; i < l->n; i++) {
         if (strcmp(l->names[i], s) == 0)
             return true;
@@ -248,8 +245,7 @@ static bool list_has(const name_list *l, const char *s)
 }
 
 /* One name per line; '#' starts a comment; blank lines ignored. */
-static int list_read(name_list *l, const char *path)
-{
+static int list_read(name_list *l, const char *path) {
     FILE *f = fopen(path, "r");
     if (!f) {
         fprintf(stderr, "qrun_conformance: %s: %s\n", path, strerror(errno));
@@ -272,8 +268,7 @@ static int list_read(name_list *l, const char *path)
     return 0;
 }
 
-static void list_free(name_list *l)
-{
+static void list_free(name_list *l) {
     for (int i = 0; i < l->n; i++)
         free(l->names[i]);
     free(l->names);
@@ -281,14 +276,12 @@ static void list_free(name_list *l)
     l->n = l->cap = 0;
 }
 
-static const char *base_name(const char *p)
-{
+static const char *base_name(const char *p) {
     const char *s = strrchr(p, '/');
     return s ? s + 1 : p;
 }
 
-static void collect_cases(const char *path, name_list *cases)
-{
+static void collect_cases(const char *path, name_list *cases) {
     char model[PATH_MAX];
     snprintf(model, sizeof model, "%s/model.onnx", path);
     if (path_exists(model)) {
@@ -323,8 +316,8 @@ static void collect_cases(const char *path, name_list *cases)
 typedef enum outcome { PASS, FAIL, CRASH, TIMEOUT } outcome;
 
 /* Fork; the child runs the case with an alarm; its stdout comes back through a pipe. */
-static outcome run_isolated(const char *self, const char *case_dir, int timeout, int threads, char *msg, size_t cap)
-{
+static outcome run_isolated(
+    const char *self, const char *case_dir, int timeout, int threads, char *msg, size_t cap) {
     int fds[2];
     msg[0] = '\0';
     if (pipe(fds) != 0)
@@ -375,7 +368,8 @@ static outcome run_isolated(const char *self, const char *case_dir, int timeout,
             return TIMEOUT;
         }
         size_t l = strlen(msg);
-        snprintf(msg + l, cap - l, "%skilled by signal %d (%s)", l ? "; " : "", sig, strsignal(sig));
+        snprintf(msg + l, cap - l, "%skilled by signal %d (%s)", l ? "; " : "", sig,
+                 strsignal(sig));
         return CRASH;
     }
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 2;
@@ -389,8 +383,7 @@ static outcome run_isolated(const char *self, const char *case_dir, int timeout,
     return FAIL;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     name_list known = {0}, only = {0}, cases = {0};
     const char *write_failures = NULL;
     int timeout = 120, threads = 1;

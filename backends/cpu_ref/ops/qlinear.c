@@ -1,0 +1,613 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cpu_ref integer conv/matmul: ConvInteger, MatMulInteger, QLinearConv, QLinearMatMul. */
+#include "backends/cpu_ref/kernel.h"
+#include "runtime/dtype.h"
+#include "runtime/quant.h"
+#include "runtime/shape/nn_params.h"
+#include "runtime/shape/shape_util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/*
+ * Operands are uint8/int8. Both sides are widened to int16 with the zero
+ * point subtracted (|v| <= 255), products accumulate in int32 (the ONNX
+ * reference's type: overflow wraps there and is excluded by the spec).
+ * QLinear* outputs are requantized with qrun_requantize_float.
+ */
+
+#define QL_NTILE 1024 /* output positions per GEMM tile: the int32 row tile stays in L1 */
+
+static const struct qrun_tensor *ql_in(const qrun_kernel_call *call, int i) {
+    return i < call->n_inputs ? call->inputs[i] : NULL;
+}
+
+static size_t ql_round64(size_t bytes) {
+    return (bytes + 63) / 64 * 64;
+}
+
+/* Element i of a uint8/int8 tensor. */
+static inline int32_t ql_load8(const void *data, int64_t i, bool u8) {
+    return u8 ? (int32_t)((const uint8_t *)data)[i] : (int32_t)((const int8_t *)data)[i];
+}
+
+static int64_t ql_numel(const struct qrun_tensor *t) {
+    return t ? qrun_tensor_numel_(t) : 0;
+}
+
+/* Scalar value of an optional zero point (0 when absent). */
+static int32_t ql_scalar8(const struct qrun_tensor *t) {
+    return t ? ql_load8(t->data, 0, t->dtype == QRUN_DTYPE_UINT8) : 0;
+}
+
+/* An optional parameter must have 1 or n elements. */
+static qrun_status ql_check_count(const qrun_kernel_call *call,
+                                  const struct qrun_tensor *t,
+                                  const char *what,
+                                  int64_t n) {
+    int64_t c = ql_numel(t);
+    if (!t || c == 1 || c == n)
+        return QRUN_OK;
+    return qrun_errf(call->err, QRUN_E_MODEL, "%s has %lld elements, expected 1 or %lld", what,
+                     (long long)c, (long long)n);
+}
+
+/* ---- integer GEMM core ---------------------------------------------------- */
+
+/*
+ * acc[m][n] (row stride ldc) = init[m] + sum_k w[m][k] * col[k][n] for
+ * m in [0, mrows), n in [0, ncols). Tiled over n so the accumulator tile is
+ * reused across k.
+ */
+static void ql_gemm_s16(const int16_t *w,
+                        const int16_t *col,
+                        int64_t mrows,
+                        int64_t kdim,
+                        int64_t ncols,
+                        const int32_t *init,
+                        int32_t *acc,
+                        int nt) {
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t m = 0; m < mrows; m++) {
+        const int16_t *wr = w + m * kdim;
+        int32_t *row = acc + m * ncols;
+        int32_t b = init ? init[m] : 0;
+        for (int64_t n0 = 0; n0 < ncols; n0 += QL_NTILE) {
+            int64_t nn = ncols - n0 < QL_NTILE ? ncols - n0 : QL_NTILE;
+            int32_t *r = row + n0;
+            for (int64_t j = 0; j < nn; j++)
+                r[j] = b;
+            for (int64_t k = 0; k < kdim; k++) {
+                int32_t wv = wr[k];
+                if (wv == 0)
+                    continue;
+                const int16_t *c = col + k * ncols + n0;
+                for (int64_t j = 0; j < nn; j++)
+                    r[j] += wv * (int32_t)c[j];
+            }
+        }
+    }
+}
+
+/* ---- convolution ---------------------------------------------------------- */
+
+typedef struct ql_conv {
+    qrun_conv_params p;
+    bool qlinear; /* QLinearConv (else ConvInteger) */
+    const struct qrun_tensor *x, *w, *xzp, *wzp, *xs, *ws, *ys, *yzp, *bias;
+    int64_t cg, mg, kk, kdim, in_sp, out_sp;
+    int slots;                  /* buffer sets used by threads working on different groups */
+    size_t w_bytes, slot_bytes; /* scratch: int16 weights, then per slot int16 col + int32 acc */
+} ql_conv;
+
+static qrun_status ql_conv_check(const qrun_kernel_call *call, const ql_conv *c) {
+    int64_t m = c->p.c_out;
+    qrun_status st = ql_check_count(call, c->xzp, "x_zero_point", 1);
+    if (st == QRUN_OK)
+        st = ql_check_count(call, c->wzp, "w_zero_point", m);
+    if (st != QRUN_OK || !c->qlinear)
+        return st;
+    st = ql_check_count(call, c->xs, "x_scale", 1);
+    if (st == QRUN_OK)
+        st = ql_check_count(call, c->ws, "w_scale", m);
+    if (st == QRUN_OK)
+        st = ql_check_count(call, c->ys, "y_scale", 1);
+    if (st == QRUN_OK)
+        st = ql_check_count(call, c->yzp, "y_zero_point", 1);
+    if (st == QRUN_OK && c->bias && (c->bias->rank != 1 || c->bias->dims[0] != m))
+        return qrun_errf(call->err, QRUN_E_MODEL, "bias must have shape [%lld]", (long long)m);
+    return st;
+}
+
+static qrun_status ql_conv_plan(const qrun_kernel_call *call, ql_conv *c) {
+    memset(c, 0, sizeof *c);
+    c->qlinear = call->node->op == QRUN_OP_QLINEAR_CONV;
+    if (c->qlinear) {
+        c->x = call->inputs[0], c->xs = call->inputs[1], c->xzp = ql_in(call, 2);
+        c->w = call->inputs[3], c->ws = call->inputs[4], c->wzp = ql_in(call, 5);
+        c->ys = call->inputs[6], c->yzp = ql_in(call, 7), c->bias = ql_in(call, 8);
+    } else {
+        c->x = call->inputs[0], c->w = call->inputs[1];
+        c->xzp = ql_in(call, 2), c->wzp = ql_in(call, 3);
+    }
+    qrun_status st = qrun_conv_params_get(call->node, c->x, c->w, &c->p, call->err);
+    if (st == QRUN_OK)
+        st = ql_conv_check(call, c);
+    if (st != QRUN_OK)
+        return st;
+    const qrun_conv_params *p = &c->p;
+    c->cg = p->c_in / p->group;
+    c->mg = p->c_out / p->group;
+    c->kk = qrun_conv_prod(p->kernel, p->n_spatial);
+    c->kdim = c->cg * c->kk;
+    c->in_sp = qrun_conv_prod(p->in, p->n_spatial);
+    c->out_sp = qrun_conv_prod(p->out, p->n_spatial);
+    int64_t units = p->batch * p->group;
+    c->slots = p->group > 1 && units >= call->n_threads ? call->n_threads : 1;
+    if (c->slots < 1)
+        c->slots = 1;
+    c->w_bytes = ql_round64((size_t)(p->c_out * c->kdim) * sizeof(int16_t));
+    c->slot_bytes = ql_round64((size_t)(c->kdim * c->out_sp) * sizeof(int16_t));
+    if (c->qlinear)
+        c->slot_bytes += ql_round64((size_t)(c->mg * c->out_sp) * sizeof(int32_t));
+    return QRUN_OK;
+}
+
+static size_t ql_conv_scratch(const qrun_kernel_call *call) {
+    ql_conv c;
+    if (ql_conv_plan(call, &c) != QRUN_OK)
+        return 0;
+    return c.w_bytes + (size_t)c.slots * c.slot_bytes;
+}
+
+/* W - w_zero_point (per output channel or per tensor) as int16 [c_out][kdim]. */
+static void ql_conv_weights(const ql_conv *c, int16_t *w16) {
+    bool u8 = c->w->dtype == QRUN_DTYPE_UINT8;
+    bool zu8 = c->wzp && c->wzp->dtype == QRUN_DTYPE_UINT8;
+    bool per_ch = ql_numel(c->wzp) > 1;
+    for (int64_t m = 0; m < c->p.c_out; m++) {
+        int32_t zp = c->wzp ? ql_load8(c->wzp->data, per_ch ? m : 0, zu8) : 0;
+        for (int64_t k = 0; k < c->kdim; k++)
+            w16[m * c->kdim + k] = (int16_t)(ql_load8(c->w->data, m * c->kdim + k, u8) - zp);
+    }
+}
+
+/* Column rows for 1-D/2-D convs: row r = (c, ky, kx), values x - x_zero_point, 0 in the padding. */
+static void
+ql_im2col_2d(const ql_conv *c, const void *x, int64_t x_off, int32_t zp, int16_t *col, int nt) {
+    const qrun_conv_params *p = &c->p;
+    bool two = p->n_spatial == 2, u8 = c->x->dtype == QRUN_DTYPE_UINT8;
+    int l = p->n_spatial - 1;
+    int64_t ih = two ? p->in[0] : 1, iw = p->in[l], oh = two ? p->out[0] : 1, ow = p->out[l];
+    int64_t kh = two ? p->kernel[0] : 1, kw = p->kernel[l];
+    int64_t sh = two ? p->stride[0] : 1, sw = p->stride[l];
+    int64_t dh = two ? p->dilation[0] : 1, dw = p->dilation[l];
+    int64_t ph = two ? p->pad_begin[0] : 0, pw = p->pad_begin[l];
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t r = 0; r < c->kdim; r++) {
+        int64_t ch = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw;
+        int64_t base = x_off + ch * c->in_sp;
+        int16_t *dst = col + r * c->out_sp;
+        for (int64_t oy = 0; oy < oh; oy++) {
+            int64_t iy = oy * sh - ph + ky * dh;
+            int16_t *d = dst + oy * ow;
+            if (iy < 0 || iy >= ih) {
+                memset(d, 0, (size_t)ow * sizeof(int16_t));
+                continue;
+            }
+            int64_t rb = base + iy * iw;
+            for (int64_t ox = 0; ox < ow; ox++) {
+                int64_t ix = ox * sw - pw + kx * dw;
+                d[ox] = (ix < 0 || ix >= iw) ? 0 : (int16_t)(ql_load8(x, rb + ix, u8) - zp);
+            }
+        }
+    }
+}
+
+/* Same for any number of spatial dims (3-D convs and up). */
+static void
+ql_im2col_nd(const ql_conv *c, const void *x, int64_t x_off, int32_t zp, int16_t *col, int nt) {
+    const qrun_conv_params *p = &c->p;
+    int n = p->n_spatial;
+    bool u8 = c->x->dtype == QRUN_DTYPE_UINT8;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t r = 0; r < c->kdim; r++) {
+        int64_t kidx[QRUN_MAX_RANK], rem = r % c->kk;
+        for (int d = n - 1; d >= 0; d--) {
+            kidx[d] = rem % p->kernel[d];
+            rem /= p->kernel[d];
+        }
+        int64_t base = x_off + (r / c->kk) * c->in_sp;
+        for (int64_t o = 0; o < c->out_sp; o++) {
+            int64_t q = o, off = 0, mul = 1;
+            bool inside = true;
+            for (int d = n - 1; d >= 0; d--) {
+                int64_t od = q % p->out[d];
+                q /= p->out[d];
+                int64_t i = od * p->stride[d] - p->pad_begin[d] + kidx[d] * p->dilation[d];
+                inside = inside && i >= 0 && i < p->in[d];
+                off += i * mul;
+                mul *= p->in[d];
+            }
+            col[r * c->out_sp + o] = inside ? (int16_t)(ql_load8(x, base + off, u8) - zp) : 0;
+        }
+    }
+}
+
+/* Requantize mg output planes of QLinearConv from acc, channels [m0, m0 + mg). */
+static void
+ql_conv_requant(const ql_conv *c, const int32_t *acc, int64_t m0, void *y, int64_t y_off, int nt) {
+    const struct qrun_dtype_traits *ts = qrun_dtype_traits_get(c->xs->dtype);
+    const struct qrun_dtype_traits *tw = qrun_dtype_traits_get(c->ws->dtype);
+    const struct qrun_dtype_traits *ty = qrun_dtype_traits_get(c->ys->dtype);
+    double xs = ts->get(c->xs->data, 0), ys = ty->get(c->ys->data, 0);
+    bool per_ch = ql_numel(c->ws) > 1;
+    qrun_dtype out_t = c->yzp ? c->yzp->dtype : c->x->dtype;
+    int32_t qmin = 0, qmax = 255, zp = ql_scalar8(c->yzp);
+    qrun_quant_int_range(out_t, &qmin, &qmax);
+    bool u8 = out_t == QRUN_DTYPE_UINT8;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t m = 0; m < c->mg; m++) {
+        double ws = tw->get(c->ws->data, per_ch ? (size_t)(m0 + m) : 0);
+        double mult = qrun_requant_multiplier(xs, ws, ys, c->xs->dtype);
+        const int32_t *a = acc + m * c->out_sp;
+        int64_t o = y_off + m * c->out_sp;
+        for (int64_t j = 0; j < c->out_sp; j++) {
+            int32_t v = qrun_requantize_float(a[j], mult, zp, qmin, qmax);
+            if (u8)
+                ((uint8_t *)y)[o + j] = (uint8_t)v;
+            else
+                ((int8_t *)y)[o + j] = (int8_t)v;
+        }
+    }
+}
+
+/* One (batch, group) unit: im2col, integer GEMM, then requantize (QLinearConv). */
+static void ql_conv_unit(
+    const ql_conv *c, const int16_t *w16, uint8_t *slot, void *y, int64_t b, int64_t g, int nt) {
+    const qrun_conv_params *p = &c->p;
+    int16_t *col = (int16_t *)slot;
+    int64_t x_off = (b * p->c_in + g * c->cg) * c->in_sp;
+    int32_t xzp = ql_scalar8(c->xzp);
+    if (p->n_spatial <= 2)
+        ql_im2col_2d(c, c->x->data, x_off, xzp, col, nt);
+    else
+        ql_im2col_nd(c, c->x->data, x_off, xzp, col, nt);
+    int64_t m0 = g * c->mg, y_off = (b * p->c_out + m0) * c->out_sp;
+    const int32_t *bias = c->bias ? (const int32_t *)c->bias->data + m0 : NULL;
+    if (!c->qlinear) {
+        ql_gemm_s16(w16 + m0 * c->kdim, col, c->mg, c->kdim, c->out_sp, NULL, (int32_t *)y + y_off,
+                    nt);
+        return;
+    }
+    int32_t *acc = (int32_t *)(slot + ql_round64((size_t)(c->kdim * c->out_sp) * sizeof(int16_t)));
+    ql_gemm_s16(w16 + m0 * c->kdim, col, c->mg, c->kdim, c->out_sp, bias, acc, nt);
+    ql_conv_requant(c, acc, m0, y, y_off, nt);
+}
+
+static qrun_status ql_eval_conv(const qrun_kernel_call *call) {
+    ql_conv c;
+    qrun_status st = ql_conv_plan(call, &c);
+    if (st != QRUN_OK)
+        return st;
+    if (call->scratch_bytes < c.w_bytes + (size_t)c.slots * c.slot_bytes)
+        return qrun_errf(call->err, QRUN_E_INTERNAL, "scratch too small");
+    int16_t *w16 = call->scratch;
+    uint8_t *slots = (uint8_t *)call->scratch + c.w_bytes;
+    ql_conv_weights(&c, w16);
+    void *y = call->outputs[0]->data;
+    int64_t units = c.p.batch * c.p.group;
+    if (c.slots == 1) {
+        for (int64_t u = 0; u < units; u++)
+            ql_conv_unit(&c, w16, slots, y, u / c.p.group, u % c.p.group, call->n_threads);
+        return QRUN_OK;
+    }
+    /* Many groups (depthwise): threads take whole groups, each with its own buffers. */
+#pragma omp parallel for num_threads(c.slots) schedule(static)
+    for (int s = 0; s < c.slots; s++) {
+        for (int64_t u = s; u < units; u += c.slots)
+            ql_conv_unit(&c, w16, slots + (size_t)s * c.slot_bytes, y, u / c.p.group, u % c.p.group,
+                         1);
+    }
+    return QRUN_OK;
+}
+
+/* ---- matrix products ------------------------------------------------------ */
+
+/* numpy matmul of a [.., M, K] and b [.., K, N] with broadcast batch dims. */
+typedef struct ql_mm {
+    bool qlinear;
+    const struct qrun_tensor *a, *b, *azp, *bzp, *as, *bs, *ys, *yzp;
+    int64_t m, n, k, batch;
+    int brank;
+    int64_t bdims[QRUN_MAX_RANK], astr[QRUN_MAX_RANK], bstr[QRUN_MAX_RANK]; /* in matrices */
+    int64_t a_mats, b_mats;
+    int slots;
+} ql_mm;
+
+static void
+ql_mm_strides(const struct qrun_tensor *t, const ql_mm *q, int64_t *str, int64_t *mats) {
+    int r = t->rank > 2 ? t->rank - 2 : 0;
+    int64_t s = 1;
+    for (int d = q->brank - 1; d >= 0; d--) {
+        int td = d - (q->brank - r);
+        int64_t dim = td >= 0 ? t->dims[td] : 1;
+        str[d] = dim == 1 ? 0 : s;
+        s *= dim;
+    }
+    *mats = s;
+}
+
+/* Index of parameter t for (matrix mat, row-or-column rc): scalar, per rc, or per (mat, rc). */
+static inline int64_t
+ql_mm_pidx(const struct qrun_tensor *t, int64_t mat, int64_t rc, int64_t len) {
+    int64_t n = qrun_tensor_numel_(t);
+    return n == 1 ? 0 : n == len ? rc : mat * len + rc;
+}
+
+static qrun_status ql_mm_param(const qrun_kernel_call *call,
+                               const struct qrun_tensor *t,
+                               const char *what,
+                               int64_t len,
+                               int64_t mats) {
+    int64_t c = ql_numel(t);
+    if (!t || c == 1 || c == len || c == len * mats)
+        return QRUN_OK;
+    return qrun_errf(call->err, QRUN_E_UNSUPPORTED,
+                     "%s with %lld elements (expected scalar, per-row or per-column)", what,
+                     (long long)c);
+}
+
+static qrun_status ql_mm_plan(const qrun_kernel_call *call, ql_mm *q) {
+    memset(q, 0, sizeof *q);
+    q->qlinear = call->node->op == QRUN_OP_QLINEAR_MATMUL;
+    if (q->qlinear) {
+        q->a = call->inputs[0], q->as = call->inputs[1], q->azp = ql_in(call, 2);
+        q->b = call->inputs[3], q->bs = call->inputs[4], q->bzp = ql_in(call, 5);
+        q->ys = call->inputs[6], q->yzp = ql_in(call, 7);
+    } else {
+        q->a = call->inputs[0], q->b = call->inputs[1];
+        q->azp = ql_in(call, 2), q->bzp = ql_in(call, 3);
+    }
+    const struct qrun_tensor *y = call->outputs[0];
+    q->k = q->a->dims[q->a->rank - 1];
+    q->m = q->a->rank >= 2 ? q->a->dims[q->a->rank - 2] : 1;
+    q->n = q->b->rank >= 2 ? q->b->dims[q->b->rank - 1] : 1;
+    q->brank = y->rank - (q->a->rank >= 2) - (q->b->rank >= 2);
+    q->batch = 1;
+    for (int d = 0; d < q->brank; d++) {
+        q->bdims[d] = y->dims[d];
+        q->batch *= y->dims[d];
+    }
+    ql_mm_strides(q->a, q, q->astr, &q->a_mats);
+    ql_mm_strides(q->b, q, q->bstr, &q->b_mats);
+    qrun_status st = ql_mm_param(call, q->azp, "a_zero_point", q->m, q->a_mats);
+    if (st == QRUN_OK)
+        st = ql_mm_param(call, q->bzp, "b_zero_point", q->n, q->b_mats);
+    if (st == QRUN_OK && q->qlinear)
+        st = ql_mm_param(call, q->as, "a_scale", q->m, q->a_mats);
+    if (st == QRUN_OK && q->qlinear)
+        st = ql_mm_param(call, q->bs, "b_scale", q->n, q->b_mats);
+    if (st == QRUN_OK && q->qlinear)
+        st = ql_mm_param(call, q->ys, "y_scale", q->m, 1);
+    if (st == QRUN_OK && q->qlinear)
+        st = ql_mm_param(call, q->yzp, "y_zero_point", q->m, 1);
+    int64_t rows = q->batch * q->m;
+    q->slots = rows < call->n_threads ? (int)(rows > 0 ? rows : 1) : call->n_threads;
+    if (q->slots < 1)
+        q->slots = 1;
+    return st;
+}
+
+static bool ql_mm_is_fp8(const ql_mm *q) {
+    return !qrun_dtype_is_integer(q->a->dtype);
+}
+
+static size_t ql_mm_scratch(const qrun_kernel_call *call) {
+    ql_mm q;
+    if (ql_mm_plan(call, &q) != QRUN_OK || ql_mm_is_fp8(&q))
+        return 0;
+    size_t b16 = ql_round64((size_t)qrun_tensor_numel_(q.b) * sizeof(int16_t));
+    return b16 + (size_t)q.slots * ql_round64((size_t)q.n * sizeof(int32_t));
+}
+
+/* Matrix indices (into a's and b's batch of matrices) of output batch t. */
+static void ql_mm_mats(const ql_mm *q, int64_t t, int64_t *am, int64_t *bm) {
+    int64_t ia = 0, ib = 0;
+    for (int d = q->brank - 1; d >= 0; d--) {
+        int64_t i = t % q->bdims[d];
+        t /= q->bdims[d];
+        ia += i * q->astr[d];
+        ib += i * q->bstr[d];
+    }
+    *am = ia;
+    *bm = ib;
+}
+
+/* B - b_zero_point (per column, per matrix) as int16, in B's layout. */
+static void ql_mm_b16(const ql_mm *q, int16_t *b16) {
+    bool u8 = q->b->dtype == QRUN_DTYPE_UINT8;
+    bool zu8 = q->bzp && q->bzp->dtype == QRUN_DTYPE_UINT8;
+    int64_t kn = q->k * q->n;
+    for (int64_t mat = 0; mat < q->b_mats; mat++) {
+        for (int64_t j = 0; j < q->n; j++) {
+            int32_t zp = q->bzp ? ql_load8(q->bzp->data, ql_mm_pidx(q->bzp, mat, j, q->n), zu8) : 0;
+            for (int64_t kk = 0; kk < q->k; kk++) {
+                int64_t i = mat * kn + kk * q->n + j;
+                b16[i] = (int16_t)(ql_load8(q->b->data, i, u8) - zp);
+            }
+        }
+    }
+}
+
+/* One output row: acc[j] = sum_k (a[i][k] - a_zp) * b16[k][j]. */
+static void
+ql_mm_row(const ql_mm *q, const int16_t *b16, int64_t am, int64_t bm, int64_t i, int32_t *acc) {
+    bool u8 = q->a->dtype == QRUN_DTYPE_UINT8;
+    bool zu8 = q->azp && q->azp->dtype == QRUN_DTYPE_UINT8;
+    int32_t zp = q->azp ? ql_load8(q->azp->data, ql_mm_pidx(q->azp, am, i, q->m), zu8) : 0;
+    const int16_t *bmat = b16 + bm * q->k * q->n;
+    int64_t a0 = (am * q->m + i) * q->k;
+    for (int64_t j = 0; j < q->n; j++)
+        acc[j] = 0;
+    for (int64_t kk = 0; kk < q->k; kk++) {
+        int32_t av = ql_load8(q->a->data, a0 + kk, u8) - zp;
+        if (av == 0)
+            continue;
+        const int16_t *br = bmat + kk * q->n;
+        for (int64_t j = 0; j < q->n; j++)
+            acc[j] += av * (int32_t)br[j];
+    }
+}
+
+static double ql_get(const struct qrun_tensor *t, int64_t i) {
+    return qrun_dtype_traits_get(t->dtype)->get(t->data, (size_t)i);
+}
+
+/* QLinearMatMul output row i of batch matrix (am, bm) from the int32 accumulators. */
+static void ql_mm_requant_row(
+    const ql_mm *q, const int32_t *acc, int64_t am, int64_t bm, int64_t i, void *y, int64_t y_off) {
+    qrun_dtype out_t = q->yzp ? q->yzp->dtype : q->a->dtype;
+    int32_t qmin = 0, qmax = 255;
+    qrun_quant_int_range(out_t, &qmin, &qmax);
+    double as = ql_get(q->as, ql_mm_pidx(q->as, am, i, q->m));
+    double ys = ql_get(q->ys, ql_mm_pidx(q->ys, 0, i, q->m));
+    int32_t zp = q->yzp ? (int32_t)ql_get(q->yzp, ql_mm_pidx(q->yzp, 0, i, q->m)) : 0;
+    bool b_scalar = qrun_tensor_numel_(q->bs) == 1;
+    double mult = qrun_requant_multiplier(as, ql_get(q->bs, 0), ys, q->as->dtype);
+    for (int64_t j = 0; j < q->n; j++) {
+        if (!b_scalar)
+            mult = qrun_requant_multiplier(as, ql_get(q->bs, ql_mm_pidx(q->bs, bm, j, q->n)), ys,
+                                           q->as->dtype);
+        int32_t v = qrun_requantize_float(acc[j], mult, zp, qmin, qmax);
+        if (out_t == QRUN_DTYPE_UINT8)
+            ((uint8_t *)y)[y_off + j] = (uint8_t)v;
+        else
+            ((int8_t *)y)[y_off + j] = (int8_t)v;
+    }
+}
+
+/*
+ * QLinearMatMul-21 with FP8 operands (the reference has no FP8 path): values
+ * decoded exactly, zero points subtracted and products taken in float32,
+ * accumulated in float32, then y = acc * multiplier + y_zero_point rounded to
+ * the output FP8 type (RNE, saturating).
+ */
+static void ql_mm_fp8_row(
+    const ql_mm *q, int64_t am, int64_t bm, int64_t i, struct qrun_tensor *y, int64_t y_off) {
+    const struct qrun_dtype_traits *ty = qrun_dtype_traits_get(y->dtype);
+    float za = q->azp ? (float)ql_get(q->azp, ql_mm_pidx(q->azp, am, i, q->m)) : 0.0f;
+    double as = ql_get(q->as, ql_mm_pidx(q->as, am, i, q->m));
+    double ys = ql_get(q->ys, ql_mm_pidx(q->ys, 0, i, q->m));
+    float zy = q->yzp ? (float)ql_get(q->yzp, ql_mm_pidx(q->yzp, 0, i, q->m)) : 0.0f;
+    int64_t a0 = (am * q->m + i) * q->k, b0 = bm * q->k * q->n;
+    for (int64_t j = 0; j < q->n; j++) {
+        float zb = q->bzp ? (float)ql_get(q->bzp, ql_mm_pidx(q->bzp, bm, j, q->n)) : 0.0f;
+        float acc = 0.0f;
+        for (int64_t kk = 0; kk < q->k; kk++)
+            acc += ((float)ql_get(q->a, a0 + kk) - za) *
+                   ((float)ql_get(q->b, b0 + kk * q->n + j) - zb);
+        double mult = qrun_requant_multiplier(as, ql_get(q->bs, ql_mm_pidx(q->bs, bm, j, q->n)), ys,
+                                              q->as->dtype);
+        ty->set(y->data, (size_t)(y_off + j), (double)(acc * (float)mult + zy), true);
+    }
+}
+
+static void
+ql_mm_one(const ql_mm *q, const int16_t *b16, int32_t *acc, struct qrun_tensor *y, int64_t r) {
+    int64_t t = r / q->m, i = r % q->m, am, bm;
+    ql_mm_mats(q, t, &am, &bm);
+    int64_t y_off = r * q->n;
+    if (ql_mm_is_fp8(q)) {
+        ql_mm_fp8_row(q, am, bm, i, y, y_off);
+        return;
+    }
+    if (!q->qlinear) {
+        ql_mm_row(q, b16, am, bm, i, (int32_t *)y->data + y_off);
+        return;
+    }
+    ql_mm_row(q, b16, am, bm, i, acc);
+    ql_mm_requant_row(q, acc, am, bm, i, y->data, y_off);
+}
+
+static qrun_status ql_eval_matmul(const qrun_kernel_call *call) {
+    ql_mm q;
+    qrun_status st = ql_mm_plan(call, &q);
+    if (st != QRUN_OK)
+        return st;
+    size_t need = ql_mm_scratch(call);
+    if (call->scratch_bytes < need)
+        return qrun_errf(call->err, QRUN_E_INTERNAL, "scratch too small");
+    int16_t *b16 = call->scratch;
+    uint8_t *slots = NULL;
+    size_t slot_bytes = ql_round64((size_t)q.n * sizeof(int32_t));
+    if (!ql_mm_is_fp8(&q)) {
+        ql_mm_b16(&q, b16);
+        slots = (uint8_t *)call->scratch +
+                ql_round64((size_t)qrun_tensor_numel_(q.b) * sizeof(int16_t));
+    }
+    struct qrun_tensor *y = call->outputs[0];
+    int64_t rows = q.batch * q.m;
+    int nt = rows * q.n * q.k >= ((int64_t)1 << 16) ? q.slots : 1;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int s = 0; s < q.slots; s++) {
+        int32_t *acc = slots ? (int32_t *)(slots + (size_t)s * slot_bytes) : NULL;
+        for (int64_t r = s; r < rows; r += q.slots)
+            ql_mm_one(&q, b16, acc, y, r);
+    }
+    return QRUN_OK;
+}
+
+/* ---- supports ------------------------------------------------------------- */
+
+static bool ql_is_8bit(qrun_dtype t) {
+    return t == QRUN_DTYPE_UNDEFINED || t == QRUN_DTYPE_UINT8 || t == QRUN_DTYPE_INT8;
+}
+
+static bool ql_supports(const qrun_node *node,
+                        const struct qrun_tensor *const *inputs,
+                        int n_inputs,
+                        char *why,
+                        size_t why_cap) {
+    static const int conv_q[] = {0, 2, 3, 5, 7};
+    static const int mm_q[] = {0, 2, 3, 5, 7};
+    static const int plain[] = {0, 1, 2, 3};
+    const int *idx = plain;
+    int n = 4;
+    if (node->op == QRUN_OP_QLINEAR_CONV)
+        idx = conv_q, n = 5;
+    if (node->op == QRUN_OP_QLINEAR_MATMUL)
+        idx = mm_q, n = 5;
+    bool fp8_ok = node->op == QRUN_OP_QLINEAR_MATMUL;
+    for (int k = 0; k < n; k++) {
+        const struct qrun_tensor *t = idx[k] < n_inputs ? inputs[idx[k]] : NULL;
+        if (!t || ql_is_8bit(t->dtype))
+            continue;
+        if (fp8_ok && qrun_quant_is_small_float(t->dtype) && t->dtype != QRUN_DTYPE_FLOAT4E2M1)
+            continue;
+        snprintf(why, why_cap, "%s: input %d type %s is not supported", node->op_type, idx[k],
+                 qrun_dtype_name(t->dtype));
+        return false;
+    }
+    return true;
+}
+
+const cpu_ref_kernel cpu_ref_kernels_qlinear[] = {
+    {.op = QRUN_OP_CONV_INTEGER,
+     .supports = ql_supports,
+     .scratch_bytes = ql_conv_scratch,
+     .eval = ql_eval_conv},
+    {.op = QRUN_OP_QLINEAR_CONV,
+     .supports = ql_supports,
+     .scratch_bytes = ql_conv_scratch,
+     .eval = ql_eval_conv},
+    {.op = QRUN_OP_MATMUL_INTEGER,
+     .supports = ql_supports,
+     .scratch_bytes = ql_mm_scratch,
+     .eval = ql_eval_matmul},
+    {.op = QRUN_OP_QLINEAR_MATMUL,
+     .supports = ql_supports,
+     .scratch_bytes = ql_mm_scratch,
+     .eval = ql_eval_matmul},
+    {.op = QRUN_OP_UNKNOWN},
+};

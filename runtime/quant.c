@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Quantization math shared by shape inference and every backend (see quant.h for the rules). */
+#include "runtime/quant.h"
+
+#include "runtime/dtype.h"
+
+#include <limits.h>
+
+bool qrun_quant_int_range(qrun_dtype t, int32_t *qmin, int32_t *qmax) {
+    int32_t lo, hi;
+    switch (t) {
+    case QRUN_DTYPE_UINT8:
+        lo = 0, hi = 255;
+        break;
+    case QRUN_DTYPE_INT8:
+        lo = -128, hi = 127;
+        break;
+    case QRUN_DTYPE_UINT16:
+        lo = 0, hi = 65535;
+        break;
+    case QRUN_DTYPE_INT16:
+        lo = -32768, hi = 32767;
+        break;
+    case QRUN_DTYPE_UINT4:
+        lo = 0, hi = 15;
+        break;
+    case QRUN_DTYPE_INT4:
+        lo = -8, hi = 7;
+        break;
+    case QRUN_DTYPE_UINT2:
+        lo = 0, hi = 3;
+        break;
+    case QRUN_DTYPE_INT2:
+        lo = -2, hi = 1;
+        break;
+    case QRUN_DTYPE_INT32:
+        lo = INT32_MIN, hi = INT32_MAX;
+        break;
+    default:
+        return false;
+    }
+    *qmin = lo;
+    *qmax = hi;
+    return true;
+}
+
+bool qrun_quant_is_small_float(qrun_dtype t) {
+    return t == QRUN_DTYPE_FLOAT8E4M3FN || t == QRUN_DTYPE_FLOAT8E4M3FNUZ ||
+           t == QRUN_DTYPE_FLOAT8E5M2 || t == QRUN_DTYPE_FLOAT8E5M2FNUZ ||
+           t == QRUN_DTYPE_FLOAT4E2M1;
+}
+
+/* Round a float32 result to the 16-bit type the reference keeps it in. */
+static double quant_round_to(float v, qrun_dtype t) {
+    if (t == QRUN_DTYPE_FLOAT16)
+        return (double)qrun_f16_to_f32(qrun_f32_to_f16(v));
+    if (t == QRUN_DTYPE_BFLOAT16)
+        return (double)qrun_bf16_to_f32(qrun_f32_to_bf16(v));
+    return (double)v;
+}
+
+double qrun_quant_div(double x, double scale, qrun_dtype compute) {
+    if (compute == QRUN_DTYPE_DOUBLE)
+        return x / scale;
+    /* Operands are first cast to the compute type (the `precision` attribute casts both). */
+    float a = (float)quant_round_to((float)x, compute),
+          b = (float)quant_round_to((float)scale, compute);
+    return quant_round_to(a / b, compute);
+}
+
+static bool quant_is_16bit_float(qrun_dtype t) {
+    return t == QRUN_DTYPE_FLOAT16 || t == QRUN_DTYPE_BFLOAT16;
+}
+
+qrun_dtype qrun_quant_compute_type(qrun_dtype x, qrun_dtype scale, qrun_dtype precision) {
+    if (precision != QRUN_DTYPE_UNDEFINED)
+        return precision;
+    if (x == QRUN_DTYPE_DOUBLE || scale == QRUN_DTYPE_DOUBLE || !qrun_dtype_is_float(x))
+        return QRUN_DTYPE_DOUBLE;
+    if (x == scale)
+        return x;
+    if (quant_is_16bit_float(x) && !qrun_dtype_is_float(scale))
+        return QRUN_DTYPE_DOUBLE;
+    /* float32 with anything narrower, FLOAT16 with BFLOAT16, FP8/E8M0 scales: float32. */
+    return QRUN_DTYPE_FLOAT;
+}
+
+/* ---- scale / zero-point layout ------------------------------------------ */
+
+static bool quant_same_shape(const struct qrun_tensor *a, const struct qrun_tensor *b) {
+    if (a->rank != b->rank)
+        return false;
+    for (int d = 0; d < a->rank; d++) {
+        if (a->dims[d] != b->dims[d])
+            return false;
+    }
+    return true;
+}
+
+static qrun_status quant_map_block(qrun_qparam_map *m,
+                                   int rank,
+                                   const int64_t *dims,
+                                   const struct qrun_tensor *scale,
+                                   int ax,
+                                   int64_t block_size,
+                                   qrun_err *err) {
+    if (scale->rank != rank)
+        return qrun_errf(err, QRUN_E_MODEL, "blocked quantization: scale has rank %d, input %d",
+                         scale->rank, rank);
+    for (int d = 0; d < rank; d++) {
+        int64_t want = d == ax ? (dims[d] + block_size - 1) / block_size : dims[d];
+        if (scale->dims[d] != want)
+            return qrun_errf(err, QRUN_E_MODEL,
+                             "blocked quantization: scale dim %d is %lld, expected %lld", d,
+                             (long long)scale->dims[d], (long long)want);
+    }
+    m->kind = QRUN_QPARAM_BLOCK;
+    m->block = block_size;
+    m->nblocks = scale->dims[ax];
+    return QRUN_OK;
+}
+
+qrun_status qrun_qparam_map_init(qrun_qparam_map *m,
+                                 int rank,
+                                 const int64_t *dims,
+                                 const struct qrun_tensor *scale,
+                                 const struct qrun_tensor *zp,
+                                 int64_t axis,
+                                 int64_t block_size,
+                                 qrun_err *err) {
+    *m = (qrun_qparam_map){.kind = QRUN_QPARAM_TENSOR, .axis_dim = 1, .inner = 1, .block = 1};
+    int64_t n = qrun_shape_numel(scale->rank, scale->dims);
+    /* One-element parameters may differ in rank ([] vs [1]); others must match exactly. */
+    if (zp && !quant_same_shape(scale, zp) &&
+        !(n == 1 && qrun_shape_numel(zp->rank, zp->dims) == 1))
+        return qrun_errf(err, QRUN_E_MODEL, "zero point and scale have different shapes");
+    if (block_size < 0)
+        return qrun_errf(err, QRUN_E_MODEL, "block_size %lld is negative", (long long)block_size);
+    if (n == 1 && block_size == 0)
+        return QRUN_OK;
+    if (rank < 1 || axis < -rank || axis >= rank)
+        return qrun_errf(err, QRUN_E_MODEL, "axis %lld is out of range for rank %d",
+                         (long long)axis, rank);
+    int ax = (int)(axis < 0 ? axis + rank : axis);
+    m->axis_dim = dims[ax];
+    for (int d = ax + 1; d < rank; d++)
+        m->inner *= dims[d];
+    if (block_size > 0)
+        return quant_map_block(m, rank, dims, scale, ax, block_size, err);
+    if (scale->rank != 1 || scale->dims[0] != dims[ax])
+        return qrun_errf(err, QRUN_E_MODEL,
+                         "per-axis scale must be 1-D of length %lld (axis %d), got %lld elements",
+                         (long long)dims[ax], ax, (long long)n);
+    m->kind = QRUN_QPARAM_AXIS;
+    return QRUN_OK;
+}
+
+/* ---- requantization ------------------------------------------------------ */
+
+double qrun_requant_multiplier(double s_x, double s_w, double s_y, qrun_dtype scale_type) {
+    if (scale_type == QRUN_DTYPE_DOUBLE)
+        return s_x * s_w / s_y;
+    qrun_dtype t = quant_is_16bit_float(scale_type) ? scale_type : QRUN_DTYPE_FLOAT;
+    float p = (float)quant_round_to((float)s_x * (float)s_w, t);
+    return quant_round_to(p / (float)s_y, t);
+}
+
+/* ---- TFLite-style fixed point -------------------------------------------- */
+
+bool qrun_quantize_multiplier(double m, int32_t *mult, int *shift) {
+    *mult = 0;
+    *shift = 0;
+    if (!(m >= 0.0) || !isfinite(m) || m >= 0x1p30)
+        return false;
+    if (m == 0.0)
+        return true;
+    int e;
+    double q = frexp(m, &e); /* m = q * 2^e, q in [0.5, 1) */
+    int64_t q_fixed = (int64_t)round(q * 0x1p31);
+    if (q_fixed == ((int64_t)1 << 31)) {
+        q_fixed /= 2;
+        e++;
+    }
+    if (e < -31)
+        return true; /* flushed to zero, as TFLite does */
+    *mult = (int32_t)q_fixed;
+    *shift = e;
+    return true;
+}
+
+/* TFLite SaturatingRoundingDoublingHighMul: (a * b * 2 + 2^31) >> 32, half away from zero. */
+static int32_t quant_srdhm(int32_t a, int32_t b) {
+    if (a == INT32_MIN && b == INT32_MIN)
+        return INT32_MAX;
+    int64_t ab = (int64_t)a * (int64_t)b;
+    int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
+    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+}
+
+/* TFLite RoundingDivideByPOT: x / 2^e rounded half away from zero. */
+static int32_t quant_rdbpot(int32_t x, int e) {
+    if (e <= 0)
+        return x;
+    int32_t mask = (int32_t)(((int64_t)1 << e) - 1);
+    int32_t rem = x & mask;
+    int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> e) + (rem > threshold ? 1 : 0);
+}
+
+int32_t qrun_requantize_fixed(int32_t acc, int32_t mult, int shift) {
+    int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+    int64_t v = (int64_t)acc * ((int64_t)1 << left);
+    if (v > INT32_MAX)
+        v = INT32_MAX;
+    if (v < INT32_MIN)
+        v = INT32_MIN;
+    return quant_rdbpot(quant_srdhm((int32_t)v, mult), right > 31 ? 31 : right);
+}

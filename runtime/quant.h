@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Quantization math: the one place for rounding, ranges, scale/zero-point layout and
+ * requantization. */
+#ifndef QRUN_RUNTIME_QUANT_H
+#define QRUN_RUNTIME_QUANT_H
+
+#include "qrun/qrun.h"
+#include "runtime/error.h"
+#include "runtime/tensor.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * Bit-exact target: the ONNX reference implementation (onnx/reference/ops,
+ * numpy semantics), which generated the backend test data. Where it and ONNX
+ * Runtime differ (tie rounding of QLinearConv/QLinearMatMul, see
+ * qrun_requantize_float) we follow the reference.
+ *
+ * Rounding: every "round" below is round to nearest, ties to even (numpy
+ * rint), done with nearbyint() under the default FE_TONEAREST mode, which
+ * qrun never changes. The TFLite-style fixed-point path is the exception and
+ * says so.
+ */
+
+/**
+ * @brief Round to nearest, ties to even (2.5 -> 2, 3.5 -> 4, -2.5 -> -2), as
+ * nearbyint/numpy rint, sign of zero included. NaN/Inf pass through.
+ * Below 2^51 in magnitude adding and removing 1.5 * 2^52 rounds in the FPU
+ * without a libm call (this is the hot path of requantization).
+ */
+static inline double qrun_round_half_even(double v) {
+    if (!(fabs(v) < 0x1p51))
+        return nearbyint(v);
+    double r = (v + 0x1.8p52) - 0x1.8p52;
+    return copysign(r, v);
+}
+static inline float qrun_round_half_even_f(float v) {
+    return nearbyintf(v);
+}
+
+/**
+ * @brief Integer range of a quantized integer type: u8 [0,255], i8 [-128,127],
+ * u16 [0,65535], i16 [-32768,32767], u4 [0,15], i4 [-8,7], u2 [0,3],
+ * i2 [-2,1], i32 [INT32_MIN, INT32_MAX]. false for every other type.
+ */
+bool qrun_quant_int_range(qrun_dtype t, int32_t *qmin, int32_t *qmax);
+
+/** @brief FP8 (E4M3FN, E4M3FNUZ, E5M2, E5M2FNUZ) or FP4 (E2M1): a float QuantizeLinear target. */
+bool qrun_quant_is_small_float(qrun_dtype t);
+
+/**
+ * @brief Integer QuantizeLinear of one value already divided by the scale
+ * (q = x / scale, computed in the reference's compute type):
+ * y = clamp(round_half_even(q) + zp, qmin, qmax), as the ONNX reference
+ * (rint first, then the zero point, then clip). Out-of-range q saturates
+ * (+-Inf included); NaN quantizes as 0, i.e. to the clamped zero point.
+ */
+static inline int32_t qrun_quantize_int(double q, int32_t zp, int32_t qmin, int32_t qmax) {
+    double r = (isnan(q) ? 0.0 : qrun_round_half_even(q)) + (double)zp;
+    if (r < (double)qmin)
+        return qmin;
+    if (r > (double)qmax)
+        return qmax;
+    return (int32_t)r;
+}
+
+/**
+ * @brief x / scale rounded as the reference computes it: in float32 when the
+ * compute type is FLOAT, in float32 then rounded to FLOAT16/BFLOAT16 (numpy
+ * and ml_dtypes half arithmetic), in double for DOUBLE.
+ */
+double qrun_quant_div(double x, double scale, qrun_dtype compute);
+
+/**
+ * @brief Compute type of x / scale for QuantizeLinear (numpy promotion of the
+ * two types): equal float types keep their type, float32 with a 16-bit float
+ * gives float32, FLOAT16 with BFLOAT16 gives float32, an integer x (int32)
+ * gives double. precision (QL-23+ attribute, 0 = unset) overrides.
+ */
+qrun_dtype qrun_quant_compute_type(qrun_dtype x, qrun_dtype scale, qrun_dtype precision);
+
+/**
+ * @brief DequantizeLinear of one value: (x - zp) * scale in float32 (the
+ * reference converts x to float32 first, so an int32 x rounds to float32);
+ * the caller rounds the result to the output type.
+ */
+static inline float qrun_dequantize(float x, float zp, float scale) {
+    return (x - zp) * scale;
+}
+
+/* ---- scale / zero-point layout ------------------------------------------ */
+
+typedef enum qrun_qparam_kind {
+    QRUN_QPARAM_TENSOR = 0, /* one scale (rank 0, or one element) */
+    QRUN_QPARAM_AXIS,       /* 1-D scale of length dims[axis] */
+    QRUN_QPARAM_BLOCK,      /* scale of x's rank, dims[axis] = ceil(D_axis / block) */
+} qrun_qparam_kind;
+
+/* Where the scale and zero point of element i of x live (see qrun_qparam_index). */
+typedef struct qrun_qparam_map {
+    qrun_qparam_kind kind;
+    int64_t axis_dim; /* D_axis */
+    int64_t inner;    /* product of x's dims after axis */
+    int64_t block;    /* BLOCK: block size */
+    int64_t nblocks;  /* BLOCK: scale dim on axis */
+} qrun_qparam_map;
+
+/**
+ * @brief Resolve the granularity of a QuantizeLinear/DequantizeLinear scale
+ * for x of shape (rank, dims): one element = per tensor; otherwise with
+ * block_size 0 a 1-D scale of length dims[axis] = per axis; with block_size
+ * > 0 a scale of x's rank with dims[axis] = ceil(dims[axis] / block_size) and
+ * the other dims equal = blocked. zp (may be NULL) must have the scale's
+ * shape. axis in [-rank, rank-1]. QRUN_E_MODEL with a message otherwise.
+ */
+qrun_status qrun_qparam_map_init(qrun_qparam_map *m,
+                                 int rank,
+                                 const int64_t *dims,
+                                 const struct qrun_tensor *scale,
+                                 const struct qrun_tensor *zp,
+                                 int64_t axis,
+                                 int64_t block_size,
+                                 qrun_err *err);
+
+/** @brief Index into the scale/zero-point tensors of element i (row-major) of x. */
+static inline int64_t qrun_qparam_index(const qrun_qparam_map *m, int64_t i) {
+    switch (m->kind) {
+    case QRUN_QPARAM_AXIS:
+        return (i / m->inner) % m->axis_dim;
+    case QRUN_QPARAM_BLOCK: {
+        int64_t in = i % m->inner, a = (i / m->inner) % m->axis_dim;
+        int64_t outer = i / (m->inner * m->axis_dim);
+        return (outer * m->nblocks + a / m->block) * m->inner + in;
+    }
+    case QRUN_QPARAM_TENSOR:
+        break;
+    }
+    return 0;
+}
+
+/* ---- requantization of int32 accumulators (QLinearConv, QLinearMatMul) --- */
+
+/**
+ * @brief Combined multiplier s_x * s_w / s_y as the reference computes it:
+ * two operations in the scales' type (float32; for FLOAT16/BFLOAT16 each
+ * result is rounded to that type), widened to double afterwards.
+ */
+double qrun_requant_multiplier(double s_x, double s_w, double s_y, qrun_dtype scale_type);
+
+/**
+ * @brief y = clamp(round_half_even(acc * mult + zp), qmin, qmax) in double.
+ * Reference order: the zero point is added before rounding (so ties round to
+ * even of the final value; ONNX Runtime rounds first). NaN gives qmin.
+ */
+static inline int32_t
+qrun_requantize_float(int32_t acc, double mult, int32_t zp, int32_t qmin, int32_t qmax) {
+    double r = qrun_round_half_even((double)acc * mult + (double)zp);
+    if (!(r >= (double)qmin))
+        return qmin;
+    if (r > (double)qmax)
+        return qmax;
+    return (int32_t)r;
+}
+
+/* ---- TFLite-style fixed point (not used by the ONNX ops; for integer-only backends) ---- */
+
+/**
+ * @brief Split a real multiplier m >= 0 into mult * 2^(shift - 31) with mult
+ * in [2^30, 2^31 - 1] (Q0.31) and shift in [-31, 30]; mult is
+ * round-half-away-from-zero of frexp's fraction * 2^31. m == 0, or m below
+ * 2^-32 (the TFLite flush), gives mult = 0, shift = 0. false when m is
+ * negative, not finite or >= 2^30.
+ */
+bool qrun_quantize_multiplier(double m, int32_t *mult, int *shift);
+
+/**
+ * @brief acc * mult * 2^(shift - 31), as TFLite MultiplyByQuantizedMultiplier:
+ * saturating left shift by max(shift, 0), then the rounding doubling high
+ * multiply (round to nearest; exact ties go up for a positive product and
+ * toward zero for a negative one, TFLite's nudge), then a rounding right
+ * shift by max(-shift, 0) (round half away from zero). Saturates to int32.
+ */
+int32_t qrun_requantize_fixed(int32_t acc, int32_t mult, int shift);
+
+#endif
