@@ -813,18 +813,6 @@ qrun_status qrun_infer_constant_of_shape(qrun_infer_ctx *c) {
 
 qrun_status qrun_infer_dropout(qrun_infer_ctx *c) {
     const struct qrun_tensor *x = c->inputs[0];
-    const struct qrun_tensor *training = mv_input(c->inputs, c->n_inputs, 2);
-    if (training && training->data && qrun_dtype_get_i64(training->dtype, training->data, 0) != 0) {
-        const struct qrun_tensor *ratio = mv_input(c->inputs, c->n_inputs, 1);
-        double r = 0.5;
-        if (ratio && ratio->data)
-            r = qrun_dtype_traits_get(ratio->dtype)->get(ratio->data, 0);
-        else if (ratio)
-            r = NAN; /* unknown yet: the kernel decides */
-        if (r != 0.0 && !isnan(r))
-            return qrun_errf(c->err, QRUN_E_UNSUPPORTED,
-                             "Dropout: training mode with ratio > 0 is not supported");
-    }
     qrun_status s = qrun_infer_set_output(c, 0, x->dtype, x->rank, x->dims);
     if (s || c->n_outputs < 2)
         return s;

@@ -2,6 +2,7 @@
 /* cpu_ref kernels for shape and data-movement ops (Reshape..Range): copies by element size, any
  * dtype. */
 #include "backends/cpu_ref/kernel.h"
+#include "runtime/rng.h"
 #include "runtime/dtype.h"
 #include "runtime/shape/movement.h"
 #include "runtime/shape/shape_util.h"
@@ -270,7 +271,53 @@ static qrun_status sh_eval_copy(const qrun_kernel_call *call) {
     return QRUN_OK;
 }
 
-/* ---- Dropout (inference: identity and an all-true mask) ------------------ */
+/* ---- Dropout ------------------------------------------------------------- */
+
+static void sh_fill_mask_true(struct qrun_tensor *mask) {
+    int64_t n = qrun_tensor_numel_(mask);
+    if (mask->dtype == QRUN_DTYPE_BOOL) {
+        memset(mask->data, 1, (size_t)n);
+        return;
+    }
+    const struct qrun_dtype_traits *tr = qrun_dtype_traits_get(mask->dtype);
+    for (int64_t i = 0; i < n; i++)
+        tr->set(mask->data, (size_t)i, 1.0, true);
+}
+
+/*
+ * Training mode (opset 12+ `training_mode` input true, ratio > 0): keep
+ * element i when u_i >= ratio, u_i uniform in [0, 1) from MT19937 seeded with
+ * the `seed` attribute (0 when absent) as NumPy seeds it, and scale kept
+ * values by 1 / (1 - ratio) (as a float32 factor, as the reference's NumPy
+ * arithmetic does). The same seed gives the same mask on every run.
+ */
+static qrun_status sh_dropout_train(const qrun_kernel_call *call, double ratio) {
+    const struct qrun_tensor *x = call->inputs[0];
+    struct qrun_tensor *y = call->outputs[0];
+    struct qrun_tensor *mask = call->n_outputs > 1 ? call->outputs[1] : NULL;
+    if (!(ratio >= 0.0 && ratio < 1.0))
+        return qrun_errf(call->err, QRUN_E_MODEL, "Dropout: ratio %g is outside [0, 1)", ratio);
+    const struct qrun_dtype_traits *tx = qrun_dtype_traits_get(x->dtype);
+    if (!tx->is_float)
+        return qrun_errf(call->err, QRUN_E_UNSUPPORTED, "Dropout: training mode needs a float input");
+    int64_t seed = qrun_node_attr_int(call->node, "seed", 0);
+    if (seed < 0 || seed > (int64_t)UINT32_MAX)
+        return qrun_errf(call->err, QRUN_E_UNSUPPORTED, "Dropout: seed %lld is outside [0, 2^32)",
+                         (long long)seed);
+    qrun_rng rng;
+    qrun_rng_seed(&rng, (uint32_t)seed);
+    float scale = (float)(1.0 / (1.0 - ratio));
+    int64_t n = qrun_tensor_numel_(x);
+    for (int64_t i = 0; i < n; i++) {
+        bool keep = qrun_rng_uniform(&rng) >= ratio;
+        float v = keep ? (float)tx->get(x->data, (size_t)i) * scale : 0.0f;
+        if (y)
+            tx->set(y->data, (size_t)i, v, false);
+        if (mask)
+            qrun_dtype_traits_get(mask->dtype)->set(mask->data, (size_t)i, keep ? 1.0 : 0.0, true);
+    }
+    return QRUN_OK;
+}
 
 static qrun_status sh_eval_dropout(const qrun_kernel_call *call) {
     const struct qrun_tensor *ratio = call->n_inputs > 1 ? call->inputs[1] : NULL;
@@ -278,22 +325,13 @@ static qrun_status sh_eval_dropout(const qrun_kernel_call *call) {
     if (train && qrun_dtype_get_i64(train->dtype, train->data, 0) != 0) {
         double r = ratio ? qrun_dtype_traits_get(ratio->dtype)->get(ratio->data, 0) : 0.5;
         if (r != 0.0)
-            return qrun_errf(call->err, QRUN_E_UNSUPPORTED,
-                             "Dropout: training mode with ratio > 0 is not supported");
+            return sh_dropout_train(call, r);
     }
     qrun_status s = sh_eval_copy(call);
     struct qrun_tensor *mask = call->n_outputs > 1 ? call->outputs[1] : NULL;
-    if (s || !mask)
-        return s;
-    int64_t n = qrun_tensor_numel_(mask);
-    if (mask->dtype == QRUN_DTYPE_BOOL) {
-        memset(mask->data, 1, (size_t)n);
-        return QRUN_OK;
-    }
-    const struct qrun_dtype_traits *tr = qrun_dtype_traits_get(mask->dtype);
-    for (int64_t i = 0; i < n; i++)
-        tr->set(mask->data, (size_t)i, 1.0, true);
-    return QRUN_OK;
+    if (!s && mask)
+        sh_fill_mask_true(mask);
+    return s;
 }
 
 /* ---- Transpose, Slice, Expand, Tile: strided views ----------------------- */
