@@ -700,8 +700,26 @@ static void test_dropout(void **state) {
     t_assert_floats(&y[0], xv, 3, 0.0f);
     assert_memory_equal(y[1].data, ((const uint8_t[]){1, 1, 1}), 3);
     t_free(y, 2);
+    /* ratio 0.5: a seeded mask; kept values are scaled by 2; the same seed gives the same mask. */
     ratio = 0.5f;
-    assert_int_equal(t_infer(&tn, in, 3, y, 2, &need, &err), QRUN_E_UNSUPPORTED);
+    float big[64];
+    for (int i = 0; i < 64; i++)
+        big[i] = (float)(i + 1);
+    struct qrun_tensor xb = t_tensor(QRUN_DTYPE_FLOAT, 1, (int64_t[]){64}, big), y2[2];
+    const struct qrun_tensor *inb[3] = {&xb, &tr, &tt};
+    assert_int_equal(t_infer(&tn, inb, 3, y, 2, &need, &err), QRUN_OK);
+    assert_int_equal(t_run(&tn, inb, 3, y, 2, &err), QRUN_OK);
+    assert_int_equal(t_run(&tn, inb, 3, y2, 2, &err), QRUN_OK);
+    int kept = 0;
+    for (int i = 0; i < 64; i++) {
+        bool k = ((const uint8_t *)y[1].data)[i] != 0;
+        kept += k;
+        assert_true(((const float *)y[0].data)[i] == (k ? 2.0f * big[i] : 0.0f));
+    }
+    assert_true(kept > 16 && kept < 48);
+    assert_memory_equal(y[1].data, y2[1].data, 64);
+    t_free(y, 2);
+    t_free(y2, 2);
 }
 
 static void test_range(void **state) {
