@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the Debian 12 packages qrun needs to build and test. Needs root (run with sudo).
+# Install the Debian 12 packages qrun needs to build and test. Installing needs root:
+# run it as root, or as a user with sudo (it then asks sudo for the apt-get steps).
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config
           protobuf-c-compiler libprotobuf-c-dev libcjson-dev zlib1g-dev
@@ -12,10 +13,14 @@ if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all packages present"
   exit 0
 fi
+as_root=()
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install-deps: need root to install: ${missing[*]} (run: sudo $0)" >&2
-  exit 1
+  if ! command -v sudo >/dev/null; then
+    echo "install-deps: root is needed to install: ${missing[*]} (run this script as root)" >&2
+    exit 1
+  fi
+  as_root=(sudo)
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: installing ${missing[*]}"
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
