@@ -163,7 +163,7 @@ static qrun_status gather_io(qrun_exec *x, const qrun_node *n, bool need_data, q
         if (x->state[v] == VS_NONE)
             return qrun_errf(err, QRUN_E_MODEL, "input '%s' is not computed by any earlier node",
                              x->g->values[v].name);
-        if (t->dtype == QRUN_DTYPE_STRING)
+        if (t->dtype == QRUN_DTYPE_STRING || x->g->values[v].info.dtype == QRUN_DTYPE_STRING)
             return qrun_errf(err, QRUN_E_UNSUPPORTED,
                              "input '%s' is a string tensor; qrun has no string support",
                              x->g->values[v].name);

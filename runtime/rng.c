@@ -5,16 +5,14 @@
 #define MT_N 624
 #define MT_M 397
 
-void qrun_rng_seed(qrun_rng *r, uint32_t seed)
-{
+void qrun_rng_seed(qrun_rng *r, uint32_t seed) {
     r->mt[0] = seed;
     for (int i = 1; i < MT_N; i++)
         r->mt[i] = 1812433253u * (r->mt[i - 1] ^ (r->mt[i - 1] >> 30)) + (uint32_t)i;
     r->index = MT_N;
 }
 
-static void mt_twist(qrun_rng *r)
-{
+static void mt_twist(qrun_rng *r) {
     for (int i = 0; i < MT_N; i++) {
         uint32_t y = (r->mt[i] & 0x80000000u) | (r->mt[(i + 1) % MT_N] & 0x7fffffffu);
         uint32_t v = r->mt[(i + MT_M) % MT_N] ^ (y >> 1);
@@ -23,8 +21,7 @@ static void mt_twist(qrun_rng *r)
     r->index = 0;
 }
 
-uint32_t qrun_rng_u32(qrun_rng *r)
-{
+uint32_t qrun_rng_u32(qrun_rng *r) {
     if (r->index >= MT_N)
         mt_twist(r);
     uint32_t y = r->mt[r->index++];
@@ -35,8 +32,7 @@ uint32_t qrun_rng_u32(qrun_rng *r)
     return y;
 }
 
-double qrun_rng_uniform(qrun_rng *r)
-{
+double qrun_rng_uniform(qrun_rng *r) {
     uint32_t a = qrun_rng_u32(r) >> 5, b = qrun_rng_u32(r) >> 6;
     return ((double)a * 67108864.0 + (double)b) / 9007199254740992.0;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Deterministic random numbers: MT19937 seeded and sampled the way NumPy's legacy RandomState is. */
+/* Deterministic random numbers: MT19937 seeded and sampled the way NumPy's legacy RandomState is.
+ */
 #ifndef QRUN_RUNTIME_RNG_H
 #define QRUN_RUNTIME_RNG_H
 

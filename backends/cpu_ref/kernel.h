@@ -28,17 +28,18 @@ typedef struct cpu_ref_kernel {
 /* One table per family, terminated by an entry with op == QRUN_OP_UNKNOWN. */
 extern const cpu_ref_kernel cpu_ref_kernels_elementwise[]; /* ops/elementwise.c */
 extern const cpu_ref_kernel cpu_ref_kernels_activation[];  /* ops/activation.c */
-extern const cpu_ref_kernel cpu_ref_kernels_logical[];     /* ops/logical.c: compare, logic, Where, Cast */
-extern const cpu_ref_kernel cpu_ref_kernels_conv[];        /* ops/conv.c: Conv, ConvTranspose */
-extern const cpu_ref_kernel cpu_ref_kernels_matmul[];      /* ops/matmul.c: MatMul, Gemm */
-extern const cpu_ref_kernel cpu_ref_kernels_pool[];        /* ops/pool.c */
-extern const cpu_ref_kernel cpu_ref_kernels_norm[];        /* ops/norm.c: BatchNorm, LayerNorm */
-extern const cpu_ref_kernel cpu_ref_kernels_softmax[];     /* ops/softmax.c */
-extern const cpu_ref_kernel cpu_ref_kernels_reduce[];      /* ops/reduce.c: ReduceX, ArgX */
-extern const cpu_ref_kernel cpu_ref_kernels_shape[];       /* ops/shape_ops.c: Reshape..Range */
-extern const cpu_ref_kernel cpu_ref_kernels_gather[];      /* ops/gather.c: Gather */
-extern const cpu_ref_kernel cpu_ref_kernels_pad[];         /* ops/pad.c: Pad */
-extern const cpu_ref_kernel cpu_ref_kernels_resize[];      /* ops/resize.c: Resize */
+extern const cpu_ref_kernel
+    cpu_ref_kernels_logical[];                      /* ops/logical.c: compare, logic, Where, Cast */
+extern const cpu_ref_kernel cpu_ref_kernels_conv[]; /* ops/conv.c: Conv, ConvTranspose */
+extern const cpu_ref_kernel cpu_ref_kernels_matmul[];  /* ops/matmul.c: MatMul, Gemm */
+extern const cpu_ref_kernel cpu_ref_kernels_pool[];    /* ops/pool.c */
+extern const cpu_ref_kernel cpu_ref_kernels_norm[];    /* ops/norm.c: BatchNorm, LayerNorm */
+extern const cpu_ref_kernel cpu_ref_kernels_softmax[]; /* ops/softmax.c */
+extern const cpu_ref_kernel cpu_ref_kernels_reduce[];  /* ops/reduce.c: ReduceX, ArgX */
+extern const cpu_ref_kernel cpu_ref_kernels_shape[];   /* ops/shape_ops.c: Reshape..Range */
+extern const cpu_ref_kernel cpu_ref_kernels_gather[];  /* ops/gather.c: Gather */
+extern const cpu_ref_kernel cpu_ref_kernels_pad[];     /* ops/pad.c: Pad */
+extern const cpu_ref_kernel cpu_ref_kernels_resize[];  /* ops/resize.c: Resize */
 extern const cpu_ref_kernel cpu_ref_kernels_quant[];   /* ops/quant.c: Quantize/DequantizeLinear */
 extern const cpu_ref_kernel cpu_ref_kernels_qlinear[]; /* ops/qlinear.c: *Integer, QLinear* */
 

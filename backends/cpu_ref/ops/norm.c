@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* BatchNormalization (inference and opset-14+ training mode), InstanceNormalization, LayerNormalization. */
+/* BatchNormalization (inference and opset-14+ training mode), InstanceNormalization,
+ * LayerNormalization. */
 #include "backends/cpu_ref/kernel.h"
 #include "runtime/shape/nn_params.h"
 #include "runtime/shape/shape_util.h"
@@ -248,13 +249,16 @@ static void in_plane(const struct qrun_tensor *x,
 }
 
 static qrun_status in_eval(const qrun_kernel_call *call) {
-    const struct qrun_tensor *x = call->inputs[0], *scale = call->inputs[1], *bias = call->inputs[2];
+    const struct qrun_tensor *x = call->inputs[0], *scale = call->inputs[1],
+                             *bias = call->inputs[2];
     if (x->rank < 3)
-        return qrun_errf(call->err, QRUN_E_MODEL, "InstanceNormalization: input must be N x C x D1 ...");
+        return qrun_errf(call->err, QRUN_E_MODEL,
+                         "InstanceNormalization: input must be N x C x D1 ...");
     int64_t channels = x->dims[1], planes = x->dims[0] * channels;
     int64_t inner = planes ? qrun_tensor_numel_(x) / planes : 0;
     if (qrun_tensor_numel_(scale) != channels || qrun_tensor_numel_(bias) != channels)
-        return qrun_errf(call->err, QRUN_E_MODEL, "InstanceNormalization: scale and B need %lld values",
+        return qrun_errf(call->err, QRUN_E_MODEL,
+                         "InstanceNormalization: scale and B need %lld values",
                          (long long)channels);
     if (inner == 0)
         return QRUN_OK;

@@ -299,7 +299,8 @@ static qrun_status sh_dropout_train(const qrun_kernel_call *call, double ratio) 
         return qrun_errf(call->err, QRUN_E_MODEL, "Dropout: ratio %g is outside [0, 1)", ratio);
     const struct qrun_dtype_traits *tx = qrun_dtype_traits_get(x->dtype);
     if (!tx->is_float)
-        return qrun_errf(call->err, QRUN_E_UNSUPPORTED, "Dropout: training mode needs a float input");
+        return qrun_errf(call->err, QRUN_E_UNSUPPORTED,
+                         "Dropout: training mode needs a float input");
     int64_t seed = qrun_node_attr_int(call->node, "seed", 0);
     if (seed < 0 || seed > (int64_t)UINT32_MAX)
         return qrun_errf(call->err, QRUN_E_UNSUPPORTED, "Dropout: seed %lld is outside [0, 2^32)",
