@@ -35,7 +35,12 @@ int64_t qrun_node_macs(const qrun_node *n,
     const struct qrun_tensor *o0 = n->n_outputs > 0 ? out[0] : NULL;
     switch (n->op) {
     case QRUN_OP_CONV:
+    case QRUN_OP_CONV_INTEGER:
         return conv_macs(i0, i1, o0);
+    case QRUN_OP_QLINEAR_CONV:
+        return conv_macs(i0, n->n_inputs > 3 ? in[3] : NULL, o0);
+    case QRUN_OP_MATMUL_INTEGER:
+    case QRUN_OP_QLINEAR_MATMUL:
     case QRUN_OP_CONV_TRANSPOSE:
         return conv_transpose_macs(i0, i1);
     case QRUN_OP_MATMUL:
