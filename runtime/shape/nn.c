@@ -440,32 +440,29 @@ qrun_status qrun_infer_global_pool(qrun_infer_ctx *c) {
     return qrun_infer_set_output(c, 0, x->dtype, x->rank, dims);
 }
 
-qrun_status qrun_infer_matmul(qrun_infer_ctx *c) {
-    qrun_status st = nn_need_inputs(c, 2);
-    if (st == QRUN_OK)
-        st = nn_same_dtype(c, 0, 1);
-    if (st != QRUN_OK)
-        return st;
-    const struct qrun_tensor *a = c->inputs[0], *b = c->inputs[1];
+qrun_status qrun_matmul_shape(const char *op,
+                              const struct qrun_tensor *a,
+                              const struct qrun_tensor *b,
+                              int *rank_out,
+                              int64_t *dims,
+                              qrun_err *err) {
     if (a->rank < 1 || b->rank < 1)
-        return qrun_errf(c->err, QRUN_E_MODEL,
-                         "MatMul: operands must have rank >= 1 (got %d and %d)", a->rank, b->rank);
+        return qrun_errf(err, QRUN_E_MODEL, "%s: operands must have rank >= 1 (got %d and %d)", op,
+                         a->rank, b->rank);
     int64_t ka = a->dims[a->rank - 1];
     int64_t kb = b->rank == 1 ? b->dims[0] : b->dims[b->rank - 2];
     if (ka != kb)
-        return qrun_errf(c->err, QRUN_E_MODEL, "MatMul: inner dimensions differ (%lld vs %lld)",
+        return qrun_errf(err, QRUN_E_MODEL, "%s: inner dimensions differ (%lld vs %lld)", op,
                          (long long)ka, (long long)kb);
     /* Batch dims broadcast numpy-style, right-aligned. */
     int ra = a->rank > 2 ? a->rank - 2 : 0, rb = b->rank > 2 ? b->rank - 2 : 0;
     int rbatch = ra > rb ? ra : rb;
-    int64_t dims[QRUN_MAX_RANK];
     for (int d = 0; d < rbatch; d++) {
         int ia = d - (rbatch - ra), ib = d - (rbatch - rb);
         int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
         if (da != db && da != 1 && db != 1)
-            return qrun_errf(c->err, QRUN_E_MODEL,
-                             "MatMul: batch dims %lld and %lld do not broadcast", (long long)da,
-                             (long long)db);
+            return qrun_errf(err, QRUN_E_MODEL, "%s: batch dims %lld and %lld do not broadcast", op,
+                             (long long)da, (long long)db);
         dims[d] = da == 1 ? db : da;
     }
     int rank = rbatch;
@@ -473,7 +470,22 @@ qrun_status qrun_infer_matmul(qrun_infer_ctx *c) {
         dims[rank++] = a->dims[a->rank - 2];
     if (b->rank >= 2)
         dims[rank++] = b->dims[b->rank - 1];
-    return qrun_infer_set_output(c, 0, a->dtype, rank, dims);
+    *rank_out = rank;
+    return QRUN_OK;
+}
+
+qrun_status qrun_infer_matmul(qrun_infer_ctx *c) {
+    qrun_status st = nn_need_inputs(c, 2);
+    if (st == QRUN_OK)
+        st = nn_same_dtype(c, 0, 1);
+    if (st != QRUN_OK)
+        return st;
+    int rank = 0;
+    int64_t dims[QRUN_MAX_RANK];
+    st = qrun_matmul_shape("MatMul", c->inputs[0], c->inputs[1], &rank, dims, c->err);
+    if (st != QRUN_OK)
+        return st;
+    return qrun_infer_set_output(c, 0, c->inputs[0]->dtype, rank, dims);
 }
 
 qrun_status qrun_infer_gemm(qrun_infer_ctx *c) {

@@ -73,6 +73,18 @@ qrun_status qrun_reduce_axes_get(const qrun_node *node,
 bool qrun_reduce_axes_is_input(const qrun_node *node);
 
 /** @brief Product of the first n entries of v (1 for n == 0). */
+/**
+ * @brief numpy matmul output shape of a x b (1-D operands and batch
+ * broadcasting included); errors name `op`. MatMul, MatMulInteger and
+ * QLinearMatMul share it.
+ */
+qrun_status qrun_matmul_shape(const char *op,
+                              const struct qrun_tensor *a,
+                              const struct qrun_tensor *b,
+                              int *rank_out,
+                              int64_t *dims,
+                              qrun_err *err);
+
 static inline int64_t qrun_conv_prod(const int64_t *v, int n) {
     int64_t r = 1;
     for (int i = 0; i < n; i++)

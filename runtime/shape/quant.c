@@ -166,35 +166,17 @@ static qrun_status qs_conv_out(qrun_infer_ctx *c, int xi, int wi, qrun_dtype t) 
 
 /* numpy matmul output shape of a (input ai) x b (input bi). */
 static qrun_status qs_matmul_out(qrun_infer_ctx *c, int ai, int bi, qrun_dtype t) {
-    const struct qrun_tensor *a = c->inputs[ai], *b = c->inputs[bi];
-    if (a->rank < 1 || b->rank < 1)
-        return qrun_errf(c->err, QRUN_E_MODEL, "%s: operands must have rank >= 1",
-                         c->node->op_type);
-    int64_t ka = a->dims[a->rank - 1];
-    int64_t kb = b->rank == 1 ? b->dims[0] : b->dims[b->rank - 2];
-    if (ka != kb)
-        return qrun_errf(c->err, QRUN_E_MODEL, "%s: inner dimensions differ (%lld vs %lld)",
-                         c->node->op_type, (long long)ka, (long long)kb);
-    int ra = a->rank > 2 ? a->rank - 2 : 0, rb = b->rank > 2 ? b->rank - 2 : 0;
-    int rbatch = ra > rb ? ra : rb;
+    int rank = 0;
     int64_t dims[QRUN_MAX_RANK];
-    for (int d = 0; d < rbatch; d++) {
-        int ia = d - (rbatch - ra), ib = d - (rbatch - rb);
-        int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
-        if (da != db && da != 1 && db != 1)
-            return qrun_errf(c->err, QRUN_E_MODEL, "%s: batch dims %lld and %lld do not broadcast",
-                             c->node->op_type, (long long)da, (long long)db);
-        dims[d] = da == 1 ? db : da;
-    }
-    int rank = rbatch;
-    if (a->rank >= 2)
-        dims[rank++] = a->dims[a->rank - 2];
-    if (b->rank >= 2)
-        dims[rank++] = b->dims[b->rank - 1];
+    qrun_status st =
+        qrun_matmul_shape(c->node->op_type, c->inputs[ai], c->inputs[bi], &rank, dims, c->err);
+    if (st != QRUN_OK)
+        return st;
     return qrun_infer_set_output(c, 0, t, rank, dims);
 }
 
-qrun_status qrun_infer_conv_integer(qrun_infer_ctx *c) {
+/* ConvInteger / MatMulInteger: 8-bit a, b and optional zero points of matching types. */
+static qrun_status qs_check_integer_op(qrun_infer_ctx *c) {
     static const int k8[] = {0, 1, 2, 3};
     qrun_status st = qs_need(c, 2);
     if (st == QRUN_OK)
@@ -203,23 +185,17 @@ qrun_status qrun_infer_conv_integer(qrun_infer_ctx *c) {
         st = qs_zp_matches(c, 0, 2);
     if (st == QRUN_OK)
         st = qs_zp_matches(c, 1, 3);
-    if (st != QRUN_OK)
-        return st;
-    return qs_conv_out(c, 0, 1, QRUN_DTYPE_INT32);
+    return st;
+}
+
+qrun_status qrun_infer_conv_integer(qrun_infer_ctx *c) {
+    qrun_status st = qs_check_integer_op(c);
+    return st != QRUN_OK ? st : qs_conv_out(c, 0, 1, QRUN_DTYPE_INT32);
 }
 
 qrun_status qrun_infer_matmul_integer(qrun_infer_ctx *c) {
-    static const int k8[] = {0, 1, 2, 3};
-    qrun_status st = qs_need(c, 2);
-    if (st == QRUN_OK)
-        st = qs_check_8bit(c, k8, 4);
-    if (st == QRUN_OK)
-        st = qs_zp_matches(c, 0, 2);
-    if (st == QRUN_OK)
-        st = qs_zp_matches(c, 1, 3);
-    if (st != QRUN_OK)
-        return st;
-    return qs_matmul_out(c, 0, 1, QRUN_DTYPE_INT32);
+    qrun_status st = qs_check_integer_op(c);
+    return st != QRUN_OK ? st : qs_matmul_out(c, 0, 1, QRUN_DTYPE_INT32);
 }
 
 qrun_status qrun_infer_qlinear_conv(qrun_infer_ctx *c) {

@@ -291,26 +291,17 @@ static qrun_status act_eval_clip(const qrun_kernel_call *call) {
 
 /* ---- supports ------------------------------------------------------------ */
 
+/* Integers: only the activations ONNX defines on them. */
+static bool act_int_ok(qrun_op op) {
+    return op == QRUN_OP_RELU || op == QRUN_OP_PRELU || op == QRUN_OP_CLIP;
+}
+
 static bool act_supports(const qrun_node *node,
                          const struct qrun_tensor *const *inputs,
                          int n_inputs,
                          char *why,
                          size_t why_cap) {
-    for (int i = 0; i < n_inputs; i++) {
-        if (!inputs[i] || inputs[i]->dtype == QRUN_DTYPE_UNDEFINED)
-            continue;
-        qrun_dtype t = inputs[i]->dtype;
-        const struct qrun_dtype_traits *tr = qrun_dtype_traits_get(t);
-        bool ok = tr->get && (tr->is_float || tr->is_integer);
-        /* integers: only the ops ONNX defines on them */
-        if (ok && tr->is_integer)
-            ok = node->op == QRUN_OP_RELU || node->op == QRUN_OP_PRELU || node->op == QRUN_OP_CLIP;
-        if (!ok) {
-            snprintf(why, why_cap, "%s: %s is not supported", node->op_type, qrun_dtype_name(t));
-            return false;
-        }
-    }
-    return true;
+    return ew_inputs_numeric(node, inputs, n_inputs, act_int_ok, why, why_cap);
 }
 
 #define ACT_UN(id)                                                                                 \

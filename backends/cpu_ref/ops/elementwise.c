@@ -442,41 +442,22 @@ static qrun_status ew_eval_unary(const qrun_kernel_call *call) {
 
 /* ---- supports ------------------------------------------------------------ */
 
-static bool ew_reject(char *why, size_t cap, const char *what, qrun_dtype t) {
-    snprintf(why, cap, "%s: %s is not supported", what, qrun_dtype_name(t));
-    return false;
-}
-
-/* Every present input must be a numeric float or integer type (no string/complex/bool). */
 static bool ew_supports_numeric(const qrun_node *node,
                                 const struct qrun_tensor *const *inputs,
                                 int n_inputs,
                                 char *why,
                                 size_t why_cap) {
-    for (int i = 0; i < n_inputs; i++) {
-        if (!inputs[i] || inputs[i]->dtype == QRUN_DTYPE_UNDEFINED)
-            continue;
-        qrun_dtype t = inputs[i]->dtype;
-        const struct qrun_dtype_traits *tr = qrun_dtype_traits_get(t);
-        if (!tr->get || !(tr->is_float || tr->is_integer))
-            return ew_reject(why, why_cap, node->op_type, t);
-    }
-    return true;
+    return ew_inputs_numeric(node, inputs, n_inputs, NULL, why, why_cap);
 }
 
+/* Unary ops: integer inputs only for the ops ONNX defines on integers. */
 static bool ew_supports_unary(const qrun_node *node,
                               const struct qrun_tensor *const *inputs,
                               int n_inputs,
                               char *why,
                               size_t why_cap) {
-    if (!ew_supports_numeric(node, inputs, n_inputs, why, why_cap))
-        return false;
-    if (n_inputs < 1 || !inputs[0] || inputs[0]->dtype == QRUN_DTYPE_UNDEFINED)
-        return true;
-    qrun_dtype t = inputs[0]->dtype;
-    if (qrun_dtype_is_integer(t) && !ew_unary_int_ok(node->op))
-        return ew_reject(why, why_cap, node->op_type, t);
-    return true;
+    return ew_inputs_numeric(node, inputs, n_inputs > 0 ? 1 : 0, ew_unary_int_ok, why, why_cap) &&
+           ew_inputs_numeric(node, inputs, n_inputs, NULL, why, why_cap);
 }
 
 #define EW_BIN(id)                                                                                 \

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Broadcast plans and exact integer loads/stores for the elementwise kernel families. */
 #include "backends/cpu_ref/ops/ew_common.h"
+
+#include <stdio.h>
 #include "runtime/shape/shape_util.h"
 
 #include <string.h>
@@ -216,4 +218,26 @@ ew_store_i64_fn ew_int_storer(qrun_dtype t) {
     default:
         return NULL;
     }
+}
+
+bool ew_inputs_numeric(const qrun_node *node,
+                       const struct qrun_tensor *const *inputs,
+                       int n_inputs,
+                       bool (*int_ok)(qrun_op op),
+                       char *why,
+                       size_t why_cap) {
+    for (int i = 0; i < n_inputs; i++) {
+        if (!inputs[i] || inputs[i]->dtype == QRUN_DTYPE_UNDEFINED)
+            continue;
+        qrun_dtype t = inputs[i]->dtype;
+        const struct qrun_dtype_traits *tr = qrun_dtype_traits_get(t);
+        bool ok = tr->get && (tr->is_float || tr->is_integer);
+        if (ok && tr->is_integer && int_ok)
+            ok = int_ok(node->op);
+        if (!ok) {
+            snprintf(why, why_cap, "%s: %s is not supported", node->op_type, qrun_dtype_name(t));
+            return false;
+        }
+    }
+    return true;
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Shared machinery of the elementwise kernel families: broadcast plans and exact integer access. */
+/* Shared machinery of the elementwise kernel families: broadcast plans, exact integer access, dtype
+ * checks. */
 #ifndef QRUN_CPU_REF_EW_COMMON_H
 #define QRUN_CPU_REF_EW_COMMON_H
 
 #include "runtime/dtype.h"
+#include "runtime/ir.h"
 #include "runtime/tensor.h"
 
 #include <stdbool.h>
@@ -53,6 +55,19 @@ ew_store_i64_fn ew_int_storer(qrun_dtype t);
 
 /** @brief Whether a kernel may parallelise writes to a tensor of dtype t (whole bytes per element).
  */
+/*
+ * supports() check shared by the elementwise families: every present input
+ * is a numeric float or integer type (no string, complex or bool). When
+ * int_ok is non-NULL, integer inputs are accepted only if int_ok(op) says
+ * the op is defined on integers.
+ */
+bool ew_inputs_numeric(const qrun_node *node,
+                       const struct qrun_tensor *const *inputs,
+                       int n_inputs,
+                       bool (*int_ok)(qrun_op op),
+                       char *why,
+                       size_t why_cap);
+
 static inline bool ew_parallel_ok(qrun_dtype t) {
     return qrun_dtype_bits(t) >= 8;
 }
