@@ -18,6 +18,8 @@
  * buffer (nbytes) is allocated; its content is undefined on entry. An
  * output never aliases an input. scratch holds scratch_bytes bytes (as
  * reported by the backend's scratch_bytes for the same call) aligned to 64.
+ * op_data is what the backend's prepare_node made for this node (NULL when
+ * it has none).
  */
 typedef struct qrun_kernel_call {
     const qrun_node *node;
@@ -27,6 +29,7 @@ typedef struct qrun_kernel_call {
     struct qrun_tensor *const *outputs;
     void *scratch;
     size_t scratch_bytes;
+    const void *op_data;
     int n_threads;
     qrun_err *err;
 } qrun_kernel_call;
@@ -45,6 +48,16 @@ typedef struct qrun_backend_i {
                           int n_inputs,
                           char *why,
                           size_t why_cap);
+    /*
+     * (optional) Validate the node for these shapes and precompute what
+     * run_node needs (geometry, packed parameters) into *op_data, owned by the
+     * backend and released with release_node. Called once per plan, before
+     * scratch_bytes; input data is set only for values known when planning
+     * (constants), so prepare must not need any other input's data.
+     */
+    qrun_status (*prepare_node)(void *ctx, const qrun_kernel_call *call, void **op_data);
+    /* (optional, required with prepare_node) */
+    void (*release_node)(void *ctx, void *op_data);
     /* (optional) scratch needed by run_node for this call (shapes set, data unset). */
     size_t (*scratch_bytes)(void *ctx, const qrun_kernel_call *call);
     qrun_status (*run_node)(void *ctx, const qrun_kernel_call *call);

@@ -32,6 +32,7 @@ struct qrun_exec {
     unsigned char *state;     /* n_values: value_state */
     int *last_use;            /* n_values: last node index that reads it (n_nodes: graph output) */
     qrun_exec_record *rec;    /* n_nodes */
+    void **op_data;           /* n_nodes: what the node's backend prepared (NULL: nothing) */
 
     int max_in, max_out; /* largest node arity, to size the scratch pointer arrays */
     const struct qrun_tensor **in_ptrs;
@@ -82,8 +83,9 @@ qrun_status qrun_exec_create(const qrun_graph *g,
     x->state = qrun_calloc(alloc, nv, sizeof *x->state);
     x->last_use = qrun_calloc(alloc, nv, sizeof *x->last_use);
     x->rec = qrun_calloc(alloc, nn, sizeof *x->rec);
+    x->op_data = qrun_calloc(alloc, nn, sizeof *x->op_data);
     x->sig = qrun_calloc(alloc, (size_t)g->n_inputs + 1, sizeof *x->sig);
-    if (!x->vals || !x->state || !x->last_use || !x->rec || !x->sig)
+    if (!x->vals || !x->state || !x->last_use || !x->rec || !x->op_data || !x->sig)
         goto out_nomem;
     for (int k = 0; k < g->n_nodes; k++) {
         if (g->nodes[k].n_inputs > x->max_in)
@@ -104,8 +106,19 @@ out_nomem:
     return qrun_errf(err, QRUN_E_NOMEM, "out of memory creating the executor");
 }
 
+/* Give node k's prepared data back to its backend. */
+static void release_op_data(qrun_exec *x, int k) {
+    if (!x->op_data[k])
+        return;
+    const qrun_backend *be = &x->backends[x->rec[k].backend];
+    be->iface.release_node(be->ctx, x->op_data[k]);
+    x->op_data[k] = NULL;
+}
+
 /* Drop everything the current plan owns. */
 static void exec_reset(qrun_exec *x) {
+    for (int k = 0; x->op_data && k < x->g->n_nodes; k++)
+        release_op_data(x, k);
     for (int v = 0; v < x->g->n_values; v++) {
         if (x->state[v] == VS_FOLDED || x->state[v] == VS_DYNAMIC)
             qrun_tensor_release(&x->vals[v]);
@@ -129,6 +142,7 @@ void qrun_exec_free(qrun_exec *x) {
     qrun_free(x->alloc, x->state);
     qrun_free(x->alloc, x->last_use);
     qrun_free(x->alloc, x->rec);
+    qrun_free(x->alloc, x->op_data);
     qrun_free(x->alloc, x->sig);
     qrun_free(x->alloc, x->in_ptrs);
     qrun_free(x->alloc, x->out_ptrs);
@@ -245,29 +259,46 @@ static qrun_status pick_backend(qrun_exec *x, const qrun_node *n, int *out, qrun
                      why[0] ? why : "no backend accepts it");
 }
 
-static size_t node_scratch(qrun_exec *x, const qrun_node *n, int b, qrun_err *err) {
-    const qrun_backend *be = &x->backends[b];
+/* The kernel call for node k over the io pointers gather_io set. */
+static qrun_kernel_call
+make_call(qrun_exec *x, int k, void *scratch, size_t scratch_bytes, qrun_err *err) {
+    const qrun_node *n = &x->g->nodes[k];
+    return (qrun_kernel_call){.node = n,
+                              .n_inputs = n->n_inputs,
+                              .inputs = x->in_ptrs,
+                              .n_outputs = n->n_outputs,
+                              .outputs = (struct qrun_tensor *const *)x->out_ptrs,
+                              .scratch = scratch,
+                              .scratch_bytes = scratch_bytes,
+                              .op_data = x->op_data[k],
+                              .n_threads = x->opts.n_threads,
+                              .err = err};
+}
+
+/* Let node k's backend validate it and precompute its op data (once per plan). */
+static qrun_status prepare_node(qrun_exec *x, int k, qrun_err *err) {
+    const qrun_backend *be = &x->backends[x->rec[k].backend];
+    if (!be->iface.prepare_node)
+        return QRUN_OK;
+    qrun_kernel_call call = make_call(x, k, NULL, 0, err);
+    return be->iface.prepare_node(be->ctx, &call, &x->op_data[k]);
+}
+
+static size_t node_scratch(qrun_exec *x, int k, qrun_err *err) {
+    const qrun_backend *be = &x->backends[x->rec[k].backend];
     if (!be->iface.scratch_bytes)
         return 0;
-    qrun_kernel_call call = {n,
-                             n->n_inputs,
-                             x->in_ptrs,
-                             n->n_outputs,
-                             (struct qrun_tensor *const *)x->out_ptrs,
-                             NULL,
-                             0,
-                             x->opts.n_threads,
-                             err};
+    qrun_kernel_call call = make_call(x, k, NULL, 0, err);
     return be->iface.scratch_bytes(be->ctx, &call);
 }
 
-/* Run node n now on backend b with a scratch buffer of the given size (NULL: allocate one). */
-static qrun_status run_node(
-    qrun_exec *x, const qrun_node *n, int b, void *scratch, size_t scratch_bytes, qrun_err *err) {
-    const qrun_backend *be = &x->backends[b];
+/* Run node k now with a scratch buffer of the given size (NULL: allocate one). */
+static qrun_status
+run_node(qrun_exec *x, int k, void *scratch, size_t scratch_bytes, qrun_err *err) {
+    const qrun_backend *be = &x->backends[x->rec[k].backend];
     void *own_scratch = NULL;
     if (!scratch) {
-        scratch_bytes = node_scratch(x, n, b, err);
+        scratch_bytes = node_scratch(x, k, err);
         if (scratch_bytes) {
             own_scratch = qrun_malloc(x->alloc, scratch_bytes + QRUN_PLAN_ALIGN);
             if (!own_scratch)
@@ -277,15 +308,7 @@ static qrun_status run_node(
                                ~(uintptr_t)(QRUN_PLAN_ALIGN - 1));
         }
     }
-    qrun_kernel_call call = {n,
-                             n->n_inputs,
-                             x->in_ptrs,
-                             n->n_outputs,
-                             (struct qrun_tensor *const *)x->out_ptrs,
-                             scratch,
-                             scratch_bytes,
-                             x->opts.n_threads,
-                             err};
+    qrun_kernel_call call = make_call(x, k, scratch, scratch_bytes, err);
     qrun_status s = be->iface.run_node(be->ctx, &call);
     qrun_free(x->alloc, own_scratch);
     return s;
@@ -366,13 +389,16 @@ static qrun_status plan_static_part(qrun_exec *x, qrun_plan *p, int *buf_of, qru
             break;
         }
         s = pick_backend(x, n, &x->rec[k].backend, err);
+        if (!s)
+            s = prepare_node(x, k, err);
         if (s)
             return node_error(err, n, s);
         x->rec[k].node = k;
         if (node_foldable(x, n)) {
             s = alloc_outputs(x, n, VS_FOLDED, err);
             if (!s)
-                s = run_node(x, n, x->rec[k].backend, NULL, 0, err);
+                s = run_node(x, k, NULL, 0, err);
+            release_op_data(x, k);
             if (s)
                 return node_error(err, n, s);
             x->rec[k].folded = true;
@@ -388,7 +414,7 @@ static qrun_status plan_static_part(qrun_exec *x, qrun_plan *p, int *buf_of, qru
                 return qrun_errf(err, QRUN_E_NOMEM, "out of memory while planning");
             x->state[v] = VS_ARENA;
         }
-        size_t sb = node_scratch(x, n, x->rec[k].backend, err);
+        size_t sb = node_scratch(x, k, err);
         if (sb > scratch_max)
             scratch_max = sb;
     }
@@ -496,7 +522,10 @@ static qrun_status run_dynamic_part(qrun_exec *x, qrun_err *err) {
         if (!s)
             s = alloc_outputs(x, n, VS_DYNAMIC, err);
         if (!s)
-            s = run_node(x, n, x->rec[k].backend, NULL, 0, err);
+            s = prepare_node(x, k, err);
+        if (!s)
+            s = run_node(x, k, NULL, 0, err);
+        release_op_data(x, k);
         if (s)
             return node_error(err, n, s);
         x->rec[k].node = k;
@@ -574,7 +603,7 @@ qrun_status qrun_exec_run(qrun_exec *x,
         double t0 = x->opts.profile ? now_ms() : 0;
         qrun_status s = gather_io(x, n, true, err);
         if (!s)
-            s = run_node(x, n, x->rec[k].backend, x->scratch, x->scratch_bytes, err);
+            s = run_node(x, k, x->scratch, x->scratch_bytes, err);
         if (s) {
             drop_dynamic(x);
             return node_error(err, n, s);

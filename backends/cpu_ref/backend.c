@@ -34,6 +34,30 @@ static bool cpu_ref_supports(void *vctx,
     return true;
 }
 
+static qrun_status cpu_ref_prepare(void *vctx, const qrun_kernel_call *call, void **op_data) {
+    const cpu_ref_ctx *ctx = vctx;
+    const cpu_ref_kernel *k = ctx->by_op[call->node->op];
+    *op_data = NULL;
+    if (!k || !k->prepare)
+        return QRUN_OK;
+    void *d = qrun_calloc(ctx->alloc, 1, k->op_data_bytes);
+    if (!d)
+        return qrun_errf(call->err, QRUN_E_NOMEM, "out of memory preparing %s",
+                         call->node->op_type);
+    qrun_status s = k->prepare(call, d);
+    if (s) {
+        qrun_free(ctx->alloc, d);
+        return s;
+    }
+    *op_data = d;
+    return QRUN_OK;
+}
+
+static void cpu_ref_release(void *vctx, void *op_data) {
+    const cpu_ref_ctx *ctx = vctx;
+    qrun_free(ctx->alloc, op_data);
+}
+
 static size_t cpu_ref_scratch(void *vctx, const qrun_kernel_call *call) {
     const cpu_ref_ctx *ctx = vctx;
     const cpu_ref_kernel *k = ctx->by_op[call->node->op];
@@ -64,8 +88,13 @@ qrun_status cpu_ref_backend_create(const qrun_allocator *alloc, qrun_backend *ou
         for (const cpu_ref_kernel *k = cpu_ref_kernel_families[f]; k->op != QRUN_OP_UNKNOWN; k++)
             ctx->by_op[k->op] = k;
     }
-    out->iface = (qrun_backend_i){cpu_ref_name, cpu_ref_supports, cpu_ref_scratch, cpu_ref_run,
-                                  cpu_ref_free};
+    out->iface = (qrun_backend_i){.name = cpu_ref_name,
+                                  .supports_node = cpu_ref_supports,
+                                  .prepare_node = cpu_ref_prepare,
+                                  .release_node = cpu_ref_release,
+                                  .scratch_bytes = cpu_ref_scratch,
+                                  .run_node = cpu_ref_run,
+                                  .free = cpu_ref_free};
     out->ctx = ctx;
     return QRUN_OK;
 }

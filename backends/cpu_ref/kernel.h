@@ -13,6 +13,9 @@
  * with a message in call->err (without the node name: the caller adds it).
  * supports (optional) rejects dtypes/attributes the kernel does not handle;
  * a NULL supports accepts every node of that op.
+ * prepare (optional) fills op_data_bytes of per-node data once per plan from
+ * shapes and attributes (see prepare_node in runtime/backend.h); scratch_bytes
+ * and eval then find it in call->op_data, so eval does not redo that work.
  */
 typedef struct cpu_ref_kernel {
     qrun_op op;
@@ -21,6 +24,8 @@ typedef struct cpu_ref_kernel {
                      int n_inputs,
                      char *why,
                      size_t why_cap);
+    size_t op_data_bytes;
+    qrun_status (*prepare)(const qrun_kernel_call *call, void *op_data);
     size_t (*scratch_bytes)(const qrun_kernel_call *call);
     qrun_status (*eval)(const qrun_kernel_call *call);
 } cpu_ref_kernel;

@@ -156,12 +156,25 @@ qrun_status kr_eval(const kr_node *t,
                              .outputs = out,
                              .n_threads = n_threads,
                              .err = err};
+    /* As the executor does: prepare once, then scratch sizing and eval see the op data. */
+    void *op_data = NULL;
+    if (k->prepare) {
+        op_data = calloc(1, k->op_data_bytes);
+        assert_non_null(op_data);
+        qrun_status ps = k->prepare(&call, op_data);
+        if (ps != QRUN_OK) {
+            free(op_data);
+            return ps;
+        }
+        call.op_data = op_data;
+    }
     call.scratch_bytes = k->scratch_bytes ? k->scratch_bytes(&call) : 0;
     void *scratch =
         call.scratch_bytes ? aligned_alloc(64, (call.scratch_bytes + 63) / 64 * 64) : NULL;
     call.scratch = scratch;
     qrun_status s = k->eval(&call);
     free(scratch);
+    free(op_data);
     return s;
 }
 

@@ -82,13 +82,15 @@ static qrun_status conv_plan_make(const qrun_kernel_call *call, conv_plan *pl) {
     return QRUN_OK;
 }
 
+static qrun_status conv_prepare(const qrun_kernel_call *call, void *op_data) {
+    return conv_plan_make(call, op_data);
+}
+
 static size_t conv_scratch_bytes(const qrun_kernel_call *call) {
-    conv_plan pl;
-    if (conv_plan_make(call, &pl) != QRUN_OK)
-        return 0;
-    if (pl.pointwise)
-        return cpu_ref_sgemm_scratch_bytes(pl.mg, pl.out_sp, pl.cg, call->n_threads);
-    return pl.col_floats * sizeof(float) + pl.gemm_bytes;
+    const conv_plan *pl = call->op_data;
+    if (pl->pointwise)
+        return cpu_ref_sgemm_scratch_bytes(pl->mg, pl->out_sp, pl->cg, call->n_threads);
+    return pl->col_floats * sizeof(float) + pl->gemm_bytes;
 }
 
 /*
@@ -242,10 +244,7 @@ static void conv_depthwise(const conv_plan *pl,
 }
 
 static qrun_status conv_eval(const qrun_kernel_call *call) {
-    conv_plan pl;
-    qrun_status st = conv_plan_make(call, &pl);
-    if (st != QRUN_OK)
-        return st;
+    const conv_plan pl = *(const conv_plan *)call->op_data;
     const qrun_conv_params *p = &pl.p;
     const float *x = call->inputs[0]->data;
     const float *w = call->inputs[1]->data;
@@ -316,11 +315,13 @@ static qrun_status convt_plan_make(const qrun_kernel_call *call, convt_plan *pl)
     return QRUN_OK;
 }
 
+static qrun_status convt_prepare(const qrun_kernel_call *call, void *op_data) {
+    return convt_plan_make(call, op_data);
+}
+
 static size_t convt_scratch_bytes(const qrun_kernel_call *call) {
-    convt_plan pl;
-    if (convt_plan_make(call, &pl) != QRUN_OK)
-        return 0;
-    return pl.col_floats * sizeof(float) + pl.gemm_bytes;
+    const convt_plan *pl = call->op_data;
+    return pl->col_floats * sizeof(float) + pl->gemm_bytes;
 }
 
 /* Add the kk rows of col that belong to output channel m into its output plane y. */
@@ -355,10 +356,7 @@ static void convt_col2im_channel(const convt_plan *pl, const float *col, float *
 }
 
 static qrun_status convt_eval(const qrun_kernel_call *call) {
-    convt_plan pl;
-    qrun_status st = convt_plan_make(call, &pl);
-    if (st != QRUN_OK)
-        return st;
+    const convt_plan pl = *(const convt_plan *)call->op_data;
     const qrun_conv_params *p = &pl.p;
     const float *x = call->inputs[0]->data;
     const float *w = call->inputs[1]->data;
@@ -398,10 +396,14 @@ static qrun_status convt_eval(const qrun_kernel_call *call) {
 const cpu_ref_kernel cpu_ref_kernels_conv[] = {
     {.op = QRUN_OP_CONV,
      .supports = conv_supports,
+     .op_data_bytes = sizeof(conv_plan),
+     .prepare = conv_prepare,
      .scratch_bytes = conv_scratch_bytes,
      .eval = conv_eval},
     {.op = QRUN_OP_CONV_TRANSPOSE,
      .supports = conv_supports,
+     .op_data_bytes = sizeof(convt_plan),
+     .prepare = convt_prepare,
      .scratch_bytes = convt_scratch_bytes,
      .eval = convt_eval},
     {.op = QRUN_OP_UNKNOWN},

@@ -85,13 +85,17 @@ static void mm_batch_offsets(const mm_plan *pl, int64_t t, int64_t *oa, int64_t 
     }
 }
 
+static qrun_status mm_prepare(const qrun_kernel_call *call, void *op_data) {
+    mm_plan_make(call, op_data);
+    return QRUN_OK;
+}
+
 static size_t mm_scratch_bytes(const qrun_kernel_call *call) {
     if (call->inputs[0]->dtype != QRUN_DTYPE_FLOAT)
         return 0;
-    mm_plan pl;
-    mm_plan_make(call, &pl);
-    int64_t m = pl.fold_a ? pl.m * pl.batch : pl.m;
-    return cpu_ref_sgemm_scratch_bytes(m, pl.n, pl.k, call->n_threads);
+    const mm_plan *pl = call->op_data;
+    int64_t m = pl->fold_a ? pl->m * pl->batch : pl->m;
+    return cpu_ref_sgemm_scratch_bytes(m, pl->n, pl->k, call->n_threads);
 }
 
 /* Reference product of one batch for non-float32 types: doubles for floats, wrapping int64 for
@@ -126,8 +130,7 @@ static void mm_generic_one(qrun_dtype dt,
 }
 
 static qrun_status mm_eval(const qrun_kernel_call *call) {
-    mm_plan pl;
-    mm_plan_make(call, &pl);
+    const mm_plan pl = *(const mm_plan *)call->op_data;
     const void *a = call->inputs[0]->data, *b = call->inputs[1]->data;
     void *y = call->outputs[0]->data;
     qrun_dtype dt = call->inputs[0]->dtype;
@@ -162,8 +165,8 @@ typedef struct gemm_plan {
     bool ta, tb;
     float alpha, beta;
     int64_t m, n, k;
-    const struct qrun_tensor *c; /* NULL when absent */
-    int64_t cstr[2];             /* strides of C broadcast to [m, n] */
+    bool has_c;
+    int64_t cstr[2]; /* strides of C broadcast to [m, n] */
 } gemm_plan;
 
 static void gemm_plan_make(const qrun_kernel_call *call, gemm_plan *pl) {
@@ -175,19 +178,24 @@ static void gemm_plan_make(const qrun_kernel_call *call, gemm_plan *pl) {
     pl->m = pl->ta ? a->dims[1] : a->dims[0];
     pl->k = pl->ta ? a->dims[0] : a->dims[1];
     pl->n = pl->tb ? b->dims[0] : b->dims[1];
-    pl->c = call->n_inputs > 2 ? call->inputs[2] : NULL;
-    if (pl->c != NULL) {
+    const struct qrun_tensor *c = call->n_inputs > 2 ? call->inputs[2] : NULL;
+    pl->has_c = c != NULL;
+    if (c != NULL) {
         int64_t od[2] = {pl->m, pl->n};
-        qrun_broadcast_strides(pl->c->rank, pl->c->dims, 2, od, pl->cstr);
+        qrun_broadcast_strides(c->rank, c->dims, 2, od, pl->cstr);
     }
+}
+
+static qrun_status gemm_prepare(const qrun_kernel_call *call, void *op_data) {
+    gemm_plan_make(call, op_data);
+    return QRUN_OK;
 }
 
 static size_t gemm_scratch_bytes(const qrun_kernel_call *call) {
     if (call->inputs[0]->dtype != QRUN_DTYPE_FLOAT)
         return 0;
-    gemm_plan pl;
-    gemm_plan_make(call, &pl);
-    return cpu_ref_sgemm_scratch_bytes(pl.m, pl.n, pl.k, call->n_threads);
+    const gemm_plan *pl = call->op_data;
+    return cpu_ref_sgemm_scratch_bytes(pl->m, pl->n, pl->k, call->n_threads);
 }
 
 static void gemm_generic(const qrun_kernel_call *call, const gemm_plan *pl) {
@@ -195,6 +203,7 @@ static void gemm_generic(const qrun_kernel_call *call, const gemm_plan *pl) {
     const struct qrun_dtype_traits *tr = qrun_dtype_traits_get(dt);
     const void *a = call->inputs[0]->data, *b = call->inputs[1]->data;
     int64_t lda = call->inputs[0]->dims[1], ldb = call->inputs[1]->dims[1];
+    const struct qrun_tensor *c = pl->has_c ? call->inputs[2] : NULL;
     void *y = call->outputs[0]->data;
     for (int64_t i = 0; i < pl->m; i++) {
         for (int64_t j = 0; j < pl->n; j++) {
@@ -205,27 +214,26 @@ static void gemm_generic(const qrun_kernel_call *call, const gemm_plan *pl) {
                 acc += tr->get(a, ia) * tr->get(b, ib);
             }
             acc *= pl->alpha;
-            if (pl->c != NULL)
-                acc +=
-                    pl->beta * qrun_dtype_traits_get(pl->c->dtype)
-                                   ->get(pl->c->data, (size_t)(i * pl->cstr[0] + j * pl->cstr[1]));
+            if (c != NULL)
+                acc += pl->beta * qrun_dtype_traits_get(c->dtype)->get(
+                                      c->data, (size_t)(i * pl->cstr[0] + j * pl->cstr[1]));
             tr->set(y, (size_t)(i * pl->n + j), acc, false);
         }
     }
 }
 
 static qrun_status gemm_eval(const qrun_kernel_call *call) {
-    gemm_plan pl;
-    gemm_plan_make(call, &pl);
+    const gemm_plan pl = *(const gemm_plan *)call->op_data;
+    const struct qrun_tensor *c = pl.has_c ? call->inputs[2] : NULL;
     if (call->inputs[0]->dtype != QRUN_DTYPE_FLOAT) {
         gemm_generic(call, &pl);
         return QRUN_OK;
     }
     float *y = call->outputs[0]->data;
-    bool use_c = pl.c != NULL && pl.beta != 0.0f;
+    bool use_c = c != NULL && pl.beta != 0.0f;
     if (use_c) {
         /* Y starts as broadcast C so the GEMM can add into it with beta. */
-        const float *cd = pl.c->data;
+        const float *cd = c->data;
         for (int64_t i = 0; i < pl.m; i++)
             for (int64_t j = 0; j < pl.n; j++)
                 y[i * pl.n + j] = cd[i * pl.cstr[0] + j * pl.cstr[1]];
@@ -252,10 +260,14 @@ static qrun_status gemm_eval(const qrun_kernel_call *call) {
 const cpu_ref_kernel cpu_ref_kernels_matmul[] = {
     {.op = QRUN_OP_MATMUL,
      .supports = mm_supports,
+     .op_data_bytes = sizeof(mm_plan),
+     .prepare = mm_prepare,
      .scratch_bytes = mm_scratch_bytes,
      .eval = mm_eval},
     {.op = QRUN_OP_GEMM,
      .supports = mm_supports,
+     .op_data_bytes = sizeof(gemm_plan),
+     .prepare = gemm_prepare,
      .scratch_bytes = gemm_scratch_bytes,
      .eval = gemm_eval},
     {.op = QRUN_OP_UNKNOWN},
