@@ -11,6 +11,25 @@ typedef struct cpu_ref_ctx {
     const cpu_ref_kernel *by_op[QRUN_OP_COUNT];
 } cpu_ref_ctx;
 
+bool cpu_ref_input0_in(const qrun_node *node,
+                       const struct qrun_tensor *const *inputs,
+                       int n_inputs,
+                       unsigned classes,
+                       char *why,
+                       size_t why_cap)
+{
+    qrun_dtype dt = n_inputs > 0 && inputs[0] ? inputs[0]->dtype : QRUN_DTYPE_UNDEFINED;
+    const struct qrun_dtype_traits *tr = qrun_dtype_traits_get(dt);
+    if (dt == QRUN_DTYPE_UNDEFINED)
+        return true;
+    if ((classes & CPU_REF_FLOATS) && tr->is_float && tr->bits >= 16)
+        return true;
+    if ((classes & CPU_REF_INTS) && tr->is_integer && tr->bits >= 8)
+        return true;
+    snprintf(why, why_cap, "%s: type %s is not implemented", node->op_type, qrun_dtype_name(dt));
+    return false;
+}
+
 static const char *cpu_ref_name(void *ctx) {
     (void)ctx;
     return "cpu_ref";

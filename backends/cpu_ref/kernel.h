@@ -48,6 +48,24 @@ extern const cpu_ref_kernel cpu_ref_kernels_resize[];  /* ops/resize.c: Resize *
 extern const cpu_ref_kernel cpu_ref_kernels_quant[];   /* ops/quant.c: Quantize/DequantizeLinear */
 extern const cpu_ref_kernel cpu_ref_kernels_qlinear[]; /* ops/qlinear.c: *Integer, QLinear* */
 
+/* Dtype classes for cpu_ref_input0_in. */
+enum {
+    CPU_REF_FLOATS = 1u << 0, /* float16, bfloat16, float32, float64 */
+    CPU_REF_INTS = 1u << 1,   /* 8- to 64-bit integers */
+};
+
+/**
+ * @brief supports() helper: true when input 0 is absent or untyped, or its
+ * dtype is in one of the classes; otherwise writes "<Op>: type <t> is not
+ * implemented" into why and returns false.
+ */
+bool cpu_ref_input0_in(const qrun_node *node,
+                       const struct qrun_tensor *const *inputs,
+                       int n_inputs,
+                       unsigned classes,
+                       char *why,
+                       size_t why_cap);
+
 /** @brief The cpu_ref backend (vtable + context). */
 qrun_status cpu_ref_backend_create(const qrun_allocator *alloc, qrun_backend *out);
 

@@ -11,14 +11,10 @@ static bool pool_supports(const qrun_node *node,
                           int n_inputs,
                           char *why,
                           size_t why_cap) {
-    qrun_dtype dt = n_inputs > 0 && inputs[0] ? inputs[0]->dtype : QRUN_DTYPE_UNDEFINED;
-    const struct qrun_dtype_traits *tr = qrun_dtype_traits_get(dt);
+    /* Max pools also compare integers; average pools need a float. */
     bool is_max = node->op == QRUN_OP_MAX_POOL || node->op == QRUN_OP_GLOBAL_MAX_POOL;
-    if (dt == QRUN_DTYPE_UNDEFINED || (tr->is_float && tr->bits >= 16) ||
-        (is_max && tr->is_integer && tr->bits >= 8))
-        return true;
-    snprintf(why, why_cap, "%s: type %s is not implemented", node->op_type, qrun_dtype_name(dt));
-    return false;
+    unsigned classes = CPU_REF_FLOATS | (is_max ? CPU_REF_INTS : 0u);
+    return cpu_ref_input0_in(node, inputs, n_inputs, classes, why, why_cap);
 }
 
 /* Window of one output position on one axis: first input index and the in-range points. */

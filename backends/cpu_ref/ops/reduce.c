@@ -13,13 +13,7 @@ static bool reduce_supports(const qrun_node *node,
                             int n_inputs,
                             char *why,
                             size_t why_cap) {
-    qrun_dtype dt = n_inputs > 0 && inputs[0] ? inputs[0]->dtype : QRUN_DTYPE_UNDEFINED;
-    const struct qrun_dtype_traits *tr = qrun_dtype_traits_get(dt);
-    if (dt == QRUN_DTYPE_UNDEFINED || (tr->is_float && tr->bits >= 16) ||
-        (tr->is_integer && tr->bits >= 8))
-        return true;
-    snprintf(why, why_cap, "%s: type %s is not implemented", node->op_type, qrun_dtype_name(dt));
-    return false;
+    return cpu_ref_input0_in(node, inputs, n_inputs, CPU_REF_FLOATS | CPU_REF_INTS, why, why_cap);
 }
 
 typedef enum reduce_kind { REDUCE_SUM, REDUCE_MEAN, REDUCE_MAX, REDUCE_MIN } reduce_kind;

@@ -12,12 +12,7 @@ static bool softmax_supports(const qrun_node *node,
                              int n_inputs,
                              char *why,
                              size_t why_cap) {
-    qrun_dtype dt = n_inputs > 0 && inputs[0] ? inputs[0]->dtype : QRUN_DTYPE_UNDEFINED;
-    const struct qrun_dtype_traits *tr = qrun_dtype_traits_get(dt);
-    if (dt == QRUN_DTYPE_UNDEFINED || (tr->is_float && tr->bits >= 16))
-        return true;
-    snprintf(why, why_cap, "%s: type %s is not implemented", node->op_type, qrun_dtype_name(dt));
-    return false;
+    return cpu_ref_input0_in(node, inputs, n_inputs, CPU_REF_FLOATS, why, why_cap);
 }
 
 /* The input as [outer, len, inner]; the softmax runs along len. */
