@@ -351,6 +351,14 @@ static void top5(const qrun_tensor *t, int64_t *idx, int *n_out) {
     *n_out = k;
 }
 
+/* Indices of the 5 largest values of a classifier-like output, best first; 0 for other outputs. */
+static int classifier_top5(const qrun_tensor *t, int64_t idx[5]) {
+    int k = 0;
+    if (is_classifier_like(t))
+        top5(t, idx, &k);
+    return k;
+}
+
 static void
 print_text_summary(const cli *c, qrun_tensor **outs, int n_out, double ms, size_t arena) {
     printf("model: %s\n", c->model);
@@ -365,10 +373,9 @@ print_text_summary(const cli *c, qrun_tensor **outs, int n_out, double ms, size_
         for (int64_t i = 0; i < n && i < 8; i++)
             printf(" %.6g", qrun_tensor_get_f64(t, i));
         printf("%s\n", n > 8 ? " ..." : "");
-        if (is_classifier_like(t)) {
-            int64_t idx[5];
-            int k = 0;
-            top5(t, idx, &k);
+        int64_t idx[5];
+        int k = classifier_top5(t, idx);
+        if (k > 0) {
             printf("  top-5:");
             for (int i = 0; i < k; i++)
                 printf(" %" PRId64 " (%.4g)", idx[i], qrun_tensor_get_f64(t, idx[i]));
@@ -404,10 +411,9 @@ print_json_summary(const cli *c, qrun_tensor **outs, int n_out, double ms, size_
             json_number(stdout, qrun_tensor_get_f64(t, i));
         }
         printf("]");
-        if (is_classifier_like(t)) {
-            int64_t idx[5];
-            int k = 0;
-            top5(t, idx, &k);
+        int64_t idx[5];
+        int k = classifier_top5(t, idx);
+        if (k > 0) {
             printf(", \"top5\": [");
             for (int i = 0; i < k; i++)
                 printf("%s%" PRId64, i ? ", " : "", idx[i]);
