@@ -6,10 +6,9 @@
 
 #include <cmocka.h>
 
-#include "backends/cpu_ref/kernel.h"
+#include "tests/support/kernel_runner.h"
+
 #include "runtime/dtype.h"
-#include "runtime/ir.h"
-#include "runtime/op.h"
 #include "runtime/quant.h"
 
 #include <math.h>
@@ -100,28 +99,21 @@ static void test_div_and_compute_type(void **state) {
 
 /* ---- scale / zero-point layout ------------------------------------------------ */
 
-static struct qrun_tensor t_shape(qrun_dtype dt, int rank, const int64_t *dims) {
-    struct qrun_tensor t;
-    memset(&t, 0, sizeof t);
-    assert_true(qrun_tensor_set_shape(&t, dt, rank, dims));
-    return t;
-}
-
 static void test_qparam_map(void **state) {
     (void)state;
     qrun_err err;
     qrun_qparam_map m;
     const int64_t x[3] = {2, 3, 4};
     /* per tensor: rank 0 or one element, whatever the axis */
-    struct qrun_tensor s0 = t_shape(QRUN_DTYPE_FLOAT, 0, NULL);
+    struct qrun_tensor s0 = kr_view(QRUN_DTYPE_FLOAT, 0, NULL, NULL);
     const int64_t one[1] = {1};
-    struct qrun_tensor z1 = t_shape(QRUN_DTYPE_UINT8, 1, one);
+    struct qrun_tensor z1 = kr_view(QRUN_DTYPE_UINT8, 1, one, NULL);
     assert_int_equal(qrun_qparam_map_init(&m, 3, x, &s0, &z1, 7, 0, &err), QRUN_OK);
     assert_int_equal(m.kind, QRUN_QPARAM_TENSOR);
     assert_int_equal(qrun_qparam_index(&m, 23), 0);
     /* per axis 1 (and -2) */
     const int64_t three[1] = {3};
-    struct qrun_tensor s3 = t_shape(QRUN_DTYPE_FLOAT, 1, three);
+    struct qrun_tensor s3 = kr_view(QRUN_DTYPE_FLOAT, 1, three, NULL);
     for (int64_t axis = -2; axis <= 1; axis += 3) {
         assert_int_equal(qrun_qparam_map_init(&m, 3, x, &s3, NULL, axis, 0, &err), QRUN_OK);
         assert_int_equal(m.kind, QRUN_QPARAM_AXIS);
@@ -133,7 +125,7 @@ static void test_qparam_map(void **state) {
     assert_int_equal(qrun_qparam_map_init(&m, 3, x, &s3, NULL, 3, 0, &err), QRUN_E_MODEL);
     /* blocked: x [2, 6] on axis 1 with block 4 -> scale [2, 2], last block partial */
     const int64_t x2[2] = {2, 6}, sb[2] = {2, 2};
-    struct qrun_tensor s22 = t_shape(QRUN_DTYPE_FLOAT, 2, sb);
+    struct qrun_tensor s22 = kr_view(QRUN_DTYPE_FLOAT, 2, sb, NULL);
     assert_int_equal(qrun_qparam_map_init(&m, 2, x2, &s22, &s22, 1, 4, &err), QRUN_OK);
     assert_int_equal(m.kind, QRUN_QPARAM_BLOCK);
     for (int64_t r = 0; r < 2; r++) {
@@ -222,65 +214,6 @@ static void test_fixed_point(void **state) {
 
 /* ---- kernel fixtures ------------------------------------------------------------ */
 
-enum { T_MAX_ATTRS = 8, T_MAX_IO = 9 };
-
-typedef struct t_node {
-    qrun_node node;
-    qrun_attr attrs[T_MAX_ATTRS];
-    int64_t ints[T_MAX_ATTRS][QRUN_MAX_RANK * 2];
-    int io[2 * T_MAX_IO];
-} t_node;
-
-static void
-t_node_init(t_node *t, qrun_op op, const char *op_type, int64_t opset, int n_in, int n_out) {
-    memset(t, 0, sizeof *t);
-    t->node.name = (char *)op_type;
-    t->node.op_type = (char *)op_type;
-    t->node.domain = (char *)"";
-    t->node.op = op;
-    t->node.opset = opset;
-    t->node.n_inputs = n_in;
-    t->node.inputs = t->io;
-    t->node.n_outputs = n_out;
-    t->node.outputs = t->io + T_MAX_IO;
-    for (int i = 0; i < 2 * T_MAX_IO; i++)
-        t->io[i] = i;
-    t->node.attrs = t->attrs;
-}
-
-static void t_int(t_node *t, const char *name, int64_t v) {
-    qrun_attr *a = &t->attrs[t->node.n_attrs++];
-    a->name = (char *)name;
-    a->type = QRUN_ATTR_INT;
-    a->i = v;
-}
-
-static void t_ints(t_node *t, const char *name, int n, const int64_t *v) {
-    int idx = t->node.n_attrs;
-    qrun_attr *a = &t->attrs[t->node.n_attrs++];
-    a->name = (char *)name;
-    a->type = QRUN_ATTR_INTS;
-    memcpy(t->ints[idx], v, (size_t)n * sizeof *v);
-    a->ints = t->ints[idx];
-    a->n = (size_t)n;
-}
-
-static struct qrun_tensor *t_tensor(qrun_dtype dt, int rank, const int64_t *dims) {
-    struct qrun_tensor *t = calloc(1, sizeof *t);
-    assert_non_null(t);
-    assert_true(qrun_tensor_set_shape(t, dt, rank, dims));
-    t->data = calloc(1, t->nbytes + 64);
-    assert_non_null(t->data);
-    return t;
-}
-
-static void t_tensor_free(struct qrun_tensor *t) {
-    if (t) {
-        free(t->data);
-        free(t);
-    }
-}
-
 static uint32_t g_rng = 777u;
 
 static int t_randint(int lo, int hi) {
@@ -293,62 +226,6 @@ static void t_fill(struct qrun_tensor *t, int lo, int hi) {
     const struct qrun_dtype_traits *tr = qrun_dtype_traits_get(t->dtype);
     for (int64_t i = 0; i < qrun_tensor_numel_(t); i++)
         tr->set(t->data, (size_t)i, (double)t_randint(lo, hi), true);
-}
-
-static double t_get(const struct qrun_tensor *t, int64_t i) {
-    return qrun_dtype_traits_get(t->dtype)->get(t->data, (size_t)i);
-}
-
-static const cpu_ref_kernel *t_find(const cpu_ref_kernel *table, qrun_op op) {
-    for (; table->op != QRUN_OP_UNKNOWN; table++) {
-        if (table->op == op)
-            return table;
-    }
-    return NULL;
-}
-
-static qrun_status t_run(const cpu_ref_kernel *table,
-                         qrun_infer_fn infer,
-                         const t_node *tn,
-                         struct qrun_tensor **in,
-                         struct qrun_tensor **out,
-                         int n_threads) {
-    qrun_err err;
-    int n_in = tn->node.n_inputs, n_out = tn->node.n_outputs;
-    struct qrun_tensor shapes[3];
-    memset(shapes, 0, sizeof shapes);
-    qrun_infer_ctx c = {.node = &tn->node,
-                        .n_inputs = n_in,
-                        .inputs = (const struct qrun_tensor *const *)in,
-                        .n_outputs = n_out,
-                        .outputs = shapes,
-                        .err = &err};
-    qrun_status st = infer(&c);
-    if (st != QRUN_OK)
-        return st;
-    for (int i = 0; i < n_out; i++) {
-        out[i] = t_tensor(shapes[i].dtype, shapes[i].rank, shapes[i].dims);
-        memset(out[i]->data, 0xA5, out[i]->nbytes);
-    }
-    const cpu_ref_kernel *k = t_find(table, tn->node.op);
-    assert_non_null(k);
-    char why[256];
-    assert_true(
-        k->supports(&tn->node, (const struct qrun_tensor *const *)in, n_in, why, sizeof why));
-    qrun_kernel_call call = {.node = &tn->node,
-                             .n_inputs = n_in,
-                             .inputs = (const struct qrun_tensor *const *)in,
-                             .n_outputs = n_out,
-                             .outputs = out,
-                             .n_threads = n_threads,
-                             .err = &err};
-    size_t sb = k->scratch_bytes ? k->scratch_bytes(&call) : 0;
-    void *scratch = sb ? aligned_alloc(64, (sb + 63) / 64 * 64) : NULL;
-    call.scratch = scratch;
-    call.scratch_bytes = sb;
-    st = k->eval(&call);
-    free(scratch);
-    return st;
 }
 
 /* ---- QLinearConv / ConvInteger against a direct 2-D convolution ---------------- */
@@ -365,13 +242,13 @@ static void qconv_run(const qconv_case *cc, int n_threads) {
     const int64_t md[1] = {cc->m};
     int64_t nq = cc->per_channel ? cc->m : 1;
     const int64_t qd[1] = {nq};
-    struct qrun_tensor *x = t_tensor(cc->xt, 4, xd), *w = t_tensor(cc->wt, 4, wd);
-    struct qrun_tensor *xzp = t_tensor(cc->xt, 0, NULL), *wzp = t_tensor(cc->wt, 1, qd);
-    struct qrun_tensor *xs = t_tensor(QRUN_DTYPE_FLOAT, 0, NULL),
-                       *ws = t_tensor(QRUN_DTYPE_FLOAT, 1, qd);
-    struct qrun_tensor *ys = t_tensor(QRUN_DTYPE_FLOAT, 0, NULL),
-                       *yzp = t_tensor(QRUN_DTYPE_UINT8, 0, NULL);
-    struct qrun_tensor *b = cc->bias ? t_tensor(QRUN_DTYPE_INT32, 1, md) : NULL;
+    struct qrun_tensor *x = kr_tensor_new(cc->xt, 4, xd), *w = kr_tensor_new(cc->wt, 4, wd);
+    struct qrun_tensor *xzp = kr_tensor_new(cc->xt, 0, NULL), *wzp = kr_tensor_new(cc->wt, 1, qd);
+    struct qrun_tensor *xs = kr_tensor_new(QRUN_DTYPE_FLOAT, 0, NULL),
+                       *ws = kr_tensor_new(QRUN_DTYPE_FLOAT, 1, qd);
+    struct qrun_tensor *ys = kr_tensor_new(QRUN_DTYPE_FLOAT, 0, NULL),
+                       *yzp = kr_tensor_new(QRUN_DTYPE_UINT8, 0, NULL);
+    struct qrun_tensor *b = cc->bias ? kr_tensor_new(QRUN_DTYPE_INT32, 1, md) : NULL;
     bool xu = cc->xt == QRUN_DTYPE_UINT8, wu = cc->wt == QRUN_DTYPE_UINT8;
     t_fill(x, xu ? 0 : -128, xu ? 255 : 127);
     t_fill(w, wu ? 0 : -128, wu ? 255 : 127);
@@ -384,32 +261,32 @@ static void qconv_run(const qconv_case *cc, int n_threads) {
     ((uint8_t *)yzp->data)[0] = 128;
     if (b)
         t_fill(b, -20000, 20000);
-    t_node tn;
+    kr_node tn;
     const int64_t pads[4] = {cc->ph, cc->pw, cc->ph, cc->pw}, strides[2] = {cc->sh, cc->sw};
-    struct qrun_tensor *in[9] = {0};
+    const struct qrun_tensor *in[9] = {0};
     if (cc->qlinear) {
-        t_node_init(&tn, QRUN_OP_QLINEAR_CONV, "QLinearConv", 10, b ? 9 : 8, 1);
-        struct qrun_tensor *v[9] = {x, xs, xzp, w, ws, wzp, ys, yzp, b};
+        kr_node_init(&tn, QRUN_OP_QLINEAR_CONV, 10, b ? 9 : 8, 1);
+        const struct qrun_tensor *v[9] = {x, xs, xzp, w, ws, wzp, ys, yzp, b};
         memcpy(in, v, sizeof v);
     } else {
-        t_node_init(&tn, QRUN_OP_CONV_INTEGER, "ConvInteger", 10, 4, 1);
-        struct qrun_tensor *v[4] = {x, w, xzp, wzp};
+        kr_node_init(&tn, QRUN_OP_CONV_INTEGER, 10, 4, 1);
+        const struct qrun_tensor *v[4] = {x, w, xzp, wzp};
         memcpy(in, v, sizeof v);
     }
-    t_ints(&tn, "pads", 4, pads);
-    t_ints(&tn, "strides", 2, strides);
-    t_int(&tn, "group", cc->group);
+    kr_ints(&tn, "pads", 4, pads);
+    kr_ints(&tn, "strides", 2, strides);
+    kr_int(&tn, "group", cc->group);
     struct qrun_tensor *out[1] = {NULL};
-    qrun_infer_fn infer = cc->qlinear ? qrun_infer_qlinear_conv : qrun_infer_conv_integer;
-    assert_int_equal(t_run(cpu_ref_kernels_qlinear, infer, &tn, in, out, n_threads), QRUN_OK);
+    qrun_err err = {{0}};
+    assert_int_equal(kr_run_new(&tn, in, out, n_threads, &err), QRUN_OK);
     struct qrun_tensor *y = out[0];
     int64_t oh = y->dims[2], ow = y->dims[3], cg = cc->c / cc->group, mg = cc->m / cc->group;
     assert_int_equal(oh, (cc->h + 2 * cc->ph - cc->kh) / cc->sh + 1);
-    double xz = t_get(xzp, 0);
+    double xz = kr_get(xzp, 0);
     for (int64_t bi = 0; bi < cc->n; bi++) {
         for (int64_t m = 0; m < cc->m; m++) {
             int64_t g = m / mg, q = cc->per_channel ? m : 0;
-            double wz = t_get(wzp, q);
+            double wz = kr_get(wzp, q);
             for (int64_t oy = 0; oy < oh; oy++) {
                 for (int64_t ox = 0; ox < ow; ox++) {
                     int64_t acc = b ? ((int32_t *)b->data)[m] : 0;
@@ -421,8 +298,8 @@ static void qconv_run(const qconv_case *cc, int n_threads) {
                                 if (iy < 0 || iy >= cc->h || ix < 0 || ix >= cc->w)
                                     continue;
                                 int64_t c = g * cg + ci;
-                                double xv = t_get(x, ((bi * cc->c + c) * cc->h + iy) * cc->w + ix);
-                                double wv = t_get(w, ((m * cg + ci) * cc->kh + ky) * cc->kw + kx);
+                                double xv = kr_get(x, ((bi * cc->c + c) * cc->h + iy) * cc->w + ix);
+                                double wv = kr_get(w, ((m * cg + ci) * cc->kh + ky) * cc->kw + kx);
                                 acc += (int64_t)((xv - xz) * (wv - wz));
                             }
                         }
@@ -434,15 +311,15 @@ static void qconv_run(const qconv_case *cc, int n_threads) {
                         want = nearbyint((double)acc * mult + 128.0);
                         want = want < 0 ? 0 : want > 255 ? 255 : want;
                     }
-                    if (t_get(y, o) != want)
-                        fail_msg("y[%lld] = %g, want %g", (long long)o, t_get(y, o), want);
+                    if (kr_get(y, o) != want)
+                        fail_msg("y[%lld] = %g, want %g", (long long)o, kr_get(y, o), want);
                 }
             }
         }
     }
     struct qrun_tensor *all[10] = {x, w, xzp, wzp, xs, ws, ys, yzp, b, y};
     for (int i = 0; i < 10; i++)
-        t_tensor_free(all[i]);
+        kr_tensor_free(all[i]);
 }
 
 static void test_qlinear_conv(void **state) {
@@ -467,20 +344,21 @@ static void test_qlinear_conv(void **state) {
 static void test_matmul_integer(void **state) {
     (void)state;
     const int64_t ad[3] = {2, 3, 5}, bd[2] = {5, 4}, azd[1] = {3}, bzd[1] = {4};
-    struct qrun_tensor *a = t_tensor(QRUN_DTYPE_UINT8, 3, ad),
-                       *b = t_tensor(QRUN_DTYPE_INT8, 2, bd);
-    struct qrun_tensor *az = t_tensor(QRUN_DTYPE_UINT8, 1, azd),
-                       *bz = t_tensor(QRUN_DTYPE_INT8, 1, bzd);
+    struct qrun_tensor *a = kr_tensor_new(QRUN_DTYPE_UINT8, 3, ad),
+                       *b = kr_tensor_new(QRUN_DTYPE_INT8, 2, bd);
+    struct qrun_tensor *az = kr_tensor_new(QRUN_DTYPE_UINT8, 1, azd),
+                       *bz = kr_tensor_new(QRUN_DTYPE_INT8, 1, bzd);
     t_fill(a, 0, 255);
     t_fill(b, -128, 127);
     t_fill(az, 0, 255);
     t_fill(bz, -128, 127);
-    t_node tn;
-    t_node_init(&tn, QRUN_OP_MATMUL_INTEGER, "MatMulInteger", 10, 4, 1);
-    struct qrun_tensor *in[4] = {a, b, az, bz}, *out[1] = {NULL};
+    kr_node tn;
+    kr_node_init(&tn, QRUN_OP_MATMUL_INTEGER, 10, 4, 1);
+    const struct qrun_tensor *in[4] = {a, b, az, bz};
+    struct qrun_tensor *out[1] = {NULL};
+    qrun_err err = {{0}};
     for (int nt = 1; nt <= 2; nt++) {
-        assert_int_equal(
-            t_run(cpu_ref_kernels_qlinear, qrun_infer_matmul_integer, &tn, in, out, nt), QRUN_OK);
+        assert_int_equal(kr_run_new(&tn, in, out, nt, &err), QRUN_OK);
         struct qrun_tensor *y = out[0];
         assert_int_equal(y->dtype, QRUN_DTYPE_INT32);
         assert_int_equal(y->rank, 3);
@@ -489,18 +367,18 @@ static void test_matmul_integer(void **state) {
                 for (int64_t j = 0; j < 4; j++) {
                     int64_t acc = 0;
                     for (int64_t k = 0; k < 5; k++)
-                        acc += (int64_t)(t_get(a, (t * 3 + i) * 5 + k) - t_get(az, i)) *
-                               (int64_t)(t_get(b, k * 4 + j) - t_get(bz, j));
+                        acc += (int64_t)(kr_get(a, (t * 3 + i) * 5 + k) - kr_get(az, i)) *
+                               (int64_t)(kr_get(b, k * 4 + j) - kr_get(bz, j));
                     assert_int_equal(((int32_t *)y->data)[(t * 3 + i) * 4 + j], acc);
                 }
             }
         }
-        t_tensor_free(y);
+        kr_tensor_free(y);
     }
-    t_tensor_free(a);
-    t_tensor_free(b);
-    t_tensor_free(az);
-    t_tensor_free(bz);
+    kr_tensor_free(a);
+    kr_tensor_free(b);
+    kr_tensor_free(az);
+    kr_tensor_free(bz);
 }
 
 /* ---- QuantizeLinear / DequantizeLinear: blocked int4 round trip ------------------ */
@@ -508,49 +386,50 @@ static void test_matmul_integer(void **state) {
 static void test_quantize_blocked_int4(void **state) {
     (void)state;
     const int64_t xd[2] = {3, 5}, sd[2] = {3, 2};
-    struct qrun_tensor *x = t_tensor(QRUN_DTYPE_FLOAT, 2, xd);
-    struct qrun_tensor *s = t_tensor(QRUN_DTYPE_FLOAT, 2, sd),
-                       *zp = t_tensor(QRUN_DTYPE_INT4, 2, sd);
+    struct qrun_tensor *x = kr_tensor_new(QRUN_DTYPE_FLOAT, 2, xd);
+    struct qrun_tensor *s = kr_tensor_new(QRUN_DTYPE_FLOAT, 2, sd),
+                       *zp = kr_tensor_new(QRUN_DTYPE_INT4, 2, sd);
     for (int64_t i = 0; i < 15; i++)
         ((float *)x->data)[i] = (float)(i - 7) * 0.75f;
     for (int64_t i = 0; i < 6; i++) {
         ((float *)s->data)[i] = 0.5f * (float)(i + 1);
         qrun_dtype_traits_get(QRUN_DTYPE_INT4)->set(zp->data, (size_t)i, (double)(i % 3) - 1, true);
     }
-    t_node tn;
-    t_node_init(&tn, QRUN_OP_QUANTIZE_LINEAR, "QuantizeLinear", 21, 3, 1);
-    t_int(&tn, "axis", 1);
-    t_int(&tn, "block_size", 3);
-    struct qrun_tensor *in[3] = {x, s, zp}, *out[1] = {NULL};
-    assert_int_equal(t_run(cpu_ref_kernels_quant, qrun_infer_quantize_linear, &tn, in, out, 1),
-                     QRUN_OK);
+    kr_node tn;
+    kr_node_init(&tn, QRUN_OP_QUANTIZE_LINEAR, 21, 3, 1);
+    kr_int(&tn, "axis", 1);
+    kr_int(&tn, "block_size", 3);
+    const struct qrun_tensor *in[3] = {x, s, zp};
+    struct qrun_tensor *out[1] = {NULL};
+    qrun_err err = {{0}};
+    assert_int_equal(kr_run_new(&tn, in, out, 1, &err), QRUN_OK);
     struct qrun_tensor *q = out[0];
     assert_int_equal(q->dtype, QRUN_DTYPE_INT4);
     for (int64_t r = 0; r < 3; r++) {
         for (int64_t c = 0; c < 5; c++) {
             int64_t p = r * 2 + c / 3;
             double v = nearbyint((double)(((float *)x->data)[r * 5 + c] / ((float *)s->data)[p]));
-            v += t_get(zp, p);
+            v += kr_get(zp, p);
             v = v < -8 ? -8 : v > 7 ? 7 : v;
-            assert_true(t_get(q, r * 5 + c) == v);
+            assert_true(kr_get(q, r * 5 + c) == v);
         }
     }
-    t_node_init(&tn, QRUN_OP_DEQUANTIZE_LINEAR, "DequantizeLinear", 21, 3, 1);
-    t_int(&tn, "axis", 1);
-    t_int(&tn, "block_size", 3);
-    struct qrun_tensor *in2[3] = {q, s, zp}, *out2[1] = {NULL};
-    assert_int_equal(t_run(cpu_ref_kernels_quant, qrun_infer_dequantize_linear, &tn, in2, out2, 1),
-                     QRUN_OK);
+    kr_node_init(&tn, QRUN_OP_DEQUANTIZE_LINEAR, 21, 3, 1);
+    kr_int(&tn, "axis", 1);
+    kr_int(&tn, "block_size", 3);
+    const struct qrun_tensor *in2[3] = {q, s, zp};
+    struct qrun_tensor *out2[1] = {NULL};
+    assert_int_equal(kr_run_new(&tn, in2, out2, 1, &err), QRUN_OK);
     struct qrun_tensor *y = out2[0];
     assert_int_equal(y->dtype, QRUN_DTYPE_FLOAT);
     for (int64_t i = 0; i < 15; i++) {
         int64_t p = (i / 5) * 2 + (i % 5) / 3;
-        float want = ((float)t_get(q, i) - (float)t_get(zp, p)) * ((float *)s->data)[p];
+        float want = ((float)kr_get(q, i) - (float)kr_get(zp, p)) * ((float *)s->data)[p];
         assert_true(((float *)y->data)[i] == want);
     }
     struct qrun_tensor *all[5] = {x, s, zp, q, y};
     for (int i = 0; i < 5; i++)
-        t_tensor_free(all[i]);
+        kr_tensor_free(all[i]);
 }
 
 int main(void) {
