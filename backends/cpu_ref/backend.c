@@ -59,7 +59,7 @@ static qrun_status cpu_ref_prepare(void *vctx, const qrun_kernel_call *call, voi
     *op_data = NULL;
     if (!k || !k->prepare)
         return QRUN_OK;
-    void *d = qrun_calloc(ctx->alloc, 1, k->op_data_bytes);
+    void *d = qrun_calloc(ctx->alloc, 1, k->op_data_bytes(call));
     if (!d)
         return qrun_errf(call->err, QRUN_E_NOMEM, "out of memory preparing %s",
                          call->node->op_type);

@@ -13,9 +13,11 @@
  * with a message in call->err (without the node name: the caller adds it).
  * supports (optional) rejects dtypes/attributes the kernel does not handle;
  * a NULL supports accepts every node of that op.
- * prepare (optional) fills op_data_bytes of per-node data once per plan from
- * shapes and attributes (see prepare_node in runtime/backend.h); scratch_bytes
- * and eval then find it in call->op_data, so eval does not redo that work.
+ * prepare (optional) fills op_data_bytes(call) bytes of per-node data once
+ * per plan (see prepare_node in runtime/backend.h): geometry from shapes and
+ * attributes, and work on inputs whose data is already known then, i.e.
+ * constants such as weights. scratch_bytes and eval find it in call->op_data,
+ * so eval does not redo that work.
  */
 typedef struct cpu_ref_kernel {
     qrun_op op;
@@ -24,7 +26,7 @@ typedef struct cpu_ref_kernel {
                      int n_inputs,
                      char *why,
                      size_t why_cap);
-    size_t op_data_bytes;
+    size_t (*op_data_bytes)(const qrun_kernel_call *call);
     qrun_status (*prepare)(const qrun_kernel_call *call, void *op_data);
     size_t (*scratch_bytes)(const qrun_kernel_call *call);
     qrun_status (*eval)(const qrun_kernel_call *call);

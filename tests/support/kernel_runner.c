@@ -159,7 +159,7 @@ qrun_status kr_eval(const kr_node *t,
     /* As the executor does: prepare once, then scratch sizing and eval see the op data. */
     void *op_data = NULL;
     if (k->prepare) {
-        op_data = calloc(1, k->op_data_bytes);
+        op_data = calloc(1, k->op_data_bytes(&call));
         assert_non_null(op_data);
         qrun_status ps = k->prepare(&call, op_data);
         if (ps != QRUN_OK) {

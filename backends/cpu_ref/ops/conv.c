@@ -82,6 +82,10 @@ static qrun_status conv_plan_make(const qrun_kernel_call *call, conv_plan *pl) {
     return QRUN_OK;
 }
 
+static size_t conv_op_data_bytes(const qrun_kernel_call *call) {
+    return sizeof(conv_plan);
+}
+
 static qrun_status conv_prepare(const qrun_kernel_call *call, void *op_data) {
     return conv_plan_make(call, op_data);
 }
@@ -315,6 +319,10 @@ static qrun_status convt_plan_make(const qrun_kernel_call *call, convt_plan *pl)
     return QRUN_OK;
 }
 
+static size_t convt_op_data_bytes(const qrun_kernel_call *call) {
+    return sizeof(convt_plan);
+}
+
 static qrun_status convt_prepare(const qrun_kernel_call *call, void *op_data) {
     return convt_plan_make(call, op_data);
 }
@@ -396,13 +404,13 @@ static qrun_status convt_eval(const qrun_kernel_call *call) {
 const cpu_ref_kernel cpu_ref_kernels_conv[] = {
     {.op = QRUN_OP_CONV,
      .supports = conv_supports,
-     .op_data_bytes = sizeof(conv_plan),
+     .op_data_bytes = conv_op_data_bytes,
      .prepare = conv_prepare,
      .scratch_bytes = conv_scratch_bytes,
      .eval = conv_eval},
     {.op = QRUN_OP_CONV_TRANSPOSE,
      .supports = conv_supports,
-     .op_data_bytes = sizeof(convt_plan),
+     .op_data_bytes = convt_op_data_bytes,
      .prepare = convt_prepare,
      .scratch_bytes = convt_scratch_bytes,
      .eval = convt_eval},

@@ -85,6 +85,10 @@ static void mm_batch_offsets(const mm_plan *pl, int64_t t, int64_t *oa, int64_t 
     }
 }
 
+static size_t mm_op_data_bytes(const qrun_kernel_call *call) {
+    return sizeof(mm_plan);
+}
+
 static qrun_status mm_prepare(const qrun_kernel_call *call, void *op_data) {
     mm_plan_make(call, op_data);
     return QRUN_OK;
@@ -186,6 +190,10 @@ static void gemm_plan_make(const qrun_kernel_call *call, gemm_plan *pl) {
     }
 }
 
+static size_t gemm_op_data_bytes(const qrun_kernel_call *call) {
+    return sizeof(gemm_plan);
+}
+
 static qrun_status gemm_prepare(const qrun_kernel_call *call, void *op_data) {
     gemm_plan_make(call, op_data);
     return QRUN_OK;
@@ -260,13 +268,13 @@ static qrun_status gemm_eval(const qrun_kernel_call *call) {
 const cpu_ref_kernel cpu_ref_kernels_matmul[] = {
     {.op = QRUN_OP_MATMUL,
      .supports = mm_supports,
-     .op_data_bytes = sizeof(mm_plan),
+     .op_data_bytes = mm_op_data_bytes,
      .prepare = mm_prepare,
      .scratch_bytes = mm_scratch_bytes,
      .eval = mm_eval},
     {.op = QRUN_OP_GEMM,
      .supports = mm_supports,
-     .op_data_bytes = sizeof(gemm_plan),
+     .op_data_bytes = gemm_op_data_bytes,
      .prepare = gemm_prepare,
      .scratch_bytes = gemm_scratch_bytes,
      .eval = gemm_eval},

@@ -119,8 +119,9 @@ static qrun_status ql_conv_check(const qrun_kernel_call *call, const ql_conv *c)
     return st;
 }
 
-static qrun_status ql_conv_plan(const qrun_kernel_call *call, ql_conv *c) {
-    memset(c, 0, sizeof *c);
+/* Point c at the call's tensors (done at prepare and again at every eval: data moves between runs).
+ */
+static void ql_conv_bind(const qrun_kernel_call *call, ql_conv *c) {
     c->qlinear = call->node->op == QRUN_OP_QLINEAR_CONV;
     if (c->qlinear) {
         c->x = call->inputs[0], c->xs = call->inputs[1], c->xzp = ql_in(call, 2);
@@ -130,6 +131,11 @@ static qrun_status ql_conv_plan(const qrun_kernel_call *call, ql_conv *c) {
         c->x = call->inputs[0], c->w = call->inputs[1];
         c->xzp = ql_in(call, 2), c->wzp = ql_in(call, 3);
     }
+}
+
+static qrun_status ql_conv_plan(const qrun_kernel_call *call, ql_conv *c) {
+    memset(c, 0, sizeof *c);
+    ql_conv_bind(call, c);
     qrun_status st = qrun_conv_params_get(call->node, c->x, c->w, &c->p, call->err);
     if (st == QRUN_OK)
         st = ql_conv_check(call, c);
@@ -153,11 +159,46 @@ static qrun_status ql_conv_plan(const qrun_kernel_call *call, ql_conv *c) {
     return QRUN_OK;
 }
 
-static size_t ql_conv_scratch(const qrun_kernel_call *call) {
+/*
+ * Op data: the plan, then (when W and its zero point are constants) W - w_zp
+ * packed as int16 once per plan instead of at every run.
+ */
+typedef struct ql_conv_prep {
     ql_conv c;
-    if (ql_conv_plan(call, &c) != QRUN_OK)
-        return 0;
-    return c.w_bytes + (size_t)c.slots * c.slot_bytes;
+    bool packed;
+} ql_conv_prep;
+
+static size_t ql_conv_prep_head(void) {
+    return ql_round64(sizeof(ql_conv_prep));
+}
+
+static bool ql_conv_weights_known(const ql_conv *c) {
+    return c->w->data && (!c->wzp || c->wzp->data);
+}
+
+static size_t ql_conv_op_data_bytes(const qrun_kernel_call *call) {
+    ql_conv c;
+    if (ql_conv_plan(call, &c) != QRUN_OK || !ql_conv_weights_known(&c))
+        return ql_conv_prep_head();
+    return ql_conv_prep_head() + c.w_bytes;
+}
+
+static void ql_conv_weights(const ql_conv *c, int16_t *w16);
+
+static qrun_status ql_conv_prepare(const qrun_kernel_call *call, void *op_data) {
+    ql_conv_prep *prep = op_data;
+    qrun_status st = ql_conv_plan(call, &prep->c);
+    if (st != QRUN_OK)
+        return st;
+    prep->packed = ql_conv_weights_known(&prep->c);
+    if (prep->packed)
+        ql_conv_weights(&prep->c, (int16_t *)((uint8_t *)op_data + ql_conv_prep_head()));
+    return QRUN_OK;
+}
+
+static size_t ql_conv_scratch(const qrun_kernel_call *call) {
+    const ql_conv_prep *prep = call->op_data;
+    return (prep->packed ? 0 : prep->c.w_bytes) + (size_t)prep->c.slots * prep->c.slot_bytes;
 }
 
 /* W - w_zero_point (per output channel or per tensor) as int16 [c_out][kdim]. */
@@ -286,15 +327,18 @@ static void ql_conv_unit(
 }
 
 static qrun_status ql_eval_conv(const qrun_kernel_call *call) {
-    ql_conv c;
-    qrun_status st = ql_conv_plan(call, &c);
-    if (st != QRUN_OK)
-        return st;
-    if (call->scratch_bytes < c.w_bytes + (size_t)c.slots * c.slot_bytes)
+    const ql_conv_prep *prep = call->op_data;
+    ql_conv c = prep->c;
+    ql_conv_bind(call, &c);
+    size_t w_scratch = prep->packed ? 0 : c.w_bytes;
+    if (call->scratch_bytes < w_scratch + (size_t)c.slots * c.slot_bytes)
         return qrun_errf(call->err, QRUN_E_INTERNAL, "scratch too small");
-    int16_t *w16 = call->scratch;
-    uint8_t *slots = (uint8_t *)call->scratch + c.w_bytes;
-    ql_conv_weights(&c, w16);
+    const int16_t *w16 = (const int16_t *)((const uint8_t *)call->op_data + ql_conv_prep_head());
+    uint8_t *slots = (uint8_t *)call->scratch + w_scratch;
+    if (!prep->packed) {
+        ql_conv_weights(&c, call->scratch);
+        w16 = call->scratch;
+    }
     void *y = call->outputs[0]->data;
     int64_t units = c.p.batch * c.p.group;
     if (c.slots == 1) {
@@ -595,10 +639,14 @@ static bool ql_supports(const qrun_node *node,
 const cpu_ref_kernel cpu_ref_kernels_qlinear[] = {
     {.op = QRUN_OP_CONV_INTEGER,
      .supports = ql_supports,
+     .op_data_bytes = ql_conv_op_data_bytes,
+     .prepare = ql_conv_prepare,
      .scratch_bytes = ql_conv_scratch,
      .eval = ql_eval_conv},
     {.op = QRUN_OP_QLINEAR_CONV,
      .supports = ql_supports,
+     .op_data_bytes = ql_conv_op_data_bytes,
+     .prepare = ql_conv_prepare,
      .scratch_bytes = ql_conv_scratch,
      .eval = ql_eval_conv},
     {.op = QRUN_OP_MATMUL_INTEGER,
