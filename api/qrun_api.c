@@ -651,9 +651,6 @@ static void analyze_nodes(const qrun_graph *g,
                           const qrun_backend *cpu_ref,
                           qrun_node_analysis *out) {
     const struct qrun_tensor *in[64], *outs[64];
-    int nrec = 0;
-    const qrun_exec_record *rec = qrun_exec_records(x, &nrec);
-    (void)rec;
     for (int k = 0; k < g->n_nodes; k++) {
         const qrun_node *n = &g->nodes[k];
         char why[256];

@@ -393,7 +393,6 @@ static qrun_status plan_static_part(qrun_exec *x, qrun_plan *p, int *buf_of, qru
             s = prepare_node(x, k, err);
         if (s)
             return node_error(err, n, s);
-        x->rec[k].node = k;
         if (node_foldable(x, n)) {
             s = alloc_outputs(x, n, VS_FOLDED, err);
             if (!s)
@@ -528,7 +527,6 @@ static qrun_status run_dynamic_part(qrun_exec *x, qrun_err *err) {
         release_op_data(x, k);
         if (s)
             return node_error(err, n, s);
-        x->rec[k].node = k;
         if (x->opts.profile)
             x->rec[k].ms = now_ms() - t0;
         release_dead(x, k);

@@ -32,8 +32,8 @@ typedef struct qrun_exec_options {
     bool fold_constants; /* default true */
 } qrun_exec_options;
 
+/* Per node, indexed like graph->nodes. */
 typedef struct qrun_exec_record {
-    int node;    /* node index */
     int backend; /* backend index */
     double ms;   /* wall time of the last run (profile on) */
     bool folded; /* computed at plan time */
