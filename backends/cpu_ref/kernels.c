@@ -10,5 +10,6 @@ const cpu_ref_kernel *const cpu_ref_kernel_families[] = {
     cpu_ref_kernels_reduce,      cpu_ref_kernels_shape,
     cpu_ref_kernels_gather,      cpu_ref_kernels_pad,
     cpu_ref_kernels_resize,      cpu_ref_kernels_quant,
-    cpu_ref_kernels_qlinear,     NULL,
+    cpu_ref_kernels_qlinear,     cpu_ref_kernels_qlinear_ew,
+    cpu_ref_kernels_qlinear_pool, NULL,
 };

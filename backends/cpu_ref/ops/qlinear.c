@@ -122,7 +122,8 @@ static qrun_status ql_conv_check(const qrun_kernel_call *call, const ql_conv *c)
 /* Point c at the call's tensors (done at prepare and again at every eval: data moves between runs).
  */
 static void ql_conv_bind(const qrun_kernel_call *call, ql_conv *c) {
-    c->qlinear = call->node->op == QRUN_OP_QLINEAR_CONV;
+    c->qlinear =
+        call->node->op == QRUN_OP_QLINEAR_CONV || call->node->op == QRUN_OP_MS_QLINEAR_CONV;
     if (c->qlinear) {
         c->x = call->inputs[0], c->xs = call->inputs[1], c->xzp = ql_in(call, 2);
         c->w = call->inputs[3], c->ws = call->inputs[4], c->wzp = ql_in(call, 5);
@@ -618,7 +619,7 @@ static bool ql_supports(const qrun_node *node,
     static const int plain[] = {0, 1, 2, 3};
     const int *idx = plain;
     int n = 4;
-    if (node->op == QRUN_OP_QLINEAR_CONV)
+    if (node->op == QRUN_OP_QLINEAR_CONV || node->op == QRUN_OP_MS_QLINEAR_CONV)
         idx = conv_q, n = 5;
     if (node->op == QRUN_OP_QLINEAR_MATMUL)
         idx = mm_q, n = 5;
@@ -644,6 +645,13 @@ const cpu_ref_kernel cpu_ref_kernels_qlinear[] = {
      .scratch_bytes = ql_conv_scratch,
      .eval = ql_eval_conv},
     {.op = QRUN_OP_QLINEAR_CONV,
+     .supports = ql_supports,
+     .op_data_bytes = ql_conv_op_data_bytes,
+     .prepare = ql_conv_prepare,
+     .scratch_bytes = ql_conv_scratch,
+     .eval = ql_eval_conv},
+    /* com.microsoft QLinearConv: the ONNX kernel (channels_last = 1 is refused at load). */
+    {.op = QRUN_OP_MS_QLINEAR_CONV,
      .supports = ql_supports,
      .op_data_bytes = ql_conv_op_data_bytes,
      .prepare = ql_conv_prepare,
