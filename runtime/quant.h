@@ -210,9 +210,10 @@ void qrun_quant_lut8(const qrun_qparams8 *in,
                      uint8_t lut[256]);
 
 /**
- * @brief QLinearAdd as MLAS computes it on x86: with ratios ra = sa / sc and
- * rb = sb / sc (float32), c = clamp(round_half_even(bias + a * ra + b * rb))
- * where bias = zc - (ra * za + rb * zb); the zero point of C is added before
+ * @brief QLinearAdd as MLAS computes it on x86 (AVX2): with ratios
+ * ra = sa / sc and rb = sb / sc (float32),
+ * c = clamp(round_half_even(fma(a, ra, fma(b, rb, bias)))) where
+ * bias = zc - (ra * za + rb * zb); the zero point of C is added before
  * rounding here (unlike the other contrib ops).
  */
 typedef struct qrun_qadd {
@@ -226,7 +227,7 @@ void qrun_qadd_init(qrun_qadd *q,
                     const qrun_qparams8 *c);
 
 static inline int32_t qrun_qadd_apply(const qrun_qadd *q, int32_t a, int32_t b) {
-    float v = (q->bias + (float)a * q->ra) + (float)b * q->rb;
+    float v = fmaf((float)a, q->ra, fmaf((float)b, q->rb, q->bias));
     return qrun_quantize_int((double)v, 0, q->qmin, q->qmax);
 }
 
