@@ -212,8 +212,8 @@ qrun_status qrun_qlinear_pool_params(const qrun_node *node,
                                      qrun_conv_params *p,
                                      qrun_err *err) {
     if (x->rank < 3)
-        return qrun_errf(err, QRUN_E_MODEL, "%s: input must have rank >= 3, got %d",
-                         node->op_type, x->rank);
+        return qrun_errf(err, QRUN_E_MODEL, "%s: input must have rank >= 3, got %d", node->op_type,
+                         x->rank);
     /* An N x C x spatial view of X. */
     struct qrun_tensor v = *x;
     int ns = x->rank - 2;
@@ -338,8 +338,8 @@ static qrun_status qc_check_qdq_axis(const qrun_infer_ctx *c) {
     if (!s || qrun_node_attr(c->node, "axis") || qc_numel(s) == 1)
         return QRUN_OK;
     return qrun_errf(c->err, QRUN_E_MODEL,
-                     "%s (com.microsoft): scale has %lld elements but no axis is set", c->node->op_type,
-                     (long long)qc_numel(s));
+                     "%s (com.microsoft): scale has %lld elements but no axis is set",
+                     c->node->op_type, (long long)qc_numel(s));
 }
 
 qrun_status qrun_infer_ms_quantize_linear(qrun_infer_ctx *c) {

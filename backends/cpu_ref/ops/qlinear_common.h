@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Per-tensor quantization parameters of the com.microsoft QLinear kernels (math in runtime/quant). */
+/* Per-tensor quantization parameters of the com.microsoft QLinear kernels (math in runtime/quant).
+ */
 #ifndef QRUN_CPU_REF_QLINEAR_COMMON_H
 #define QRUN_CPU_REF_QLINEAR_COMMON_H
 

@@ -23,9 +23,9 @@
 /* Derived parameters of one node. */
 typedef struct qe_params {
     qrun_qparams8 in[2], out;
-    qrun_qadd add;     /* QLinearAdd */
-    float mul_mult;    /* QLinearMul: sa * sb / sc */
-    uint8_t lut[256];  /* QLinearSigmoid, QLinearLeakyRelu */
+    qrun_qadd add;    /* QLinearAdd */
+    float mul_mult;   /* QLinearMul: sa * sb / sc */
+    uint8_t lut[256]; /* QLinearSigmoid, QLinearLeakyRelu */
 } qe_params;
 
 /* QLinearConcat: one entry per input. */
@@ -323,12 +323,10 @@ static bool qe_supports(const qrun_node *node,
 }
 
 #define QE_KERNEL(OP, EVAL)                                                                        \
-    {.op = OP,                                                                                     \
-     .supports = qe_supports,                                                                      \
-     .op_data_bytes = qe_op_data_bytes,                                                            \
-     .prepare = qe_prepare,                                                                        \
-     .scratch_bytes = qe_scratch,                                                                  \
-     .eval = EVAL}
+    {                                                                                              \
+        .op = OP, .supports = qe_supports, .op_data_bytes = qe_op_data_bytes,                      \
+        .prepare = qe_prepare, .scratch_bytes = qe_scratch, .eval = EVAL                           \
+    }
 
 const cpu_ref_kernel cpu_ref_kernels_qlinear_ew[] = {
     QE_KERNEL(QRUN_OP_MS_QLINEAR_ADD, qe_eval_binary),

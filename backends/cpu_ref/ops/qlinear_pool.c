@@ -85,8 +85,8 @@ static void qp_global(const qp_prep *q, const void *x, void *y, bool u8, int nt)
 /* ---- QLinearAveragePool ---------------------------------------------------- */
 
 /* One output element: window of flat output position o in plane (b, ch). */
-static int32_t qp_window(const qp_prep *q, const void *x, bool u8, int64_t base, qp_layout in,
-                         int64_t o) {
+static int32_t
+qp_window(const qp_prep *q, const void *x, bool u8, int64_t base, qp_layout in, int64_t o) {
     const qrun_conv_params *p = &q->p;
     int n = p->n_spatial;
     pool_axis ax[QRUN_MAX_RANK];
