@@ -4,7 +4,8 @@
  * (broadcasting, saturation, ORT's rounding order), the lookup-table unary
  * ops, QLinearSoftmax (both opset semantics), QLinearConcat, the QLinear pools
  * (NCHW and channels_last), QGemm (float and quantized output, per-column
- * parameters, transB, alpha), contrib Quantize/DequantizeLinear and QLinearConv,
+ * parameters, transB, alpha), contrib Quantize/DequantizeLinear and QLinearConv
+ * (channels_last too),
  * and load-time errors on bad quantization parameters.
  */
 #include <setjmp.h>
@@ -438,8 +439,73 @@ static void test_ms_qlinear_conv(void **state) {
     /* x * (3 - 1) * 0.5 + 100 */
     const double want[4] = {100, 101, 102, 103};
     expect_run(&tn, in, 4, dy, want, 4);
+    /* channels_last: X and Y are NHWC; W stays M x C x kH x kW. 1x1 conv, 2 -> 2 channels. */
+    const int64_t dxl[4] = {1, 2, 2, 2}, dwl[4] = {2, 2, 1, 1};
+    const uint8_t xl[8] = {0, 10, 1, 10, 2, 10, 3, 10}, wl[4] = {1, 0, 1, 1};
+    const struct qrun_tensor *inl[8] = {t_new(QRUN_DTYPE_UINT8, 4, dxl, xl),
+                                        t_scale(1.0f),
+                                        t_zp_u8(0),
+                                        t_new(QRUN_DTYPE_UINT8, 4, dwl, wl),
+                                        t_scale(1.0f),
+                                        t_zp_u8(0),
+                                        t_scale(1.0f),
+                                        t_zp_u8(0)};
+    kr_node tl;
+    kr_node_init(&tl, QRUN_OP_MS_QLINEAR_CONV, 1, 8, 1);
+    kr_int(&tl, "channels_last", 1);
+    const double wantl[8] = {0, 10, 1, 11, 2, 12, 3, 13};
+    expect_run(&tl, inl, 4, dxl, wantl, 8);
+    t_free_all();
+}
+
+/* A 3x3 padded, strided conv in NHWC equals the NCHW conv on transposed data. */
+static void test_ms_qlinear_conv_channels_last_matches_nchw(void **state) {
+    (void)state;
+    enum { C = 3, H = 5, W = 4, M = 2 };
+    const int64_t dx[4] = {1, C, H, W}, dxl[4] = {1, H, W, C}, dw[4] = {M, C, 3, 3};
+    uint8_t x[C * H * W], xl[C * H * W];
+    int8_t w[M * C * 9];
+    for (int i = 0; i < C * H * W; i++)
+        x[i] = (uint8_t)((i * 37 + 11) % 256);
+    for (int c = 0; c < C; c++)
+        for (int s = 0; s < H * W; s++)
+            xl[s * C + c] = x[c * H * W + s];
+    for (int i = 0; i < M * C * 9; i++)
+        w[i] = (int8_t)((i * 29) % 41 - 20);
+    const float ws[M] = {0.01f, 0.02f};
+    const int64_t dm[1] = {M}, pads[4] = {1, 1, 1, 1}, strides[2] = {2, 1};
+    const struct qrun_tensor *in[8] = {t_new(QRUN_DTYPE_UINT8, 4, dx, x),
+                                       t_scale(0.05f),
+                                       t_zp_u8(128),
+                                       t_new(QRUN_DTYPE_INT8, 4, dw, w),
+                                       t_new(QRUN_DTYPE_FLOAT, 1, dm, ws),
+                                       t_zp_i8(0),
+                                       t_scale(0.1f),
+                                       t_zp_u8(120)};
+    kr_node tn;
+    kr_node_init(&tn, QRUN_OP_MS_QLINEAR_CONV, 1, 8, 1);
+    kr_ints(&tn, "pads", 4, pads);
+    kr_ints(&tn, "strides", 2, strides);
+    struct qrun_tensor *ref[1] = {NULL}, *got[1] = {NULL};
+    qrun_err err = {{0}};
+    assert_int_equal(kr_run_new(&tn, in, ref, 1, &err), QRUN_OK);
     kr_int(&tn, "channels_last", 1);
-    expect_infer_error(&tn, in, QRUN_E_UNSUPPORTED, "channels_last");
+    in[0] = t_new(QRUN_DTYPE_UINT8, 4, dxl, xl);
+    assert_int_equal(kr_run_new(&tn, in, got, 1, &err), QRUN_OK);
+    int64_t oh = ref[0]->dims[2], ow = ref[0]->dims[3];
+    const int64_t dyl[4] = {1, oh, ow, M};
+    kr_assert_dims(got[0], 4, dyl);
+    int distinct = 0;
+    for (int m = 0; m < M; m++) {
+        for (int64_t s = 0; s < oh * ow; s++) {
+            double want = kr_get(ref[0], m * oh * ow + s);
+            distinct += want != kr_get(ref[0], 0);
+            assert_true(kr_get(got[0], s * M + m) == want);
+        }
+    }
+    assert_true(distinct > 0); /* the case is not trivially constant */
+    kr_tensor_free(ref[0]);
+    kr_tensor_free(got[0]);
     t_free_all();
 }
 
@@ -530,6 +596,7 @@ int main(void) {
         cmocka_unit_test(test_qgemm_quantized_trans_b),
         cmocka_unit_test(test_ms_quantize_dequantize),
         cmocka_unit_test(test_ms_qlinear_conv),
+        cmocka_unit_test(test_ms_qlinear_conv_channels_last_matches_nchw),
         cmocka_unit_test(test_qparam_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

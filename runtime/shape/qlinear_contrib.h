@@ -19,6 +19,12 @@
 /** @brief The node's channels_last attribute (0 when absent). */
 bool qrun_qlinear_channels_last(const qrun_node *node);
 
+/** @brief view = x with its dims reordered from N x D1..Dn x C to N x C x D1..Dn (data shared). */
+void qrun_channels_last_view(const struct qrun_tensor *x, struct qrun_tensor *view);
+
+/** @brief Reorder rank dims from N x C x D1..Dn to N x D1..Dn x C. */
+void qrun_channels_last_dims(int rank, const int64_t *nchw, int64_t *out);
+
 /**
  * @brief Geometry of QLinearAveragePool (kernel_shape etc. from the node) or
  * QLinearGlobalAveragePool (one window over all spatial dims) for X in the
