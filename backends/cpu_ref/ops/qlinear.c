@@ -764,7 +764,7 @@ static void ql_qgemm_output(const qrun_kernel_call *call, const ql_qgemm *g, con
         if (ys)
             mult /= (float)ql_get(ys, 0);
         for (int64_t i = 0; i < g->m; i++) {
-            int32_t v = acc[i * g->n + j] + ql_qgemm_bias(c, i, j);
+            int64_t v = (int64_t)acc[i * g->n + j] + ql_qgemm_bias(c, i, j);
             if (!ys)
                 ((float *)y->data)[i * g->n + j] = (float)v * mult;
             else

@@ -73,10 +73,10 @@ static void qp_global(const qp_prep *q, const void *x, void *y, bool u8, int nt)
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t t = 0; t < planes; t++) {
         int64_t b = t / c, ch = t % c, base = b * in.batch + ch * in.chan;
-        int32_t acc = 0;
+        int64_t acc = 0;
         for (int64_t s = 0; s < sp; s++)
             acc += qlc_load8(x, base + s * in.pos, u8);
-        acc -= q->x.zp * (int32_t)sp;
+        acc -= (int64_t)q->x.zp * sp;
         qlc_store8(y, b * out.batch + ch * out.chan,
                    qrun_requantize_ort(acc, mult, q->y.zp, q->y.qmin, q->y.qmax));
     }
