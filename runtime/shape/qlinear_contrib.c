@@ -150,13 +150,18 @@ qrun_status qrun_infer_qlinear_unary(qrun_infer_ctx *c) {
     if (c->node->op == QRUN_OP_MS_QLINEAR_SOFTMAX) {
         if (!qrun_node_attr(c->node, "opset"))
             return qrun_errf(c->err, QRUN_E_MODEL, "QLinearSoftmax: attribute opset is required");
-        int64_t dflt = qrun_node_attr_int(c->node, "opset", 13) >= 13 ? -1 : 1;
+        bool v13;
         int axis;
-        st = qrun_normalize_axis(qrun_node_attr_int(c->node, "axis", dflt), x->rank, &axis, c->err);
+        st = qrun_normalize_axis(qrun_qlinear_softmax_axis(c->node, &v13), x->rank, &axis, c->err);
         if (st != QRUN_OK)
             return st;
     }
     return qrun_infer_set_output(c, 0, x->dtype, x->rank, x->dims);
+}
+
+int64_t qrun_qlinear_softmax_axis(const qrun_node *node, bool *v13) {
+    *v13 = qrun_node_attr_int(node, "opset", 13) >= 13;
+    return qrun_node_attr_int(node, "axis", *v13 ? -1 : 1);
 }
 
 /* QLinearConcat: Y_scale, Y_zp, then (X_i, X_i_scale, X_i_zp) triples; attribute axis. */

@@ -35,6 +35,13 @@ qrun_status qrun_qlinear_pool_params(const qrun_node *node,
                                      qrun_conv_params *p,
                                      qrun_err *err);
 
+/**
+ * @brief QLinearSoftmax semantics: *v13 when the node's opset attribute is 13
+ * or more (softmax along axis alone; default axis -1), else the input is
+ * coerced to 2-D at axis (default 1). Returns the axis attribute or default.
+ */
+int64_t qrun_qlinear_softmax_axis(const qrun_node *node, bool *v13);
+
 /** @brief Output dims (rank n_spatial + 2) of a pool in the node's layout. */
 void qrun_qlinear_pool_out_dims(const qrun_conv_params *p, bool channels_last, int64_t *dims);
 

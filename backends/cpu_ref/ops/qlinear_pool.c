@@ -152,13 +152,7 @@ static bool qp_supports(const qrun_node *node,
                         int n_inputs,
                         char *why,
                         size_t why_cap) {
-    const struct qrun_tensor *x = n_inputs > 0 ? inputs[0] : NULL;
-    if (!x || x->dtype == QRUN_DTYPE_UNDEFINED || x->dtype == QRUN_DTYPE_UINT8 ||
-        x->dtype == QRUN_DTYPE_INT8)
-        return true;
-    snprintf(why, why_cap, "%s: type %s is not implemented", node->op_type,
-             qrun_dtype_name(x->dtype));
-    return false;
+    return qlc_supports_8bit(node, n_inputs > 0 ? inputs[0] : NULL, why, why_cap);
 }
 
 const cpu_ref_kernel cpu_ref_kernels_qlinear_pool[] = {
