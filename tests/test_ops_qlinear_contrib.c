@@ -163,6 +163,59 @@ static void test_qlinear_mul(void **state) {
     t_free_all();
 }
 
+/*
+ * Broadcast [4,1,5] with [3,1] over many values, both types, against the
+ * double-precision formulas: within one step everywhere, mostly exact.
+ */
+static void binary_vs_reference(qrun_op op, qrun_dtype t) {
+    bool u8 = t == QRUN_DTYPE_UINT8, add = op == QRUN_OP_MS_QLINEAR_ADD;
+    const int64_t da[3] = {4, 1, 5}, db[2] = {3, 1}, dy[3] = {4, 3, 5};
+    uint8_t a[20], b[3];
+    for (int i = 0; i < 20; i++)
+        a[i] = (uint8_t)(i * 53 + 7);
+    for (int i = 0; i < 3; i++)
+        b[i] = (uint8_t)(i * 97 + 200);
+    int za = u8 ? 120 : 5, zb = u8 ? 99 : -7, zc = u8 ? 128 : 3, lo = u8 ? 0 : -128,
+        hi = u8 ? 255 : 127;
+    const float sa = 0.031f, sb = 0.047f, sc = add ? 0.06f : 0.9f;
+    const struct qrun_tensor *in[8] = {
+        t_new(t, 3, da, a), t_scale(sa),          t_u8s((int8_t)za, t), t_new(t, 2, db, b),
+        t_scale(sb),        t_u8s((int8_t)zb, t), t_scale(sc),          t_u8s((int8_t)zc, t)};
+    kr_node tn;
+    kr_node_init(&tn, op, 1, 8, 1);
+    struct qrun_tensor *out[1] = {NULL};
+    qrun_err err = {{0}};
+    assert_int_equal(kr_run_new(&tn, in, out, 1, &err), QRUN_OK);
+    kr_assert_dims(out[0], 3, dy);
+    int exact = 0;
+    for (int i = 0; i < 4; i++) {
+        for (int j = 0; j < 3; j++) {
+            for (int k = 0; k < 5; k++) {
+                int qa = u8 ? a[i * 5 + k] : (int8_t)a[i * 5 + k];
+                int qb = u8 ? b[j] : (int8_t)b[j];
+                double va = (qa - za) * (double)sa, vb = (qb - zb) * (double)sb;
+                double ref = nearbyint((add ? va + vb : va * vb) / sc) + zc;
+                ref = ref < lo ? lo : ref > hi ? hi : ref;
+                double got = kr_get(out[0], (i * 3 + j) * 5 + k);
+                if (fabs(got - ref) > 1.0)
+                    fail_msg("%s [%d,%d,%d]: got %g, want %g", tn.node.op_type, i, j, k, got, ref);
+                exact += got == ref;
+            }
+        }
+    }
+    assert_true(exact >= 57);
+    kr_tensor_free(out[0]);
+    t_free_all();
+}
+
+static void test_qlinear_binary_vs_reference(void **state) {
+    (void)state;
+    binary_vs_reference(QRUN_OP_MS_QLINEAR_ADD, QRUN_DTYPE_UINT8);
+    binary_vs_reference(QRUN_OP_MS_QLINEAR_ADD, QRUN_DTYPE_INT8);
+    binary_vs_reference(QRUN_OP_MS_QLINEAR_MUL, QRUN_DTYPE_UINT8);
+    binary_vs_reference(QRUN_OP_MS_QLINEAR_MUL, QRUN_DTYPE_INT8);
+}
+
 /* Parameters computed by another node: prepare finds no data, eval builds them per run. */
 static void test_qlinear_add_runtime_params(void **state) {
     (void)state;
@@ -236,6 +289,58 @@ static void test_qlinear_leaky_relu_u8(void **state) {
     const double want[3] = {50, 70, 46};
     expect_run(&tn, in, 1, d, want, 3);
     t_free_all();
+}
+
+/*
+ * Every one of the 256 inputs against a double-precision reference of
+ * quantize(f(dequantize(x))): float32 rounding may move a value sitting on a
+ * rounding boundary by one step, nothing more.
+ */
+static void lut_exhaustive(qrun_op op, qrun_dtype t, double (*f)(double), float alpha) {
+    bool u8 = t == QRUN_DTYPE_UINT8;
+    const int64_t d[1] = {256};
+    uint8_t x[256];
+    for (int i = 0; i < 256; i++)
+        x[i] = (uint8_t)i;
+    int xzp = u8 ? 131 : -3, yzp = u8 ? 40 : -20, lo = u8 ? 0 : -128, hi = u8 ? 255 : 127;
+    const float xs = 0.07f, ys = 0.01f;
+    const struct qrun_tensor *in[5] = {t_new(t, 1, d, x), t_scale(xs), t_u8s((int8_t)xzp, t),
+                                       t_scale(ys), t_u8s((int8_t)yzp, t)};
+    kr_node tn;
+    kr_node_init(&tn, op, 1, 5, 1);
+    kr_float(&tn, "alpha", alpha);
+    struct qrun_tensor *out[1] = {NULL};
+    qrun_err err = {{0}};
+    assert_int_equal(kr_run_new(&tn, in, out, 1, &err), QRUN_OK);
+    int exact = 0;
+    for (int i = 0; i < 256; i++) {
+        int q = u8 ? i : (int8_t)(uint8_t)i;
+        double v = f((double)(q - xzp) * xs), ref = nearbyint(v / ys) + yzp;
+        ref = ref < lo ? lo : ref > hi ? hi : ref;
+        double got = kr_get(out[0], i);
+        if (fabs(got - ref) > 1.0)
+            fail_msg("%s x=%d: got %g, want %g", tn.node.op_type, q, got, ref);
+        exact += got == ref;
+    }
+    assert_true(exact >= 250);
+    kr_tensor_free(out[0]);
+    t_free_all();
+}
+
+static double ref_sigmoid(double v) {
+    return 1.0 / (1.0 + exp(-v));
+}
+
+static double ref_leaky(double v) {
+    return v >= 0 ? v : 0.2 * v;
+}
+
+static void test_qlinear_lut_exhaustive(void **state) {
+    (void)state;
+    lut_exhaustive(QRUN_OP_MS_QLINEAR_SIGMOID, QRUN_DTYPE_UINT8, ref_sigmoid, 0.0f);
+    lut_exhaustive(QRUN_OP_MS_QLINEAR_SIGMOID, QRUN_DTYPE_INT8, ref_sigmoid, 0.0f);
+    lut_exhaustive(QRUN_OP_MS_QLINEAR_LEAKY_RELU, QRUN_DTYPE_UINT8, ref_leaky, 0.2f);
+    lut_exhaustive(QRUN_OP_MS_QLINEAR_LEAKY_RELU, QRUN_DTYPE_INT8, ref_leaky, 0.2f);
 }
 
 static void test_qlinear_softmax(void **state) {
@@ -585,9 +690,11 @@ int main(void) {
         cmocka_unit_test(test_qlinear_add_broadcast_u8),
         cmocka_unit_test(test_qlinear_add_saturates_i8),
         cmocka_unit_test(test_qlinear_mul),
+        cmocka_unit_test(test_qlinear_binary_vs_reference),
         cmocka_unit_test(test_qlinear_add_runtime_params),
         cmocka_unit_test(test_qlinear_sigmoid_i8),
         cmocka_unit_test(test_qlinear_leaky_relu_u8),
+        cmocka_unit_test(test_qlinear_lut_exhaustive),
         cmocka_unit_test(test_qlinear_softmax),
         cmocka_unit_test(test_qlinear_concat),
         cmocka_unit_test(test_qlinear_global_average_pool),
