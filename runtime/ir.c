@@ -80,7 +80,7 @@ static void ir_attr_free(const qrun_allocator *a, qrun_attr *at) {
     memset(at, 0, sizeof *at);
 }
 
-static void ir_node_free(const qrun_allocator *a, qrun_node *n) {
+void qrun_node_release(const qrun_allocator *a, qrun_node *n) {
     qrun_free(a, n->name);
     qrun_free(a, n->op_type);
     qrun_free(a, n->domain);
@@ -105,7 +105,7 @@ void qrun_graph_free(qrun_graph *g) {
     for (int i = 0; i < g->n_values; i++)
         ir_value_free(a, &g->values[i]);
     for (int i = 0; i < g->n_nodes; i++)
-        ir_node_free(a, &g->nodes[i]);
+        qrun_node_release(a, &g->nodes[i]);
     for (int i = 0; i < g->n_opsets; i++)
         qrun_free(a, g->opsets[i].domain);
     qrun_free(a, g->values);

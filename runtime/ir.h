@@ -131,4 +131,36 @@ static inline int qrun_node_input(const qrun_node *n, int i) {
     return i < n->n_inputs ? n->inputs[i] : -1;
 }
 
+/* ---- editing, for passes (runtime/ir_edit.c) ---- */
+/** @brief Deep copy of a graph (values, constant data, nodes, attributes) with src's allocator. */
+qrun_status qrun_graph_clone(const qrun_graph *src, qrun_graph **out);
+/**
+ * @brief Delete the nodes with dead[k] set and compact the node array (value
+ * indices are unchanged; values are never deleted). Producers are stale
+ * until the next qrun_graph_toposort.
+ */
+void qrun_graph_remove_nodes(qrun_graph *g, const bool *dead);
+/** @brief Free what node n owns (name, inputs, attributes...); n itself is not freed. */
+void qrun_node_release(const qrun_allocator *a, qrun_node *n);
+/** @brief New constant value holding a copy of t's dtype, shape and data; index or -1 on NOMEM. */
+int qrun_graph_add_constant(qrun_graph *g, const char *name, const struct qrun_tensor *t);
+/** @brief Name not used by any value: base, else base_1, base_2, ... (written to buf). */
+const char *qrun_graph_unique_name(const qrun_graph *g, const char *base, char *buf, size_t cap);
+/**
+ * @brief Append a node (op resolved from the op table) with the given value
+ * indices (-1: omitted); index or -1 on NOMEM.
+ */
+int qrun_graph_add_op(qrun_graph *g,
+                      const char *name,
+                      const char *op_type,
+                      int64_t opset,
+                      int n_inputs,
+                      const int *inputs,
+                      int n_outputs,
+                      const int *outputs);
+/** @brief Number of node inputs reading value v; *first gets the first such node (or -1). */
+int qrun_graph_consumers(const qrun_graph *g, int v, int *first);
+/** @brief Add or replace an INT attribute of node k; false on NOMEM. */
+bool qrun_node_set_attr_int(qrun_graph *g, int k, const char *name, int64_t v);
+
 #endif
