@@ -33,6 +33,7 @@ typedef struct cli {
     bool json;
     bool random_input;
     bool profile;
+    bool no_lower;
     int threads;
     int repeat;
 } cli;
@@ -63,6 +64,8 @@ static const char *k_usage =
     "  --backend NAME         execution backend (default: cpu_ref)\n"
     "  --repeat N             run N times and report the median time (default 1)\n"
     "  --profile              print per-node times as CSV on stderr (node,op,backend,ms)\n"
+    "  --no-lower             keep QDQ node units as float DequantizeLinear -> op -> QuantizeLinear\n"
+    "                         instead of lowering them to integer ops (also for info)\n"
     "\n"
     "Exit status: 0 on success; 1 on any error, with one line on stderr naming the file and,\n"
     "where relevant, the node or tensor.\n";
@@ -211,6 +214,8 @@ static int parse_args(int argc, char **argv, cli *c) {
             c->random_input = true;
         } else if (strcmp(a, "--profile") == 0) {
             c->profile = true;
+        } else if (strcmp(a, "--no-lower") == 0) {
+            c->no_lower = true;
         } else if (a[0] == '-' && a[1]) {
             return fail("unknown option '%s' (see qrun --help)", a);
         } else if (!c->model) {
@@ -545,6 +550,47 @@ static int count_ops(const qrun_model *m, const qrun_node_analysis *an, op_count
     return n_ops;
 }
 
+/* "QDQ lowering" section: N of M units lowered, then one line per unit. */
+static void print_lowering_text(const qrun_model *m) {
+    int n = qrun_model_lowering_count(m), lowered = 0;
+    if (!qrun_model_lowering_enabled(m)) {
+        printf("QDQ lowering: disabled (--no-lower)\n");
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        qrun_lowering_info u;
+        qrun_model_lowering_get(m, i, &u);
+        lowered += u.lowered;
+    }
+    printf("QDQ lowering: %d of %d units lowered\n", lowered, n);
+    for (int i = 0; i < n; i++) {
+        qrun_lowering_info u;
+        qrun_model_lowering_get(m, i, &u);
+        if (u.lowered)
+            printf("  lowered      %-12s %s -> %s\n", u.op, u.node, u.target);
+        else
+            printf("  not lowered  %-12s %s: %s\n", u.op, u.node, u.reason);
+    }
+}
+
+static void print_lowering_json(const qrun_model *m) {
+    printf(", \"lowering\": [");
+    for (int i = 0; i < qrun_model_lowering_count(m); i++) {
+        qrun_lowering_info u;
+        qrun_model_lowering_get(m, i, &u);
+        printf("%s{\"node\": ", i ? ", " : "");
+        json_string(stdout, u.node);
+        printf(", \"op\": ");
+        json_string(stdout, u.op);
+        printf(", \"lowered\": %s, \"target\": ", u.lowered ? "true" : "false");
+        json_string(stdout, u.target);
+        printf(", \"reason\": ");
+        json_string(stdout, u.reason);
+        printf("}");
+    }
+    printf("]");
+}
+
 static void print_info_text(const cli *c,
                             const qrun_model *m,
                             const qrun_node_analysis *an,
@@ -629,6 +675,7 @@ static void print_info_text(const cli *c,
         }
         printf("%s\n", n_nodes - ok > 20 ? ", ..." : "");
     }
+    print_lowering_text(m);
 }
 
 static void print_info_json(const cli *c, const qrun_model *m, const qrun_node_analysis *an) {
@@ -703,7 +750,9 @@ static void print_info_json(const cli *c, const qrun_model *m, const qrun_node_a
         printf(": {\"count\": %" PRId64 ", \"bytes\": %" PRId64 "}", ps.count[t], ps.bytes[t]);
         first = false;
     }
-    printf("}}\n");
+    printf("}");
+    print_lowering_json(m);
+    printf("}\n");
 }
 
 static int cmd_info(qrun_context *ctx, const cli *c) {
@@ -750,6 +799,7 @@ int main(int argc, char **argv) {
     qrun_options opts;
     qrun_options_init(&opts);
     opts.n_threads = c.threads;
+    opts.no_qdq_lowering = c.no_lower;
     qrun_context *ctx = NULL;
     if (qrun_context_create(&opts, &ctx))
         return fail("cannot create a context (out of memory)");

@@ -95,6 +95,7 @@ typedef struct qrun_allocator {
 typedef struct qrun_options {
     const qrun_allocator *allocator; /**< NULL: malloc/free */
     int n_threads;                   /**< 0: all cores */
+    bool no_qdq_lowering; /**< keep QDQ node units as float DQ -> op -> Q (for comparison) */
 } qrun_options;
 
 typedef struct qrun_context qrun_context;
@@ -194,6 +195,29 @@ typedef struct qrun_node_info {
     int n_outputs;
 } qrun_node_info;
 QRUN_API qrun_status qrun_model_node_info(const qrun_model *model, int i, qrun_node_info *out);
+
+/**
+ * One QDQ node unit (DequantizeLinear -> op -> QuantizeLinear) found at load.
+ * Models are lowered when loaded: units whose integer rewrite is exact (or
+ * within the integer op's requantization rounding) run as integer ops
+ * (QLinearConv, QLinearMatMul, data movement on the quantized tensor); the
+ * rest stay float DQ -> op -> Q. Strings are owned by the model.
+ */
+typedef struct qrun_lowering_info {
+    const char *node;   /**< the unit's op node; a lowered node keeps this name */
+    const char *op;     /**< its op type, e.g. "Conv" */
+    bool lowered;       /**< rewritten into integer ops */
+    const char *target; /**< what it became, e.g. "QLinearConv"; "" when not lowered */
+    const char *reason; /**< why it was not lowered; "" when lowered */
+} qrun_lowering_info;
+/** @brief Number of QDQ node units (0 when the model has none or lowering was disabled). */
+QRUN_API int qrun_model_lowering_count(const qrun_model *model);
+/** @brief Unit i of the lowering report. @return QRUN_OK or QRUN_E_ARG (index out of range). */
+QRUN_API qrun_status qrun_model_lowering_get(const qrun_model *model,
+                                             int i,
+                                             qrun_lowering_info *out);
+/** @brief false when the model was loaded with qrun_options.no_qdq_lowering. */
+QRUN_API bool qrun_model_lowering_enabled(const qrun_model *model);
 
 /** Parameter statistics: initializer elements and bytes for each dtype. */
 typedef struct qrun_param_stats {
