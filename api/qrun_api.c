@@ -146,10 +146,8 @@ static bool chain_supports(void *ud,
 }
 
 /* Every node must have an op some backend knows; checked before anything runs. */
-static qrun_status check_ops_supported(qrun_context *ctx,
-                                       api_chain *chain,
-                                       const qrun_graph *g,
-                                       const char *file) {
+static qrun_status
+check_ops_supported(qrun_context *ctx, api_chain *chain, const qrun_graph *g, const char *file) {
     for (int k = 0; k < g->n_nodes; k++) {
         const qrun_node *n = &g->nodes[k];
         char why[256] = "";
@@ -167,7 +165,8 @@ static qrun_status check_ops_supported(qrun_context *ctx,
 static qrun_status model_prepare_graph(
     qrun_context *ctx, qrun_graph *g, const char *file, bool check, qrun_lower_report *rep) {
     api_chain chain;
-    qrun_status s = qrun_registry_create_chain("cpu_ref", ctx->alloc, chain.bs, &chain.n, &ctx->err);
+    qrun_status s =
+        qrun_registry_create_chain("cpu_ref", ctx->alloc, chain.bs, &chain.n, &ctx->err);
     if (s)
         return s;
     if (!ctx->no_qdq_lowering) {

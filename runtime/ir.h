@@ -152,7 +152,8 @@ int qrun_graph_add_constant(qrun_graph *g,
                             int rank,
                             const int64_t *dims,
                             const void *data);
-/** @brief Remove the nodes with dead[i] (others keep their order). Call qrun_graph_toposort after. */
+/** @brief Remove the nodes with dead[i] (others keep their order). Call qrun_graph_toposort after.
+ */
 void qrun_graph_remove_nodes(qrun_graph *g, const bool *dead);
 
 /* ---- attribute access for shape inference and kernels ---- */

@@ -133,8 +133,7 @@ static qrun_status
 lw_report(lw *L, const char *name, const char *op, const char *target, const char *reason) {
     const qrun_allocator *a = L->g->alloc;
     size_t cap = L->rep_cap;
-    if (qrun_grow(a, (void **)&L->rep->units, sizeof *L->rep->units, &cap,
-                  (size_t)L->rep->n + 1))
+    if (qrun_grow(a, (void **)&L->rep->units, sizeof *L->rep->units, &cap, (size_t)L->rep->n + 1))
         return lw_nomem(L);
     L->rep_cap = cap;
     qrun_lower_unit *u = &L->rep->units[L->rep->n++];
@@ -211,8 +210,9 @@ static bool lw_read_qp(lw *L, int k, lw_qp *qp, char *why) {
     else if (dq)
         qp->qtype = lw_val(L, qp->q)->info.dtype;
     else
-        qp->qtype = n->opset >= 21 && lw_attr_dtype(n, "output_dtype") ? lw_attr_dtype(n, "output_dtype")
-                                                                       : QRUN_DTYPE_UINT8;
+        qp->qtype = n->opset >= 21 && lw_attr_dtype(n, "output_dtype")
+                        ? lw_attr_dtype(n, "output_dtype")
+                        : QRUN_DTYPE_UINT8;
     if (!dq && qrun_quant_is_small_float(qp->qtype) && qrun_node_attr_int(n, "saturate", 1) != 1) {
         snprintf(why, LW_WHY, "QuantizeLinear '%s' has saturate=0", n->name);
         return false;
@@ -234,8 +234,8 @@ static double lw_zp(lw *L, const lw_qp *qp, int64_t i) {
 }
 
 static bool lw_same_qp(lw *L, const lw_qp *a, const lw_qp *b) {
-    return a->n == 1 && b->n == 1 && a->qtype == b->qtype && lw_scale(L, a, 0) == lw_scale(L, b, 0) &&
-           lw_zp(L, a, 0) == lw_zp(L, b, 0);
+    return a->n == 1 && b->n == 1 && a->qtype == b->qtype &&
+           lw_scale(L, a, 0) == lw_scale(L, b, 0) && lw_zp(L, a, 0) == lw_zp(L, b, 0);
 }
 
 /* The DQ node feeding input slot i of node k, its parameters read; -1 and a reason otherwise. */
@@ -249,7 +249,8 @@ static int lw_input_dq(lw *L, int k, int i, lw_qp *qp, char *why) {
         return -1;
     }
     if (L->uses[v] != 1) {
-        snprintf(why, LW_WHY, "DequantizeLinear output '%s' has other readers (a graph output or a "
+        snprintf(why, LW_WHY,
+                 "DequantizeLinear output '%s' has other readers (a graph output or a "
                  "repeated input)",
                  lw_val(L, v)->name);
         return -1;
@@ -262,9 +263,9 @@ static int lw_output_q(lw *L, int k, int v, lw_qp *qp, char *why) {
     int c = lw_sole_consumer(L, v);
     if (c < 0 || lw_node(L, c)->op != QRUN_OP_QUANTIZE_LINEAR) {
         snprintf(why, LW_WHY, "output '%s' %s", lw_val(L, v)->name,
-                 L->uses[v] != 1  ? "has several consumers (or is a graph output)"
-                 : c < 0          ? "is a graph output"
-                                  : "is not quantized by a QuantizeLinear");
+                 L->uses[v] != 1 ? "has several consumers (or is a graph output)"
+                 : c < 0         ? "is a graph output"
+                                 : "is not quantized by a QuantizeLinear");
         return -1;
     }
     if (!lw_read_qp(L, c, qp, why))
@@ -340,8 +341,8 @@ static bool lw_supported(lw *L,
 /* ---- Relu / Clip folded into the output range ------------------------------- */
 
 typedef struct lw_act {
-    int node;     /* Relu/Clip node, -1 when none */
-    bool clamp;   /* an integer Clip is needed */
+    int node;   /* Relu/Clip node, -1 when none */
+    bool clamp; /* an integer Clip is needed */
     int32_t lo, hi;
 } lw_act;
 
@@ -414,9 +415,8 @@ static bool lw_conv_bias(lw *L, int k, const lw_qp *x, const lw_qp *w, lw_qp *b,
             return false;
         }
         if (!(fabs(got - want) <= LW_BIAS_REL_TOL * fabs(want))) {
-            snprintf(why, LW_WHY,
-                     "bias scale of channel %lld is %g, not x_scale*w_scale = %g", (long long)c,
-                     got, want);
+            snprintf(why, LW_WHY, "bias scale of channel %lld is %g, not x_scale*w_scale = %g",
+                     (long long)c, got, want);
             return false;
         }
     }
@@ -800,8 +800,8 @@ static qrun_status lw_duplicate_dqs(lw *L) {
                 if (nv < 0)
                     return lw_nomem(L);
                 const qrun_node *dq = lw_node(L, d);
-                int nd = lw_add_node(L, dq->name, dq->op, dq->opset, dq->n_inputs, dq->inputs, 1,
-                                     &nv);
+                int nd =
+                    lw_add_node(L, dq->name, dq->op, dq->opset, dq->n_inputs, dq->inputs, 1, &nv);
                 if (nd < 0)
                     return lw_nomem(L);
                 qrun_status st = qrun_node_copy_attrs(L->g, nd, d);

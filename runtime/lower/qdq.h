@@ -38,8 +38,8 @@
  */
 
 typedef struct qrun_lower_unit {
-    char *node;   /* the unit's op node (the lowered node keeps this name) */
-    char *op;     /* its op type before lowering */
+    char *node; /* the unit's op node (the lowered node keeps this name) */
+    char *op;   /* its op type before lowering */
     bool lowered;
     char *target; /* what it became ("QLinearConv", "Reshape on int8", ...); "" if not lowered */
     char *reason; /* why it was not lowered; "" if lowered */

@@ -52,6 +52,24 @@ grep -q "pseudo-random" "$tmp/err" && grep -q "^node,op,backend,ms" "$tmp/err" &
 "$qrun" info "$ex/model.onnx" >"$tmp/out" 2>&1
 grep -q "MACs: 786560" "$tmp/out" && grep -q "cpu_ref: 12 of 12 nodes" "$tmp/out" && ok "info" || bad "info: $(cat "$tmp/out")"
 
+# QDQ lowering report (real QDQ model from ../shared, when present).
+qdq="$src/../shared/models/int8/qdq/mlperftiny_ic_resnet8_qdq.onnx"
+if [ -f "$qdq" ]; then
+  "$qrun" info "$qdq" >"$tmp/out" 2>&1
+  grep -q "^QDQ lowering: 11 of 17 units lowered" "$tmp/out" &&
+    grep -q "lowered .*Conv .*model/conv2d/BiasAdd -> QLinearConv" "$tmp/out" &&
+    grep -q "not lowered .*Add .*model/add/add: no integer kernel for Add" "$tmp/out" &&
+    ok "info: QDQ lowering report" || bad "info: QDQ lowering report: $(cat "$tmp/out")"
+  "$qrun" info "$qdq" --json >"$tmp/out" 2>&1
+  grep -q '"lowering": \[{"node": "model/conv2d/BiasAdd__6", "op": "Transpose", "lowered": true' "$tmp/out" &&
+    grep -q '"lowered": false, "target": "", "reason": "no integer kernel for Gemm' "$tmp/out" &&
+    ok "info --json: lowering" || bad "info --json: lowering: $(head -c 600 "$tmp/out")"
+  "$qrun" info "$qdq" --no-lower >"$tmp/out" 2>&1
+  grep -q "^QDQ lowering: disabled" "$tmp/out" && grep -q "^nodes: 67" "$tmp/out" &&
+    ok "info --no-lower" || bad "info --no-lower: $(cat "$tmp/out")"
+  "$qrun" run "$qdq" --random-input --no-lower >"$tmp/out" 2>&1 && ok "run --no-lower" || bad "run --no-lower: $(cat "$tmp/out")"
+fi
+
 # Bad input: one line, exit 1, naming the cause.
 expect_error "missing model" "no-such.onnx" "$qrun" run "$tmp/no-such.onnx"
 head -c 3000 "$ex/model.onnx" >"$tmp/trunc.onnx"

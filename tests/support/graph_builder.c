@@ -148,8 +148,8 @@ static char **gb_names(gbuild *b, const char *list, size_t *n) {
     return out;
 }
 
-Onnx__NodeProto *gb_node(gbuild *b, const char *op, const char *name, const char *ins,
-                         const char *outs) {
+Onnx__NodeProto *
+gb_node(gbuild *b, const char *op, const char *name, const char *ins, const char *outs) {
     Onnx__NodeProto *n = gb_alloc(b, sizeof *n);
     onnx__node_proto__init(n);
     n->op_type = gb_str(b, op);

@@ -39,8 +39,8 @@ void gb_scalar_u8(gbuild *b, const char *name, uint8_t v);
  * @brief Append a node. ins/outs are space-separated value names ("-" for an
  * omitted optional input).
  */
-Onnx__NodeProto *gb_node(gbuild *b, const char *op, const char *name, const char *ins,
-                         const char *outs);
+Onnx__NodeProto *
+gb_node(gbuild *b, const char *op, const char *name, const char *ins, const char *outs);
 void gb_attr_int(gbuild *b, Onnx__NodeProto *n, const char *name, int64_t v);
 void gb_attr_ints(gbuild *b, Onnx__NodeProto *n, const char *name, int count, const int64_t *v);
 void gb_attr_float(gbuild *b, Onnx__NodeProto *n, const char *name, float v);
