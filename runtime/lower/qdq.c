@@ -162,7 +162,7 @@ static int lw_producer(lw *L, int v, qrun_op op) {
 
 /* The one node reading v (not a graph output), or -1. */
 static int lw_sole_consumer(lw *L, int v) {
-    if (L->uses[v] != 1)
+    if (v < 0 || L->uses[v] != 1)
         return -1;
     for (int k = 0; k < L->g->n_nodes; k++) {
         const qrun_node *n = lw_node(L, k);
@@ -188,6 +188,10 @@ static bool lw_read_qp(lw *L, int k, lw_qp *qp, char *why) {
     qp->q = dq ? n->inputs[0] : n->outputs[0];
     qp->scale = n->inputs[1];
     qp->zp = qrun_node_input(n, 2);
+    if (qp->q < 0 || qp->scale < 0) {
+        snprintf(why, LW_WHY, "%s '%s' has an omitted input or output", n->op_type, n->name);
+        return false;
+    }
     if (!lw_is_const(L, qp->scale) || (qp->zp >= 0 && !lw_is_const(L, qp->zp))) {
         snprintf(why, LW_WHY, "%s '%s' has a scale or zero point that is not a constant",
                  n->op_type, n->name);
@@ -260,6 +264,10 @@ static int lw_input_dq(lw *L, int k, int i, lw_qp *qp, char *why) {
 
 /* The Q node that alone reads node k's output 0, its parameters read; -1 and a reason otherwise. */
 static int lw_output_q(lw *L, int k, int v, lw_qp *qp, char *why) {
+    if (v < 0) {
+        snprintf(why, LW_WHY, "the output is omitted");
+        return -1;
+    }
     int c = lw_sole_consumer(L, v);
     if (c < 0 || lw_node(L, c)->op != QRUN_OP_QUANTIZE_LINEAR) {
         snprintf(why, LW_WHY, "output '%s' %s", lw_val(L, v)->name,
@@ -393,7 +401,7 @@ static bool lw_act_range(lw *L, lw_act *a, const lw_qp *q, char *why) {
  */
 #define LW_BIAS_REL_TOL 0x1p-20
 
-static bool lw_conv_bias(lw *L, int k, const lw_qp *x, const lw_qp *w, lw_qp *b, char *why) {
+static bool lw_bias_ok(lw *L, int k, const lw_qp *x, const lw_qp *w, lw_qp *b, char *why) {
     if (lw_input_dq(L, k, 2, b, why) < 0)
         return false;
     const struct qrun_tensor *bq = &lw_val(L, b->q)->info;
@@ -423,17 +431,23 @@ static bool lw_conv_bias(lw *L, int k, const lw_qp *x, const lw_qp *w, lw_qp *b,
     return true;
 }
 
-/* Weight granularity: per tensor, or per axis on Conv's output channels / MatMul's columns. */
-static bool lw_weight_axis_ok(lw *L, bool conv, const lw_qp *w, char *why) {
+/*
+ * Weight granularity: per tensor, or per output channel: Conv's axis 0, the
+ * last axis of MatMul's 2-D B, Gemm's N axis (0 with transB, else 1).
+ */
+static bool lw_weight_axis_ok(lw *L, int k, const lw_qp *w, char *why) {
     if (w->n == 1)
         return true;
+    const qrun_node *n = lw_node(L, k);
     int rank = lw_val(L, w->q)->info.rank;
     int64_t axis = w->axis < 0 ? w->axis + rank : w->axis;
-    int64_t want = conv ? 0 : rank - 1;
-    if (rank >= 0 && axis == want && (conv || rank == 2))
+    int64_t want = n->op == QRUN_OP_CONV   ? 0
+                   : n->op == QRUN_OP_GEMM ? (qrun_node_attr_int(n, "transB", 0) ? 0 : 1)
+                                           : rank - 1;
+    if (rank >= 0 && axis == want && (n->op == QRUN_OP_CONV || rank == 2))
         return true;
-    snprintf(why, LW_WHY, "weights are quantized per axis %lld, not per %s", (long long)w->axis,
-             conv ? "output channel (axis 0)" : "column of a 2-D B");
+    snprintf(why, LW_WHY, "weights are quantized per axis %lld, not per output channel (axis %lld)",
+             (long long)w->axis, (long long)want);
     return false;
 }
 
@@ -483,61 +497,218 @@ static bool lw_clamp_supported(lw *L, const lw_act *act, const lw_qp *y, char *w
     return lw_supported(L, act->node, QRUN_OP_CLIP, lw_opset(L, 13), 3, in, dt, why);
 }
 
-/* Conv -> QLinearConv, MatMul -> QLinearMatMul. true: lowered; false: why says why. */
-static qrun_status lw_compute_unit(lw *L, int k, bool *done, char *why, char *target) {
-    bool conv = lw_node(L, k)->op == QRUN_OP_CONV;
-    lw_qp x, w, b, y;
+/* A matched unit: the integer node's inputs, the Q/DQ nodes it replaces, its output side. */
+typedef struct lw_unit {
+    qrun_op op;
+    int64_t opset;
+    int n_in;
+    int in[LW_MAX_IN];
+    qrun_dtype dt[LW_MAX_IN]; /* quantized inputs and zero points: their type; else 0 */
+    int zp_of[LW_MAX_IN];     /* zero-point slots: index into zq; else -1 */
+    lw_qp zq[LW_MAX_IN];
+    int n_zq;
+    int n_dq;
+    int dq[LW_MAX_IN]; /* DQ nodes folded in */
+    lw_qp y;
     lw_act act;
+} lw_unit;
+
+static bool lw_push(lw_unit *u, int v, qrun_dtype dt, const lw_qp *zp_of) {
+    if (u->n_in >= LW_MAX_IN)
+        return false;
+    u->in[u->n_in] = v;
+    u->dt[u->n_in] = dt;
+    u->zp_of[u->n_in] = -1;
+    if (zp_of) {
+        u->zq[u->n_zq] = *zp_of;
+        u->zp_of[u->n_in] = u->n_zq++;
+    }
+    u->n_in++;
+    return true;
+}
+
+/* Quantized input triple (x, scale, zero point) of a DQ folded into the unit. */
+static bool lw_push_dq(lw_unit *u, const lw_qp *q) {
+    if (u->n_dq >= LW_MAX_IN)
+        return false;
+    u->dq[u->n_dq++] = q->node;
+    return lw_push(u, q->q, q->qtype, NULL) && lw_push(u, q->scale, 0, NULL) &&
+           lw_push(u, q->zp, q->qtype, q);
+}
+
+/* Output pair (scale, zero point) of the unit's Q. */
+static bool lw_push_y(lw_unit *u) {
+    return lw_push(u, u->y.scale, 0, NULL) && lw_push(u, u->y.zp, u->y.qtype, &u->y);
+}
+
+/* Check support, then rewrite node k into u->op reading u->in and writing the Q's output. */
+static qrun_status lw_commit(lw *L, int k, lw_unit *u, bool *done, char *why, char *target) {
+    if (!lw_supported(L, k, u->op, u->opset, u->n_in, u->in, u->dt, why))
+        return QRUN_OK;
+    if (u->act.clamp && !lw_clamp_supported(L, &u->act, &u->y, why))
+        return QRUN_OK;
+    /* The integer ops take every zero point: omitted ones become explicit zeros. */
+    for (int i = 0; i < u->n_in; i++) {
+        if (u->zp_of[i] >= 0 &&
+            (u->in[i] = lw_zp_value(L, &u->zq[u->zp_of[i]], "qdq_zero_point")) < 0)
+            return lw_nomem(L);
+    }
+    if (lw_fit(L) != QRUN_OK)
+        return lw_nomem(L);
+    for (int i = 0; i < u->n_dq; i++)
+        lw_kill(L, u->dq[i]);
+    lw_kill(L, u->y.node);
+    if (u->act.node >= 0)
+        lw_kill(L, u->act.node);
+    int out = u->y.q;
+    if (u->act.clamp && (out = lw_add_clamp(L, &u->act, &u->y, u->y.q)) < 0)
+        return lw_nomem(L);
+    if (qrun_node_retype(L->g, k, u->op, u->opset) != QRUN_OK ||
+        lw_set_inputs(L, k, u->n_in, u->in))
+        return lw_nomem(L);
+    lw_set_output(L, k, 0, out);
+    const struct qrun_op_desc *d = qrun_op_desc_get(u->op);
+    snprintf(target, LW_WHY, "%s%s%s%s", d->domain[0] ? d->domain : "", d->domain[0] ? " " : "",
+             d->name, u->act.clamp ? " + Clip" : (u->act.node >= 0 ? " (activation folded)" : ""));
+    *done = true;
+    return QRUN_OK;
+}
+
+static int64_t lw_contrib_opset(lw *L) {
+    int64_t v = qrun_graph_opset(L->g, "com.microsoft");
+    return v > 0 ? v : 1;
+}
+
+/*
+ * Conv -> QLinearConv, MatMul -> QLinearMatMul, Gemm -> com.microsoft QGemm:
+ * per-tensor activations, per-tensor or per-output-channel weights, and for
+ * Conv/Gemm an int32 bias DQ of scale s_x * s_w.
+ */
+static qrun_status lw_compute_unit(lw *L, int k, bool *done, char *why, char *target) {
+    const qrun_node *n = lw_node(L, k);
+    qrun_op src = n->op;
+    lw_qp x, w, b;
+    lw_unit u = {0};
     *done = false;
+    if (src == QRUN_OP_GEMM) {
+        u.op = qrun_op_lookup("com.microsoft", "QGemm");
+        if (u.op == QRUN_OP_UNKNOWN) {
+            snprintf(why, LW_WHY, "no integer kernel for Gemm (needs com.microsoft QGemm)");
+            return QRUN_OK;
+        }
+        if (qrun_node_attr_float(n, "alpha", 1.0f) != 1.0f ||
+            qrun_node_attr_float(n, "beta", 1.0f) != 1.0f || qrun_node_attr_int(n, "transA", 0)) {
+            snprintf(why, LW_WHY, "Gemm has alpha or beta other than 1, or transA");
+            return QRUN_OK;
+        }
+    }
     if (lw_input_dq(L, k, 0, &x, why) < 0 || lw_input_dq(L, k, 1, &w, why) < 0)
         return QRUN_OK;
     if (x.n != 1) {
         snprintf(why, LW_WHY, "input 0 is quantized per axis");
         return QRUN_OK;
     }
-    if (!lw_weight_axis_ok(L, conv, &w, why))
+    if (!lw_weight_axis_ok(L, k, &w, why))
         return QRUN_OK;
-    bool has_bias = conv && qrun_node_input(lw_node(L, k), 2) >= 0;
-    if (has_bias && !lw_conv_bias(L, k, &x, &w, &b, why))
+    bool has_bias = src != QRUN_OP_MATMUL && qrun_node_input(n, 2) >= 0;
+    if (has_bias && !lw_bias_ok(L, k, &x, &w, &b, why))
         return QRUN_OK;
-    if (!lw_match_output(L, k, &act, &y, why))
+    if (!lw_match_output(L, k, &u.act, &u.y, why))
         return QRUN_OK;
-    const lw_qp *all[] = {&x, &w, &y};
+    const lw_qp *all[] = {&x, &w, &u.y};
     bool fp8 = lw_any_small_float(all, 3);
-    qrun_op op = conv ? QRUN_OP_QLINEAR_CONV : QRUN_OP_QLINEAR_MATMUL;
-    int64_t opset = lw_opset(L, fp8 ? 21 : 10);
-    int in[9] = {x.q, x.scale, x.zp, w.q, w.scale, w.zp, y.scale, y.zp, has_bias ? b.q : -1};
-    int n_in = has_bias ? 9 : 8;
-    qrun_dtype dt[9] = {x.qtype, 0, x.qtype, w.qtype, 0, w.qtype, 0, y.qtype, 0};
-    if (!lw_supported(L, k, op, opset, n_in, in, dt, why))
-        return QRUN_OK;
-    if (act.clamp && !lw_clamp_supported(L, &act, &y, why))
-        return QRUN_OK;
-    /* The integer ops take every zero point: omitted ones become explicit zeros. */
-    in[2] = lw_zp_value(L, &x, "qdq_zero_point");
-    in[5] = lw_zp_value(L, &w, "qdq_zero_point");
-    in[7] = lw_zp_value(L, &y, "qdq_zero_point");
-    if (in[2] < 0 || in[5] < 0 || in[7] < 0 || lw_fit(L) != QRUN_OK)
-        return lw_nomem(L);
-    /* Rewrite: k becomes the integer op writing Q's output (or the clamp's input). */
-    int q_out = y.q;
-    lw_kill(L, x.node);
-    lw_kill(L, w.node);
+    if (src != QRUN_OP_GEMM) {
+        u.op = src == QRUN_OP_CONV ? QRUN_OP_QLINEAR_CONV : QRUN_OP_QLINEAR_MATMUL;
+        u.opset = lw_opset(L, fp8 ? 21 : 10);
+    } else {
+        u.opset = lw_contrib_opset(L);
+    }
+    lw_push_dq(&u, &x);
+    lw_push_dq(&u, &w);
+    if (src == QRUN_OP_GEMM) /* QGemm: A, B triples, C, then y */
+        lw_push(&u, has_bias ? b.q : -1, 0, NULL);
+    lw_push_y(&u);
+    if (src == QRUN_OP_CONV && has_bias)
+        lw_push(&u, b.q, 0, NULL);
     if (has_bias)
-        lw_kill(L, b.node);
-    lw_kill(L, y.node);
-    if (act.node >= 0)
-        lw_kill(L, act.node);
-    int out = q_out;
-    if (act.clamp && (out = lw_add_clamp(L, &act, &y, q_out)) < 0)
+        u.dq[u.n_dq++] = b.node;
+    return lw_commit(L, k, &u, done, why, target);
+}
+
+/* ---- ops with an ORT contrib integer form ---------------------------------- */
+
+/* Source op -> com.microsoft op (looked up at run time: present once its kernels are). */
+typedef struct lw_contrib {
+    qrun_op src;
+    const char *name;
+    int n_q; /* quantized inputs: 1, 2, or -1 for every input (Concat) */
+} lw_contrib;
+
+static const lw_contrib k_contrib[] = {
+    {QRUN_OP_ADD, "QLinearAdd", 2},
+    {QRUN_OP_MUL, "QLinearMul", 2},
+    {QRUN_OP_AVERAGE_POOL, "QLinearAveragePool", 1},
+    {QRUN_OP_GLOBAL_AVERAGE_POOL, "QLinearGlobalAveragePool", 1},
+    {QRUN_OP_SIGMOID, "QLinearSigmoid", 1},
+    {QRUN_OP_LEAKY_RELU, "QLinearLeakyRelu", 1},
+    {QRUN_OP_SOFTMAX, "QLinearSoftmax", 1},
+    {QRUN_OP_CONCAT, "QLinearConcat", -1},
+};
+
+static const lw_contrib *lw_contrib_of(qrun_op op) {
+    for (size_t i = 0; i < sizeof k_contrib / sizeof k_contrib[0]; i++) {
+        if (k_contrib[i].src == op)
+            return &k_contrib[i];
+    }
+    return NULL;
+}
+
+/*
+ * Add/Mul/pools/Sigmoid/LeakyRelu/Softmax/Concat -> com.microsoft QLinear*:
+ * every quantized input and the output per tensor. The attributes carry
+ * over (axis, kernel_shape, alpha, ...); QLinearSoftmax also needs the
+ * Softmax opset whose semantics it follows.
+ */
+static qrun_status
+lw_contrib_unit(lw *L, int k, const lw_contrib *c, bool *done, char *why, char *target) {
+    const qrun_node *n = lw_node(L, k);
+    lw_unit u = {0};
+    lw_qp q[LW_MAX_IN];
+    *done = false;
+    u.op = qrun_op_lookup("com.microsoft", c->name);
+    if (u.op == QRUN_OP_UNKNOWN) {
+        snprintf(why, LW_WHY, "no integer kernel for %s (needs com.microsoft %s)", n->op_type,
+                 c->name);
+        return QRUN_OK;
+    }
+    int n_q = c->n_q < 0 ? n->n_inputs : c->n_q;
+    if (n_q > 5 || n->n_inputs < n_q) {
+        snprintf(why, LW_WHY, "%d inputs (at most 5 are lowered)", n->n_inputs);
+        return QRUN_OK;
+    }
+    for (int i = 0; i < n_q; i++) {
+        if (lw_input_dq(L, k, i, &q[i], why) < 0)
+            return QRUN_OK;
+        if (q[i].n != 1) {
+            snprintf(why, LW_WHY, "input %d is quantized per axis", i);
+            return QRUN_OK;
+        }
+    }
+    if (!lw_match_output(L, k, &u.act, &u.y, why))
+        return QRUN_OK;
+    u.opset = lw_contrib_opset(L);
+    if (c->n_q < 0) /* QLinearConcat: y first, then the inputs */
+        lw_push_y(&u);
+    for (int i = 0; i < n_q; i++)
+        lw_push_dq(&u, &q[i]);
+    if (c->n_q >= 0)
+        lw_push_y(&u);
+    int64_t src_opset = n->opset;
+    qrun_status st = lw_commit(L, k, &u, done, why, target);
+    if (st == QRUN_OK && *done && c->src == QRUN_OP_SOFTMAX &&
+        qrun_node_add_attr_int(L->g, k, "opset", src_opset) != QRUN_OK)
         return lw_nomem(L);
-    if (qrun_node_retype(L->g, k, op, opset) != QRUN_OK || lw_set_inputs(L, k, n_in, in))
-        return lw_nomem(L);
-    lw_set_output(L, k, 0, out);
-    snprintf(target, LW_WHY, "%s%s", qrun_op_desc_get(op)->name,
-             act.clamp ? " + Clip" : (act.node >= 0 ? " (activation folded)" : ""));
-    *done = true;
-    return QRUN_OK;
+    return st;
 }
 
 /* ---- data movement ---------------------------------------------------------- */
@@ -714,32 +885,6 @@ static qrun_status lw_movement_unit(lw *L, int k, bool *done, char *why, char *t
 
 /* ---- units that stay float ---------------------------------------------- */
 
-/* The integer op each remaining recognised op needs (ORT contrib ops unless ONNX has one). */
-static const char *lw_integer_target(qrun_op op) {
-    switch (op) {
-    case QRUN_OP_GEMM:
-        return "com.microsoft QGemm";
-    case QRUN_OP_ADD:
-        return "com.microsoft QLinearAdd";
-    case QRUN_OP_MUL:
-        return "com.microsoft QLinearMul";
-    case QRUN_OP_AVERAGE_POOL:
-        return "com.microsoft QLinearAveragePool";
-    case QRUN_OP_GLOBAL_AVERAGE_POOL:
-        return "com.microsoft QLinearGlobalAveragePool";
-    case QRUN_OP_SIGMOID:
-        return "com.microsoft QLinearSigmoid";
-    case QRUN_OP_SOFTMAX:
-        return "com.microsoft QLinearSoftmax";
-    case QRUN_OP_LEAKY_RELU:
-        return "com.microsoft QLinearLeakyRelu";
-    case QRUN_OP_CONV_TRANSPOSE:
-        return "a QLinearConvTranspose";
-    default:
-        return NULL;
-    }
-}
-
 /* Does node k touch a DQ output or feed a Q? Then it is a unit for the report. */
 static bool lw_is_unit(lw *L, int k) {
     const qrun_node *n = lw_node(L, k);
@@ -752,22 +897,29 @@ static bool lw_is_unit(lw *L, int k) {
 }
 
 static qrun_status lw_visit(lw *L, int k) {
-    qrun_op op = lw_node(L, k)->op;
+    const qrun_node *n = lw_node(L, k);
+    qrun_op op = n->op;
+    /* Malformed arities (omitted first input or output) are left to the executor's checks. */
+    if (n->n_inputs < 1 || n->inputs[0] < 0 || n->n_outputs < 1 || n->outputs[0] < 0)
+        return QRUN_OK;
     if (op == QRUN_OP_QUANTIZE_LINEAR || op == QRUN_OP_DEQUANTIZE_LINEAR || !lw_is_unit(L, k))
         return QRUN_OK;
     char why[LW_WHY] = "", target[LW_WHY] = "", op_type[LW_WHY];
     snprintf(op_type, sizeof op_type, "%s", lw_node(L, k)->op_type); /* before any retyping */
     bool done = false;
     qrun_status st = QRUN_OK;
-    if (op == QRUN_OP_CONV || op == QRUN_OP_MATMUL)
+    const lw_contrib *c = lw_contrib_of(op);
+    if (op == QRUN_OP_CONV || op == QRUN_OP_MATMUL || op == QRUN_OP_GEMM)
         st = lw_compute_unit(L, k, &done, why, target);
     else if (lw_is_movement(op))
         st = lw_movement_unit(L, k, &done, why, target);
-    else if (lw_integer_target(op))
-        snprintf(why, LW_WHY, "no integer kernel for %s (needs %s)", lw_node(L, k)->op_type,
-                 lw_integer_target(op));
-    else
+    else if (op == QRUN_OP_CONV_TRANSPOSE)
+        snprintf(why, LW_WHY, "no integer kernel for ConvTranspose");
+    else if (!c)
         snprintf(why, LW_WHY, "%s has no QDQ lowering rule", lw_node(L, k)->op_type);
+    /* Concat of unequal parameters is no data movement: it requantizes (QLinearConcat). */
+    if (st == QRUN_OK && !done && c)
+        st = lw_contrib_unit(L, k, c, &done, why, target);
     if (st != QRUN_OK)
         return st;
     return lw_report(L, lw_node(L, k)->name, op_type, done ? target : NULL, done ? NULL : why);
@@ -782,7 +934,8 @@ static qrun_status lw_visit(lw *L, int k) {
 static qrun_status lw_duplicate_dqs(lw *L) {
     int n_nodes = L->g->n_nodes;
     for (int d = 0; d < n_nodes; d++) {
-        if (lw_node(L, d)->op != QRUN_OP_DEQUANTIZE_LINEAR)
+        if (lw_node(L, d)->op != QRUN_OP_DEQUANTIZE_LINEAR || lw_node(L, d)->n_outputs < 1 ||
+            lw_node(L, d)->outputs[0] < 0)
             continue;
         int v = lw_node(L, d)->outputs[0];
         bool kept = lw_val(L, v)->is_output;
