@@ -9,6 +9,7 @@
 #include "qrun/qrun.h"
 #include "runtime/alloc.h"
 #include "runtime/ir.h"
+#include "runtime/op.h"
 #include "tests/support/graph_builder.h"
 
 #include <limits.h>
@@ -383,6 +384,74 @@ static void test_fp8_units(void **state) {
     gb_free(b);
 }
 
+/* ---- units whose integer form is an ORT contrib op -------------------------------- */
+
+/*
+ * The pass targets com.microsoft ops only when they are in the op table; until
+ * then the unit stays float and says which op it needs.
+ */
+static void expect_contrib(const qrun_model *m, const char *node, const char *op, const char *src) {
+    char want[128];
+    if (qrun_op_lookup("com.microsoft", op) != QRUN_OP_UNKNOWN) {
+        snprintf(want, sizeof want, "com.microsoft %s", op);
+        expect_lowered(m, node, want);
+    } else {
+        snprintf(want, sizeof want, "no integer kernel for %s (needs com.microsoft %s)", src, op);
+        expect_not_lowered(m, node, want);
+    }
+}
+
+static void test_add_unit(void **state) {
+    (void)state;
+    gbuild *b = gb_new(13);
+    gb_input(b, "x", T_FLOAT, 4, k_conv_in);
+    add_entry(b, "x", "xa", 0.05f, 1);
+    add_entry(b, "x", "xb", 0.03f, -2);
+    gb_node(b, "Add", "add", "xa xb", "s");
+    add_entry(b, "s", "out", 0.07f, 3);
+    gb_output(b, "out");
+    loaded l = load_built(b, true);
+    expect_contrib(l.m, "add", "QLinearAdd", "Add");
+    unload(&l);
+    int n_diff = 0;
+    double d = compare_paths(b, 4, k_conv_in, -2.0f, 2.0f, 0.07, 1, &n_diff);
+    print_message("Add: lowered vs float path: max %.3g steps, %d of 72 differ\n", d, n_diff);
+    assert_true(d <= 1.0 + 1e-6);
+    gb_free(b);
+}
+
+static void test_gemm_unit(void **state) {
+    (void)state;
+    gbuild *b = gb_new(13);
+    gb_input(b, "a", T_FLOAT, 2, k_mm_in);
+    add_entry(b, "a", "af", 0.05f, 0);
+    int8_t w[12];
+    for (int i = 0; i < 12; i++)
+        w[i] = (int8_t)((i * 29) % 23 - 11);
+    int64_t wd[2] = {3, 4}, cd[1] = {3};
+    int32_t bias[3] = {40, -75, 9}, bz[3] = {0, 0, 0};
+    float bs = 0.05f * 0.1f;
+    gb_init(b, "w", T_INT8, 2, wd, w, sizeof w);
+    gb_scalar_f32(b, "ws", 0.1f);
+    gb_scalar_i8(b, "wz", 0);
+    gb_node(b, "DequantizeLinear", "DQ_w", "w ws wz", "wf");
+    gb_init(b, "c", T_INT32, 1, cd, bias, sizeof bias);
+    gb_scalar_f32(b, "cs", bs);
+    gb_init(b, "cz", T_INT32, 0, NULL, bz, sizeof bz[0]);
+    gb_node(b, "DequantizeLinear", "DQ_c", "c cs cz", "cf");
+    gb_attr_int(b, gb_node(b, "Gemm", "gemm", "af wf cf", "y"), "transB", 1);
+    add_entry(b, "y", "out", 0.25f, -3);
+    gb_output(b, "out");
+    loaded l = load_built(b, true);
+    expect_contrib(l.m, "gemm", "QGemm", "Gemm");
+    unload(&l);
+    int n_diff = 0;
+    double d = compare_paths(b, 2, k_mm_in, -3.0f, 3.0f, 0.25, 1, &n_diff);
+    print_message("Gemm: lowered vs float path: max %.3g steps, %d of 6 differ\n", d, n_diff);
+    assert_true(d <= 1.0 + 1e-6);
+    gb_free(b);
+}
+
 /* ---- data movement ------------------------------------------------------------ */
 
 static const int64_t k_mv_in[] = {1, 2, 4, 4};
@@ -605,6 +674,8 @@ int main(void) {
         cmocka_unit_test(test_conv_refusals),
         cmocka_unit_test(test_matmul_lowers),
         cmocka_unit_test(test_fp8_units),
+        cmocka_unit_test(test_add_unit),
+        cmocka_unit_test(test_gemm_unit),
         cmocka_unit_test(test_movement_drops_pairs),
         cmocka_unit_test(test_movement_mismatched_scales),
         cmocka_unit_test(test_movement_hoist_and_duplicate),
