@@ -165,6 +165,7 @@ typedef struct conv_opts {
 } conv_opts;
 
 static const int64_t k_conv_in[] = {1, 2, 6, 6};
+static const int64_t k_mv_in[] = {1, 2, 4, 4};
 
 /* Q/DQ -> Conv(per-channel int8 weights, int32 bias) -> [act] -> Q -> DQ -> y. */
 static gbuild *build_conv(const conv_opts *o) {
@@ -384,8 +385,6 @@ static void test_fp8_units(void **state) {
     gb_free(b);
 }
 
-/* ---- units whose integer form is an ORT contrib op -------------------------------- */
-
 /*
  * The pass targets com.microsoft ops only when they are in the op table; until
  * then the unit stays float and says which op it needs.
@@ -400,6 +399,84 @@ static void expect_contrib(const qrun_model *m, const char *node, const char *op
         expect_not_lowered(m, node, want);
     }
 }
+
+/* MatMul with B quantized per column (axis 1 of a 2-D B). */
+static void test_matmul_per_column(void **state) {
+    (void)state;
+    gbuild *b = gb_new(13);
+    gb_input(b, "a", T_FLOAT, 2, k_mm_in);
+    add_entry(b, "a", "af", 0.05f, 2);
+    int8_t w[12];
+    for (int i = 0; i < 12; i++)
+        w[i] = (int8_t)((i * 31) % 27 - 13);
+    float ws[3] = {0.1f, 0.07f, 0.13f};
+    int8_t wz[3] = {0, 0, 0};
+    int64_t wd[2] = {4, 3}, cd[1] = {3};
+    gb_init(b, "w", T_INT8, 2, wd, w, sizeof w);
+    gb_init(b, "ws", T_FLOAT, 1, cd, ws, sizeof ws);
+    gb_init(b, "wz", T_INT8, 1, cd, wz, sizeof wz);
+    gb_node(b, "DequantizeLinear", "DQ_w", "w ws wz", "wf");
+    gb_node(b, "MatMul", "mm", "af wf", "y");
+    add_entry(b, "y", "out", 0.2f, -1);
+    gb_output(b, "out");
+    loaded l = load_built(b, true);
+    expect_lowered(l.m, "mm", "QLinearMatMul");
+    unload(&l);
+    int n_diff = 0;
+    double d = compare_paths(b, 2, k_mm_in, -3.0f, 3.0f, 0.2, 1, &n_diff);
+    print_message("MatMul per-column: max %.3g steps, %d of 6 differ\n", d, n_diff);
+    assert_true(d <= 1.0 + 1e-6);
+    gb_free(b);
+}
+
+/* Concat: equal parameters run on int8; unequal ones need QLinearConcat. */
+static void test_concat_units(void **state) {
+    (void)state;
+    for (int same = 0; same < 2; same++) {
+        gbuild *b = gb_new(13);
+        gb_input(b, "x", T_FLOAT, 4, k_conv_in);
+        add_entry(b, "x", "xa", 0.05f, 1);
+        add_entry(b, "x", "xb", same ? 0.05f : 0.04f, 1);
+        gb_attr_int(b, gb_node(b, "Concat", "cat", "xa xb", "c"), "axis", 1);
+        add_entry(b, "c", "out", 0.05f, 1);
+        gb_output(b, "out");
+        loaded l = load_built(b, true);
+        if (same)
+            expect_lowered(l.m, "cat", "Concat on int8");
+        else
+            expect_contrib(l.m, "cat", "QLinearConcat", "Concat");
+        unload(&l);
+        int n_diff = 0;
+        double d = compare_paths(b, 4, k_conv_in, -2.0f, 2.0f, 0.05, 1, &n_diff);
+        assert_true(same ? d == 0.0 : d <= 1.0 + 1e-6);
+        gb_free(b);
+    }
+}
+
+/* Left alone, with the reason: Resize that interpolates, Relu on its own, Softmax as output. */
+static void test_units_left_float(void **state) {
+    (void)state;
+    gbuild *b = gb_new(13);
+    gb_input(b, "x", T_FLOAT, 4, k_mv_in);
+    add_entry(b, "x", "xf", 0.05f, 0);
+    float scales[4] = {1, 1, 2, 2};
+    gb_init(b, "scales", T_FLOAT, 1, (int64_t[]){4}, scales, sizeof scales);
+    Onnx__NodeProto *rs = gb_node(b, "Resize", "up", "xf - scales", "r");
+    gb_attr_string(b, rs, "mode", "linear");
+    add_entry(b, "r", "rf", 0.05f, 0);
+    gb_node(b, "Relu", "relu", "rf", "rr");
+    add_entry(b, "rr", "rq", 0.05f, 0);
+    gb_attr_int(b, gb_node(b, "Softmax", "sm", "rq", "out"), "axis", 1);
+    gb_output(b, "out");
+    loaded l = load_built(b, true);
+    expect_not_lowered(l.m, "up", "Resize mode is linear, not nearest");
+    expect_not_lowered(l.m, "relu", "Relu alone is not lowered");
+    expect_not_lowered(l.m, "sm", "");
+    unload(&l);
+    gb_free(b);
+}
+
+/* ---- units whose integer form is an ORT contrib op -------------------------------- */
 
 static void test_add_unit(void **state) {
     (void)state;
@@ -453,8 +530,6 @@ static void test_gemm_unit(void **state) {
 }
 
 /* ---- data movement ------------------------------------------------------------ */
-
-static const int64_t k_mv_in[] = {1, 2, 4, 4};
 
 /* Q/DQ -> MaxPool -> Q/DQ (same) -> Reshape -> Q/DQ (scale s2) -> out. */
 static gbuild *build_movement(float s2) {
@@ -674,6 +749,9 @@ int main(void) {
         cmocka_unit_test(test_conv_refusals),
         cmocka_unit_test(test_matmul_lowers),
         cmocka_unit_test(test_fp8_units),
+        cmocka_unit_test(test_matmul_per_column),
+        cmocka_unit_test(test_concat_units),
+        cmocka_unit_test(test_units_left_float),
         cmocka_unit_test(test_add_unit),
         cmocka_unit_test(test_gemm_unit),
         cmocka_unit_test(test_movement_drops_pairs),

@@ -301,7 +301,7 @@ static int lw_zp_value(lw *L, const lw_qp *qp, const char *base) {
 
 /* ---- backend check ---------------------------------------------------------- */
 
-#define LW_MAX_IN 16
+#define LW_MAX_IN 32
 
 /*
  * Ask the backends whether they run `op` on these inputs: a node like k with
@@ -631,7 +631,7 @@ static qrun_status lw_compute_unit(lw *L, int k, bool *done, char *why, char *ta
     if (src == QRUN_OP_CONV && has_bias)
         lw_push(&u, b.q, 0, NULL);
     if (has_bias)
-        u.dq[u.n_dq++] = b.node;
+        u.dq[u.n_dq++] = b.node; /* at most 9 inputs and 3 DQs: within LW_MAX_IN */
     return lw_commit(L, k, &u, done, why, target);
 }
 
@@ -682,8 +682,10 @@ lw_contrib_unit(lw *L, int k, const lw_contrib *c, bool *done, char *why, char *
         return QRUN_OK;
     }
     int n_q = c->n_q < 0 ? n->n_inputs : c->n_q;
-    if (n_q > 5 || n->n_inputs < n_q) {
-        snprintf(why, LW_WHY, "%d inputs (at most 5 are lowered)", n->n_inputs);
+    /* QLinearConcat takes 2 + 3 n inputs. */
+    if (3 * n_q + 2 > LW_MAX_IN || n->n_inputs < n_q) {
+        snprintf(why, LW_WHY, "%d inputs (at most %d are lowered)", n->n_inputs,
+                 (LW_MAX_IN - 2) / 3);
         return QRUN_OK;
     }
     for (int i = 0; i < n_q; i++) {
@@ -915,6 +917,9 @@ static qrun_status lw_visit(lw *L, int k) {
         st = lw_movement_unit(L, k, &done, why, target);
     else if (op == QRUN_OP_CONV_TRANSPOSE)
         snprintf(why, LW_WHY, "no integer kernel for ConvTranspose");
+    else if (op == QRUN_OP_RELU || op == QRUN_OP_CLIP)
+        snprintf(why, LW_WHY, "%s alone is not lowered (it folds into a lowered op before it)",
+                 lw_node(L, k)->op_type);
     else if (!c)
         snprintf(why, LW_WHY, "%s has no QDQ lowering rule", lw_node(L, k)->op_type);
     /* Concat of unequal parameters is no data movement: it requantizes (QLinearConcat). */

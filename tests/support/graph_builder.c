@@ -196,6 +196,15 @@ void gb_attr_float(gbuild *b, Onnx__NodeProto *n, const char *name, float v) {
     a->f = v;
 }
 
+void gb_attr_string(gbuild *b, Onnx__NodeProto *n, const char *name, const char *v) {
+    Onnx__AttributeProto *a = gb_attr(b, n, name);
+    a->has_type = 1; /* AttributeType: STRING 3 */
+    a->type = 3;
+    a->has_s = 1;
+    a->s.data = (uint8_t *)gb_str(b, v);
+    a->s.len = strlen(v);
+}
+
 uint8_t *gb_pack(gbuild *b, size_t *n) {
     *n = onnx__model_proto__get_packed_size(&b->m);
     uint8_t *buf = malloc(*n ? *n : 1);

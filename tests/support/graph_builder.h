@@ -44,6 +44,7 @@ gb_node(gbuild *b, const char *op, const char *name, const char *ins, const char
 void gb_attr_int(gbuild *b, Onnx__NodeProto *n, const char *name, int64_t v);
 void gb_attr_ints(gbuild *b, Onnx__NodeProto *n, const char *name, int count, const int64_t *v);
 void gb_attr_float(gbuild *b, Onnx__NodeProto *n, const char *name, float v);
+void gb_attr_string(gbuild *b, Onnx__NodeProto *n, const char *name, const char *v);
 /** @brief Serialize into a malloc'd buffer (free it). */
 uint8_t *gb_pack(gbuild *b, size_t *n);
 
