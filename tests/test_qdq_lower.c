@@ -673,6 +673,7 @@ static double max_diff_to_ref(const real_model *rm, bool lower, int *lowered, in
     qrun_options o;
     qrun_options_init(&o);
     o.no_qdq_lowering = !lower;
+    o.n_threads = 1;
     qrun_context *ctx = NULL;
     assert_int_equal(qrun_context_create(&o, &ctx), QRUN_OK);
     qrun_model *m = NULL;
@@ -741,6 +742,85 @@ static void test_real_qdq_models(void **state) {
     }
 }
 
+/*
+ * ResNet-8 QDQ on the 200 EEMBC CIFAR-10 images (HWC uint8 as float 0..255,
+ * the model's NHWC input): top-1 and agreement with ORT's argmax, lowered and not.
+ */
+static void resnet8_qdq_cifar(bool lower, int *correct, int *agree) {
+    qrun_options o;
+    qrun_options_init(&o);
+    o.no_qdq_lowering = !lower;
+    o.n_threads = 1;
+    qrun_context *ctx = NULL;
+    qrun_model *m = NULL;
+    qrun_session *s = NULL;
+    assert_int_equal(qrun_context_create(&o, &ctx), QRUN_OK);
+    if (qrun_model_load(ctx, MODELS "/int8/qdq/mlperftiny_ic_resnet8_qdq.onnx", &m) ||
+        qrun_session_create(ctx, m, NULL, &s))
+        fail_msg("%s", qrun_context_errmsg(ctx));
+    FILE *labels = fopen(MODELS "/data/eembc-ic01-cifar10/y_labels.csv", "r");
+    FILE *preds = fopen(MODELS "/refs/int8__qdq__mlperftiny_ic_resnet8_qdq/predictions.csv", "r");
+    assert_non_null(labels);
+    assert_non_null(preds);
+    char line[512], pline[128];
+    assert_non_null(fgets(pline, sizeof pline, preds)); /* header */
+    int64_t dims[4] = {1, 32, 32, 3};
+    qrun_tensor *in = NULL;
+    assert_int_equal(qrun_tensor_create(ctx, QRUN_DTYPE_FLOAT, 4, dims, "input_1", &in), QRUN_OK);
+    float *x = qrun_tensor_data(in);
+    *correct = *agree = 0;
+    int n = 0;
+    while (fgets(line, sizeof line, labels)) {
+        char file[256], path[PATH_MAX];
+        int ncls = 0, label = -1, sample = -1, plabel = -1, ort = -1;
+        if (sscanf(line, "%255[^,],%d,%d", file, &ncls, &label) != 3)
+            continue;
+        snprintf(path, sizeof path, MODELS "/data/eembc-ic01-cifar10/%s", file);
+        FILE *bf = fopen(path, "rb");
+        assert_non_null(bf);
+        unsigned char px[3072];
+        assert_int_equal(fread(px, 1, sizeof px, bf), sizeof px);
+        fclose(bf);
+        for (int i = 0; i < 3072; i++)
+            x[i] = (float)px[i];
+        qrun_tensor *out = NULL;
+        if (qrun_session_run(s, (const qrun_tensor *const *)&in, 1, &out, 1))
+            fail_msg("%s", qrun_context_errmsg(ctx));
+        int64_t am = 0;
+        for (int64_t i = 1; i < qrun_tensor_numel(out); i++)
+            am = qrun_tensor_get_f64(out, i) > qrun_tensor_get_f64(out, am) ? i : am;
+        qrun_tensor_free(out);
+        assert_non_null(fgets(pline, sizeof pline, preds));
+        assert_int_equal(sscanf(pline, "%d,%d,%d", &sample, &plabel, &ort), 3);
+        assert_int_equal(plabel, label);
+        *correct += am == label;
+        *agree += am == ort;
+        n++;
+    }
+    assert_int_equal(n, 200);
+    fclose(labels);
+    fclose(preds);
+    qrun_tensor_free(in);
+    qrun_session_free(s);
+    qrun_model_free(m);
+    qrun_context_free(ctx);
+}
+
+static void test_resnet8_qdq_cifar(void **state) {
+    (void)state;
+    if (!have_corpus())
+        skip();
+    int cl = 0, al = 0, cf = 0, af = 0;
+    resnet8_qdq_cifar(true, &cl, &al);
+    resnet8_qdq_cifar(false, &cf, &af);
+    print_message("ResNet-8 QDQ on 200 CIFAR-10 images: top-1 lowered %d, float QDQ %d (ORT 173); "
+                  "argmax agreement with ORT: lowered %d/200, float QDQ %d/200\n",
+                  cl, cf, al, af);
+    assert_int_equal(af, 200);
+    assert_true(al >= 198);
+    assert_true(cl >= 171);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ir_editing),
@@ -758,6 +838,7 @@ int main(void) {
         cmocka_unit_test(test_movement_mismatched_scales),
         cmocka_unit_test(test_movement_hoist_and_duplicate),
         cmocka_unit_test(test_real_qdq_models),
+        cmocka_unit_test(test_resnet8_qdq_cifar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
