@@ -217,8 +217,7 @@ int32_t qrun_requantize_fixed(int32_t acc, int32_t mult, int shift) {
     return quant_rdbpot(quant_srdhm((int32_t)v, mult), right > 31 ? 31 : right);
 }
 
-qrun_status
-qrun_requant_init(qrun_requant *r, double mult, qrun_requant_mode mode, qrun_err *err) {
+qrun_status qrun_requant_init(qrun_requant *r, double mult, qrun_requant_mode mode, qrun_err *err) {
     *r = (qrun_requant){.mult = mult, .fixed = mode == QRUN_REQUANT_FIXED};
     if (!r->fixed)
         return QRUN_OK;

@@ -205,8 +205,7 @@ typedef struct qrun_requant {
  * @brief Prepare multiplier mult for the mode. QRUN_E_MODEL when fixed point
  * cannot represent it (negative, not finite, or >= 2^30).
  */
-qrun_status
-qrun_requant_init(qrun_requant *r, double mult, qrun_requant_mode mode, qrun_err *err);
+qrun_status qrun_requant_init(qrun_requant *r, double mult, qrun_requant_mode mode, qrun_err *err);
 
 /**
  * @brief Requantize one int32 accumulator: qrun_requantize_float in float

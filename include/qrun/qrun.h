@@ -274,10 +274,10 @@ typedef enum qrun_fp8_accum {
 } qrun_fp8_accum;
 
 typedef struct qrun_session_options {
-    const char *backend;          /**< "cpu_ref" (default) */
-    bool profile;                 /**< collect per-node timings */
-    qrun_requant_mode requant;    /**< integer requantization (default QRUN_REQUANT_FLOAT) */
-    qrun_fp8_accum fp8_accum;     /**< FP8 accumulator (default QRUN_FP8_ACCUM_FP32) */
+    const char *backend;       /**< "cpu_ref" (default) */
+    bool profile;              /**< collect per-node timings */
+    qrun_requant_mode requant; /**< integer requantization (default QRUN_REQUANT_FLOAT) */
+    qrun_fp8_accum fp8_accum;  /**< FP8 accumulator (default QRUN_FP8_ACCUM_FP32) */
 } qrun_session_options;
 QRUN_API void qrun_session_options_init(qrun_session_options *opts);
 

@@ -212,10 +212,9 @@ static qrun_status qs_check_qlinear_types(qrun_infer_ctx *c, bool *fp8) {
     for (int k = 0; k < 5; k++) {
         const struct qrun_tensor *t = qs_input(c, idx[k]);
         if (t && (*fp8 ? !qrun_fp8_is_mac_type(t->dtype) : !qs_is_8bit(t->dtype)))
-            return qrun_errf(c->err, QRUN_E_MODEL, "%s: input %d must be %s, got %s",
-                             c->node->op_type, idx[k],
-                             *fp8 ? "an FP8 type (x is FP8)" : "uint8 or int8",
-                             qrun_dtype_name(t->dtype));
+            return qrun_errf(
+                c->err, QRUN_E_MODEL, "%s: input %d must be %s, got %s", c->node->op_type, idx[k],
+                *fp8 ? "an FP8 type (x is FP8)" : "uint8 or int8", qrun_dtype_name(t->dtype));
     }
     qrun_status st = qs_zp_matches(c, 0, 2);
     if (st == QRUN_OK)

@@ -196,10 +196,10 @@ typedef struct ql_conv {
     qrun_dtype y_t;
     const struct qrun_tensor *x, *w, *xzp, *wzp, *xs, *ws, *ys, *yzp, *bias;
     int64_t cg, mg, kk, kdim, in_sp, out_sp;
-    int slots;       /* buffer sets used by threads working on different groups */
-    size_t elem;     /* bytes of one weight/column element: int16 or float */
-    size_t w_bytes;  /* weights [c_out][kdim] */
-    size_t rq_bytes; /* requantization, one ql_rq per output channel */
+    int slots;         /* buffer sets used by threads working on different groups */
+    size_t elem;       /* bytes of one weight/column element: int16 or float */
+    size_t w_bytes;    /* weights [c_out][kdim] */
+    size_t rq_bytes;   /* requantization, one ql_rq per output channel */
     size_t slot_bytes; /* per slot: columns [kdim][out_sp], then accumulators [mg][out_sp] */
 } ql_conv;
 
@@ -285,9 +285,9 @@ static qrun_status ql_conv_plan(const qrun_kernel_call *call, ql_conv *c) {
  */
 typedef struct ql_conv_prep {
     ql_conv c;
-    bool packed;            /* weights in op data */
-    bool rq_known;          /* requantization in op data */
-    qrun_fp8_table tx, tw;  /* FP8 decode tables of x and w */
+    bool packed;           /* weights in op data */
+    bool rq_known;         /* requantization in op data */
+    qrun_fp8_table tx, tw; /* FP8 decode tables of x and w */
 } ql_conv_prep;
 
 static size_t ql_conv_prep_head(void) {
@@ -299,7 +299,8 @@ static bool ql_conv_weights_known(const ql_conv *c) {
 }
 
 static bool ql_conv_rq_known(const ql_conv *c) {
-    return c->qlinear && c->xs->data && c->ws->data && c->ys->data && (!c->fp8 || ql_known(c->bias));
+    return c->qlinear && c->xs->data && c->ws->data && c->ys->data &&
+           (!c->fp8 || ql_known(c->bias));
 }
 
 static size_t ql_conv_op_data_bytes(const qrun_kernel_call *call) {
@@ -376,7 +377,8 @@ static size_t ql_conv_scratch(const qrun_kernel_call *call) {
            (size_t)c->slots * c->slot_bytes;
 }
 
-/* Where the column of one element comes from: x (integer, zero point subtracted, or FP8 decoded). */
+/* Where the column of one element comes from: x (integer, zero point subtracted, or FP8 decoded).
+ */
 typedef struct ql_src {
     const void *x;
     bool u8;
@@ -448,8 +450,13 @@ static void ql_im2col_nd(const ql_conv *c, const ql_src *s, int64_t x_off, void 
 }
 
 /* Requantize mg output planes of QLinearConv from acc, channels [m0, m0 + mg). */
-static void ql_conv_requant(
-    const ql_conv *c, const ql_rq *rq, const void *acc, int64_t m0, void *y, int64_t y_off, int nt) {
+static void ql_conv_requant(const ql_conv *c,
+                            const ql_rq *rq,
+                            const void *acc,
+                            int64_t m0,
+                            void *y,
+                            int64_t y_off,
+                            int nt) {
     int32_t qmin = 0, qmax = 255, zp = c->fp8 ? 0 : ql_scalar8(c->yzp);
     qrun_quant_int_range(c->y_t, &qmin, &qmax);
     bool u8 = c->y_t == QRUN_DTYPE_UINT8;
@@ -482,7 +489,8 @@ typedef struct ql_conv_run {
 } ql_conv_run;
 
 /* One (batch, group) unit: im2col, GEMM, then requantize (QLinearConv). */
-static void ql_conv_unit(const ql_conv_run *run, uint8_t *slot, void *y, int64_t b, int64_t g, int nt) {
+static void
+ql_conv_unit(const ql_conv_run *run, uint8_t *slot, void *y, int64_t b, int64_t g, int nt) {
     const ql_conv *c = run->c;
     const qrun_conv_params *p = &c->p;
     ql_src s = {.x = c->x->data,
@@ -551,8 +559,8 @@ static qrun_status ql_eval_conv(const qrun_kernel_call *call) {
 #pragma omp parallel for num_threads(c.slots) schedule(static)
     for (int s = 0; s < c.slots; s++) {
         for (int64_t u = s; u < units; u += c.slots)
-            ql_conv_unit(&run, scratch + (size_t)s * c.slot_bytes, y, u / c.p.group,
-                         u % c.p.group, 1);
+            ql_conv_unit(&run, scratch + (size_t)s * c.slot_bytes, y, u / c.p.group, u % c.p.group,
+                         1);
     }
     return QRUN_OK;
 }
@@ -782,8 +790,8 @@ static void ql_mm_b(const ql_mm *q, const ql_mm_prep *prep, void *bbuf) {
 typedef struct ql_mm_run {
     const ql_mm *q;
     const ql_mm_prep *prep;
-    const void *b;    /* ql_mm_b */
-    const ql_rq *rq;  /* ql_mm_rq */
+    const void *b;   /* ql_mm_b */
+    const ql_rq *rq; /* ql_mm_rq */
     qrun_fp8_accum accum;
 } ql_mm_run;
 
@@ -819,8 +827,13 @@ static void ql_mm_row_fp8(const ql_mm_run *run, int64_t am, int64_t bm, int64_t 
 }
 
 /* Requantize output row i of batch matrix (am, bm) from its accumulators. */
-static void ql_mm_requant_row(
-    const ql_mm_run *run, const void *acc, int64_t am, int64_t bm, int64_t i, void *y, int64_t y_off) {
+static void ql_mm_requant_row(const ql_mm_run *run,
+                              const void *acc,
+                              int64_t am,
+                              int64_t bm,
+                              int64_t i,
+                              void *y,
+                              int64_t y_off) {
     const ql_mm *q = run->q;
     const ql_rq *rq = run->rq + (q->rq_rows > 1 ? am * q->m + i : 0) * q->rq_cols;
     int32_t qmin = 0, qmax = 255;
