@@ -17,8 +17,8 @@
  *      format (qrun_fp8_table), built once per plan;
  *   2. multiply: a * b in float32. Exact for every pair of qrun's FP8
  *      formats: significands of at most 5 bits give products of at most 10
- *      bits, and exponents stay within [-40, 32], inside float32's normal
- *      range;
+ *      bits, and nonzero magnitudes stay within [2^-34, 2^32), inside
+ *      float32's normal range;
  *   3. accumulate: sum = round_acc(sum + a * b) after every add, starting
  *      from +0, in the order of k (qrun_fp8_accum: float32 by default;
  *      FP16/BF16 model narrow hardware accumulators; overflow gives Inf);
