@@ -255,8 +255,9 @@ typedef struct qrun_node_profile {
  * QLinear* ops) requantize their int32 accumulators to the 8-bit output.
  */
 typedef enum qrun_requant_mode {
-    /** y = clamp(round_half_even(acc * (double)(s_x*s_w/s_y) + zp)): the ONNX reference, bit-exact
-     * with the backend test data (default). */
+    /** y = clamp(round_half_even(acc * (float)(s_x*s_w/s_y)) + zp): float32 multiplier, round half
+     * to even, then the zero point, as ONNX Runtime (bit-exact with ORT's QOperator models and the
+     * ONNX backend test data). Default. */
     QRUN_REQUANT_FLOAT = 0,
     /** TFLite/CMSIS-NN fixed point: the multiplier as a Q0.31 integer and a power-of-two shift,
      * rounding half away from zero (integer-only hardware). May differ from FLOAT by one step. */

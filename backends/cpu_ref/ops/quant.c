@@ -26,8 +26,9 @@ static int qk_threads(const qrun_kernel_call *call, int64_t n) {
 static qrun_status qk_map(const qrun_kernel_call *call, qrun_qparam_map *m) {
     const qrun_node *n = call->node;
     const struct qrun_tensor *x = call->inputs[0];
-    int64_t axis = n->opset >= 13 ? qrun_node_attr_int(n, "axis", 1) : 1;
-    int64_t block = n->opset >= 21 ? qrun_node_attr_int(n, "block_size", 0) : 0;
+    int64_t opset = qrun_qdq_onnx_opset(n);
+    int64_t axis = opset >= 13 ? qrun_node_attr_int(n, "axis", 1) : 1;
+    int64_t block = opset >= 21 ? qrun_node_attr_int(n, "block_size", 0) : 0;
     return qrun_qparam_map_init(m, x->rank, x->dims, call->inputs[1], qk_in(call, 2), axis, block,
                                 call->err);
 }
@@ -106,7 +107,8 @@ static qrun_status qk_prepare_quantize(const qrun_kernel_call *call, void *op_da
         return qrun_errf(call->err, QRUN_E_MODEL, "y_zero_point is %s but the output is %s",
                          qrun_dtype_name(zp->dtype), qrun_dtype_name(y->dtype));
     qrun_dtype prec = QRUN_DTYPE_UNDEFINED;
-    if (n->opset >= 23) {
+    int64_t opset = qrun_qdq_onnx_opset(n);
+    if (opset >= 23) {
         int64_t pv = qrun_node_attr_int(n, "precision", 0);
         prec = pv > 0 && pv < 1000 ? qrun_dtype_from_onnx((int)pv) : QRUN_DTYPE_UNDEFINED;
         if (pv != 0 && (!qrun_dtype_is_float(prec) || qrun_dtype_bits(prec) < 16))
@@ -114,7 +116,7 @@ static qrun_status qk_prepare_quantize(const qrun_kernel_call *call, void *op_da
                              (long long)pv);
     }
     pr->compute = qrun_quant_compute_type(call->inputs[0]->dtype, call->inputs[1]->dtype, prec);
-    pr->saturate = n->opset >= 19 ? qrun_node_attr_int(n, "saturate", 1) != 0 : true;
+    pr->saturate = opset >= 19 ? qrun_node_attr_int(n, "saturate", 1) != 0 : true;
     pr->is_int = qrun_quant_int_range(y->dtype, &pr->qmin, &pr->qmax);
     return qk_map(call, &pr->map);
 }
@@ -281,5 +283,16 @@ const cpu_ref_kernel cpu_ref_kernels_quant[] = {
      .prepare = qk_prepare_dequantize,
      .eval = qk_eval_dequantize},
     {.op = QRUN_OP_DYNAMIC_QUANTIZE_LINEAR, .supports = qk_supports, .eval = qk_eval_dynamic},
+    /* com.microsoft QuantizeLinear/DequantizeLinear: ONNX-19 semantics (qrun_qdq_onnx_opset). */
+    {.op = QRUN_OP_MS_QUANTIZE_LINEAR,
+     .supports = qk_supports,
+     .op_data_bytes = qk_op_data_bytes,
+     .prepare = qk_prepare_quantize,
+     .eval = qk_eval_quantize},
+    {.op = QRUN_OP_MS_DEQUANTIZE_LINEAR,
+     .supports = qk_supports,
+     .op_data_bytes = qk_op_data_bytes,
+     .prepare = qk_prepare_dequantize,
+     .eval = qk_eval_dequantize},
     {.op = QRUN_OP_UNKNOWN},
 };
