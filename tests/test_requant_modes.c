@@ -199,6 +199,95 @@ static void test_node_tests_float_exact_fixed_within_one(void **state) {
     qrun_context_free(ctx);
 }
 
+/* Run model path on input_0.pb of data with mode; the one output. */
+static qrun_tensor *
+run_model(qrun_context *ctx, const char *path, const char *data, qrun_requant_mode mode) {
+    qrun_model *m = NULL;
+    qrun_session *s = NULL;
+    if (qrun_model_load(ctx, path, &m))
+        fail_msg("%s", qrun_context_errmsg(ctx));
+    qrun_session_options so;
+    qrun_session_options_init(&so);
+    so.requant = mode;
+    if (qrun_session_create(ctx, m, &so, &s))
+        fail_msg("%s", qrun_context_errmsg(ctx));
+    qrun_tensor *in = load(ctx, data, "input_0.pb"), *out = NULL;
+    if (qrun_session_run(s, (const qrun_tensor *const *)&in, 1, &out, 1))
+        fail_msg("%s", qrun_context_errmsg(ctx));
+    qrun_tensor_free(in);
+    qrun_session_free(s);
+    qrun_model_free(m);
+    return out;
+}
+
+/* Smallest positive gap between two output values: the output quantization step. */
+static double output_step(const qrun_tensor *t) {
+    double step = INFINITY;
+    int64_t n = qrun_tensor_numel(t);
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t j = i + 1; j < n && j < i + 64; j++) {
+            double d = fabs(qrun_tensor_get_f64(t, i) - qrun_tensor_get_f64(t, j));
+            if (d > 0 && d < step)
+                step = d;
+        }
+    }
+    return step;
+}
+
+/*
+ * Whole ORT QOperator models (QLinearConv, QLinearMatMul, QLinearMul,
+ * QLinearGlobalAveragePool requantize in the session's mode; QLinearAdd and
+ * the lookup-table ops stay in float32): fixed point changes some outputs
+ * (one step per layer on ties, compounding over 10 to 53 layers) and keeps
+ * every top-1 class.
+ */
+static void test_qoperator_models_fixed(void **state) {
+    (void)state;
+    static const char *const names[] = {"ic_quantized_int8", "ks_quantized_int8",
+                                        "mobilenetv2-12-int8"};
+    struct stat st;
+    if (stat(QRUN_SHARED_DIR "/models/int8/qoperator", &st) != 0)
+        skip();
+    qrun_context *ctx = NULL;
+    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        char path[PATH_MAX], data[PATH_MAX];
+        snprintf(path, sizeof path, QRUN_SHARED_DIR "/models/int8/qoperator/%s.onnx", names[k]);
+        snprintf(data, sizeof data,
+                 QRUN_SHARED_DIR "/models/refs/int8__qoperator__%s/test_data_set_0", names[k]);
+        qrun_tensor *a = run_model(ctx, path, data, QRUN_REQUANT_FLOAT);
+        qrun_tensor *b = run_model(ctx, path, data, QRUN_REQUANT_FIXED);
+        int64_t n = qrun_tensor_numel(a), rows = qrun_tensor_dims(a)[0], cls = n / rows;
+        double step = output_step(a), worst = 0.0;
+        int64_t differ = 0, top1_same = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double d = fabs(qrun_tensor_get_f64(a, i) - qrun_tensor_get_f64(b, i));
+            differ += d > 0;
+            worst = fmax(worst, d / step);
+        }
+        for (int64_t r = 0; r < rows; r++) {
+            int64_t ba = 0, bb = 0;
+            for (int64_t c = 1; c < cls; c++) {
+                if (qrun_tensor_get_f64(a, r * cls + c) > qrun_tensor_get_f64(a, r * cls + ba))
+                    ba = c;
+                if (qrun_tensor_get_f64(b, r * cls + c) > qrun_tensor_get_f64(b, r * cls + bb))
+                    bb = c;
+            }
+            top1_same += ba == bb;
+        }
+        print_message("%s: fixed vs float: %lld of %lld outputs differ, at most %.1f steps; top-1 "
+                      "same in %lld of %lld\n",
+                      names[k], (long long)differ, (long long)n, worst, (long long)top1_same,
+                      (long long)rows);
+        assert_true(differ >= 1);       /* the mode reaches these kernels */
+        assert_true(top1_same == rows); /* and keeps every prediction */
+        assert_true(worst <= 16.0);     /* measured: 2, 3 and 14 steps */
+        qrun_tensor_free(a);
+        qrun_tensor_free(b);
+    }
+    qrun_context_free(ctx);
+}
+
 static void test_session_options_checked(void **state) {
     (void)state;
     struct stat st;
@@ -230,6 +319,7 @@ int main(void) {
         cmocka_unit_test(test_ties_follow_the_mode),
         cmocka_unit_test(test_fixed_rejects_negative_multiplier),
         cmocka_unit_test(test_node_tests_float_exact_fixed_within_one),
+        cmocka_unit_test(test_qoperator_models_fixed),
         cmocka_unit_test(test_session_options_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -251,8 +251,11 @@ typedef struct qrun_node_profile {
 } qrun_node_profile;
 
 /**
- * How integer QLinear* ops (QLinearConv, QLinearMatMul, and the contrib
- * QLinear* ops) requantize their int32 accumulators to the 8-bit output.
+ * How integer ops requantize an int32 accumulator with one multiplier to the
+ * 8-bit output: QLinearConv, QLinearMatMul and com.microsoft QLinearConv,
+ * QGemm, QLinearMul, QLinearGlobalAveragePool. (QLinearAdd, QLinearConcat,
+ * QLinearAveragePool and the lookup-table ops work in float32 as ONNX
+ * Runtime does, in either mode.)
  */
 typedef enum qrun_requant_mode {
     /** y = clamp(round_half_even(acc * (float)(s_x*s_w/s_y)) + zp): float32 multiplier, round half
