@@ -487,6 +487,8 @@ QRUN_API void qrun_tensor_set_f64(qrun_tensor *t, int64_t i, double v) {
 QRUN_API void qrun_session_options_init(qrun_session_options *opts) {
     memset(opts, 0, sizeof *opts);
     opts->backend = "cpu_ref";
+    opts->requant = QRUN_REQUANT_FLOAT;
+    opts->fp8_accum = QRUN_FP8_ACCUM_FP32;
 }
 
 static bool inputs_static(const qrun_graph *g) {
@@ -532,6 +534,13 @@ QRUN_API qrun_status qrun_session_create(qrun_context *ctx,
         qrun_session_options_init(&def);
         opts = &def;
     }
+    if (opts->requant != QRUN_REQUANT_FLOAT && opts->requant != QRUN_REQUANT_FIXED)
+        return qrun_errf(&ctx->err, QRUN_E_ARG, "qrun_session_create: unknown requant mode %d",
+                         (int)opts->requant);
+    if (opts->fp8_accum != QRUN_FP8_ACCUM_FP32 && opts->fp8_accum != QRUN_FP8_ACCUM_FP16 &&
+        opts->fp8_accum != QRUN_FP8_ACCUM_BF16)
+        return qrun_errf(&ctx->err, QRUN_E_ARG, "qrun_session_create: unknown FP8 accumulator %d",
+                         (int)opts->fp8_accum);
     qrun_status s = QRUN_OK;
     struct qrun_tensor *descs = NULL;
     const struct qrun_tensor **ptrs = NULL;
@@ -545,7 +554,11 @@ QRUN_API qrun_status qrun_session_create(qrun_context *ctx,
                                    &ctx->err);
     if (s)
         goto out_free;
-    qrun_exec_options xo = {ctx->n_threads, opts->profile, true};
+    qrun_exec_options xo = {.n_threads = ctx->n_threads,
+                            .profile = opts->profile,
+                            .fold_constants = true,
+                            .requant = opts->requant,
+                            .fp8_accum = opts->fp8_accum};
     s = qrun_exec_create(model->g, sess->backends, sess->n_backends, ctx->alloc, &xo, &sess->exec,
                          &ctx->err);
     if (s)
@@ -745,7 +758,7 @@ QRUN_API qrun_status qrun_model_analyze(qrun_context *ctx,
         (!descs || !ptrs) ? qrun_errf(&ctx->err, QRUN_E_NOMEM, "out of memory") : QRUN_OK;
     if (!s)
         s = qrun_registry_create_chain("cpu_ref", ctx->alloc, bs, &nb, &ctx->err);
-    qrun_exec_options xo = {1, false, true};
+    qrun_exec_options xo = {.n_threads = 1, .fold_constants = true};
     if (!s)
         s = qrun_exec_create(g, bs, nb, ctx->alloc, &xo, &x, &ctx->err);
     bool planned = false;

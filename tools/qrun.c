@@ -36,6 +36,8 @@ typedef struct cli {
     bool no_lower;
     int threads;
     int repeat;
+    qrun_requant_mode requant;
+    qrun_fp8_accum fp8_accum;
 } cli;
 
 static const char *k_usage =
@@ -67,6 +69,11 @@ static const char *k_usage =
     "  --no-lower             keep QDQ node units as float DequantizeLinear -> op -> "
     "QuantizeLinear\n"
     "                         instead of lowering them to integer ops (also for info)\n"
+    "  --requant MODE         integer requantization of QLinear* ops: float (default; float32\n"
+    "                         multiplier, round half to even, as ONNX Runtime) or fixed (TFLite\n"
+    "                         fixed point: Q0.31 multiplier and shift, round half away)\n"
+    "  --fp8-accum ACC        accumulator of FP8 conv/matmul: fp32 (default), fp16 or bf16\n"
+    "                         (rounded after every add, as narrow hardware accumulators)\n"
     "\n"
     "Exit status: 0 on success; 1 on any error, with one line on stderr naming the file and,\n"
     "where relevant, the node or tensor.\n";
@@ -157,7 +164,7 @@ static void json_number(FILE *f, double v) {
 static bool option_takes_value(const char *a) {
     static const char *const with_value[] = {"--inputs",        "--input",   "--output-dir",
                                              "--output-format", "--backend", "--threads",
-                                             "--repeat"};
+                                             "--repeat",        "--requant", "--fp8-accum"};
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
         if (strcmp(a, with_value[k]) == 0)
             return true;
@@ -209,6 +216,22 @@ static int parse_args(int argc, char **argv, cli *c) {
         } else if (strcmp(a, "--repeat") == 0) {
             if (!parse_int(val, 1, 1000000, &c->repeat))
                 return fail("--repeat expects a positive integer, got '%s'", val);
+        } else if (strcmp(a, "--requant") == 0) {
+            if (strcmp(val, "float") == 0)
+                c->requant = QRUN_REQUANT_FLOAT;
+            else if (strcmp(val, "fixed") == 0)
+                c->requant = QRUN_REQUANT_FIXED;
+            else
+                return fail("--requant must be float or fixed, got '%s'", val);
+        } else if (strcmp(a, "--fp8-accum") == 0) {
+            if (strcmp(val, "fp32") == 0)
+                c->fp8_accum = QRUN_FP8_ACCUM_FP32;
+            else if (strcmp(val, "fp16") == 0)
+                c->fp8_accum = QRUN_FP8_ACCUM_FP16;
+            else if (strcmp(val, "bf16") == 0)
+                c->fp8_accum = QRUN_FP8_ACCUM_BF16;
+            else
+                return fail("--fp8-accum must be fp32, fp16 or bf16, got '%s'", val);
         } else if (strcmp(a, "--json") == 0) {
             c->json = true;
         } else if (strcmp(a, "--random-input") == 0) {
@@ -481,6 +504,8 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     qrun_session_options_init(&so);
     so.backend = c->backend;
     so.profile = c->profile;
+    so.requant = c->requant;
+    so.fp8_accum = c->fp8_accum;
     if (qrun_session_create(ctx, m, &so, &sess)) {
         fail("%s", qrun_context_errmsg(ctx));
         goto out;

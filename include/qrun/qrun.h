@@ -274,9 +274,38 @@ typedef struct qrun_node_profile {
     double ms;
 } qrun_node_profile;
 
+/**
+ * How integer ops requantize an int32 accumulator with one multiplier to the
+ * 8-bit output: QLinearConv, QLinearMatMul and com.microsoft QLinearConv,
+ * QGemm, QLinearMul, QLinearGlobalAveragePool. (QLinearAdd, QLinearConcat,
+ * QLinearAveragePool and the lookup-table ops work in float32 as ONNX
+ * Runtime does, in either mode.)
+ */
+typedef enum qrun_requant_mode {
+    /** y = clamp(round_half_even(acc * (float)(s_x*s_w/s_y)) + zp): float32 multiplier, round half
+     * to even, then the zero point, as ONNX Runtime (bit-exact with ORT's QOperator models and the
+     * ONNX backend test data). Default. */
+    QRUN_REQUANT_FLOAT = 0,
+    /** TFLite/CMSIS-NN fixed point: the multiplier as a Q0.31 integer and a power-of-two shift,
+     * rounding half away from zero (integer-only hardware). May differ from FLOAT by one step. */
+    QRUN_REQUANT_FIXED = 1,
+} qrun_requant_mode;
+
+/**
+ * Accumulator of FP8 QLinearConv/QLinearMatMul (FP8 x FP8 products are exact
+ * in float32; the running sum is rounded to this format after every add).
+ */
+typedef enum qrun_fp8_accum {
+    QRUN_FP8_ACCUM_FP32 = 0, /**< float32 accumulator (default) */
+    QRUN_FP8_ACCUM_FP16 = 1, /**< IEEE half accumulator, round to nearest even after every add */
+    QRUN_FP8_ACCUM_BF16 = 2, /**< bfloat16 accumulator, round to nearest even after every add */
+} qrun_fp8_accum;
+
 typedef struct qrun_session_options {
-    const char *backend; /**< "cpu_ref" (default) */
-    bool profile;        /**< collect per-node timings */
+    const char *backend;       /**< "cpu_ref" (default) */
+    bool profile;              /**< collect per-node timings */
+    qrun_requant_mode requant; /**< integer requantization (default QRUN_REQUANT_FLOAT) */
+    qrun_fp8_accum fp8_accum;  /**< FP8 accumulator (default QRUN_FP8_ACCUM_FP32) */
 } qrun_session_options;
 QRUN_API void qrun_session_options_init(qrun_session_options *opts);
 

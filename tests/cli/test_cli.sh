@@ -29,7 +29,7 @@ expect_error() {
 
 # --help documents every option the parser accepts.
 "$qrun" --help >"$tmp/help" && ok "--help exits 0" || bad "--help exits 0"
-for opt in --inputs --input --random-input --output-dir --output-format --json --threads --backend --repeat --profile info --version; do
+for opt in --inputs --input --random-input --output-dir --output-format --json --threads --backend --repeat --profile --requant --fp8-accum info --version; do
   grep -q -- "$opt" "$tmp/help" && ok "--help mentions $opt" || bad "--help mentions $opt"
 done
 "$qrun" --version | grep -q '^qrun [0-9]' && ok "--version" || bad "--version"
@@ -91,6 +91,22 @@ expect_error "wrong input shape" "expected shape \[1, 1, 28, 28\]" "$qrun" run "
 expect_error "wrong input dtype" "expected dtype float32, got" "$qrun" run "$ex/model.onnx" --input "Input3=$src/tests/cli/int64_input.npy"
 expect_error "bad --threads" "--threads" "$qrun" run "$ex/model.onnx" --threads zero
 expect_error "unknown option" "unknown option" "$qrun" run "$ex/model.onnx" --frobnicate
+expect_error "bad --requant" "--requant must be float or fixed" "$qrun" run "$ex/model.onnx" --requant nearest
+expect_error "bad --fp8-accum" "--fp8-accum must be fp32, fp16 or bf16" "$qrun" run "$ex/model.onnx" --fp8-accum fp8
+
+# --requant reaches the kernels: this ONNX node test has accumulators on which the TFLite
+# fixed-point path rounds differently from the float reference.
+qm=$src/../shared/models/onnx-node-v1.22/test_qlinearmatmul_3D_int8_float16
+if [ -d "$qm" ]; then
+  for mode in float fixed; do
+    "$qrun" run "$qm/model.onnx" --inputs "$qm/test_data_set_0" --requant $mode --fp8-accum fp16 \
+      --output-dir "$tmp/rq_$mode" >/dev/null 2>&1 || bad "--requant $mode run"
+  done
+  cmp -s "$qm/test_data_set_0/output_0.pb" "$tmp/rq_float/output_0.pb" && ok "--requant float" ||
+    bad "--requant float matches the reference output"
+  ! cmp -s "$tmp/rq_float/output_0.pb" "$tmp/rq_fixed/output_0.pb" && ok "--requant fixed" ||
+    bad "--requant fixed changes the output"
+fi
 td=/usr/share/libonnx-testdata/data/node/test_strnormalizer_export_monday_casesensintive_lower
 if [ -d "$td" ]; then
   expect_error "unsupported op" "StringNormalizer.*not supported" "$qrun" run "$td/model.onnx"
