@@ -8,11 +8,13 @@
 #include "runtime/error.h"
 #include "runtime/exec.h"
 #include "runtime/ir.h"
+#include "runtime/lower/qdq.h"
 
 struct qrun_context {
     const qrun_allocator *alloc;
     qrun_allocator alloc_copy;
     int n_threads;
+    bool no_qdq_lowering;
     qrun_err err;
 };
 
@@ -20,6 +22,7 @@ struct qrun_model {
     qrun_context *ctx;
     qrun_graph *g;
     char *path;
+    qrun_lower_report lowering;
     struct qrun_ptq_report *ptq; /* quantized tensors (NULL unless made by qrun_quantize_model) */
 };
 

@@ -218,7 +218,10 @@ QRUN_API qrun_status qrun_calibrator_create(qrun_context *ctx,
     if (!s)
         s = qrun_registry_create_chain("cpu_ref", ctx->alloc, cal->backends, &cal->n_backends,
                                        &ctx->err);
-    qrun_exec_options xo = {ctx->n_threads, false, true, cal_observe, cal};
+    qrun_exec_options xo = {.n_threads = ctx->n_threads,
+                            .fold_constants = true,
+                            .observe = cal_observe,
+                            .observe_ud = cal};
     if (!s)
         s = qrun_exec_create(cal->g, cal->backends, cal->n_backends, ctx->alloc, &xo, &cal->exec,
                              &ctx->err);

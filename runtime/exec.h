@@ -39,6 +39,8 @@ typedef struct qrun_exec_options {
     int n_threads;
     bool profile;
     bool fold_constants;        /* default true */
+    qrun_requant_mode requant;  /* passed to every kernel call */
+    qrun_fp8_accum fp8_accum;   /* passed to every kernel call */
     qrun_exec_observer observe; /* NULL: none */
     void *observe_ud;
 } qrun_exec_options;

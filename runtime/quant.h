@@ -271,6 +271,43 @@ bool qrun_quantize_multiplier(double m, int32_t *mult, int *shift);
  */
 int32_t qrun_requantize_fixed(int32_t acc, int32_t mult, int shift);
 
+/* ---- one requantization in the session's mode (qrun_requant_mode) ---------- */
+
+/*
+ * A requantization multiplier ready to apply: the float32 multiplier
+ * (QRUN_REQUANT_FLOAT, ONNX Runtime's order, see qrun_requantize_ort) or its
+ * TFLite split (QRUN_REQUANT_FIXED). Kernels make one per output channel at
+ * prepare time when the scales are constants, and apply it per element with
+ * qrun_requantize, so every integer requantizing op (QLinearConv,
+ * QLinearMatMul, QGemm, contrib QLinear* with one multiplier) honours the
+ * session's mode through the same two calls.
+ */
+typedef struct qrun_requant {
+    float mult;         /* s_x * s_w / s_y (qrun_requant_multiplier) as float32 */
+    int32_t fixed_mult; /* fixed: Q0.31 multiplier */
+    int fixed_shift;    /* fixed: power-of-two exponent */
+    bool fixed;
+} qrun_requant;
+
+/**
+ * @brief Prepare multiplier mult for the mode. QRUN_E_MODEL when fixed point
+ * cannot represent it (negative, not finite, or >= 2^30).
+ */
+qrun_status qrun_requant_init(qrun_requant *r, double mult, qrun_requant_mode mode, qrun_err *err);
+
+/**
+ * @brief Requantize one int32 accumulator: qrun_requantize_ort in float
+ * mode; in fixed mode clamp(qrun_requantize_fixed(acc) + zp, qmin, qmax),
+ * the TFLite order (multiply, add the zero point, clamp).
+ */
+static inline int32_t
+qrun_requantize(const qrun_requant *r, int32_t acc, int32_t zp, int32_t qmin, int32_t qmax) {
+    if (!r->fixed)
+        return qrun_requantize_ort(acc, r->mult, zp, qmin, qmax);
+    int64_t v = (int64_t)qrun_requantize_fixed(acc, r->fixed_mult, r->fixed_shift) + zp;
+    return v < qmin ? qmin : v > qmax ? qmax : (int32_t)v;
+}
+
 /* ---- post-training quantization: choosing and simulating parameters -------- */
 
 /*

@@ -33,8 +33,11 @@ typedef struct cli {
     bool json;
     bool random_input;
     bool profile;
+    bool no_lower;
     int threads;
     int repeat;
+    qrun_requant_mode requant;
+    qrun_fp8_accum fp8_accum;
 } cli;
 
 static const char *k_usage =
@@ -63,6 +66,14 @@ static const char *k_usage =
     "  --backend NAME         execution backend (default: cpu_ref)\n"
     "  --repeat N             run N times and report the median time (default 1)\n"
     "  --profile              print per-node times as CSV on stderr (node,op,backend,ms)\n"
+    "  --no-lower             keep QDQ node units as float DequantizeLinear -> op -> "
+    "QuantizeLinear\n"
+    "                         instead of lowering them to integer ops (also for info)\n"
+    "  --requant MODE         integer requantization of QLinear* ops: float (default; float32\n"
+    "                         multiplier, round half to even, as ONNX Runtime) or fixed (TFLite\n"
+    "                         fixed point: Q0.31 multiplier and shift, round half away)\n"
+    "  --fp8-accum ACC        accumulator of FP8 conv/matmul: fp32 (default), fp16 or bf16\n"
+    "                         (rounded after every add, as narrow hardware accumulators)\n"
     "\n"
     "Exit status: 0 on success; 1 on any error, with one line on stderr naming the file and,\n"
     "where relevant, the node or tensor.\n";
@@ -153,7 +164,7 @@ static void json_number(FILE *f, double v) {
 static bool option_takes_value(const char *a) {
     static const char *const with_value[] = {"--inputs",        "--input",   "--output-dir",
                                              "--output-format", "--backend", "--threads",
-                                             "--repeat"};
+                                             "--repeat",        "--requant", "--fp8-accum"};
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
         if (strcmp(a, with_value[k]) == 0)
             return true;
@@ -205,12 +216,30 @@ static int parse_args(int argc, char **argv, cli *c) {
         } else if (strcmp(a, "--repeat") == 0) {
             if (!parse_int(val, 1, 1000000, &c->repeat))
                 return fail("--repeat expects a positive integer, got '%s'", val);
+        } else if (strcmp(a, "--requant") == 0) {
+            if (strcmp(val, "float") == 0)
+                c->requant = QRUN_REQUANT_FLOAT;
+            else if (strcmp(val, "fixed") == 0)
+                c->requant = QRUN_REQUANT_FIXED;
+            else
+                return fail("--requant must be float or fixed, got '%s'", val);
+        } else if (strcmp(a, "--fp8-accum") == 0) {
+            if (strcmp(val, "fp32") == 0)
+                c->fp8_accum = QRUN_FP8_ACCUM_FP32;
+            else if (strcmp(val, "fp16") == 0)
+                c->fp8_accum = QRUN_FP8_ACCUM_FP16;
+            else if (strcmp(val, "bf16") == 0)
+                c->fp8_accum = QRUN_FP8_ACCUM_BF16;
+            else
+                return fail("--fp8-accum must be fp32, fp16 or bf16, got '%s'", val);
         } else if (strcmp(a, "--json") == 0) {
             c->json = true;
         } else if (strcmp(a, "--random-input") == 0) {
             c->random_input = true;
         } else if (strcmp(a, "--profile") == 0) {
             c->profile = true;
+        } else if (strcmp(a, "--no-lower") == 0) {
+            c->no_lower = true;
         } else if (a[0] == '-' && a[1]) {
             return fail("unknown option '%s' (see qrun --help)", a);
         } else if (!c->model) {
@@ -475,6 +504,8 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     qrun_session_options_init(&so);
     so.backend = c->backend;
     so.profile = c->profile;
+    so.requant = c->requant;
+    so.fp8_accum = c->fp8_accum;
     if (qrun_session_create(ctx, m, &so, &sess)) {
         fail("%s", qrun_context_errmsg(ctx));
         goto out;
@@ -543,6 +574,47 @@ static int count_ops(const qrun_model *m, const qrun_node_analysis *an, op_count
             ops[f].macs += an[k].macs;
     }
     return n_ops;
+}
+
+/* "QDQ lowering" section: N of M units lowered, then one line per unit. */
+static void print_lowering_text(const qrun_model *m) {
+    int n = qrun_model_lowering_count(m), lowered = 0;
+    if (!qrun_model_lowering_enabled(m)) {
+        printf("QDQ lowering: disabled (--no-lower)\n");
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        qrun_lowering_info u;
+        qrun_model_lowering_get(m, i, &u);
+        lowered += u.lowered;
+    }
+    printf("QDQ lowering: %d of %d units lowered\n", lowered, n);
+    for (int i = 0; i < n; i++) {
+        qrun_lowering_info u;
+        qrun_model_lowering_get(m, i, &u);
+        if (u.lowered)
+            printf("  lowered      %-12s %s -> %s\n", u.op, u.node, u.target);
+        else
+            printf("  not lowered  %-12s %s: %s\n", u.op, u.node, u.reason);
+    }
+}
+
+static void print_lowering_json(const qrun_model *m) {
+    printf(", \"lowering\": [");
+    for (int i = 0; i < qrun_model_lowering_count(m); i++) {
+        qrun_lowering_info u;
+        qrun_model_lowering_get(m, i, &u);
+        printf("%s{\"node\": ", i ? ", " : "");
+        json_string(stdout, u.node);
+        printf(", \"op\": ");
+        json_string(stdout, u.op);
+        printf(", \"lowered\": %s, \"target\": ", u.lowered ? "true" : "false");
+        json_string(stdout, u.target);
+        printf(", \"reason\": ");
+        json_string(stdout, u.reason);
+        printf("}");
+    }
+    printf("]");
 }
 
 static void print_info_text(const cli *c,
@@ -629,6 +701,7 @@ static void print_info_text(const cli *c,
         }
         printf("%s\n", n_nodes - ok > 20 ? ", ..." : "");
     }
+    print_lowering_text(m);
 }
 
 static void print_info_json(const cli *c, const qrun_model *m, const qrun_node_analysis *an) {
@@ -703,7 +776,9 @@ static void print_info_json(const cli *c, const qrun_model *m, const qrun_node_a
         printf(": {\"count\": %" PRId64 ", \"bytes\": %" PRId64 "}", ps.count[t], ps.bytes[t]);
         first = false;
     }
-    printf("}}\n");
+    printf("}");
+    print_lowering_json(m);
+    printf("}\n");
 }
 
 static int cmd_info(qrun_context *ctx, const cli *c) {
@@ -750,6 +825,7 @@ int main(int argc, char **argv) {
     qrun_options opts;
     qrun_options_init(&opts);
     opts.n_threads = c.threads;
+    opts.no_qdq_lowering = c.no_lower;
     qrun_context *ctx = NULL;
     if (qrun_context_create(&opts, &ctx))
         return fail("cannot create a context (out of memory)");

@@ -95,6 +95,7 @@ typedef struct qrun_allocator {
 typedef struct qrun_options {
     const qrun_allocator *allocator; /**< NULL: malloc/free */
     int n_threads;                   /**< 0: all cores */
+    bool no_qdq_lowering; /**< keep QDQ node units as float DQ -> op -> Q (for comparison) */
 } qrun_options;
 
 typedef struct qrun_context qrun_context;
@@ -195,6 +196,29 @@ typedef struct qrun_node_info {
 } qrun_node_info;
 QRUN_API qrun_status qrun_model_node_info(const qrun_model *model, int i, qrun_node_info *out);
 
+/**
+ * One QDQ node unit (DequantizeLinear -> op -> QuantizeLinear) found at load.
+ * Models are lowered when loaded: units whose integer rewrite is exact (or
+ * within the integer op's requantization rounding) run as integer ops
+ * (QLinearConv, QLinearMatMul, data movement on the quantized tensor); the
+ * rest stay float DQ -> op -> Q. Strings are owned by the model.
+ */
+typedef struct qrun_lowering_info {
+    const char *node;   /**< the unit's op node; a lowered node keeps this name */
+    const char *op;     /**< its op type, e.g. "Conv" */
+    bool lowered;       /**< rewritten into integer ops */
+    const char *target; /**< what it became, e.g. "QLinearConv"; "" when not lowered */
+    const char *reason; /**< why it was not lowered; "" when lowered */
+} qrun_lowering_info;
+/** @brief Number of QDQ node units (0 when the model has none or lowering was disabled). */
+QRUN_API int qrun_model_lowering_count(const qrun_model *model);
+/** @brief Unit i of the lowering report. @return QRUN_OK or QRUN_E_ARG (index out of range). */
+QRUN_API qrun_status qrun_model_lowering_get(const qrun_model *model,
+                                             int i,
+                                             qrun_lowering_info *out);
+/** @brief false when the model was loaded with qrun_options.no_qdq_lowering. */
+QRUN_API bool qrun_model_lowering_enabled(const qrun_model *model);
+
 /** Parameter statistics: initializer elements and bytes for each dtype. */
 typedef struct qrun_param_stats {
     int64_t count[QRUN_DTYPE_COUNT];
@@ -251,6 +275,33 @@ typedef struct qrun_node_profile {
 } qrun_node_profile;
 
 /**
+ * How integer ops requantize an int32 accumulator with one multiplier to the
+ * 8-bit output: QLinearConv, QLinearMatMul and com.microsoft QLinearConv,
+ * QGemm, QLinearMul, QLinearGlobalAveragePool. (QLinearAdd, QLinearConcat,
+ * QLinearAveragePool and the lookup-table ops work in float32 as ONNX
+ * Runtime does, in either mode.)
+ */
+typedef enum qrun_requant_mode {
+    /** y = clamp(round_half_even(acc * (float)(s_x*s_w/s_y)) + zp): float32 multiplier, round half
+     * to even, then the zero point, as ONNX Runtime (bit-exact with ORT's QOperator models and the
+     * ONNX backend test data). Default. */
+    QRUN_REQUANT_FLOAT = 0,
+    /** TFLite/CMSIS-NN fixed point: the multiplier as a Q0.31 integer and a power-of-two shift,
+     * rounding half away from zero (integer-only hardware). May differ from FLOAT by one step. */
+    QRUN_REQUANT_FIXED = 1,
+} qrun_requant_mode;
+
+/**
+ * Accumulator of FP8 QLinearConv/QLinearMatMul (FP8 x FP8 products are exact
+ * in float32; the running sum is rounded to this format after every add).
+ */
+typedef enum qrun_fp8_accum {
+    QRUN_FP8_ACCUM_FP32 = 0, /**< float32 accumulator (default) */
+    QRUN_FP8_ACCUM_FP16 = 1, /**< IEEE half accumulator, round to nearest even after every add */
+    QRUN_FP8_ACCUM_BF16 = 2, /**< bfloat16 accumulator, round to nearest even after every add */
+} qrun_fp8_accum;
+
+/**
  * Tensor observer: called during qrun_session_run with each graph input as
  * the run starts and with each node output right after the node computed it
  * (outputs of nodes folded at plan time are not reported). name is the
@@ -262,6 +313,8 @@ typedef void (*qrun_tensor_observer)(void *ud, const char *name, const qrun_tens
 typedef struct qrun_session_options {
     const char *backend;           /**< "cpu_ref" (default) */
     bool profile;                  /**< collect per-node timings */
+    qrun_requant_mode requant;     /**< integer requantization (default QRUN_REQUANT_FLOAT) */
+    qrun_fp8_accum fp8_accum;      /**< FP8 accumulator (default QRUN_FP8_ACCUM_FP32) */
     qrun_tensor_observer observer; /**< NULL: none */
     void *observer_ud;             /**< passed to observer */
 } qrun_session_options;

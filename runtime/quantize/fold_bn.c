@@ -65,15 +65,12 @@ static int64_t weight_channels(const qrun_node *n, const struct qrun_tensor *w, 
     return 0;
 }
 
+/* New constant "<base>_bnfold" (made unique) of the given shape holding data. */
 static int
-add_folded(qrun_graph *g, const char *base, const struct qrun_tensor *shape, const float *data) {
-    char name[512], buf[512];
-    snprintf(buf, sizeof buf, "%s_bnfold", base);
-    qrun_graph_unique_name(g, buf, name, sizeof name);
-    struct qrun_tensor t = *shape;
-    t.data = (void *)data;
-    t.name = NULL;
-    return qrun_graph_add_constant(g, name, &t);
+add_folded(qrun_graph *g, const char *base, int rank, const int64_t *dims, const float *data) {
+    char name[512];
+    snprintf(name, sizeof name, "%s_bnfold", base);
+    return qrun_graph_add_constant(g, name, QRUN_DTYPE_FLOAT, rank, dims, data);
 }
 
 /* Fold bn (node index kb) into node k; false when the pair does not qualify. */
@@ -108,29 +105,16 @@ static qrun_status fold_pair(qrun_graph *g, int k, int kb, bool *folded, qrun_er
     }
     for (int64_t c = 0; c < m; c++)
         nbd[c] = (b ? ((const float *)b->data)[c] : 0.0f) * f[c] + shift[c];
-    struct qrun_tensor bshape = {0};
     int64_t dm[1] = {m};
-    qrun_tensor_set_shape(&bshape, QRUN_DTYPE_FLOAT, 1, dm);
-    int wv = add_folded(g, g->values[n->inputs[1]].name, w, nwd);
-    int bv = add_folded(g, bias_v >= 0 ? g->values[bias_v].name : n->name, &bshape, nbd);
-    if (wv < 0 || bv < 0) {
+    int wv = add_folded(g, g->values[n->inputs[1]].name, w->rank, w->dims, nwd);
+    int bv = add_folded(g, bias_v >= 0 ? g->values[bias_v].name : n->name, 1, dm, nbd);
+    n = &g->nodes[k];
+    int ins[3] = {n->inputs[0], wv, bv};
+    if (wv < 0 || bv < 0 || qrun_node_set_inputs(g, k, 3, ins) != QRUN_OK) {
         s = qrun_errf(err, QRUN_E_NOMEM, "out of memory folding BatchNormalization");
         goto out;
     }
     n = &g->nodes[k];
-    if (n->n_inputs < 3) {
-        int *ins = qrun_calloc(a, 4, sizeof *ins);
-        if (!ins) {
-            s = qrun_errf(err, QRUN_E_NOMEM, "out of memory folding BatchNormalization");
-            goto out;
-        }
-        memcpy(ins, n->inputs, (size_t)n->n_inputs * sizeof *ins);
-        qrun_free(a, n->inputs);
-        n->inputs = ins;
-        n->n_inputs = 3;
-    }
-    n->inputs[1] = wv;
-    n->inputs[2] = bv;
     n->outputs[0] = g->nodes[kb].outputs[0];
     *folded = true;
 out:

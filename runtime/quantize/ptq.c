@@ -90,7 +90,7 @@ static qrun_ptq_tensor *ptq_add_entry(ptq *p, const char *name, int n) {
     return e;
 }
 
-/* A new constant "<base><suffix>" of the given dtype/shape with data copied from data. */
+/* A new constant "<base><suffix>" (made unique) holding a copy of data. */
 static int ptq_const(ptq *p,
                      const char *base,
                      const char *suffix,
@@ -98,21 +98,15 @@ static int ptq_const(ptq *p,
                      int rank,
                      const int64_t *dims,
                      const void *data) {
-    char want[PTQ_NAME_MAX], name[PTQ_NAME_MAX];
-    snprintf(want, sizeof want, "%s%s", base, suffix);
-    qrun_graph_unique_name(p->g, want, name, sizeof name);
-    struct qrun_tensor t = {0};
-    if (!qrun_tensor_set_shape(&t, dt, rank, dims))
-        return -1;
-    t.data = (void *)data;
-    return qrun_graph_add_constant(p->g, name, &t);
+    char name[PTQ_NAME_MAX];
+    snprintf(name, sizeof name, "%s%s", base, suffix);
+    return qrun_graph_add_constant(p->g, name, dt, rank, dims, data);
 }
 
 static int ptq_value(ptq *p, const char *base, const char *suffix) {
-    char want[PTQ_NAME_MAX], name[PTQ_NAME_MAX];
-    snprintf(want, sizeof want, "%s%s", base, suffix);
-    return qrun_graph_add_value(p->g, qrun_graph_unique_name(p->g, want, name, sizeof name),
-                                QRUN_VALUE_INTERMEDIATE);
+    char name[PTQ_NAME_MAX];
+    snprintf(name, sizeof name, "%s%s", base, suffix);
+    return qrun_graph_add_unique_value(p->g, name, QRUN_VALUE_INTERMEDIATE);
 }
 
 /* Scale and zero-point constants for e (rank 0 per tensor, 1-D per axis). */
@@ -147,10 +141,10 @@ static qrun_status ptq_add_dq(ptq *p, qrun_ptq_tensor *e, const char *base, int 
     char name[PTQ_NAME_MAX];
     snprintf(name, sizeof name, "%s_DequantizeLinear", base);
     int ins[3] = {qv, sv, zv};
-    int k = dq < 0
-                ? -1
-                : qrun_graph_add_op(p->g, name, "DequantizeLinear", p->qdq_opset, 3, ins, 1, &dq);
-    if (k < 0 || (e->axis >= 0 && !qrun_node_set_attr_int(p->g, k, "axis", e->axis)))
+    int k = dq < 0 ? -1
+                   : qrun_graph_add_op_node(p->g, name, QRUN_OP_DEQUANTIZE_LINEAR, p->qdq_opset, 3,
+                                            ins, 1, &dq);
+    if (k < 0 || (e->axis >= 0 && qrun_node_add_attr_int(p->g, k, "axis", e->axis) != QRUN_OK))
         return ptq_nomem(p);
     e->quantized = qrun_strdup(p->g->alloc, p->g->values[qv].name);
     e->dequantized = qrun_strdup(p->g->alloc, p->g->values[dq].name);
@@ -209,9 +203,9 @@ static qrun_status ptq_activation(ptq *p, int v, qrun_dtype fmt) {
     char qname[PTQ_NAME_MAX];
     snprintf(qname, sizeof qname, "%s_QuantizeLinear", name);
     int ins[3] = {v, sv, zv};
-    int kq = qv < 0
-                 ? -1
-                 : qrun_graph_add_op(p->g, qname, "QuantizeLinear", p->qdq_opset, 3, ins, 1, &qv);
+    int kq = qv < 0 ? -1
+                    : qrun_graph_add_op_node(p->g, qname, QRUN_OP_QUANTIZE_LINEAR, p->qdq_opset, 3,
+                                             ins, 1, &qv);
     if (kq < 0)
         return ptq_nomem(p);
     /* ptq_add_dq adds its own scale/zp constants: the DQ must not share the Q's (one per node). */

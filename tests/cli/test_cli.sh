@@ -29,7 +29,7 @@ expect_error() {
 
 # --help documents every option the parser accepts.
 "$qrun" --help >"$tmp/help" && ok "--help exits 0" || bad "--help exits 0"
-for opt in --inputs --input --random-input --output-dir --output-format --json --threads --backend --repeat --profile info --version; do
+for opt in --inputs --input --random-input --output-dir --output-format --json --threads --backend --repeat --profile --requant --fp8-accum info --version; do
   grep -q -- "$opt" "$tmp/help" && ok "--help mentions $opt" || bad "--help mentions $opt"
 done
 "$qrun" --version | grep -q '^qrun [0-9]' && ok "--version" || bad "--version"
@@ -60,6 +60,25 @@ if [ -f "$mnv2" ]; then
     ok "info MACs of integer ops" || bad "info MACs of integer ops: $(grep MACs "$tmp/out")"
 fi
 
+# QDQ lowering report (real QDQ model from ../shared, when present).
+qdq="$src/../shared/models/int8/qdq/mlperftiny_ic_resnet8_qdq.onnx"
+if [ -f "$qdq" ]; then
+  "$qrun" info "$qdq" >"$tmp/out" 2>&1
+  # 11 of 17 with ONNX integer ops only; 16 with the com.microsoft ones (Add, AveragePool, Gemm).
+  grep -Eq "^QDQ lowering: (11|16) of 17 units lowered" "$tmp/out" &&
+    grep -q "lowered .*Conv .*model/conv2d/BiasAdd -> QLinearConv" "$tmp/out" &&
+    grep -q "not lowered .*Softmax .*model/dense/Softmax: " "$tmp/out" &&
+    ok "info: QDQ lowering report" || bad "info: QDQ lowering report: $(cat "$tmp/out")"
+  "$qrun" info "$qdq" --json >"$tmp/out" 2>&1
+  grep -q '"lowering": \[{"node": "model/conv2d/BiasAdd__6", "op": "Transpose", "lowered": true' "$tmp/out" &&
+    grep -q '"node": "model/dense/Softmax", "op": "Softmax", "lowered": false, "target": "", "reason": "' "$tmp/out" &&
+    ok "info --json: lowering" || bad "info --json: lowering: $(head -c 600 "$tmp/out")"
+  "$qrun" info "$qdq" --no-lower >"$tmp/out" 2>&1
+  grep -q "^QDQ lowering: disabled" "$tmp/out" && grep -q "^nodes: 67" "$tmp/out" &&
+    ok "info --no-lower" || bad "info --no-lower: $(cat "$tmp/out")"
+  "$qrun" run "$qdq" --random-input --no-lower >"$tmp/out" 2>&1 && ok "run --no-lower" || bad "run --no-lower: $(cat "$tmp/out")"
+fi
+
 # Bad input: one line, exit 1, naming the cause.
 expect_error "missing model" "no-such.onnx" "$qrun" run "$tmp/no-such.onnx"
 head -c 3000 "$ex/model.onnx" >"$tmp/trunc.onnx"
@@ -72,6 +91,22 @@ expect_error "wrong input shape" "expected shape \[1, 1, 28, 28\]" "$qrun" run "
 expect_error "wrong input dtype" "expected dtype float32, got" "$qrun" run "$ex/model.onnx" --input "Input3=$src/tests/cli/int64_input.npy"
 expect_error "bad --threads" "--threads" "$qrun" run "$ex/model.onnx" --threads zero
 expect_error "unknown option" "unknown option" "$qrun" run "$ex/model.onnx" --frobnicate
+expect_error "bad --requant" "--requant must be float or fixed" "$qrun" run "$ex/model.onnx" --requant nearest
+expect_error "bad --fp8-accum" "--fp8-accum must be fp32, fp16 or bf16" "$qrun" run "$ex/model.onnx" --fp8-accum fp8
+
+# --requant reaches the kernels: this ONNX node test has accumulators on which the TFLite
+# fixed-point path rounds differently from the float reference.
+qm=$src/../shared/models/onnx-node-v1.22/test_qlinearmatmul_3D_int8_float16
+if [ -d "$qm" ]; then
+  for mode in float fixed; do
+    "$qrun" run "$qm/model.onnx" --inputs "$qm/test_data_set_0" --requant $mode --fp8-accum fp16 \
+      --output-dir "$tmp/rq_$mode" >/dev/null 2>&1 || bad "--requant $mode run"
+  done
+  cmp -s "$qm/test_data_set_0/output_0.pb" "$tmp/rq_float/output_0.pb" && ok "--requant float" ||
+    bad "--requant float matches the reference output"
+  ! cmp -s "$tmp/rq_float/output_0.pb" "$tmp/rq_fixed/output_0.pb" && ok "--requant fixed" ||
+    bad "--requant fixed changes the output"
+fi
 td=/usr/share/libonnx-testdata/data/node/test_strnormalizer_export_monday_casesensintive_lower
 if [ -d "$td" ]; then
   expect_error "unsupported op" "StringNormalizer.*not supported" "$qrun" run "$td/model.onnx"

@@ -5,7 +5,8 @@
  *
  * Arithmetic follows ONNX Runtime's CPU kernels (see runtime/quant.h):
  * QLinearAdd in float32 with the output zero point folded into a bias,
- * QLinearMul as a float32 requantization of the integer product, the unary
+ * QLinearMul as a requantization of the integer product in the session's
+ * mode (qrun_requantize; float: ORT's float32 order), the unary
  * ops and Concat's requantization as 256-entry lookup tables. Everything
  * derived from the scales and zero points (ratios, tables) is built once at
  * prepare when those are constants, else per run into scratch.
@@ -156,6 +157,7 @@ static const void *qe_payload(const qrun_kernel_call *call) {
 
 typedef struct qe_bin_job {
     const qe_params *p;
+    qrun_requant mul; /* QLinearMul */
     bool add, u8;
     const void *a, *b;
     void *c;
@@ -172,7 +174,7 @@ qe_bin_row(void *ctx, const int64_t *in_off, const int64_t *in_step, int64_t out
             v = qrun_qadd_apply(&p->add, a, b);
         } else {
             int32_t prod = (a - p->in[0].zp) * (b - p->in[1].zp);
-            v = qrun_requantize_ort(prod, p->mul_mult, p->out.zp, p->out.qmin, p->out.qmax);
+            v = qrun_requantize(&j->mul, prod, p->out.zp, p->out.qmin, p->out.qmax);
         }
         qlc_store8(j->c, out_off + k, v);
     }
@@ -187,6 +189,11 @@ static qrun_status qe_eval_binary(const qrun_kernel_call *call) {
                     .a = ab[0]->data,
                     .b = ab[1]->data,
                     .c = c->data};
+    if (!j.add) {
+        qrun_status st = qrun_requant_init(&j.mul, j.p->mul_mult, call->requant, call->err);
+        if (st != QRUN_OK)
+            return st;
+    }
     ew_plan plan;
     ew_plan_init(&plan, 2, ab, c);
     ew_plan_run(&plan, qe_bin_row, &j, call->n_threads, true);
