@@ -9,6 +9,7 @@
 #include "runtime/quant.h"
 #include "runtime/quantize/calib.h"
 #include "runtime/quantize/fold_bn.h"
+#include "runtime/quantize/fold_const.h"
 #include "runtime/quantize/ptq.h"
 
 #include <stdio.h>
@@ -209,15 +210,18 @@ QRUN_API qrun_status qrun_calibrator_create(qrun_context *ctx,
     if (!s && qrun_graph_clone(model->g, &cal->g))
         s = qrun_errf(&ctx->err, QRUN_E_NOMEM, "out of memory copying the model");
     if (!s)
+        s = qrun_registry_create_chain("cpu_ref", ctx->alloc, cal->backends, &cal->n_backends,
+                                       &ctx->err);
+    int n_const = 0;
+    if (!s)
+        s = qrun_fold_constants(cal->g, cal->backends, cal->n_backends, &n_const, &ctx->err);
+    if (!s)
         s = qrun_fold_batchnorm(cal->g, &cal->n_bn_folded, &ctx->err);
     if (!s) {
         cal->hists = qrun_calloc(ctx->alloc, (size_t)cal->g->n_values + 1, sizeof *cal->hists);
         if (!cal->hists)
             s = qrun_errf(&ctx->err, QRUN_E_NOMEM, "out of memory");
     }
-    if (!s)
-        s = qrun_registry_create_chain("cpu_ref", ctx->alloc, cal->backends, &cal->n_backends,
-                                       &ctx->err);
     qrun_exec_options xo = {.n_threads = ctx->n_threads,
                             .fold_constants = true,
                             .observe = cal_observe,

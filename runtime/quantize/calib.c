@@ -15,6 +15,7 @@ void qrun_calib_hist_init(qrun_calib_hist *h) {
     memset(h, 0, sizeof *h);
     h->min = INFINITY;
     h->max = -INFINITY;
+    h->all_integer = true;
 }
 
 static double bin_width(const qrun_calib_hist *h) {
@@ -51,6 +52,7 @@ void qrun_calib_hist_add(qrun_calib_hist *h, const float *x, int64_t n) {
         h->min = fmin(h->min, (double)x[i]);
         h->max = fmax(h->max, (double)x[i]);
         amax = fmax(amax, fabs((double)x[i]));
+        h->all_integer = h->all_integer && x[i] == nearbyintf(x[i]);
     }
     if (h->range == 0.0 && amax > 0.0) {
         h->range = amax;
@@ -131,18 +133,26 @@ static double threshold_mse(const qrun_calib_hist *h, const qrun_calib_config *c
 }
 
 /*
- * KL(P || Q) for threshold bin i of the |x| histogram a[0..HALF): P is a
- * clipped at i (outliers added to the last kept bin); Q spreads the mass of
- * each run of bins that quantize to one value evenly over its non-empty bins.
+ * KL(P || Q) for threshold bin i of the |x| histogram a[0..HALF) (the
+ * TensorRT/MXNet construction): P is a clipped at i with the outliers added to
+ * its last bin; Q spreads the mass of the clipped histogram *without* the
+ * outliers over each run of bins that quantize to one value (evenly over the
+ * run's bins where P is non-zero). The missing outlier mass is what makes
+ * clipping cost something. Both are normalised; an empty Q bin where P is not
+ * gets a tiny mass (the usual smoothing) instead of an infinite divergence.
  */
 static double kl_for(
     const qrun_calib_hist *h, const qrun_calib_config *cfg, const double *a, double total, int i) {
     double w = bin_width(h), t = (double)i * w;
     double lo = h->min >= 0.0 ? 0.0 : -t;
     qrun_ptq_qparams p = qrun_ptq_choose_qparams(cfg->fmt, lo, t, cfg->symmetric, cfg->pow2);
-    double outliers = 0.0;
+    double outliers = 0.0, kept = 0.0;
     for (int j = i; j < HALF; j++)
         outliers += a[j];
+    for (int j = 0; j < i; j++)
+        kept += a[j];
+    if (kept <= 0.0)
+        return INFINITY;
     double kl = 0.0;
     int start = 0;
     while (start < i) {
@@ -153,14 +163,15 @@ static double kl_for(
         double mass = 0.0;
         int nz = 0;
         for (int j = start; j < end; j++) {
-            double pj = a[j] + (j == i - 1 ? outliers : 0.0);
-            mass += pj;
-            nz += pj > 0.0;
+            mass += a[j];
+            nz += a[j] + (j == i - 1 ? outliers : 0.0) > 0.0;
         }
-        for (int j = start; j < end && nz; j++) {
-            double pj = a[j] + (j == i - 1 ? outliers : 0.0);
-            if (pj > 0.0)
-                kl += pj / total * log(pj / (mass / nz));
+        for (int j = start; j < end; j++) {
+            double pj = (a[j] + (j == i - 1 ? outliers : 0.0)) / total;
+            if (pj <= 0.0)
+                continue;
+            double qj = fmax(mass / nz / kept, 1e-12);
+            kl += pj * log(pj / qj);
         }
         start = end;
     }

@@ -25,6 +25,7 @@ typedef struct qrun_calib_hist {
     double range;        /* 0: no non-zero value seen yet */
     int64_t count;       /* finite values seen */
     int64_t early_zeros; /* zeros seen before the range was known (binned once it is) */
+    bool all_integer;    /* every value seen is a whole number (e.g. raw 8-bit pixels) */
     int64_t bins[QRUN_CALIB_BINS];
 } qrun_calib_hist;
 

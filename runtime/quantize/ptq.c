@@ -175,22 +175,43 @@ static bool ptq_is_float_activation(const ptq *p, int v) {
 }
 
 /*
+ * A tensor holding only whole numbers within an 8-bit integer range (raw
+ * pixels 0..255, say) is exact in uint8/int8 with scale 1, while an FP8 grid
+ * with 3 or fewer mantissa bits would round it (200 -> 192 in E4M3). For FP8
+ * formats such a tensor keeps the exact integer quantizer; UNDEFINED otherwise.
+ */
+static qrun_dtype ptq_exact_int_format(const qrun_calib_hist *h, qrun_dtype fmt) {
+    if (!qrun_quant_is_small_float(fmt) || !h->all_integer || h->count == 0)
+        return QRUN_DTYPE_UNDEFINED;
+    if (h->min >= 0.0 && h->max <= 255.0)
+        return QRUN_DTYPE_UINT8;
+    if (h->min >= -128.0 && h->max <= 127.0)
+        return QRUN_DTYPE_INT8;
+    return QRUN_DTYPE_UNDEFINED;
+}
+
+/*
  * Quantize activation v once: QuantizeLinear -> DequantizeLinear with the
  * calibrated parameters; every reader of v then reads the dequantized value.
  */
 static qrun_status ptq_activation(ptq *p, int v, qrun_dtype fmt) {
     const char *name = p->src->values[v].name;
-    if (ptq_find_src(p, name, fmt))
+    const qrun_calib_hist *h = p->hists[v];
+    qrun_dtype exact = ptq_exact_int_format(h, fmt);
+    if (ptq_find_src(p, name, exact ? exact : fmt))
         return QRUN_OK;
     qrun_calib_config cc = {p->cfg->method, p->cfg->percentile, fmt, p->cfg->act_symmetric,
                             p->cfg->pow2};
-    double lo, hi;
-    qrun_calib_range(p->hists[v], &cc, &lo, &hi);
-    qrun_ptq_qparams qp = qrun_ptq_choose_qparams(fmt, lo, hi, cc.symmetric, cc.pow2);
+    double lo = h->min, hi = h->max;
+    qrun_ptq_qparams qp = {exact, 1.0f, 0};
+    if (!exact) {
+        qrun_calib_range(h, &cc, &lo, &hi);
+        qp = qrun_ptq_choose_qparams(fmt, lo, hi, cc.symmetric, cc.pow2);
+    }
     qrun_ptq_tensor *e = ptq_add_entry(p, name, 1);
     if (!e)
         return ptq_nomem(p);
-    e->dtype = fmt;
+    e->dtype = qp.fmt;
     e->scales[0] = qp.scale;
     e->zps[0] = qp.zp;
     e->lo = lo;
