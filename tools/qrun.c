@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* qrun: the command-line tool, a client of include/qrun/qrun.h only. */
 #include "qrun/qrun.h"
+#include "tools/ptq_cli.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -38,6 +39,7 @@ typedef struct cli {
     int repeat;
     qrun_requant_mode requant;
     qrun_fp8_accum fp8_accum;
+    ptq_cli ptq; /* --dtype, --calib, ... */
 } cli;
 
 static const char *k_usage =
@@ -74,6 +76,8 @@ static const char *k_usage =
     "                         fixed point: Q0.31 multiplier and shift, round half away)\n"
     "  --fp8-accum ACC        accumulator of FP8 conv/matmul: fp32 (default), fp16 or bf16\n"
     "                         (rounded after every add, as narrow hardware accumulators)\n"
+    "\n"
+    "%s"
     "\n"
     "Exit status: 0 on success; 1 on any error, with one line on stderr naming the file and,\n"
     "where relevant, the node or tensor.\n";
@@ -169,7 +173,7 @@ static bool option_takes_value(const char *a) {
         if (strcmp(a, with_value[k]) == 0)
             return true;
     }
-    return false;
+    return ptq_cli_takes_value(a);
 }
 
 static int parse_args(int argc, char **argv, cli *c) {
@@ -177,6 +181,8 @@ static int parse_args(int argc, char **argv, cli *c) {
     c->output_format = "pb";
     c->backend = "cpu_ref";
     c->repeat = 1;
+    ptq_cli_init(&c->ptq);
+    int ptq_rc = 0;
     int i = 1;
     if (i < argc && (strcmp(argv[i], "run") == 0 || strcmp(argv[i], "info") == 0))
         c->command = argv[i++];
@@ -240,6 +246,9 @@ static int parse_args(int argc, char **argv, cli *c) {
             c->profile = true;
         } else if (strcmp(a, "--no-lower") == 0) {
             c->no_lower = true;
+        } else if ((ptq_rc = ptq_cli_parse(&c->ptq, a, takes_value ? val : NULL)) != 0) {
+            if (ptq_rc < 0)
+                return 1;
         } else if (a[0] == '-' && a[1]) {
             return fail("unknown option '%s' (see qrun --help)", a);
         } else if (!c->model) {
@@ -500,6 +509,13 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     }
     if (gather_inputs(ctx, c, m, ins))
         goto out;
+    if (ptq_cli_active(&c->ptq)) {
+        qrun_model *q = NULL;
+        if (ptq_cli_quantize(ctx, m, c->model, &c->ptq, ins, &q))
+            goto out;
+        qrun_model_free(m); /* the quantized model has the same inputs and outputs */
+        m = q;
+    }
     qrun_session_options so;
     qrun_session_options_init(&so);
     so.backend = c->backend;
@@ -806,7 +822,7 @@ static int cmd_info(qrun_context *ctx, const cli *c) {
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
-        fputs(k_usage, argc < 2 ? stderr : stdout);
+        fprintf(argc < 2 ? stderr : stdout, k_usage, k_ptq_cli_usage);
         return argc < 2 ? 1 : 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
@@ -815,7 +831,7 @@ int main(int argc, char **argv) {
     }
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(k_usage, stdout);
+            fprintf(stdout, k_usage, k_ptq_cli_usage);
             return 0;
         }
     }
