@@ -9,6 +9,7 @@
 #include "runtime/exec.h"
 #include "runtime/macs.h"
 #include "runtime/npy.h"
+#include "runtime/quant.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -145,10 +146,25 @@ static qrun_status check_ops_supported(qrun_context *ctx, const qrun_graph *g, c
     return s;
 }
 
+/* Constant scales and zero points of the quantization ops are checked once, at load. */
+static qrun_status check_quant_params(qrun_context *ctx, const qrun_graph *g, const char *file) {
+    for (int k = 0; k < g->n_nodes; k++) {
+        const qrun_node *n = &g->nodes[k];
+        qrun_status s = qrun_quant_check_constants(g, n, &ctx->err);
+        if (s) {
+            qrun_err_prefix(&ctx->err, "%s: node '%s' (%s): ", file, n->name, n->op_type);
+            return s;
+        }
+    }
+    return QRUN_OK;
+}
+
 static qrun_status
 model_finish(qrun_context *ctx, qrun_graph *g, const char *path, bool check, qrun_model **out) {
     const char *file = path ? base_name(path) : "<memory>";
     qrun_status s = check ? check_ops_supported(ctx, g, file) : QRUN_OK;
+    if (!s && check)
+        s = check_quant_params(ctx, g, file);
     if (s) {
         qrun_graph_free(g);
         return s;

@@ -64,6 +64,16 @@ expect_error "wrong input shape" "expected shape \[1, 1, 28, 28\]" "$qrun" run "
 expect_error "wrong input dtype" "expected dtype float32, got" "$qrun" run "$ex/model.onnx" --input "Input3=$src/tests/cli/int64_input.npy"
 expect_error "bad --threads" "--threads" "$qrun" run "$ex/model.onnx" --threads zero
 expect_error "unknown option" "unknown option" "$qrun" run "$ex/model.onnx" --frobnicate
+# Malformed quantization parameters (models made by tests/test_quant_params.c): a load-time error
+# for a constant scale <= 0, a plan-time one for a blocked scale of the wrong shape; both name the
+# node. The second needs its float32 [2, 4] input X given, written here as a NumPy v1 file.
+expect_error "bad quant scale" "node 'dq_bad_scale' (DequantizeLinear): x_scale is -0.5; a scale must be positive" \
+  "$qrun" run "$src/tests/cli/quant_bad_scale.onnx"
+hdr="{'descr': '<f4', 'fortran_order': False, 'shape': (2, 4), }"
+hdr=$(printf '%-117s' "$hdr")
+{ printf '\x93NUMPY\x01\x00\x76\x00%s\n' "$hdr"; head -c 32 /dev/zero; } >"$tmp/x24.npy"
+expect_error "bad quant block_size" "node 'q_bad_block' (QuantizeLinear).*scale dim 1 is 3, expected 2 (= ceil(4 / block_size 3))" \
+  "$qrun" run "$src/tests/cli/quant_bad_block.onnx" --input "X=$tmp/x24.npy"
 td=/usr/share/libonnx-testdata/data/node/test_strnormalizer_export_monday_casesensintive_lower
 if [ -d "$td" ]; then
   expect_error "unsupported op" "StringNormalizer.*not supported" "$qrun" run "$td/model.onnx"
