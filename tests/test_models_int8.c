@@ -33,13 +33,6 @@ static void open_model(fixture *f, const char *path) {
         skip();
     assert_int_equal(qrun_context_create(NULL, &f->ctx), QRUN_OK);
     qrun_status s = qrun_model_load(f->ctx, path, &f->model);
-    /* The QOperator models need com.microsoft ops (QLinearAdd, QLinearGlobalAveragePool) that
-     * land separately; until then say so and skip rather than fail. Any other error fails. */
-    if (s == QRUN_E_UNSUPPORTED && strstr(qrun_context_errmsg(f->ctx), "domain 'com.microsoft'")) {
-        print_message("SKIPPED (unsupported contrib op): %s\n", qrun_context_errmsg(f->ctx));
-        qrun_context_free(f->ctx);
-        skip();
-    }
     if (s == QRUN_OK)
         s = qrun_session_create(f->ctx, f->model, NULL, &f->sess);
     if (s != QRUN_OK)
