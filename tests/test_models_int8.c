@@ -27,11 +27,15 @@ typedef struct fixture {
     qrun_session *sess;
 } fixture;
 
-static void open_model(fixture *f, const char *path) {
+/* threads: kernel threads (0 = all cores). */
+static void open_model(fixture *f, const char *path, int threads) {
     struct stat st;
     if (stat(MODELS "/MANIFEST.md", &st) != 0)
         skip();
-    assert_int_equal(qrun_context_create(NULL, &f->ctx), QRUN_OK);
+    qrun_options o;
+    qrun_options_init(&o);
+    o.n_threads = threads;
+    assert_int_equal(qrun_context_create(&o, &f->ctx), QRUN_OK);
     qrun_status s = qrun_model_load(f->ctx, path, &f->model);
     if (s == QRUN_OK)
         s = qrun_session_create(f->ctx, f->model, NULL, &f->sess);
@@ -71,7 +75,7 @@ static void check_ref_steps(const char *model, const char *ref) {
     double step = 0;
     bool softmax = false;
     fixture f = {0};
-    open_model(&f, model);
+    open_model(&f, model, 0);
     if (!ds_output_step(model, 0, &step, &softmax))
         fail_msg("%s: output 0 does not come from a per-tensor DequantizeLinear", model);
     char p[PATH_MAX];
@@ -146,6 +150,7 @@ typedef struct top1_case {
     const ds_set *data;
     const ds_preproc *pp;
     double ort_top1; /* MANIFEST.md figure */
+    int threads;     /* kernel threads: 1 for the tiny models (threads cost more than they save) */
 } top1_case;
 
 /*
@@ -156,7 +161,7 @@ typedef struct top1_case {
  */
 static void check_top1(const top1_case *c) {
     fixture f = {0};
-    open_model(&f, c->model);
+    open_model(&f, c->model, c->threads);
     qrun_value_info vi;
     assert_int_equal(qrun_model_input_info(f.model, 0, &vi), QRUN_OK);
     int64_t dims[QRUN_MAX_RANK];
@@ -259,8 +264,12 @@ static void test_resnet8_qdq_cifar(void **state) {
     (void)state;
     ds_preproc pp;
     ds_preproc_init(&pp);
-    top1_case c = {QDQ "mlperftiny_ic_resnet8_qdq.onnx", "int8__qdq__mlperftiny_ic_resnet8_qdq",
-                   &cifar, &pp, 0.8650};
+    top1_case c = {QDQ "mlperftiny_ic_resnet8_qdq.onnx",
+                   "int8__qdq__mlperftiny_ic_resnet8_qdq",
+                   &cifar,
+                   &pp,
+                   0.8650,
+                   1};
     check_top1(&c);
 }
 
@@ -273,8 +282,12 @@ static void test_dscnn_qdq_kws(void **state) {
     (void)state;
     ds_preproc pp;
     kws_preproc(&pp);
-    top1_case c = {QDQ "mlperftiny_kws_dscnn_qdq.onnx", "int8__qdq__mlperftiny_kws_dscnn_qdq", &kws,
-                   &pp, 0.9020};
+    top1_case c = {QDQ "mlperftiny_kws_dscnn_qdq.onnx",
+                   "int8__qdq__mlperftiny_kws_dscnn_qdq",
+                   &kws,
+                   &pp,
+                   0.9020,
+                   1};
     check_top1(&c);
 }
 
@@ -293,7 +306,7 @@ static void test_dscnn_qdq_kws(void **state) {
 static void test_integer_mnist_ref(void **state) {
     (void)state;
     fixture f = {0};
-    open_model(&f, INTEGER_MNIST);
+    open_model(&f, INTEGER_MNIST, 0);
     const char *dir = MODELS "/refs/int8__integer__mnist_convinteger_matmulinteger__model_quantized"
                              "/test_data_set_0";
     char p[PATH_MAX];
@@ -325,7 +338,8 @@ static void test_integer_mnist_accuracy(void **state) {
     ds_preproc_init(&pp);
     pp.div = 255.0f;
     top1_case c = {INTEGER_MNIST, "int8__integer__mnist_convinteger_matmulinteger__model_quantized",
-                   &mnist, &pp, 0.9937};
+                   &mnist,        &pp,
+                   0.9937,        1};
     check_top1(&c);
 }
 
@@ -341,8 +355,8 @@ static void test_ic_qop_cifar(void **state) {
     (void)state;
     ds_preproc pp;
     ds_preproc_imagenet(&pp);
-    top1_case c = {QOP "ic_quantized_int8.onnx", "int8__qoperator__ic_quantized_int8", &cifar, &pp,
-                   0.8250};
+    top1_case c = {
+        QOP "ic_quantized_int8.onnx", "int8__qoperator__ic_quantized_int8", &cifar, &pp, 0.8250, 1};
     check_top1(&c);
 }
 
@@ -356,8 +370,8 @@ static void test_ks_qop_kws(void **state) {
     (void)state;
     ds_preproc pp;
     kws_preproc(&pp);
-    top1_case c = {QOP "ks_quantized_int8.onnx", "int8__qoperator__ks_quantized_int8", &kws, &pp,
-                   0.8680};
+    top1_case c = {
+        QOP "ks_quantized_int8.onnx", "int8__qoperator__ks_quantized_int8", &kws, &pp, 0.8680, 1};
     check_top1(&c);
 }
 
@@ -370,12 +384,19 @@ static void test_mobilenetv2_qop_imagenet(void **state) {
     (void)state;
     ds_preproc pp;
     ds_preproc_imagenet(&pp);
-    top1_case c = {QOP "mobilenetv2-12-int8.onnx", "int8__qoperator__mobilenetv2-12-int8",
-                   &imagenet, &pp, 0.9500};
+    top1_case c = {QOP "mobilenetv2-12-int8.onnx",
+                   "int8__qoperator__mobilenetv2-12-int8",
+                   &imagenet,
+                   &pp,
+                   0.9500,
+                   0};
     check_top1(&c);
 }
 
-int main(void) {
+/* An optional argument selects tests by name (cmocka pattern, e.g. "*_ref"). */
+int main(int argc, char **argv) {
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compare_steps),       cmocka_unit_test(test_autoencoder_ref),
         cmocka_unit_test(test_resnet8_qdq_ref),     cmocka_unit_test(test_resnet8_qdq_cifar),
