@@ -2,6 +2,7 @@
 /* The public API (include/qrun/qrun.h): load file -> onnx/ -> session over the backend registry. */
 #include "qrun/qrun.h"
 
+#include "api/context.h"
 #include "api/registry.h"
 #include "onnx/onnx_loader.h"
 #include "runtime/alloc.h"
@@ -15,13 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-struct qrun_context {
-    const qrun_allocator *alloc;
-    qrun_allocator alloc_copy;
-    int n_threads;
-    qrun_err err;
-};
 
 struct qrun_model {
     qrun_context *ctx;

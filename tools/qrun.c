@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* qrun: the command-line tool, a client of include/qrun/qrun.h only. */
 #include "qrun/qrun.h"
+#include "tools/qrun_hw.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -30,6 +31,7 @@ typedef struct cli {
     const char *output_dir;
     const char *output_format; /* "pb" | "npy" */
     const char *backend;
+    const char *hw; /* --hw PRESET|FILE */
     bool json;
     bool random_input;
     bool profile;
@@ -45,6 +47,7 @@ static const char *k_usage =
     "  qrun info MODEL.onnx [--json]   describe a model: opsets, inputs/outputs, ops, parameters, "
     "MACs,\n"
     "                                  and which nodes each backend can run\n"
+    "%s"
     "  qrun --help | --version\n"
     "\n"
     "Run options:\n"
@@ -63,14 +66,18 @@ static const char *k_usage =
     "  --backend NAME         execution backend (default: cpu_ref)\n"
     "  --repeat N             run N times and report the median time (default 1)\n"
     "  --profile              print per-node times as CSV on stderr (node,op,backend,ms)\n"
+    "%s"
     "\n"
     "Exit status: 0 on success; 1 on any error, with one line on stderr naming the file and,\n"
     "where relevant, the node or tensor.\n";
 
 /* ---- small utilities ---------------------------------------------------- */
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...) {
+static void print_usage(FILE *f) {
+    fprintf(f, k_usage, qrun_hw_usage_commands, qrun_hw_usage_options);
+}
+
+int fail(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     fputs("qrun: error: ", stderr);
@@ -153,7 +160,7 @@ static void json_number(FILE *f, double v) {
 static bool option_takes_value(const char *a) {
     static const char *const with_value[] = {"--inputs",        "--input",   "--output-dir",
                                              "--output-format", "--backend", "--threads",
-                                             "--repeat"};
+                                             "--repeat",        "--hw"};
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
         if (strcmp(a, with_value[k]) == 0)
             return true;
@@ -199,6 +206,8 @@ static int parse_args(int argc, char **argv, cli *c) {
             c->output_format = val;
         } else if (strcmp(a, "--backend") == 0) {
             c->backend = val;
+        } else if (strcmp(a, "--hw") == 0) {
+            c->hw = val;
         } else if (strcmp(a, "--threads") == 0) {
             if (!parse_int(val, 1, 1024, &c->threads))
                 return fail("--threads expects an integer in [1, 1024], got '%s'", val);
@@ -457,6 +466,8 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     qrun_session *sess = NULL;
     qrun_tensor **ins = NULL, **outs = NULL;
     double *times = NULL;
+    if (qrun_hw_option(ctx, c->hw, c->backend))
+        goto out;
     if (qrun_model_load(ctx, c->model, &m)) {
         fail("%s", qrun_context_errmsg(ctx));
         goto out;
@@ -731,16 +742,18 @@ static int cmd_info(qrun_context *ctx, const cli *c) {
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
-        fputs(k_usage, argc < 2 ? stderr : stdout);
+        print_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 1 : 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("qrun %s\n", qrun_version());
         return 0;
     }
+    if (strcmp(argv[1], "hw") == 0)
+        return qrun_hw_main(argc - 1, argv + 1);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(k_usage, stdout);
+            print_usage(stdout);
             return 0;
         }
     }

@@ -302,6 +302,51 @@ QRUN_API qrun_status qrun_model_analyze(qrun_context *ctx,
                                         qrun_node_analysis *out);
 QRUN_API int qrun_model_node_count(const qrun_model *model);
 
+/* ---- accelerator hardware descriptions (accel_sim) ---------------------- */
+
+/**
+ * A validated description of the simulated accelerator: bank grid, PEs,
+ * SRAM, clock, per-datatype MAC rates and accumulators, row and bank
+ * networks, off-chip memory, host link, energy table and power. Loaded from
+ * a built-in preset ("runai200", "speedai240", "edge_small") or a JSON file
+ * in the same format; qrun_hw_to_json shows the format.
+ */
+typedef struct qrun_hw qrun_hw;
+
+/** @brief Number of built-in presets. */
+QRUN_API int qrun_hw_preset_count(void);
+/** @brief Name of built-in preset i (static string); NULL when out of range. */
+QRUN_API const char *qrun_hw_preset_name(int i);
+/**
+ * @brief Load a built-in preset by name or else a JSON file by path, and
+ * validate it: unknown keys, wrong types, out-of-range values and missing
+ * keys are errors naming the file and the key path
+ * ("hw/runai200.json: energy.sram_read_pj_per_byte: must be a number > 0 ...").
+ * @return QRUN_OK, QRUN_E_ARG (unknown preset name), QRUN_E_IO, QRUN_E_MODEL
+ *         (malformed or invalid description), QRUN_E_NOMEM.
+ */
+QRUN_API qrun_status qrun_hw_load(qrun_context *ctx, const char *preset_or_file, qrun_hw **out);
+QRUN_API void qrun_hw_free(qrun_hw *hw);
+/** @brief The description's name and one-line description; owned by hw. */
+QRUN_API const char *qrun_hw_name(const qrun_hw *hw);
+QRUN_API const char *qrun_hw_description(const qrun_hw *hw);
+/**
+ * @brief Peak dense throughput for an input datatype named as for --dtype
+ * ("int8", "fp8e3m4", ...): 2 x MACs per cycle x clock, in TOPS (10^12 op/s).
+ * @return QRUN_OK, QRUN_E_ARG (unknown name), QRUN_E_UNSUPPORTED (the
+ *         hardware has no MAC rate for that datatype).
+ */
+QRUN_API qrun_status qrun_hw_peak_tops(qrun_hw *hw, const char *dtype, double *tops);
+/**
+ * @brief Every parameter, its citations and "peak_tops" as JSON that
+ * qrun_hw_load reads back. The string is owned by hw and stays valid until
+ * the next qrun_hw_to_json call on hw or qrun_hw_free.
+ */
+QRUN_API qrun_status qrun_hw_to_json(qrun_hw *hw, const char **json);
+/** @brief A readable listing (summary, peak per datatype, every parameter with unit and
+ * citation). Owned by hw like qrun_hw_to_json's string. */
+QRUN_API qrun_status qrun_hw_to_text(qrun_hw *hw, const char **text);
+
 #ifdef __cplusplus
 }
 #endif
