@@ -232,6 +232,20 @@ static const char *range_text(const field_desc *f, char *buf, size_t cap) {
     return buf;
 }
 
+static const char *json_type_name(const cJSON *v) {
+    if (cJSON_IsString(v))
+        return "a string";
+    if (cJSON_IsBool(v))
+        return "a boolean";
+    if (cJSON_IsNumber(v))
+        return "a number";
+    if (cJSON_IsArray(v))
+        return "an array";
+    if (cJSON_IsObject(v))
+        return "an object";
+    return "null";
+}
+
 static qrun_status
 read_field(loader *L, const cJSON *obj, const char *sec, const field_desc *f, void *base) {
     char p[256], rt[160];
@@ -242,12 +256,12 @@ read_field(loader *L, const cJSON *obj, const char *sec, const field_desc *f, vo
     char *dst = (char *)base + f->offset;
     if (f->type == F_BOOL) {
         if (!cJSON_IsBool(v))
-            return bad(L, p, "%s", range_text(f, rt, sizeof rt));
+            return bad(L, p, "%s, got %s", range_text(f, rt, sizeof rt), json_type_name(v));
         *(bool *)dst = cJSON_IsTrue(v);
         return QRUN_OK;
     }
     if (!cJSON_IsNumber(v))
-        return bad(L, p, "%s", range_text(f, rt, sizeof rt));
+        return bad(L, p, "%s, got %s", range_text(f, rt, sizeof rt), json_type_name(v));
     double x = v->valuedouble;
     bool integral = f->type == F_F64 || x == floor(x);
     bool in_range = isfinite(x) && (f->lo_open ? x > f->lo : x >= f->lo) && x <= f->hi;
