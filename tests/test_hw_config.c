@@ -102,6 +102,19 @@ static void test_peak_tops(void **state) {
     qrun_context_free(ctx);
 }
 
+/* The NoC links are per grid row (E/W) and column (N/S): that reproduces the published
+ * aggregates of speedAI240, 1.5 TB/s E/W and 1.9 TB/s N/S (expye, accelerator.md §1.2). */
+static void test_noc_aggregates(void **state) {
+    (void)state;
+    hw_config hw;
+    qrun_err err;
+    assert_int_equal(hw_config_load("speedai240", qrun_allocator_default(), &hw, &err), QRUN_OK);
+    assert_near_rel(hw.grid_rows * hw.noc_ew_links * hw.noc_ew_gb_per_s, 1500.0, 0.01);
+    assert_near_rel(hw.grid_cols * hw.noc_ns_links * hw.noc_ns_gb_per_s, 1900.0, 0.01);
+    assert_near_rel(hw_noc_aggregate_gb_per_s(&hw), 27 * 8 * 7.0 + 27 * 70.0, 1e-12);
+    hw_config_release(&hw);
+}
+
 /* Power at full MAC rate when each MAC reads 2 bytes of bank SRAM (accelerator.md §2.5). */
 static double power_at(const hw_config *hw, qrun_dtype dt, double clock_mhz) {
     double macs_per_s =
@@ -443,6 +456,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_presets_listed_and_load),
         cmocka_unit_test(test_peak_tops),
+        cmocka_unit_test(test_noc_aggregates),
         cmocka_unit_test(test_energy_calibrations),
         cmocka_unit_test(test_presets_cite_every_value),
         cmocka_unit_test(test_unknown_keys),

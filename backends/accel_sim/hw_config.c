@@ -161,6 +161,11 @@ int64_t hw_total_pes(const hw_config *hw) {
     return (int64_t)hw->banks * hw->pe_rows * hw->pes_per_row;
 }
 
+double hw_noc_aggregate_gb_per_s(const hw_config *hw) {
+    return hw->grid_rows * hw->noc_ew_links * hw->noc_ew_gb_per_s +
+           hw->grid_cols * hw->noc_ns_links * hw->noc_ns_gb_per_s;
+}
+
 bool hw_peak_tops(const hw_config *hw, qrun_dtype dt, double *tops) {
     if ((int)dt <= 0 || dt >= QRUN_DTYPE_COUNT || !hw->dtypes[dt].present)
         return false;
@@ -429,8 +434,10 @@ static qrun_status check_consistency(loader *L) {
         return bad(L, "noc.ew_gb_per_s", "must be > 0 when noc.ew_links > 0");
     if (hw->noc_ns_links > 0 && hw->noc_ns_gb_per_s <= 0)
         return bad(L, "noc.ns_gb_per_s", "must be > 0 when noc.ns_links > 0");
-    if (hw->banks > 1 && hw->noc_ew_links + hw->noc_ns_links == 0)
-        return bad(L, "noc", "a chip with more than one bank needs at least one link");
+    if (hw->grid_cols > 1 && hw->noc_ew_links == 0)
+        return bad(L, "noc.ew_links", "must be > 0 when the grid has more than one column");
+    if (hw->grid_rows > 1 && hw->noc_ns_links == 0)
+        return bad(L, "noc.ns_links", "must be > 0 when the grid has more than one row");
     if (hw->offchip_bytes > 0 && hw->offchip_gb_per_s <= 0)
         return bad(L, "offchip.gb_per_s", "must be > 0 when offchip.bytes > 0");
     if (hw->static_w > hw->max_w)

@@ -70,10 +70,15 @@ typedef struct hw_config {
     double reduce_cycles_per_level;    /**< row reduce tree: cycles per level (log2 pes_per_row) */
     double requant_elements_per_cycle; /**< outputs one row's requant unit finishes per cycle */
 
-    /* noc: bank-to-bank links and the chip I/O ring. Bandwidth per link and direction. */
-    int noc_ew_links;              /**< east-west links per bank */
+    /*
+     * noc: bank-to-bank links and the chip I/O ring. East-west links run along
+     * each grid row, north-south links along each grid column (speedAI240: 27
+     * rows x 8 x 7 GB/s = 1.5 TB/s E/W and 27 columns x 70 GB/s = 1.9 TB/s N/S,
+     * the published aggregates). Bandwidth per link and direction.
+     */
+    int noc_ew_links;              /**< east-west links per grid row */
     double noc_ew_gb_per_s;        /**< per east-west link, GB/s */
-    int noc_ns_links;              /**< north-south links per bank */
+    int noc_ns_links;              /**< north-south links per grid column */
     double noc_ns_gb_per_s;        /**< per north-south link, GB/s */
     double noc_hop_latency_cycles; /**< bank-to-bank hop latency, cycles */
     double io_ring_gb_per_s;       /**< chip I/O ring, each direction, GB/s */
@@ -130,6 +135,9 @@ void hw_config_release(hw_config *hw);
 
 /** @brief PEs in the whole chip (banks x rows x PEs per row). */
 int64_t hw_total_pes(const hw_config *hw);
+/** @brief Aggregate bank-network bandwidth, GB/s: E/W over all grid rows plus N/S over all
+ * grid columns. */
+double hw_noc_aggregate_gb_per_s(const hw_config *hw);
 /** @brief 2 x MACs/cycle x clock for dtype, in TOPS; false if the chip lacks the dtype. */
 bool hw_peak_tops(const hw_config *hw, qrun_dtype dt, double *tops);
 /** @brief The JSON key of a dtype ("int8", "fp8e3m4", ...); NULL for dtypes a hw cannot list. */
