@@ -39,11 +39,13 @@ int64_t qrun_node_macs(const qrun_node *n,
         return conv_macs(i0, i1, o0);
     case QRUN_OP_QLINEAR_CONV:
         return conv_macs(i0, n->n_inputs > 3 ? in[3] : NULL, o0);
-    case QRUN_OP_MATMUL_INTEGER:
-    case QRUN_OP_QLINEAR_MATMUL:
     case QRUN_OP_CONV_TRANSPOSE:
         return conv_transpose_macs(i0, i1);
+    /* Matrix products: each output element reduces over A's last dim (batched or not; for
+     * QLinearMatMul input 1 is a scale, not B). */
     case QRUN_OP_MATMUL:
+    case QRUN_OP_MATMUL_INTEGER:
+    case QRUN_OP_QLINEAR_MATMUL:
         return matmul_macs(i0, o0);
     case QRUN_OP_GEMM: {
         if (!i0 || i0->rank != 2 || !o0)
