@@ -4,6 +4,8 @@
 #define QRUN_API_CONTEXT_H
 
 #include "qrun/qrun.h"
+#include "backends/accel_sim/hw_config.h"
+#include "runtime/backend.h"
 #include "runtime/error.h"
 
 struct qrun_context {
@@ -12,5 +14,10 @@ struct qrun_context {
     int n_threads;
     qrun_err err;
 };
+
+/** @brief The backend chain of a session (qrun_api.c), chosen backend first. */
+int qrun_session_backends_(const qrun_session *sess, const qrun_backend **out);
+/** @brief The hardware description behind a qrun_hw handle (qrun_hw_api.c). */
+const hw_config *qrun_hw_config_(const qrun_hw *hw);
 
 #endif

@@ -478,8 +478,9 @@ QRUN_API qrun_status qrun_session_create(qrun_context *ctx,
     sess->ctx = ctx;
     sess->model = model;
     sess->profile = opts->profile;
-    s = qrun_registry_create_chain(opts->backend, ctx->alloc, sess->backends, &sess->n_backends,
-                                   &ctx->err);
+    s = qrun_registry_create_chain_hw(opts->backend, ctx->alloc,
+                                      opts->hw ? qrun_hw_config_(opts->hw) : NULL, sess->backends,
+                                      &sess->n_backends, &ctx->err);
     if (s)
         goto out_free;
     qrun_exec_options xo = {ctx->n_threads, opts->profile, true};
@@ -512,6 +513,11 @@ out_free:
     qrun_free(ctx->alloc, ptrs);
     qrun_session_free(sess);
     return s;
+}
+
+int qrun_session_backends_(const qrun_session *sess, const qrun_backend **out) {
+    *out = sess->backends;
+    return sess->n_backends;
 }
 
 QRUN_API void qrun_session_free(qrun_session *sess) {

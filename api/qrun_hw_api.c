@@ -102,3 +102,7 @@ QRUN_API qrun_status qrun_hw_to_json(qrun_hw *hw, const char **json) {
 QRUN_API qrun_status qrun_hw_to_text(qrun_hw *hw, const char **text) {
     return render(hw, hw_config_to_text, hw ? &hw->text : NULL, text);
 }
+
+const hw_config *qrun_hw_config_(const qrun_hw *hw) {
+    return &hw->cfg;
+}

@@ -31,7 +31,8 @@ typedef struct cli {
     const char *output_dir;
     const char *output_format; /* "pb" | "npy" */
     const char *backend;
-    const char *hw; /* --hw PRESET|FILE */
+    const char *hw;  /* --hw PRESET|FILE */
+    const char *sim; /* --sim MODE */
     bool json;
     bool random_input;
     bool profile;
@@ -160,7 +161,7 @@ static void json_number(FILE *f, double v) {
 static bool option_takes_value(const char *a) {
     static const char *const with_value[] = {"--inputs",        "--input",   "--output-dir",
                                              "--output-format", "--backend", "--threads",
-                                             "--repeat",        "--hw"};
+                                             "--repeat",        "--hw",      "--sim"};
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
         if (strcmp(a, with_value[k]) == 0)
             return true;
@@ -208,6 +209,8 @@ static int parse_args(int argc, char **argv, cli *c) {
             c->backend = val;
         } else if (strcmp(a, "--hw") == 0) {
             c->hw = val;
+        } else if (strcmp(a, "--sim") == 0) {
+            c->sim = val;
         } else if (strcmp(a, "--threads") == 0) {
             if (!parse_int(val, 1, 1024, &c->threads))
                 return fail("--threads expects an integer in [1, 1024], got '%s'", val);
@@ -396,8 +399,12 @@ print_text_summary(const cli *c, qrun_tensor **outs, int n_out, double ms, size_
     printf("arena: %zu bytes\n", arena);
 }
 
-static void
-print_json_summary(const cli *c, qrun_tensor **outs, int n_out, double ms, size_t arena) {
+static void print_json_summary(const cli *c,
+                               const qrun_session *sess,
+                               qrun_tensor **outs,
+                               int n_out,
+                               double ms,
+                               size_t arena) {
     printf("{\"model\": ");
     json_string(stdout, c->model);
     printf(", \"backend\": ");
@@ -430,7 +437,9 @@ print_json_summary(const cli *c, qrun_tensor **outs, int n_out, double ms, size_
         }
         printf("}");
     }
-    printf("]}\n");
+    printf("]");
+    qrun_hw_print_sim(stdout, sess, true);
+    printf("}\n");
 }
 
 static int write_outputs(qrun_context *ctx, const cli *c, qrun_tensor **outs, int n_out) {
@@ -466,7 +475,8 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     qrun_session *sess = NULL;
     qrun_tensor **ins = NULL, **outs = NULL;
     double *times = NULL;
-    if (qrun_hw_option(ctx, c->hw, c->backend))
+    qrun_hw *hw = NULL;
+    if (qrun_hw_option(ctx, c->hw, c->backend, c->sim, &hw))
         goto out;
     if (qrun_model_load(ctx, c->model, &m)) {
         fail("%s", qrun_context_errmsg(ctx));
@@ -486,6 +496,7 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     qrun_session_options_init(&so);
     so.backend = c->backend;
     so.profile = c->profile;
+    so.hw = hw;
     if (qrun_session_create(ctx, m, &so, &sess)) {
         fail("%s", qrun_context_errmsg(ctx));
         goto out;
@@ -507,9 +518,11 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     if (c->output_dir && write_outputs(ctx, c, outs, n_out))
         goto out;
     if (c->json)
-        print_json_summary(c, outs, n_out, ms, qrun_session_arena_bytes(sess));
+        print_json_summary(c, sess, outs, n_out, ms, qrun_session_arena_bytes(sess));
     else
         print_text_summary(c, outs, n_out, ms, qrun_session_arena_bytes(sess));
+    if (!c->json)
+        qrun_hw_print_sim(stdout, sess, false);
     if (c->profile)
         print_profile(sess);
     rc = 0;
@@ -522,6 +535,7 @@ out:
     free(outs);
     free(times);
     qrun_session_free(sess);
+    qrun_hw_free(hw);
     qrun_model_free(m);
     return rc;
 }

@@ -14,7 +14,10 @@ const char qrun_hw_usage_commands[] =
     "                                  dtype (loadable again as FILE)\n";
 const char qrun_hw_usage_options[] =
     "  --hw PRESET|FILE       accelerator description for --backend accel_sim (a preset from\n"
-    "                         `qrun hw list` or a JSON file); loaded and validated\n";
+    "                         `qrun hw list` or a JSON file); loaded and validated\n"
+    "  --sim MODE             with --backend accel_sim: timing (default) prices Conv, MatMul,\n"
+    "                         Gemm and their integer/QLinear forms per node (cycles, energy)\n"
+    "                         while cpu_ref kernels compute the values\n";
 
 static const char k_hw_usage[] =
     "Usage:\n"
@@ -92,17 +95,83 @@ int qrun_hw_main(int argc, char **argv) {
     return fail("unknown hw command '%s' (expected list or show; see qrun hw --help)", sub);
 }
 
-int qrun_hw_option(qrun_context *ctx, const char *spec, const char *backend) {
+int qrun_hw_option(
+    qrun_context *ctx, const char *spec, const char *backend, const char *sim, qrun_hw **hw) {
+    *hw = NULL;
     bool accel = backend && strcmp(backend, "accel_sim") == 0;
-    qrun_hw *hw = NULL;
-    if (spec && qrun_hw_load(ctx, spec, &hw))
+    if (sim && strcmp(sim, "timing") != 0)
+        return fail("--sim: unknown mode '%s' (available: timing)", sim);
+    if (sim && !accel)
+        return fail("--sim %s needs --backend accel_sim", sim);
+    if (accel && !spec)
+        return fail("--backend accel_sim needs --hw PRESET|FILE (presets: see qrun hw list)");
+    if (spec && qrun_hw_load(ctx, spec, hw))
         return fail("--hw: %s", qrun_context_errmsg(ctx));
-    qrun_hw_free(hw);
-    if (accel)
-        return fail("backend 'accel_sim' is not available yet: this build validates --hw "
-                    "descriptions but has no simulator to run them");
-    if (spec)
+    if (spec && !accel)
         fprintf(stderr, "qrun: note: --hw %s is valid; it affects only --backend accel_sim\n",
                 spec);
     return 0;
+}
+
+static void print_sim_json(FILE *f, const qrun_session *sess, const qrun_sim_summary *sum) {
+    fprintf(f,
+            ", \"sim\": {\"mode\": \"timing\", \"hw\": \"%s\", \"nodes_timed\": %d, "
+            "\"macs\": %lld, \"cycles\": %.6g, \"time_us\": %.6g, \"energy_uj\": %.6g, "
+            "\"effective_tops\": %.6g, \"average_w\": %.6g, \"nodes\": [",
+            sum->hw, sum->n_nodes, (long long)sum->macs, sum->cycles, sum->time_us, sum->energy_uj,
+            sum->effective_tops, sum->average_w);
+    for (int i = 0; i < sum->n_nodes; i++) {
+        qrun_sim_node nd;
+        qrun_session_sim_node(sess, i, &nd);
+        /* Node names come from the model file: escape them as JSON strings. */
+        fprintf(f, "%s{\"name\": \"", i ? ", " : "");
+        for (const char *p = nd.name; *p; p++) {
+            unsigned char ch = (unsigned char)*p;
+            if (ch == '"' || ch == '\\')
+                fprintf(f, "\\%c", ch);
+            else if (ch < 0x20)
+                fprintf(f, "\\u%04x", ch);
+            else
+                fputc(ch, f);
+        }
+        fprintf(f,
+                "\", \"op\": \"%s\", \"dtype\": \"%s\", \"mapping\": \"%s\", "
+                "\"macs\": %lld, \"cycles\": %.6g, \"stall_cycles\": %.6g, "
+                "\"time_us\": %.6g, \"utilization\": %.6g, \"energy_uj\": {",
+                nd.op_type, nd.dtype, nd.mapping, (long long)nd.macs, nd.cycles, nd.stall_cycles,
+                nd.time_us, nd.utilization);
+        for (int k = 0; k < QRUN_SIM_ENERGY_KINDS; k++)
+            fprintf(f, "%s\"%s\": %.6g", k ? ", " : "", qrun_sim_energy_name(k),
+                    nd.energy_kind_uj[k]);
+        fprintf(f, ", \"total\": %.6g}}", nd.energy_uj);
+    }
+    fprintf(f, "]}");
+}
+
+static void print_sim_text(FILE *f, const qrun_session *sess, const qrun_sim_summary *sum) {
+    fprintf(f, "accel_sim timing on %s: %d node%s timed (other nodes ran on cpu_ref, untimed)\n",
+            sum->hw, sum->n_nodes, sum->n_nodes == 1 ? "" : "s");
+    fprintf(f, "  node,op,dtype,mapping,macs,cycles,stall_cycles,time_us,utilization,energy_uj\n");
+    for (int i = 0; i < sum->n_nodes; i++) {
+        qrun_sim_node nd;
+        qrun_session_sim_node(sess, i, &nd);
+        fprintf(f, "  %s,%s,%s,%s,%lld,%.0f,%.0f,%.4g,%.4f,%.4g\n", nd.name, nd.op_type, nd.dtype,
+                nd.mapping, (long long)nd.macs, nd.cycles, nd.stall_cycles, nd.time_us,
+                nd.utilization, nd.energy_uj);
+    }
+    fprintf(f,
+            "  total: %lld MACs, %.0f cycles, %.4g us, %.4g uJ, %.4g TOPS effective, %.4g W "
+            "average\n",
+            (long long)sum->macs, sum->cycles, sum->time_us, sum->energy_uj, sum->effective_tops,
+            sum->average_w);
+}
+
+void qrun_hw_print_sim(FILE *f, const qrun_session *sess, bool json) {
+    qrun_sim_summary sum;
+    if (qrun_session_sim_summary(sess, &sum) != QRUN_OK)
+        return;
+    if (json)
+        print_sim_json(f, sess, &sum);
+    else
+        print_sim_text(f, sess, &sum);
 }

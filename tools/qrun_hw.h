@@ -5,6 +5,9 @@
 
 #include "qrun/qrun.h"
 
+#include <stdbool.h>
+#include <stdio.h>
+
 /** Defined in qrun.c: print "qrun: error: ..." on stderr and return 1. */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -15,10 +18,18 @@ extern const char qrun_hw_usage_options[];
 /** @brief `qrun hw list|show ...`; argv[0] is "hw". Returns the exit status. */
 int qrun_hw_main(int argc, char **argv);
 /**
- * @brief The --hw option of run: load and validate spec (preset or file);
- * fail for a backend that needs a description this build cannot use yet.
- * spec may be NULL (no --hw). Returns 0 or 1 (error printed).
+ * @brief The --hw and --sim options of run: load and validate spec (preset
+ * or file) into *hw (NULL when spec is NULL); check that --sim (NULL when not
+ * given) names a mode and comes with --backend accel_sim, which in turn needs
+ * --hw. Returns 0 or 1 (error printed).
  */
-int qrun_hw_option(qrun_context *ctx, const char *spec, const char *backend);
+int qrun_hw_option(
+    qrun_context *ctx, const char *spec, const char *backend, const char *sim, qrun_hw **hw);
+/**
+ * @brief The accel_sim report of a session after a run: a CSV-style table
+ * and totals (text), or `, "sim": {...}` to splice into the JSON summary.
+ * Prints nothing when the session does not simulate.
+ */
+void qrun_hw_print_sim(FILE *f, const qrun_session *sess, bool json);
 
 #endif
