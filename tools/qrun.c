@@ -64,7 +64,7 @@ static const char *k_usage =
     "  --output-format FMT    pb (ONNX TensorProto, default) or npy\n"
     "  --json                 print a machine-readable summary instead of the text summary\n"
     "  --threads N            kernel threads (default: all cores)\n"
-    "  --backend NAME         execution backend (default: cpu_ref)\n"
+    "  --backend NAME         execution backend: cpu_ref (default) or accel_sim (needs --hw)\n"
     "  --repeat N             run N times and report the median time (default 1)\n"
     "  --profile              print per-node times as CSV on stderr (node,op,backend,ms)\n"
     "%s"

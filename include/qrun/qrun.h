@@ -255,7 +255,7 @@ typedef struct qrun_hw qrun_hw;
 typedef struct qrun_session_options {
     const char *backend; /**< "cpu_ref" (default) or "accel_sim" (needs hw) */
     bool profile;        /**< collect per-node timings */
-    const qrun_hw *hw;   /**< hardware accel_sim simulates; must outlive the session */
+    const qrun_hw *hw;   /**< hardware accel_sim simulates (copied at session creation) */
 } qrun_session_options;
 QRUN_API void qrun_session_options_init(qrun_session_options *opts);
 
