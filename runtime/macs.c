@@ -38,6 +38,7 @@ int64_t qrun_node_macs(const qrun_node *n,
     case QRUN_OP_CONV_INTEGER:
         return conv_macs(i0, i1, o0);
     case QRUN_OP_QLINEAR_CONV:
+    case QRUN_OP_MS_QLINEAR_CONV:
         return conv_macs(i0, n->n_inputs > 3 ? in[3] : NULL, o0);
     case QRUN_OP_CONV_TRANSPOSE:
         return conv_transpose_macs(i0, i1);
@@ -47,7 +48,8 @@ int64_t qrun_node_macs(const qrun_node *n,
     case QRUN_OP_MATMUL_INTEGER:
     case QRUN_OP_QLINEAR_MATMUL:
         return matmul_macs(i0, o0);
-    case QRUN_OP_GEMM: {
+    case QRUN_OP_GEMM:
+    case QRUN_OP_MS_QGEMM: {
         if (!i0 || i0->rank != 2 || !o0)
             return -1;
         int64_t k = qrun_node_attr_int(n, "transA", 0) ? i0->dims[0] : i0->dims[1];

@@ -3,8 +3,10 @@
 #include "runtime/quant.h"
 
 #include "runtime/dtype.h"
+#include "runtime/ir.h"
 
 #include <limits.h>
+#include <string.h>
 
 bool qrun_quant_int_range(qrun_dtype t, int32_t *qmin, int32_t *qmax) {
     int32_t lo, hi;
@@ -163,6 +165,46 @@ double qrun_requant_multiplier(double s_x, double s_w, double s_y, qrun_dtype sc
     qrun_dtype t = quant_is_16bit_float(scale_type) ? scale_type : QRUN_DTYPE_FLOAT;
     float p = (float)quant_round_to((float)s_x * (float)s_w, t);
     return quant_round_to(p / (float)s_y, t);
+}
+
+/* ---- ONNX Runtime contrib QLinear ops ----------------------------------- */
+
+bool qrun_qparams8_init(qrun_qparams8 *p, qrun_dtype t, float scale, int32_t zp) {
+    if (t != QRUN_DTYPE_UINT8 && t != QRUN_DTYPE_INT8)
+        return false;
+    p->scale = scale;
+    p->zp = zp;
+    return qrun_quant_int_range(t, &p->qmin, &p->qmax);
+}
+
+void qrun_quant_lut8(const qrun_qparams8 *in,
+                     const qrun_qparams8 *out,
+                     float (*f)(float x, const void *ctx),
+                     const void *ctx,
+                     uint8_t lut[256]) {
+    bool in_signed = in->qmin < 0;
+    for (int b = 0; b < 256; b++) {
+        int32_t q = in_signed ? (int32_t)(int8_t)(uint8_t)b : b;
+        float x = qrun_qparams8_dequantize(in, q);
+        if (f)
+            x = f(x, ctx);
+        lut[b] = (uint8_t)qrun_qparams8_quantize(out, x);
+    }
+}
+
+void qrun_qadd_init(qrun_qadd *q,
+                    const qrun_qparams8 *a,
+                    const qrun_qparams8 *b,
+                    const qrun_qparams8 *c) {
+    q->ra = a->scale / c->scale;
+    q->rb = b->scale / c->scale;
+    q->bias = (float)c->zp - (q->ra * (float)a->zp + q->rb * (float)b->zp);
+    q->qmin = c->qmin;
+    q->qmax = c->qmax;
+}
+
+int64_t qrun_qdq_onnx_opset(const struct qrun_node *n) {
+    return strcmp(n->domain, "com.microsoft") == 0 ? 19 : n->opset;
 }
 
 /* ---- TFLite-style fixed point -------------------------------------------- */

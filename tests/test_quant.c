@@ -307,8 +307,9 @@ static void qconv_run(const qconv_case *cc, int n_threads) {
                     int64_t o = ((bi * cc->m + m) * oh + oy) * ow + ox;
                     double want = (double)acc;
                     if (cc->qlinear) {
-                        double mult = (double)(0.02f * ((float *)ws->data)[q] / 0.5f);
-                        want = nearbyint((double)acc * mult + 128.0);
+                        /* ONNX Runtime's order: float32 product, round, then the zero point. */
+                        float mult = 0.02f * ((float *)ws->data)[q] / 0.5f;
+                        want = (double)nearbyintf((float)acc * mult) + 128.0;
                         want = want < 0 ? 0 : want > 255 ? 255 : want;
                     }
                     if (kr_get(y, o) != want)

@@ -48,7 +48,12 @@ extern const cpu_ref_kernel cpu_ref_kernels_gather[];  /* ops/gather.c: Gather *
 extern const cpu_ref_kernel cpu_ref_kernels_pad[];     /* ops/pad.c: Pad */
 extern const cpu_ref_kernel cpu_ref_kernels_resize[];  /* ops/resize.c: Resize */
 extern const cpu_ref_kernel cpu_ref_kernels_quant[];   /* ops/quant.c: Quantize/DequantizeLinear */
-extern const cpu_ref_kernel cpu_ref_kernels_qlinear[]; /* ops/qlinear.c: *Integer, QLinear* */
+extern const cpu_ref_kernel
+    cpu_ref_kernels_qlinear[]; /* ops/qlinear.c: *Integer, QLinear*, QGemm */
+extern const cpu_ref_kernel
+    cpu_ref_kernels_qlinear_ew[]; /* ops/qlinear_ew.c: com.microsoft QLinearAdd..Concat */
+extern const cpu_ref_kernel
+    cpu_ref_kernels_qlinear_pool[]; /* ops/qlinear_pool.c: com.microsoft QLinear pools */
 
 /* Dtype classes for cpu_ref_input0_in. */
 enum {

@@ -67,14 +67,15 @@ static qrun_dtype qs_attr_dtype(const qrun_node *n, const char *name) {
 static qrun_status qs_check_qparams(const qrun_infer_ctx *c) {
     const qrun_node *n = c->node;
     const struct qrun_tensor *x = c->inputs[0], *scale = c->inputs[1], *zp = qs_input(c, 2);
-    if (n->opset < 13 && qrun_shape_numel(scale->rank, scale->dims) != 1)
+    int64_t opset = qrun_qdq_onnx_opset(n);
+    if (opset < 13 && qrun_shape_numel(scale->rank, scale->dims) != 1)
         return qrun_errf(c->err, QRUN_E_MODEL, "%s-%lld: scale must be a scalar", n->op_type,
                          (long long)n->opset);
     if (!qrun_dtype_is_float(scale->dtype) || !qrun_dtype_traits_get(x->dtype)->get)
         return qrun_errf(c->err, QRUN_E_MODEL, "%s: x is %s and scale is %s", n->op_type,
                          qrun_dtype_name(x->dtype), qrun_dtype_name(scale->dtype));
-    int64_t axis = n->opset >= 13 ? qrun_node_attr_int(n, "axis", 1) : 1;
-    int64_t block = n->opset >= 21 ? qrun_node_attr_int(n, "block_size", 0) : 0;
+    int64_t axis = opset >= 13 ? qrun_node_attr_int(n, "axis", 1) : 1;
+    int64_t block = opset >= 21 ? qrun_node_attr_int(n, "block_size", 0) : 0;
     qrun_qparam_map m;
     qrun_status st = qrun_qparam_map_init(&m, x->rank, x->dims, scale, zp, axis, block, c->err);
     if (st != QRUN_OK)
@@ -85,7 +86,7 @@ static qrun_status qs_check_qparams(const qrun_infer_ctx *c) {
 /* Output type: y_zero_point's type, else output_dtype (21+), else uint8; both must agree. */
 static qrun_status qs_quantize_out_type(const qrun_infer_ctx *c, qrun_dtype *out) {
     const struct qrun_tensor *zp = qs_input(c, 2);
-    qrun_dtype od = c->node->opset >= 21 ? qs_attr_dtype(c->node, "output_dtype") : 0;
+    qrun_dtype od = qrun_qdq_onnx_opset(c->node) >= 21 ? qs_attr_dtype(c->node, "output_dtype") : 0;
     if (zp && od != QRUN_DTYPE_UNDEFINED && od != zp->dtype)
         return qrun_errf(c->err, QRUN_E_MODEL,
                          "QuantizeLinear: output_dtype %s differs from y_zero_point's type %s",
@@ -124,8 +125,9 @@ qrun_status qrun_infer_dequantize_linear(qrun_infer_ctx *c) {
     if (zp && zp->dtype != x->dtype)
         return qrun_errf(c->err, QRUN_E_MODEL, "DequantizeLinear: x is %s but x_zero_point is %s",
                          qrun_dtype_name(x->dtype), qrun_dtype_name(zp->dtype));
-    qrun_dtype t = c->node->opset >= 19 ? c->inputs[1]->dtype : QRUN_DTYPE_FLOAT;
-    qrun_dtype od = c->node->opset >= 23 ? qs_attr_dtype(c->node, "output_dtype") : 0;
+    int64_t opset = qrun_qdq_onnx_opset(c->node);
+    qrun_dtype t = opset >= 19 ? c->inputs[1]->dtype : QRUN_DTYPE_FLOAT;
+    qrun_dtype od = opset >= 23 ? qs_attr_dtype(c->node, "output_dtype") : 0;
     if (od != QRUN_DTYPE_UNDEFINED)
         t = od;
     if (!qrun_dtype_is_float(t) || qrun_dtype_bits(t) < 16)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* MaxPool (with optional Indices), AveragePool, GlobalAveragePool, GlobalMaxPool. */
 #include "backends/cpu_ref/kernel.h"
+#include "backends/cpu_ref/ops/pool_window.h"
 #include "runtime/shape/nn_params.h"
 
 #include <math.h>
@@ -17,14 +18,7 @@ static bool pool_supports(const qrun_node *node,
     return cpu_ref_input0_in(node, inputs, n_inputs, classes, why, why_cap);
 }
 
-/* Window of one output position on one axis: first input index and the in-range points. */
-typedef struct pool_axis {
-    int64_t start;    /* input index of window point 0 (may be negative) */
-    int64_t lo, hi;   /* window points [lo, hi) fall inside the input */
-    int64_t padded_n; /* window points inside input + explicit pads */
-} pool_axis;
-
-static pool_axis pool_axis_window(const qrun_conv_params *p, int d, int64_t o) {
+pool_axis cpu_ref_pool_window(const qrun_conv_params *p, int d, int64_t o) {
     pool_axis a;
     int64_t s = p->stride[d], dil = p->dilation[d], k = p->kernel[d];
     a.start = o * s - p->pad_begin[d];
@@ -81,7 +75,7 @@ static void pool_one(const pool_job *j, int64_t plane, int64_t o) {
     pool_axis ax[QRUN_MAX_RANK];
     int64_t q = o, points = 1, padded = 1;
     for (int d = n - 1; d >= 0; d--) {
-        ax[d] = pool_axis_window(p, d, q % p->out[d]);
+        ax[d] = cpu_ref_pool_window(p, d, q % p->out[d]);
         q /= p->out[d];
         points *= ax[d].hi - ax[d].lo;
         padded *= ax[d].padded_n;
@@ -135,9 +129,9 @@ static void pool_plane_2d_f32(const pool_job *j, int64_t plane) {
     float *y = (float *)j->y + plane * j->out_sp;
     int64_t iw = p->in[1];
     for (int64_t oy = 0; oy < p->out[0]; oy++) {
-        pool_axis ay = pool_axis_window(p, 0, oy);
+        pool_axis ay = cpu_ref_pool_window(p, 0, oy);
         for (int64_t ox = 0; ox < p->out[1]; ox++) {
-            pool_axis axx = pool_axis_window(p, 1, ox);
+            pool_axis axx = cpu_ref_pool_window(p, 1, ox);
             float acc = j->is_max ? -INFINITY : 0.0f;
             for (int64_t ky = ay.lo; ky < ay.hi; ky++) {
                 const float *xr = x + (ay.start + ky * p->dilation[0]) * iw + axx.start;

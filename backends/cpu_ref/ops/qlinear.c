@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cpu_ref integer conv/matmul: ConvInteger, MatMulInteger, QLinearConv, QLinearMatMul. */
+/* cpu_ref integer conv/matmul: ConvInteger, MatMulInteger, QLinearConv, QLinearMatMul, QGemm. */
 #include "backends/cpu_ref/kernel.h"
 #include "runtime/dtype.h"
 #include "runtime/quant.h"
@@ -13,7 +13,11 @@
  * Operands are uint8/int8. Both sides are widened to int16 with the zero
  * point subtracted (|v| <= 255), products accumulate in int32 (the ONNX
  * reference's type: overflow wraps there and is excluded by the spec).
- * QLinear* outputs are requantized with qrun_requantize_float.
+ * QLinear* outputs are requantized as ONNX Runtime does (qrun_requantize_ort:
+ * float32 multiplier and product, round, then the zero point). The ONNX
+ * reference adds the zero point before rounding in double; the backend test
+ * data passes either way, but real QOperator models (mobilenetv2-12-int8)
+ * only reproduce ORT's outputs with ORT's order.
  */
 
 #define QL_NTILE 1024 /* output positions per GEMM tile: the int32 row tile stays in L1 */
@@ -122,7 +126,8 @@ static qrun_status ql_conv_check(const qrun_kernel_call *call, const ql_conv *c)
 /* Point c at the call's tensors (done at prepare and again at every eval: data moves between runs).
  */
 static void ql_conv_bind(const qrun_kernel_call *call, ql_conv *c) {
-    c->qlinear = call->node->op == QRUN_OP_QLINEAR_CONV;
+    c->qlinear =
+        call->node->op == QRUN_OP_QLINEAR_CONV || call->node->op == QRUN_OP_MS_QLINEAR_CONV;
     if (c->qlinear) {
         c->x = call->inputs[0], c->xs = call->inputs[1], c->xzp = ql_in(call, 2);
         c->w = call->inputs[3], c->ws = call->inputs[4], c->wzp = ql_in(call, 5);
@@ -290,11 +295,11 @@ ql_conv_requant(const ql_conv *c, const int32_t *acc, int64_t m0, void *y, int64
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t m = 0; m < c->mg; m++) {
         double ws = tw->get(c->ws->data, per_ch ? (size_t)(m0 + m) : 0);
-        double mult = qrun_requant_multiplier(xs, ws, ys, c->xs->dtype);
+        float mult = (float)qrun_requant_multiplier(xs, ws, ys, c->xs->dtype);
         const int32_t *a = acc + m * c->out_sp;
         int64_t o = y_off + m * c->out_sp;
         for (int64_t j = 0; j < c->out_sp; j++) {
-            int32_t v = qrun_requantize_float(a[j], mult, zp, qmin, qmax);
+            int32_t v = qrun_requantize_ort(a[j], mult, zp, qmin, qmax);
             if (u8)
                 ((uint8_t *)y)[o + j] = (uint8_t)v;
             else
@@ -518,12 +523,12 @@ static void ql_mm_requant_row(
     double ys = ql_get(q->ys, ql_mm_pidx(q->ys, 0, i, q->m));
     int32_t zp = q->yzp ? (int32_t)ql_get(q->yzp, ql_mm_pidx(q->yzp, 0, i, q->m)) : 0;
     bool b_scalar = qrun_tensor_numel_(q->bs) == 1;
-    double mult = qrun_requant_multiplier(as, ql_get(q->bs, 0), ys, q->as->dtype);
+    float mult = (float)qrun_requant_multiplier(as, ql_get(q->bs, 0), ys, q->as->dtype);
     for (int64_t j = 0; j < q->n; j++) {
         if (!b_scalar)
-            mult = qrun_requant_multiplier(as, ql_get(q->bs, ql_mm_pidx(q->bs, bm, j, q->n)), ys,
-                                           q->as->dtype);
-        int32_t v = qrun_requantize_float(acc[j], mult, zp, qmin, qmax);
+            mult = (float)qrun_requant_multiplier(as, ql_get(q->bs, ql_mm_pidx(q->bs, bm, j, q->n)),
+                                                  ys, q->as->dtype);
+        int32_t v = qrun_requantize_ort(acc[j], mult, zp, qmin, qmax);
         if (out_t == QRUN_DTYPE_UINT8)
             ((uint8_t *)y)[y_off + j] = (uint8_t)v;
         else
@@ -602,6 +607,143 @@ static qrun_status ql_eval_matmul(const qrun_kernel_call *call) {
     return QRUN_OK;
 }
 
+/* ---- QGemm (com.microsoft) ------------------------------------------------- */
+
+/*
+ * Y = alpha * A' B' + C in the integer domain (A' = transA ? A^T : A, same for
+ * B): A - a_zp and B - b_zp[col] as int16, the int32 product from the shared
+ * GEMM core plus C (int32, broadcast to [M, N]), then either float32 output
+ * acc * (alpha * a_scale * b_scale[col]) (no y_scale) or requantization with
+ * that multiplier / y_scale in ONNX Runtime's order. B - b_zp is packed once
+ * at prepare when both are constants.
+ */
+typedef struct ql_qgemm {
+    int64_t m, n, k;
+    bool ta, tb;
+    bool packed; /* B16 follows the header in op data */
+    size_t a_bytes, b_bytes, acc_bytes;
+} ql_qgemm;
+
+static size_t ql_qgemm_head(void) {
+    return ql_round64(sizeof(ql_qgemm));
+}
+
+static void ql_qgemm_plan(const qrun_kernel_call *call, ql_qgemm *g) {
+    const struct qrun_tensor *a = call->inputs[0], *b = call->inputs[3];
+    memset(g, 0, sizeof *g);
+    g->ta = qrun_node_attr_int(call->node, "transA", 0) != 0;
+    g->tb = qrun_node_attr_int(call->node, "transB", 0) != 0;
+    g->m = a->dims[g->ta ? 1 : 0];
+    g->k = a->dims[g->ta ? 0 : 1];
+    g->n = b->dims[g->tb ? 0 : 1];
+    g->a_bytes = ql_round64((size_t)(g->m * g->k) * sizeof(int16_t));
+    g->b_bytes = ql_round64((size_t)(g->k * g->n) * sizeof(int16_t));
+    g->acc_bytes = ql_round64((size_t)(g->m * g->n) * sizeof(int32_t));
+}
+
+static bool ql_qgemm_b_known(const qrun_kernel_call *call) {
+    const struct qrun_tensor *bzp = ql_in(call, 5);
+    return call->inputs[3]->data && (!bzp || bzp->data);
+}
+
+/* B' - b_zp[col] as int16 [K][N]. */
+static void ql_qgemm_pack_b(const qrun_kernel_call *call, const ql_qgemm *g, int16_t *b16) {
+    const struct qrun_tensor *b = call->inputs[3], *bzp = ql_in(call, 5);
+    bool u8 = b->dtype == QRUN_DTYPE_UINT8, per_col = ql_numel(bzp) > 1;
+    for (int64_t kk = 0; kk < g->k; kk++) {
+        for (int64_t j = 0; j < g->n; j++) {
+            int32_t zp = bzp ? ql_load8(bzp->data, per_col ? j : 0, u8) : 0;
+            int64_t src = g->tb ? j * g->k + kk : kk * g->n + j;
+            b16[kk * g->n + j] = (int16_t)(ql_load8(b->data, src, u8) - zp);
+        }
+    }
+}
+
+/* A' - a_zp as int16 [M][K]. */
+static void ql_qgemm_pack_a(const qrun_kernel_call *call, const ql_qgemm *g, int16_t *a16) {
+    const struct qrun_tensor *a = call->inputs[0];
+    bool u8 = a->dtype == QRUN_DTYPE_UINT8;
+    int32_t zp = ql_scalar8(ql_in(call, 2));
+    for (int64_t i = 0; i < g->m; i++) {
+        for (int64_t kk = 0; kk < g->k; kk++) {
+            int64_t src = g->ta ? kk * g->m + i : i * g->k + kk;
+            a16[i * g->k + kk] = (int16_t)(ql_load8(a->data, src, u8) - zp);
+        }
+    }
+}
+
+static size_t ql_qgemm_op_data_bytes(const qrun_kernel_call *call) {
+    ql_qgemm g;
+    ql_qgemm_plan(call, &g);
+    return ql_qgemm_head() + (ql_qgemm_b_known(call) ? g.b_bytes : 0);
+}
+
+static qrun_status ql_qgemm_prepare(const qrun_kernel_call *call, void *op_data) {
+    ql_qgemm *g = op_data;
+    ql_qgemm_plan(call, g);
+    g->packed = ql_qgemm_b_known(call);
+    if (g->packed)
+        ql_qgemm_pack_b(call, g, (int16_t *)((uint8_t *)op_data + ql_qgemm_head()));
+    return QRUN_OK;
+}
+
+static size_t ql_qgemm_scratch(const qrun_kernel_call *call) {
+    const ql_qgemm *g = call->op_data;
+    return g->a_bytes + (g->packed ? 0 : g->b_bytes) + g->acc_bytes;
+}
+
+/* C[i][j] under numpy broadcasting of C's shape to [M, N]. */
+static int32_t ql_qgemm_bias(const struct qrun_tensor *c, int64_t i, int64_t j) {
+    if (!c)
+        return 0;
+    const int32_t *v = c->data;
+    int64_t rows = c->rank == 2 ? c->dims[0] : 1, cols = c->rank >= 1 ? c->dims[c->rank - 1] : 1;
+    return v[(rows > 1 ? i : 0) * cols + (cols > 1 ? j : 0)];
+}
+
+static void ql_qgemm_output(const qrun_kernel_call *call, const ql_qgemm *g, const int32_t *acc) {
+    const struct qrun_tensor *bs = call->inputs[4], *c = ql_in(call, 6);
+    const struct qrun_tensor *ys = ql_in(call, 7), *yzp = ql_in(call, 8);
+    struct qrun_tensor *y = call->outputs[0];
+    float alpha = qrun_node_attr_float(call->node, "alpha", 1.0f);
+    float as = (float)ql_get(call->inputs[1], 0);
+    bool per_col = ql_numel(bs) > 1;
+    int32_t zp = ql_scalar8(yzp), qmin = 0, qmax = 255;
+    qrun_quant_int_range(y->dtype, &qmin, &qmax);
+    for (int64_t j = 0; j < g->n; j++) {
+        float mult = alpha * as * (float)ql_get(bs, per_col ? j : 0);
+        if (ys)
+            mult /= (float)ql_get(ys, 0);
+        for (int64_t i = 0; i < g->m; i++) {
+            int32_t v = acc[i * g->n + j] + ql_qgemm_bias(c, i, j);
+            if (!ys)
+                ((float *)y->data)[i * g->n + j] = (float)v * mult;
+            else
+                ((uint8_t *)y->data)[i * g->n + j] =
+                    (uint8_t)qrun_requantize_ort(v, mult, zp, qmin, qmax);
+        }
+    }
+}
+
+static qrun_status ql_eval_qgemm(const qrun_kernel_call *call) {
+    const ql_qgemm *g = call->op_data;
+    if (call->scratch_bytes < ql_qgemm_scratch(call))
+        return qrun_errf(call->err, QRUN_E_INTERNAL, "scratch too small");
+    uint8_t *s = call->scratch;
+    int16_t *a16 = (int16_t *)s;
+    const int16_t *b16 = (const int16_t *)((const uint8_t *)call->op_data + ql_qgemm_head());
+    int32_t *acc = (int32_t *)(s + g->a_bytes + (g->packed ? 0 : g->b_bytes));
+    if (!g->packed) {
+        ql_qgemm_pack_b(call, g, (int16_t *)(s + g->a_bytes));
+        b16 = (const int16_t *)(s + g->a_bytes);
+    }
+    ql_qgemm_pack_a(call, g, a16);
+    int nt = g->m * g->n * g->k >= ((int64_t)1 << 16) ? call->n_threads : 1;
+    ql_gemm_s16(a16, b16, g->m, g->k, g->n, NULL, acc, nt);
+    ql_qgemm_output(call, g, acc);
+    return QRUN_OK;
+}
+
 /* ---- supports ------------------------------------------------------------- */
 
 static bool ql_is_8bit(qrun_dtype t) {
@@ -618,10 +760,12 @@ static bool ql_supports(const qrun_node *node,
     static const int plain[] = {0, 1, 2, 3};
     const int *idx = plain;
     int n = 4;
-    if (node->op == QRUN_OP_QLINEAR_CONV)
+    if (node->op == QRUN_OP_QLINEAR_CONV || node->op == QRUN_OP_MS_QLINEAR_CONV)
         idx = conv_q, n = 5;
     if (node->op == QRUN_OP_QLINEAR_MATMUL)
         idx = mm_q, n = 5;
+    if (node->op == QRUN_OP_MS_QGEMM)
+        idx = mm_q, n = 4; /* A, a_zp, B, b_zp */
     bool fp8_ok = node->op == QRUN_OP_QLINEAR_MATMUL;
     for (int k = 0; k < n; k++) {
         const struct qrun_tensor *t = idx[k] < n_inputs ? inputs[idx[k]] : NULL;
@@ -649,6 +793,19 @@ const cpu_ref_kernel cpu_ref_kernels_qlinear[] = {
      .prepare = ql_conv_prepare,
      .scratch_bytes = ql_conv_scratch,
      .eval = ql_eval_conv},
+    /* com.microsoft QLinearConv: the ONNX kernel (channels_last = 1 is refused at load). */
+    {.op = QRUN_OP_MS_QLINEAR_CONV,
+     .supports = ql_supports,
+     .op_data_bytes = ql_conv_op_data_bytes,
+     .prepare = ql_conv_prepare,
+     .scratch_bytes = ql_conv_scratch,
+     .eval = ql_eval_conv},
+    {.op = QRUN_OP_MS_QGEMM,
+     .supports = ql_supports,
+     .op_data_bytes = ql_qgemm_op_data_bytes,
+     .prepare = ql_qgemm_prepare,
+     .scratch_bytes = ql_qgemm_scratch,
+     .eval = ql_eval_qgemm},
     {.op = QRUN_OP_MATMUL_INTEGER,
      .supports = ql_supports,
      .scratch_bytes = ql_mm_scratch,

@@ -26,8 +26,9 @@ static int qk_threads(const qrun_kernel_call *call, int64_t n) {
 static qrun_status qk_map(const qrun_kernel_call *call, qrun_qparam_map *m) {
     const qrun_node *n = call->node;
     const struct qrun_tensor *x = call->inputs[0];
-    int64_t axis = n->opset >= 13 ? qrun_node_attr_int(n, "axis", 1) : 1;
-    int64_t block = n->opset >= 21 ? qrun_node_attr_int(n, "block_size", 0) : 0;
+    int64_t opset = qrun_qdq_onnx_opset(n);
+    int64_t axis = opset >= 13 ? qrun_node_attr_int(n, "axis", 1) : 1;
+    int64_t block = opset >= 21 ? qrun_node_attr_int(n, "block_size", 0) : 0;
     return qrun_qparam_map_init(m, x->rank, x->dims, call->inputs[1], qk_in(call, 2), axis, block,
                                 call->err);
 }
@@ -94,7 +95,8 @@ static qrun_status qk_quant_read(const qrun_kernel_call *call, qk_quant *k) {
         return qrun_errf(call->err, QRUN_E_MODEL, "y_zero_point is %s but the output is %s",
                          qrun_dtype_name(k->zp->dtype), qrun_dtype_name(k->y->dtype));
     qrun_dtype prec = QRUN_DTYPE_UNDEFINED;
-    if (n->opset >= 23) {
+    int64_t opset = qrun_qdq_onnx_opset(n);
+    if (opset >= 23) {
         int64_t pv = qrun_node_attr_int(n, "precision", 0);
         prec = pv > 0 && pv < 1000 ? qrun_dtype_from_onnx((int)pv) : QRUN_DTYPE_UNDEFINED;
         if (pv != 0 && (!qrun_dtype_is_float(prec) || qrun_dtype_bits(prec) < 16))
@@ -102,7 +104,7 @@ static qrun_status qk_quant_read(const qrun_kernel_call *call, qk_quant *k) {
                              (long long)pv);
     }
     k->compute = qrun_quant_compute_type(k->x->dtype, k->scale->dtype, prec);
-    k->saturate = n->opset >= 19 ? qrun_node_attr_int(n, "saturate", 1) != 0 : true;
+    k->saturate = opset >= 19 ? qrun_node_attr_int(n, "saturate", 1) != 0 : true;
     k->is_int = qrun_quant_int_range(k->y->dtype, &k->qmin, &k->qmax);
     return qk_map(call, &k->map);
 }
@@ -258,5 +260,8 @@ const cpu_ref_kernel cpu_ref_kernels_quant[] = {
     {.op = QRUN_OP_QUANTIZE_LINEAR, .supports = qk_supports, .eval = qk_eval_quantize},
     {.op = QRUN_OP_DEQUANTIZE_LINEAR, .supports = qk_supports, .eval = qk_eval_dequantize},
     {.op = QRUN_OP_DYNAMIC_QUANTIZE_LINEAR, .supports = qk_supports, .eval = qk_eval_dynamic},
+    /* com.microsoft QuantizeLinear/DequantizeLinear: ONNX-19 semantics (qrun_qdq_onnx_opset). */
+    {.op = QRUN_OP_MS_QUANTIZE_LINEAR, .supports = qk_supports, .eval = qk_eval_quantize},
+    {.op = QRUN_OP_MS_DEQUANTIZE_LINEAR, .supports = qk_supports, .eval = qk_eval_dequantize},
     {.op = QRUN_OP_UNKNOWN},
 };
