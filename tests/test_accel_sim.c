@@ -283,6 +283,38 @@ static void test_backend_mnist_integer(void **state) {
     qrun_context_free(ctx);
 }
 
+/* An ONNX Runtime QOperator model (uint8 activations, int8 weights): the 9 QLinearConv and the
+ * QLinearMatMul are timed on speedai240 and the outputs equal cpu_ref's. */
+static void test_backend_qoperator_model(void **state) {
+    (void)state;
+    const char *path = MODELS "/int8/qoperator/ks_quantized_int8.onnx";
+    if (access(path, R_OK) != 0)
+        skip();
+    qrun_context *ctx = NULL;
+    qrun_model *m = NULL;
+    qrun_hw *hw = NULL;
+    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
+    assert_int_equal(qrun_model_load(ctx, path, &m), QRUN_OK);
+    assert_int_equal(qrun_hw_load(ctx, "speedai240", &hw), QRUN_OK);
+    run_result ref, sim;
+    assert_int_equal(run_model(ctx, m, "cpu_ref", NULL, NULL, &ref), QRUN_OK);
+    if (run_model(ctx, m, "accel_sim", hw, NULL, &sim) != QRUN_OK)
+        fail_msg("%s", qrun_context_errmsg(ctx));
+    assert_same_values(ref.out, sim.out);
+    assert_int_equal(sim.n_sim, 10);
+    assert_int_equal(sim.sum.macs, 1699840 + 768); /* qrun info: QLinearConv + QLinearMatMul */
+    assert_string_equal(sim.first.op_type, "QLinearConv");
+    assert_string_equal(sim.first.dtype, "uint8");
+    assert_true(sim.sum.cycles >= 10 * 100.0); /* each pays the controller dispatch */
+    assert_true(sim.sum.effective_tops > 0 && sim.sum.effective_tops < 1007.8);
+    assert_true(sim.sum.average_w > 3.5 && sim.sum.average_w < 66); /* static .. max */
+    qrun_tensor_free(ref.out);
+    qrun_tensor_free(sim.out);
+    qrun_hw_free(hw);
+    qrun_model_free(m);
+    qrun_context_free(ctx);
+}
+
 /* A float model: the chips have no float32 MAC rate, so every node runs on cpu_ref. */
 static void test_backend_float_falls_back(void **state) {
     (void)state;
@@ -359,6 +391,7 @@ int main(void) {
         cmocka_unit_test(test_weight_spill),
         cmocka_unit_test(test_dtype_rates),
         cmocka_unit_test(test_backend_mnist_integer),
+        cmocka_unit_test(test_backend_qoperator_model),
         cmocka_unit_test(test_backend_float_falls_back),
         cmocka_unit_test(test_backend_onnx_node_tests),
     };
