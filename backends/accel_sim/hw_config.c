@@ -22,6 +22,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ---- the parameter table ------------------------------------------------- */
 
@@ -578,10 +579,8 @@ load_file(const char *path, const qrun_allocator *a, hw_config *out, qrun_err *e
 }
 
 static bool is_regular_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (f)
-        fclose(f);
-    return f != NULL;
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 qrun_status
