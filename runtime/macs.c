@@ -42,11 +42,9 @@ int64_t qrun_node_macs(const qrun_node *n,
         return conv_macs(i0, n->n_inputs > 3 ? in[3] : NULL, o0);
     case QRUN_OP_CONV_TRANSPOSE:
         return conv_transpose_macs(i0, i1);
-    /* Matrix products: each output element reduces over A's last dim (batched or not; for
-     * QLinearMatMul input 1 is a scale, not B). */
     case QRUN_OP_MATMUL:
     case QRUN_OP_MATMUL_INTEGER:
-    case QRUN_OP_QLINEAR_MATMUL:
+    case QRUN_OP_QLINEAR_MATMUL: /* A is input 0 in all three */
         return matmul_macs(i0, o0);
     case QRUN_OP_GEMM:
     case QRUN_OP_MS_QGEMM: {

@@ -232,12 +232,13 @@ static inline int32_t qrun_qadd_apply(const qrun_qadd *q, int32_t a, int32_t b) 
 }
 
 /**
- * @brief Requantize an int32 accumulator with a float32 multiplier, ORT
+ * @brief Requantize an integer accumulator with a float32 multiplier, ORT
  * order: clamp(round_half_even(float(acc) * mult) + zp) (MlasRequantizeOutput;
- * QLinearMul, QLinearGlobalAveragePool, QGemm).
+ * QLinearConv, QLinearMatMul, QLinearMul, QLinearGlobalAveragePool, QGemm).
+ * acc is int64 so that sums which would overflow int32 stay defined.
  */
 static inline int32_t
-qrun_requantize_ort(int32_t acc, float mult, int32_t zp, int32_t qmin, int32_t qmax) {
+qrun_requantize_ort(int64_t acc, float mult, int32_t zp, int32_t qmin, int32_t qmax) {
     return qrun_quantize_int((double)((float)acc * mult), zp, qmin, qmax);
 }
 

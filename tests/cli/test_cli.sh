@@ -51,6 +51,14 @@ grep -q "feeding zeros" "$tmp/err" && ok "default input announced" || bad "defau
 grep -q "pseudo-random" "$tmp/err" && grep -q "^node,op,backend,ms" "$tmp/err" && ok "--random-input --profile" || bad "--random-input --profile"
 "$qrun" info "$ex/model.onnx" >"$tmp/out" 2>&1
 grep -q "MACs: 786560" "$tmp/out" && grep -q "cpu_ref: 12 of 12 nodes" "$tmp/out" && ok "info" || bad "info: $(cat "$tmp/out")"
+# Integer-domain MACs: MobileNetV2 is ~300 M MACs (its paper's figure); the classifier
+# QLinearMatMul is 1280 x 1000 (A is input 0, B is input 3).
+mnv2=$src/../shared/models/int8/qoperator/mobilenetv2-12-int8.onnx
+if [ -f "$mnv2" ]; then
+  "$qrun" info "$mnv2" >"$tmp/out" 2>&1
+  grep -q "QLinearMatMul *x1 *MACs 1280000$" "$tmp/out" && grep -q "MACs: 300774272" "$tmp/out" &&
+    ok "info MACs of integer ops" || bad "info MACs of integer ops: $(grep MACs "$tmp/out")"
+fi
 
 # Bad input: one line, exit 1, naming the cause.
 expect_error "missing model" "no-such.onnx" "$qrun" run "$tmp/no-such.onnx"

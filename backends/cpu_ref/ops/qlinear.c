@@ -4,6 +4,7 @@
 #include "runtime/dtype.h"
 #include "runtime/quant.h"
 #include "runtime/shape/nn_params.h"
+#include "runtime/shape/qlinear_contrib.h"
 #include "runtime/shape/shape_util.h"
 
 #include <stdio.h>
@@ -102,6 +103,11 @@ typedef struct ql_conv {
     int64_t cg, mg, kk, kdim, in_sp, out_sp;
     int slots;                  /* buffer sets used by threads working on different groups */
     size_t w_bytes, slot_bytes; /* scratch: int16 weights, then per slot int16 col + int32 acc */
+    /* com.microsoft channels_last = 1: X and Y are NHWC; the kernel works on NCHW copies of both.
+     */
+    bool channels_last;
+    struct qrun_tensor xv; /* NCHW view of X (data: the transposed copy in scratch) */
+    size_t cl_x_bytes, cl_y_bytes;
 } ql_conv;
 
 static qrun_status ql_conv_check(const qrun_kernel_call *call, const ql_conv *c) {
@@ -136,6 +142,12 @@ static void ql_conv_bind(const qrun_kernel_call *call, ql_conv *c) {
         c->x = call->inputs[0], c->w = call->inputs[1];
         c->xzp = ql_in(call, 2), c->wzp = ql_in(call, 3);
     }
+    c->channels_last =
+        call->node->op == QRUN_OP_MS_QLINEAR_CONV && qrun_qlinear_channels_last(call->node);
+    if (c->channels_last) {
+        qrun_channels_last_view(call->inputs[0], &c->xv);
+        c->x = &c->xv;
+    }
 }
 
 static qrun_status ql_conv_plan(const qrun_kernel_call *call, ql_conv *c) {
@@ -161,6 +173,10 @@ static qrun_status ql_conv_plan(const qrun_kernel_call *call, ql_conv *c) {
     c->slot_bytes = ql_round64((size_t)(c->kdim * c->out_sp) * sizeof(int16_t));
     if (c->qlinear)
         c->slot_bytes += ql_round64((size_t)(c->mg * c->out_sp) * sizeof(int32_t));
+    if (c->channels_last) {
+        c->cl_x_bytes = ql_round64((size_t)(p->batch * p->c_in * c->in_sp));
+        c->cl_y_bytes = ql_round64((size_t)(p->batch * p->c_out * c->out_sp));
+    }
     return QRUN_OK;
 }
 
@@ -203,7 +219,8 @@ static qrun_status ql_conv_prepare(const qrun_kernel_call *call, void *op_data) 
 
 static size_t ql_conv_scratch(const qrun_kernel_call *call) {
     const ql_conv_prep *prep = call->op_data;
-    return (prep->packed ? 0 : prep->c.w_bytes) + (size_t)prep->c.slots * prep->c.slot_bytes;
+    return (prep->packed ? 0 : prep->c.w_bytes) + (size_t)prep->c.slots * prep->c.slot_bytes +
+           prep->c.cl_x_bytes + prep->c.cl_y_bytes;
 }
 
 /* W - w_zero_point (per output channel or per tensor) as int16 [c_out][kdim]. */
@@ -331,12 +348,31 @@ static void ql_conv_unit(
     ql_conv_requant(c, acc, m0, y, y_off, nt);
 }
 
+/* Move 8-bit data between N x S x C (channels last) and N x C x S. */
+static void ql_channels_swap(
+    const uint8_t *src, uint8_t *dst, int64_t n, int64_t ch, int64_t sp, bool to_channels_first) {
+    for (int64_t b = 0; b < n; b++) {
+        for (int64_t s = 0; s < sp; s++) {
+            for (int64_t k = 0; k < ch; k++) {
+                int64_t last = (b * sp + s) * ch + k, first = (b * ch + k) * sp + s;
+                if (to_channels_first)
+                    dst[first] = src[last];
+                else
+                    dst[last] = src[first];
+            }
+        }
+    }
+}
+
+static void ql_conv_units(const ql_conv *c, const int16_t *w16, uint8_t *slots, void *y, int nt);
+
 static qrun_status ql_eval_conv(const qrun_kernel_call *call) {
     const ql_conv_prep *prep = call->op_data;
     ql_conv c = prep->c;
     ql_conv_bind(call, &c);
     size_t w_scratch = prep->packed ? 0 : c.w_bytes;
-    if (call->scratch_bytes < w_scratch + (size_t)c.slots * c.slot_bytes)
+    size_t main_bytes = w_scratch + (size_t)c.slots * c.slot_bytes;
+    if (call->scratch_bytes < main_bytes + c.cl_x_bytes + c.cl_y_bytes)
         return qrun_errf(call->err, QRUN_E_INTERNAL, "scratch too small");
     const int16_t *w16 = (const int16_t *)((const uint8_t *)call->op_data + ql_conv_prep_head());
     uint8_t *slots = (uint8_t *)call->scratch + w_scratch;
@@ -345,20 +381,33 @@ static qrun_status ql_eval_conv(const qrun_kernel_call *call) {
         w16 = call->scratch;
     }
     void *y = call->outputs[0]->data;
-    int64_t units = c.p.batch * c.p.group;
-    if (c.slots == 1) {
-        for (int64_t u = 0; u < units; u++)
-            ql_conv_unit(&c, w16, slots, y, u / c.p.group, u % c.p.group, call->n_threads);
+    if (!c.channels_last) {
+        ql_conv_units(&c, w16, slots, y, call->n_threads);
         return QRUN_OK;
     }
-    /* Many groups (depthwise): threads take whole groups, each with its own buffers. */
-#pragma omp parallel for num_threads(c.slots) schedule(static)
-    for (int s = 0; s < c.slots; s++) {
-        for (int64_t u = s; u < units; u += c.slots)
-            ql_conv_unit(&c, w16, slots + (size_t)s * c.slot_bytes, y, u / c.p.group, u % c.p.group,
-                         1);
-    }
+    uint8_t *xt = (uint8_t *)call->scratch + main_bytes, *yt = xt + c.cl_x_bytes;
+    ql_channels_swap(call->inputs[0]->data, xt, c.p.batch, c.p.c_in, c.in_sp, true);
+    c.xv.data = xt;
+    ql_conv_units(&c, w16, slots, yt, call->n_threads);
+    ql_channels_swap(yt, y, c.p.batch, c.p.c_out, c.out_sp, false);
     return QRUN_OK;
+}
+
+/* Every (batch, group) unit of the conv into NCHW y. */
+static void ql_conv_units(const ql_conv *c, const int16_t *w16, uint8_t *slots, void *y, int nt) {
+    int64_t units = c->p.batch * c->p.group;
+    if (c->slots == 1) {
+        for (int64_t u = 0; u < units; u++)
+            ql_conv_unit(c, w16, slots, y, u / c->p.group, u % c->p.group, nt);
+        return;
+    }
+    /* Many groups (depthwise): threads take whole groups, each with its own buffers. */
+#pragma omp parallel for num_threads(c->slots) schedule(static)
+    for (int s = 0; s < c->slots; s++) {
+        for (int64_t u = s; u < units; u += c->slots)
+            ql_conv_unit(c, w16, slots + (size_t)s * c->slot_bytes, y, u / c->p.group,
+                         u % c->p.group, 1);
+    }
 }
 
 /* ---- matrix products ------------------------------------------------------ */
@@ -715,7 +764,7 @@ static void ql_qgemm_output(const qrun_kernel_call *call, const ql_qgemm *g, con
         if (ys)
             mult /= (float)ql_get(ys, 0);
         for (int64_t i = 0; i < g->m; i++) {
-            int32_t v = acc[i * g->n + j] + ql_qgemm_bias(c, i, j);
+            int64_t v = (int64_t)acc[i * g->n + j] + ql_qgemm_bias(c, i, j);
             if (!ys)
                 ((float *)y->data)[i * g->n + j] = (float)v * mult;
             else
@@ -793,7 +842,7 @@ const cpu_ref_kernel cpu_ref_kernels_qlinear[] = {
      .prepare = ql_conv_prepare,
      .scratch_bytes = ql_conv_scratch,
      .eval = ql_eval_conv},
-    /* com.microsoft QLinearConv: the ONNX kernel (channels_last = 1 is refused at load). */
+    /* com.microsoft QLinearConv: the ONNX kernel, on NCHW copies when channels_last = 1. */
     {.op = QRUN_OP_MS_QLINEAR_CONV,
      .supports = ql_supports,
      .op_data_bytes = ql_conv_op_data_bytes,

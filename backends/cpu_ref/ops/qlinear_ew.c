@@ -14,6 +14,7 @@
 #include "backends/cpu_ref/ops/ew_common.h"
 #include "backends/cpu_ref/ops/qlinear_common.h"
 #include "runtime/quant.h"
+#include "runtime/shape/qlinear_contrib.h"
 #include "runtime/shape/shape_util.h"
 
 #include <math.h>
@@ -238,10 +239,10 @@ static void qe_softmax_line(const qe_params *p,
 static qrun_status qe_eval_softmax(const qrun_kernel_call *call) {
     const qe_params *p = qe_payload(call);
     const struct qrun_tensor *x = call->inputs[0];
-    bool v13 = qrun_node_attr_int(call->node, "opset", 13) >= 13;
+    bool v13;
     int axis;
-    qrun_status st = qrun_normalize_axis(qrun_node_attr_int(call->node, "axis", v13 ? -1 : 1),
-                                         x->rank, &axis, call->err);
+    qrun_status st =
+        qrun_normalize_axis(qrun_qlinear_softmax_axis(call->node, &v13), x->rank, &axis, call->err);
     if (st != QRUN_OK)
         return st;
     int64_t outer = 1, len = 1, inner = 1;
@@ -305,21 +306,15 @@ static qrun_status qe_eval_concat(const qrun_kernel_call *call) {
 
 /* ---- table ---------------------------------------------------------------- */
 
-/* Shape inference checked every type; only uint8/int8 tensors reach the kernels. */
+/* Shape inference checked every type; the data tensors must be uint8/int8. */
 static bool qe_supports(const qrun_node *node,
                         const struct qrun_tensor *const *inputs,
                         int n_inputs,
                         char *why,
                         size_t why_cap) {
-    const struct qrun_tensor *x = n_inputs > 0 ? inputs[0] : NULL;
-    if (node->op == QRUN_OP_MS_QLINEAR_CONCAT)
-        x = n_inputs > 2 ? inputs[2] : NULL;
-    if (!x || x->dtype == QRUN_DTYPE_UNDEFINED || x->dtype == QRUN_DTYPE_UINT8 ||
-        x->dtype == QRUN_DTYPE_INT8)
-        return true;
-    snprintf(why, why_cap, "%s: type %s is not implemented", node->op_type,
-             qrun_dtype_name(x->dtype));
-    return false;
+    int data = node->op == QRUN_OP_MS_QLINEAR_CONCAT ? 2 : 0;
+    const struct qrun_tensor *x = n_inputs > data ? inputs[data] : NULL;
+    return qlc_supports_8bit(node, x, why, why_cap);
 }
 
 #define QE_KERNEL(OP, EVAL)                                                                        \

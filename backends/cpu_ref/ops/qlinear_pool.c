@@ -73,10 +73,10 @@ static void qp_global(const qp_prep *q, const void *x, void *y, bool u8, int nt)
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t t = 0; t < planes; t++) {
         int64_t b = t / c, ch = t % c, base = b * in.batch + ch * in.chan;
-        int32_t acc = 0;
+        int64_t acc = 0;
         for (int64_t s = 0; s < sp; s++)
             acc += qlc_load8(x, base + s * in.pos, u8);
-        acc -= q->x.zp * (int32_t)sp;
+        acc -= (int64_t)q->x.zp * sp;
         qlc_store8(y, b * out.batch + ch * out.chan,
                    qrun_requantize_ort(acc, mult, q->y.zp, q->y.qmin, q->y.qmax));
     }
@@ -152,13 +152,7 @@ static bool qp_supports(const qrun_node *node,
                         int n_inputs,
                         char *why,
                         size_t why_cap) {
-    const struct qrun_tensor *x = n_inputs > 0 ? inputs[0] : NULL;
-    if (!x || x->dtype == QRUN_DTYPE_UNDEFINED || x->dtype == QRUN_DTYPE_UINT8 ||
-        x->dtype == QRUN_DTYPE_INT8)
-        return true;
-    snprintf(why, why_cap, "%s: type %s is not implemented", node->op_type,
-             qrun_dtype_name(x->dtype));
-    return false;
+    return qlc_supports_8bit(node, n_inputs > 0 ? inputs[0] : NULL, why, why_cap);
 }
 
 const cpu_ref_kernel cpu_ref_kernels_qlinear_pool[] = {
