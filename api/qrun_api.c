@@ -2,6 +2,7 @@
 /* The public API (include/qrun/qrun.h): load file -> onnx/ -> session over the backend registry. */
 #include "qrun/qrun.h"
 
+#include "api/context.h"
 #include "api/registry.h"
 #include "onnx/onnx_loader.h"
 #include "runtime/alloc.h"
@@ -16,14 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-struct qrun_context {
-    const qrun_allocator *alloc;
-    qrun_allocator alloc_copy;
-    int n_threads;
-    bool no_qdq_lowering;
-    qrun_err err;
-};
 
 struct qrun_model {
     qrun_context *ctx;
@@ -550,8 +543,9 @@ QRUN_API qrun_status qrun_session_create(qrun_context *ctx,
     sess->ctx = ctx;
     sess->model = model;
     sess->profile = opts->profile;
-    s = qrun_registry_create_chain(opts->backend, ctx->alloc, sess->backends, &sess->n_backends,
-                                   &ctx->err);
+    s = qrun_registry_create_chain_hw(opts->backend, ctx->alloc,
+                                      opts->hw ? qrun_hw_config_(opts->hw) : NULL, sess->backends,
+                                      &sess->n_backends, &ctx->err);
     if (s)
         goto out_free;
     qrun_exec_options xo = {.n_threads = ctx->n_threads,
@@ -588,6 +582,11 @@ out_free:
     qrun_free(ctx->alloc, ptrs);
     qrun_session_free(sess);
     return s;
+}
+
+int qrun_session_backends_(const qrun_session *sess, const qrun_backend **out) {
+    *out = sess->backends;
+    return sess->n_backends;
 }
 
 QRUN_API void qrun_session_free(qrun_session *sess) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* qrun: the command-line tool, a client of include/qrun/qrun.h only. */
 #include "qrun/qrun.h"
+#include "tools/qrun_hw.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -30,6 +31,8 @@ typedef struct cli {
     const char *output_dir;
     const char *output_format; /* "pb" | "npy" */
     const char *backend;
+    const char *hw;  /* --hw PRESET|FILE */
+    const char *sim; /* --sim MODE */
     bool json;
     bool random_input;
     bool profile;
@@ -48,6 +51,7 @@ static const char *k_usage =
     "  qrun info MODEL.onnx [--json]   describe a model: opsets, inputs/outputs, ops, parameters, "
     "MACs,\n"
     "                                  and which nodes each backend can run\n"
+    "%s"
     "  qrun --help | --version\n"
     "\n"
     "Run options:\n"
@@ -63,7 +67,7 @@ static const char *k_usage =
     "  --output-format FMT    pb (ONNX TensorProto, default) or npy\n"
     "  --json                 print a machine-readable summary instead of the text summary\n"
     "  --threads N            kernel threads (default: all cores)\n"
-    "  --backend NAME         execution backend (default: cpu_ref)\n"
+    "  --backend NAME         execution backend: cpu_ref (default) or accel_sim (needs --hw)\n"
     "  --repeat N             run N times and report the median time (default 1)\n"
     "  --profile              print per-node times as CSV on stderr (node,op,backend,ms)\n"
     "  --no-lower             keep QDQ node units as float DequantizeLinear -> op -> "
@@ -74,14 +78,18 @@ static const char *k_usage =
     "                         fixed point: Q0.31 multiplier and shift, round half away)\n"
     "  --fp8-accum ACC        accumulator of FP8 conv/matmul: fp32 (default), fp16 or bf16\n"
     "                         (rounded after every add, as narrow hardware accumulators)\n"
+    "%s"
     "\n"
     "Exit status: 0 on success; 1 on any error, with one line on stderr naming the file and,\n"
     "where relevant, the node or tensor.\n";
 
 /* ---- small utilities ---------------------------------------------------- */
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...) {
+static void print_usage(FILE *f) {
+    fprintf(f, k_usage, qrun_hw_usage_commands, qrun_hw_usage_options);
+}
+
+int fail(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     fputs("qrun: error: ", stderr);
@@ -164,7 +172,8 @@ static void json_number(FILE *f, double v) {
 static bool option_takes_value(const char *a) {
     static const char *const with_value[] = {"--inputs",        "--input",   "--output-dir",
                                              "--output-format", "--backend", "--threads",
-                                             "--repeat",        "--requant", "--fp8-accum"};
+                                             "--repeat",        "--requant", "--fp8-accum",
+                                             "--hw",            "--sim"};
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
         if (strcmp(a, with_value[k]) == 0)
             return true;
@@ -210,6 +219,10 @@ static int parse_args(int argc, char **argv, cli *c) {
             c->output_format = val;
         } else if (strcmp(a, "--backend") == 0) {
             c->backend = val;
+        } else if (strcmp(a, "--hw") == 0) {
+            c->hw = val;
+        } else if (strcmp(a, "--sim") == 0) {
+            c->sim = val;
         } else if (strcmp(a, "--threads") == 0) {
             if (!parse_int(val, 1, 1024, &c->threads))
                 return fail("--threads expects an integer in [1, 1024], got '%s'", val);
@@ -416,8 +429,12 @@ print_text_summary(const cli *c, qrun_tensor **outs, int n_out, double ms, size_
     printf("arena: %zu bytes\n", arena);
 }
 
-static void
-print_json_summary(const cli *c, qrun_tensor **outs, int n_out, double ms, size_t arena) {
+static void print_json_summary(const cli *c,
+                               const qrun_session *sess,
+                               qrun_tensor **outs,
+                               int n_out,
+                               double ms,
+                               size_t arena) {
     printf("{\"model\": ");
     json_string(stdout, c->model);
     printf(", \"backend\": ");
@@ -450,7 +467,9 @@ print_json_summary(const cli *c, qrun_tensor **outs, int n_out, double ms, size_
         }
         printf("}");
     }
-    printf("]}\n");
+    printf("]");
+    qrun_hw_print_sim(stdout, sess, true);
+    printf("}\n");
 }
 
 static int write_outputs(qrun_context *ctx, const cli *c, qrun_tensor **outs, int n_out) {
@@ -486,6 +505,9 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     qrun_session *sess = NULL;
     qrun_tensor **ins = NULL, **outs = NULL;
     double *times = NULL;
+    qrun_hw *hw = NULL;
+    if (qrun_hw_option(ctx, c->hw, c->backend, c->sim, &hw))
+        goto out;
     if (qrun_model_load(ctx, c->model, &m)) {
         fail("%s", qrun_context_errmsg(ctx));
         goto out;
@@ -506,6 +528,7 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     so.profile = c->profile;
     so.requant = c->requant;
     so.fp8_accum = c->fp8_accum;
+    so.hw = hw;
     if (qrun_session_create(ctx, m, &so, &sess)) {
         fail("%s", qrun_context_errmsg(ctx));
         goto out;
@@ -527,9 +550,11 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     if (c->output_dir && write_outputs(ctx, c, outs, n_out))
         goto out;
     if (c->json)
-        print_json_summary(c, outs, n_out, ms, qrun_session_arena_bytes(sess));
+        print_json_summary(c, sess, outs, n_out, ms, qrun_session_arena_bytes(sess));
     else
         print_text_summary(c, outs, n_out, ms, qrun_session_arena_bytes(sess));
+    if (!c->json)
+        qrun_hw_print_sim(stdout, sess, false);
     if (c->profile)
         print_profile(sess);
     rc = 0;
@@ -542,6 +567,7 @@ out:
     free(outs);
     free(times);
     qrun_session_free(sess);
+    qrun_hw_free(hw);
     qrun_model_free(m);
     return rc;
 }
@@ -806,16 +832,18 @@ static int cmd_info(qrun_context *ctx, const cli *c) {
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
-        fputs(k_usage, argc < 2 ? stderr : stdout);
+        print_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 1 : 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("qrun %s\n", qrun_version());
         return 0;
     }
+    if (strcmp(argv[1], "hw") == 0)
+        return qrun_hw_main(argc - 1, argv + 1);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(k_usage, stdout);
+            print_usage(stdout);
             return 0;
         }
     }
