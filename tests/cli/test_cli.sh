@@ -58,6 +58,9 @@ if [ -f "$mnv2" ]; then
   "$qrun" info "$mnv2" >"$tmp/out" 2>&1
   grep -q "QLinearMatMul *x1 *MACs 1280000$" "$tmp/out" && grep -q "MACs: 300774272" "$tmp/out" &&
     ok "info MACs of integer ops" || bad "info MACs of integer ops: $(grep MACs "$tmp/out")"
+  # A QOperator model has no Q/DQ units to lower; the report says so.
+  grep -q "^QDQ lowering: no DequantizeLinear -> op -> QuantizeLinear units" "$tmp/out" &&
+    ok "info: lowering report on a QOperator model" || bad "info: lowering report on a QOperator model: $(grep -A2 "QDQ lowering" "$tmp/out")"
 fi
 
 # QDQ lowering report (real QDQ model from ../shared, when present).
