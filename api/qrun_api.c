@@ -2,11 +2,13 @@
 /* The public API (include/qrun/qrun.h): load file -> onnx/ -> session over the backend registry. */
 #include "qrun/qrun.h"
 
+#include "api/context.h"
 #include "api/registry.h"
 #include "onnx/onnx_loader.h"
 #include "runtime/alloc.h"
 #include "runtime/dtype.h"
 #include "runtime/exec.h"
+#include "runtime/lower/qdq.h"
 #include "runtime/macs.h"
 #include "runtime/npy.h"
 #include "runtime/quant.h"
@@ -17,17 +19,11 @@
 #include <string.h>
 #include <unistd.h>
 
-struct qrun_context {
-    const qrun_allocator *alloc;
-    qrun_allocator alloc_copy;
-    int n_threads;
-    qrun_err err;
-};
-
 struct qrun_model {
     qrun_context *ctx;
     qrun_graph *g;
     char *path;
+    qrun_lower_report lowering;
 };
 
 struct qrun_session {
@@ -93,6 +89,7 @@ QRUN_API qrun_status qrun_context_create(const qrun_options *opts, qrun_context 
     ctx->alloc_copy = *a;
     ctx->alloc = &ctx->alloc_copy;
     ctx->n_threads = opts->n_threads > 0 ? opts->n_threads : default_threads();
+    ctx->no_qdq_lowering = opts->no_qdq_lowering;
     *out = ctx;
     return QRUN_OK;
 }
@@ -122,28 +119,40 @@ static const char *base_name(const char *path) {
     return s ? s + 1 : path;
 }
 
-/* Every node must have an op some backend knows; checked before anything runs. */
-static qrun_status check_ops_supported(qrun_context *ctx, const qrun_graph *g, const char *file) {
+/* The backend chain a model is checked and lowered against (sessions may add a backend first). */
+typedef struct api_chain {
     qrun_backend bs[QRUN_MAX_BACKENDS];
-    int nb = 0;
-    qrun_status s = qrun_registry_create_chain("cpu_ref", ctx->alloc, bs, &nb, &ctx->err);
-    if (s)
-        return s;
-    for (int k = 0; k < g->n_nodes && !s; k++) {
+    int n;
+} api_chain;
+
+static bool chain_supports(void *ud,
+                           const qrun_node *n,
+                           const struct qrun_tensor *const *inputs,
+                           int n_inputs,
+                           char *why,
+                           size_t why_cap) {
+    const api_chain *c = ud;
+    for (int b = 0; b < c->n; b++) {
+        if (c->bs[b].iface.supports_node(c->bs[b].ctx, n, inputs, n_inputs, why, why_cap))
+            return true;
+    }
+    return false;
+}
+
+/* Every node must have an op some backend knows; checked before anything runs. */
+static qrun_status
+check_ops_supported(qrun_context *ctx, api_chain *chain, const qrun_graph *g, const char *file) {
+    for (int k = 0; k < g->n_nodes; k++) {
         const qrun_node *n = &g->nodes[k];
         char why[256] = "";
-        bool ok = false;
-        for (int b = 0; b < nb && !ok; b++)
-            ok = bs[b].iface.supports_node(bs[b].ctx, n, NULL, n->n_inputs, why, sizeof why);
-        if (!ok)
-            s = qrun_errf(&ctx->err, QRUN_E_UNSUPPORTED,
-                          "%s: node '%s': op '%s' (domain '%s', opset %" PRId64
-                          ") is not supported by any backend",
-                          file, n->name, n->op_type, n->domain[0] ? n->domain : "ai.onnx",
-                          n->opset);
+        if (!chain_supports(chain, n, NULL, n->n_inputs, why, sizeof why))
+            return qrun_errf(&ctx->err, QRUN_E_UNSUPPORTED,
+                             "%s: node '%s': op '%s' (domain '%s', opset %" PRId64
+                             ") is not supported by any backend",
+                             file, n->name, n->op_type, n->domain[0] ? n->domain : "ai.onnx",
+                             n->opset);
     }
-    qrun_registry_free_chain(bs, nb);
-    return s;
+    return QRUN_OK;
 }
 
 /* Constant scales and zero points of the quantization ops are checked once, at load. */
@@ -159,23 +168,44 @@ static qrun_status check_quant_params(qrun_context *ctx, const qrun_graph *g, co
     return QRUN_OK;
 }
 
+/* Check the constant quantization parameters (on the graph as written, so errors name the
+ * file's nodes), lower QDQ node units (unless the context says not to), then check every op. */
+static qrun_status model_prepare_graph(
+    qrun_context *ctx, qrun_graph *g, const char *file, bool check, qrun_lower_report *rep) {
+    api_chain chain;
+    qrun_status s =
+        qrun_registry_create_chain("cpu_ref", ctx->alloc, chain.bs, &chain.n, &ctx->err);
+    if (s)
+        return s;
+    if (check)
+        s = check_quant_params(ctx, g, file);
+    if (!s && !ctx->no_qdq_lowering) {
+        s = qrun_lower_qdq(g, chain_supports, &chain, rep, &ctx->err);
+        if (s)
+            qrun_err_prefix(&ctx->err, "%s: QDQ lowering: ", file);
+    }
+    if (!s && check)
+        s = check_ops_supported(ctx, &chain, g, file);
+    qrun_registry_free_chain(chain.bs, chain.n);
+    return s;
+}
+
 static qrun_status
 model_finish(qrun_context *ctx, qrun_graph *g, const char *path, bool check, qrun_model **out) {
     const char *file = path ? base_name(path) : "<memory>";
-    qrun_status s = check ? check_ops_supported(ctx, g, file) : QRUN_OK;
-    if (!s && check)
-        s = check_quant_params(ctx, g, file);
+    qrun_lower_report rep = {0};
+    qrun_status s = model_prepare_graph(ctx, g, file, check, &rep);
+    qrun_model *m = s ? NULL : qrun_calloc(ctx->alloc, 1, sizeof *m);
+    if (!s && !m)
+        s = qrun_errf(&ctx->err, QRUN_E_NOMEM, "out of memory");
     if (s) {
+        qrun_lower_report_free(ctx->alloc, &rep);
         qrun_graph_free(g);
         return s;
     }
-    qrun_model *m = qrun_calloc(ctx->alloc, 1, sizeof *m);
-    if (!m) {
-        qrun_graph_free(g);
-        return qrun_errf(&ctx->err, QRUN_E_NOMEM, "out of memory");
-    }
     m->ctx = ctx;
     m->g = g;
+    m->lowering = rep;
     m->path = qrun_strdup(ctx->alloc, path ? path : "<memory>");
     *out = m;
     return ctx_ok(ctx);
@@ -220,6 +250,7 @@ QRUN_API void qrun_model_free(qrun_model *m) {
         return;
     const qrun_allocator *a = m->ctx->alloc;
     qrun_graph_free(m->g);
+    qrun_lower_report_free(a, &m->lowering);
     qrun_free(a, m->path);
     qrun_free(a, m);
 }
@@ -294,6 +325,26 @@ QRUN_API qrun_status qrun_model_node_info(const qrun_model *m, int i, qrun_node_
     out->n_inputs = n->n_inputs;
     out->n_outputs = n->n_outputs;
     return QRUN_OK;
+}
+
+QRUN_API int qrun_model_lowering_count(const qrun_model *m) {
+    return m->lowering.n;
+}
+
+QRUN_API qrun_status qrun_model_lowering_get(const qrun_model *m, int i, qrun_lowering_info *out) {
+    if (!out || i < 0 || i >= m->lowering.n)
+        return QRUN_E_ARG;
+    const qrun_lower_unit *u = &m->lowering.units[i];
+    out->node = u->node;
+    out->op = u->op;
+    out->lowered = u->lowered;
+    out->target = u->target;
+    out->reason = u->reason;
+    return QRUN_OK;
+}
+
+QRUN_API bool qrun_model_lowering_enabled(const qrun_model *m) {
+    return !m->ctx->no_qdq_lowering;
 }
 
 QRUN_API void qrun_model_param_stats(const qrun_model *m, qrun_param_stats *out) {
@@ -446,6 +497,8 @@ QRUN_API void qrun_tensor_set_f64(qrun_tensor *t, int64_t i, double v) {
 QRUN_API void qrun_session_options_init(qrun_session_options *opts) {
     memset(opts, 0, sizeof *opts);
     opts->backend = "cpu_ref";
+    opts->requant = QRUN_REQUANT_FLOAT;
+    opts->fp8_accum = QRUN_FP8_ACCUM_FP32;
 }
 
 static bool inputs_static(const qrun_graph *g) {
@@ -491,6 +544,13 @@ QRUN_API qrun_status qrun_session_create(qrun_context *ctx,
         qrun_session_options_init(&def);
         opts = &def;
     }
+    if (opts->requant != QRUN_REQUANT_FLOAT && opts->requant != QRUN_REQUANT_FIXED)
+        return qrun_errf(&ctx->err, QRUN_E_ARG, "qrun_session_create: unknown requant mode %d",
+                         (int)opts->requant);
+    if (opts->fp8_accum != QRUN_FP8_ACCUM_FP32 && opts->fp8_accum != QRUN_FP8_ACCUM_FP16 &&
+        opts->fp8_accum != QRUN_FP8_ACCUM_BF16)
+        return qrun_errf(&ctx->err, QRUN_E_ARG, "qrun_session_create: unknown FP8 accumulator %d",
+                         (int)opts->fp8_accum);
     qrun_status s = QRUN_OK;
     struct qrun_tensor *descs = NULL;
     const struct qrun_tensor **ptrs = NULL;
@@ -500,11 +560,16 @@ QRUN_API qrun_status qrun_session_create(qrun_context *ctx,
     sess->ctx = ctx;
     sess->model = model;
     sess->profile = opts->profile;
-    s = qrun_registry_create_chain(opts->backend, ctx->alloc, sess->backends, &sess->n_backends,
-                                   &ctx->err);
+    s = qrun_registry_create_chain_hw(opts->backend, ctx->alloc,
+                                      opts->hw ? qrun_hw_config_(opts->hw) : NULL, sess->backends,
+                                      &sess->n_backends, &ctx->err);
     if (s)
         goto out_free;
-    qrun_exec_options xo = {ctx->n_threads, opts->profile, true};
+    qrun_exec_options xo = {.n_threads = ctx->n_threads,
+                            .profile = opts->profile,
+                            .fold_constants = true,
+                            .requant = opts->requant,
+                            .fp8_accum = opts->fp8_accum};
     s = qrun_exec_create(model->g, sess->backends, sess->n_backends, ctx->alloc, &xo, &sess->exec,
                          &ctx->err);
     if (s)
@@ -534,6 +599,11 @@ out_free:
     qrun_free(ctx->alloc, ptrs);
     qrun_session_free(sess);
     return s;
+}
+
+int qrun_session_backends_(const qrun_session *sess, const qrun_backend **out) {
+    *out = sess->backends;
+    return sess->n_backends;
 }
 
 QRUN_API void qrun_session_free(qrun_session *sess) {
@@ -704,7 +774,7 @@ QRUN_API qrun_status qrun_model_analyze(qrun_context *ctx,
         (!descs || !ptrs) ? qrun_errf(&ctx->err, QRUN_E_NOMEM, "out of memory") : QRUN_OK;
     if (!s)
         s = qrun_registry_create_chain("cpu_ref", ctx->alloc, bs, &nb, &ctx->err);
-    qrun_exec_options xo = {1, false, true};
+    qrun_exec_options xo = {.n_threads = 1, .fold_constants = true};
     if (!s)
         s = qrun_exec_create(g, bs, nb, ctx->alloc, &xo, &x, &ctx->err);
     bool planned = false;

@@ -31,6 +31,10 @@ typedef struct qrun_kernel_call {
     size_t scratch_bytes;
     const void *op_data;
     int n_threads;
+    /* Numerics chosen by the session (zero = defaults): integer requantization of the QLinear*
+     * ops, and the accumulator of FP8 conv/matmul. prepare_node sees the same values as run. */
+    qrun_requant_mode requant;
+    qrun_fp8_accum fp8_accum;
     qrun_err *err;
 } qrun_kernel_call;
 

@@ -267,6 +267,14 @@ uint16_t qrun_f32_to_bf16(float f) {
     return (uint16_t)((x + 0x7FFFu + lsb) >> 16);
 }
 
+float qrun_float_round(qrun_dtype t, double v) {
+    if (t == QRUN_DTYPE_FLOAT16)
+        return (float)dtype_sf_decode(&k_fmt_f16, dtype_sf_encode(&k_fmt_f16, v, false, false));
+    if (t == QRUN_DTYPE_BFLOAT16)
+        return (float)dtype_sf_decode(&k_fmt_bf16, dtype_sf_encode(&k_fmt_bf16, v, false, false));
+    return (float)v;
+}
+
 /* ---- FP8 / FP4 / E3M4 public codecs ------------------------------------ */
 
 static const dtype_sf_format *dtype_small_format(qrun_dtype t) {

@@ -60,6 +60,12 @@ float qrun_f16_to_f32(uint16_t h);
 uint16_t qrun_f32_to_f16(float f);
 float qrun_bf16_to_f32(uint16_t b);
 uint16_t qrun_f32_to_bf16(float f);
+/**
+ * @brief v rounded once (RNE) to the nearest FLOAT16 / BFLOAT16 / FLOAT
+ * value, returned as float; overflow gives Inf as in IEEE arithmetic. Other
+ * types return (float)v. Used to model narrow accumulators.
+ */
+float qrun_float_round(qrun_dtype t, double v);
 
 /*
  * Small-float codec. Decode is exact. Encode rounds to nearest even. With

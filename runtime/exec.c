@@ -272,6 +272,8 @@ make_call(qrun_exec *x, int k, void *scratch, size_t scratch_bytes, qrun_err *er
                               .scratch_bytes = scratch_bytes,
                               .op_data = x->op_data[k],
                               .n_threads = x->opts.n_threads,
+                              .requant = x->opts.requant,
+                              .fp8_accum = x->opts.fp8_accum,
                               .err = err};
 }
 

@@ -29,7 +29,9 @@ typedef struct qrun_exec qrun_exec;
 typedef struct qrun_exec_options {
     int n_threads;
     bool profile;
-    bool fold_constants; /* default true */
+    bool fold_constants;       /* default true */
+    qrun_requant_mode requant; /* passed to every kernel call */
+    qrun_fp8_accum fp8_accum;  /* passed to every kernel call */
 } qrun_exec_options;
 
 /* Per node, indexed like graph->nodes. */

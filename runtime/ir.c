@@ -3,6 +3,7 @@
 #include "runtime/ir.h"
 #include "runtime/alloc.h"
 
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -432,4 +433,189 @@ size_t qrun_node_attr_floats(const qrun_node *n, const char *name, const float *
     if (vals)
         *vals = a->floats;
     return a->n;
+}
+
+/* ---- editing ------------------------------------------------------------ */
+
+static int *ir_int_copy(const qrun_allocator *a, int n, const int *src) {
+    int *p = qrun_calloc(a, n > 0 ? (size_t)n : 1, sizeof *p);
+    if (p && n > 0)
+        memcpy(p, src, (size_t)n * sizeof *p);
+    return p;
+}
+
+static qrun_status ir_node_set_op(qrun_graph *g, qrun_node *n, qrun_op op, int64_t opset) {
+    const struct qrun_op_desc *d = qrun_op_desc_get(op);
+    char *type = qrun_strdup(g->alloc, d->name);
+    char *dom = qrun_strdup(g->alloc, d->domain);
+    if (!type || !dom) {
+        qrun_free(g->alloc, type);
+        qrun_free(g->alloc, dom);
+        return QRUN_E_NOMEM;
+    }
+    qrun_free(g->alloc, n->op_type);
+    qrun_free(g->alloc, n->domain);
+    n->op_type = type;
+    n->domain = dom;
+    n->op = op;
+    n->opset = opset;
+    return QRUN_OK;
+}
+
+int qrun_graph_add_op_node(qrun_graph *g,
+                           const char *name,
+                           qrun_op op,
+                           int64_t opset,
+                           int n_inputs,
+                           const int *inputs,
+                           int n_outputs,
+                           const int *outputs) {
+    int k = qrun_graph_add_node(g);
+    if (k < 0)
+        return -1;
+    qrun_node *n = &g->nodes[k];
+    n->name = qrun_strdup(g->alloc, name);
+    n->inputs = ir_int_copy(g->alloc, n_inputs, inputs);
+    n->outputs = ir_int_copy(g->alloc, n_outputs, outputs);
+    n->n_inputs = n_inputs;
+    n->n_outputs = n_outputs;
+    if (!n->name || !n->inputs || !n->outputs || ir_node_set_op(g, n, op, opset) != QRUN_OK) {
+        ir_node_free(g->alloc, n);
+        g->n_nodes--;
+        return -1;
+    }
+    return k;
+}
+
+qrun_status qrun_node_retype(qrun_graph *g, int node, qrun_op op, int64_t opset) {
+    return ir_node_set_op(g, &g->nodes[node], op, opset);
+}
+
+qrun_status qrun_node_set_inputs(qrun_graph *g, int node, int n, const int *inputs) {
+    int *p = ir_int_copy(g->alloc, n, inputs);
+    if (!p)
+        return QRUN_E_NOMEM;
+    qrun_node *nd = &g->nodes[node];
+    qrun_free(g->alloc, nd->inputs);
+    nd->inputs = p;
+    nd->n_inputs = n;
+    return QRUN_OK;
+}
+
+/* Append one zeroed attribute slot to n; NULL on NOMEM. */
+static qrun_attr *ir_attr_append(const qrun_allocator *a, qrun_node *n) {
+    qrun_attr *p = qrun_calloc(a, (size_t)n->n_attrs + 1, sizeof *p);
+    if (!p)
+        return NULL;
+    if (n->n_attrs)
+        memcpy(p, n->attrs, (size_t)n->n_attrs * sizeof *p);
+    qrun_free(a, n->attrs);
+    n->attrs = p;
+    return &n->attrs[n->n_attrs++];
+}
+
+static bool ir_attr_copy(const qrun_allocator *a, qrun_attr *dst, const qrun_attr *src) {
+    dst->name = qrun_strdup(a, src->name);
+    dst->type = src->type;
+    dst->f = src->f;
+    dst->i = src->i;
+    dst->n = src->n;
+    dst->s_len = src->s_len;
+    bool ok = dst->name != NULL;
+    if (ok && src->s) {
+        dst->s = qrun_malloc(a, src->s_len + 1);
+        ok = dst->s != NULL;
+        if (ok)
+            memcpy(dst->s, src->s, src->s_len + 1);
+    }
+    if (ok && src->ints) {
+        dst->ints = qrun_calloc(a, src->n ? src->n : 1, sizeof *dst->ints);
+        ok = dst->ints != NULL;
+        if (ok && src->n)
+            memcpy(dst->ints, src->ints, src->n * sizeof *dst->ints);
+    }
+    if (ok && src->floats) {
+        dst->floats = qrun_calloc(a, src->n ? src->n : 1, sizeof *dst->floats);
+        ok = dst->floats != NULL;
+        if (ok && src->n)
+            memcpy(dst->floats, src->floats, src->n * sizeof *dst->floats);
+    }
+    return ok;
+}
+
+qrun_status qrun_node_copy_attrs(qrun_graph *g, int dst, int src) {
+    for (int i = 0; i < g->nodes[src].n_attrs; i++) {
+        const qrun_attr *at = &g->nodes[src].attrs[i];
+        if (at->type != QRUN_ATTR_INT && at->type != QRUN_ATTR_FLOAT &&
+            at->type != QRUN_ATTR_STRING && at->type != QRUN_ATTR_INTS &&
+            at->type != QRUN_ATTR_FLOATS)
+            return QRUN_E_UNSUPPORTED;
+    }
+    for (int i = 0; i < g->nodes[src].n_attrs; i++) {
+        qrun_attr *d = ir_attr_append(g->alloc, &g->nodes[dst]);
+        if (!d)
+            return QRUN_E_NOMEM;
+        if (!ir_attr_copy(g->alloc, d, &g->nodes[src].attrs[i]))
+            return QRUN_E_NOMEM; /* the partial attribute is freed with the node */
+    }
+    return QRUN_OK;
+}
+
+qrun_status qrun_node_add_attr_int(qrun_graph *g, int node, const char *name, int64_t v) {
+    qrun_attr *d = ir_attr_append(g->alloc, &g->nodes[node]);
+    if (!d)
+        return QRUN_E_NOMEM;
+    d->name = qrun_strdup(g->alloc, name);
+    d->type = QRUN_ATTR_INT;
+    d->i = v;
+    return d->name ? QRUN_OK : QRUN_E_NOMEM;
+}
+
+int qrun_graph_add_unique_value(qrun_graph *g, const char *base, qrun_value_kind kind) {
+    if (qrun_graph_find_value(g, base) < 0)
+        return qrun_graph_add_value(g, base, kind);
+    size_t cap = strlen(base) + 24;
+    char *name = qrun_malloc(g->alloc, cap);
+    if (!name)
+        return -1;
+    int v = -1;
+    for (long k = 1; v < 0; k++) {
+        snprintf(name, cap, "%s_%ld", base, k);
+        if (qrun_graph_find_value(g, name) < 0) {
+            v = qrun_graph_add_value(g, name, kind);
+            break;
+        }
+    }
+    qrun_free(g->alloc, name);
+    return v;
+}
+
+int qrun_graph_add_constant(qrun_graph *g,
+                            const char *base,
+                            qrun_dtype dtype,
+                            int rank,
+                            const int64_t *dims,
+                            const void *data) {
+    int v = qrun_graph_add_unique_value(g, base, QRUN_VALUE_CONSTANT);
+    if (v < 0)
+        return -1;
+    struct qrun_tensor *t = &g->values[v].info;
+    if (!qrun_tensor_set_shape(t, dtype, rank, dims) ||
+        qrun_tensor_alloc_data(t, g->alloc) != QRUN_OK)
+        return -1; /* the value stays, unused and empty */
+    if (t->nbytes)
+        memcpy(t->data, data, t->nbytes);
+    return v;
+}
+
+void qrun_graph_remove_nodes(qrun_graph *g, const bool *dead) {
+    int w = 0;
+    for (int k = 0; k < g->n_nodes; k++) {
+        if (dead[k]) {
+            ir_node_free(g->alloc, &g->nodes[k]);
+            continue;
+        }
+        g->nodes[w++] = g->nodes[k];
+    }
+    g->n_nodes = w;
 }

@@ -117,6 +117,45 @@ int64_t qrun_graph_opset(const qrun_graph *g, const char *domain);
  */
 qrun_status qrun_graph_toposort(qrun_graph *g, qrun_err *err);
 
+/* ---- editing (graph passes) ----
+ * Node and value indices stay valid across these calls, pointers into
+ * g->nodes / g->values do not (adding reallocates). Producers are not
+ * maintained: a pass keeps them itself or calls qrun_graph_toposort at the end.
+ */
+/** @brief Append a node (name copied; op_type and domain from the op table; no attributes). Index
+ * or -1 on NOMEM. */
+int qrun_graph_add_op_node(qrun_graph *g,
+                           const char *name,
+                           qrun_op op,
+                           int64_t opset,
+                           int n_inputs,
+                           const int *inputs,
+                           int n_outputs,
+                           const int *outputs);
+/** @brief Turn node into op (op_type and domain from the op table) at opset; attributes kept. */
+qrun_status qrun_node_retype(qrun_graph *g, int node, qrun_op op, int64_t opset);
+/** @brief Replace node's inputs with a copy of inputs[0..n). */
+qrun_status qrun_node_set_inputs(qrun_graph *g, int node, int n, const int *inputs);
+/**
+ * @brief Deep-copy node src's attributes onto node dst (appended). Scalar and
+ * list attributes only: QRUN_E_UNSUPPORTED for tensor and graph attributes.
+ */
+qrun_status qrun_node_copy_attrs(qrun_graph *g, int dst, int src);
+/** @brief Append an INT attribute to node. */
+qrun_status qrun_node_add_attr_int(qrun_graph *g, int node, const char *name, int64_t v);
+/** @brief Append a value named base, or base_1, base_2, ... if taken. Index or -1 on NOMEM. */
+int qrun_graph_add_unique_value(qrun_graph *g, const char *base, qrun_value_kind kind);
+/** @brief Append a constant (unique name from base) holding a copy of data. Index or -1. */
+int qrun_graph_add_constant(qrun_graph *g,
+                            const char *base,
+                            qrun_dtype dtype,
+                            int rank,
+                            const int64_t *dims,
+                            const void *data);
+/** @brief Remove the nodes with dead[i] (others keep their order). Call qrun_graph_toposort after.
+ */
+void qrun_graph_remove_nodes(qrun_graph *g, const bool *dead);
+
 /* ---- attribute access for shape inference and kernels ---- */
 const qrun_attr *qrun_node_attr(const qrun_node *n, const char *name);
 int64_t qrun_node_attr_int(const qrun_node *n, const char *name, int64_t dflt);

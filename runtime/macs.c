@@ -40,11 +40,11 @@ int64_t qrun_node_macs(const qrun_node *n,
     case QRUN_OP_QLINEAR_CONV:
     case QRUN_OP_MS_QLINEAR_CONV:
         return conv_macs(i0, n->n_inputs > 3 ? in[3] : NULL, o0);
-    case QRUN_OP_MATMUL_INTEGER:
-    case QRUN_OP_QLINEAR_MATMUL:
     case QRUN_OP_CONV_TRANSPOSE:
         return conv_transpose_macs(i0, i1);
     case QRUN_OP_MATMUL:
+    case QRUN_OP_MATMUL_INTEGER:
+    case QRUN_OP_QLINEAR_MATMUL: /* A is input 0 in all three */
         return matmul_macs(i0, o0);
     case QRUN_OP_GEMM:
     case QRUN_OP_MS_QGEMM: {

@@ -361,3 +361,15 @@ int32_t qrun_requantize_fixed(int32_t acc, int32_t mult, int shift) {
         v = INT32_MIN;
     return quant_rdbpot(quant_srdhm((int32_t)v, mult), right > 31 ? 31 : right);
 }
+
+qrun_status qrun_requant_init(qrun_requant *r, double mult, qrun_requant_mode mode, qrun_err *err) {
+    *r = (qrun_requant){.mult = (float)mult, .fixed = mode == QRUN_REQUANT_FIXED};
+    if (!r->fixed)
+        return QRUN_OK;
+    if (!qrun_quantize_multiplier(mult, &r->fixed_mult, &r->fixed_shift))
+        return qrun_errf(err, QRUN_E_MODEL,
+                         "requantization multiplier %g has no fixed-point form (needs 0 <= m < "
+                         "2^30)",
+                         mult);
+    return QRUN_OK;
+}

@@ -255,12 +255,13 @@ static inline int32_t qrun_qadd_apply(const qrun_qadd *q, int32_t a, int32_t b) 
 }
 
 /**
- * @brief Requantize an int32 accumulator with a float32 multiplier, ORT
+ * @brief Requantize an integer accumulator with a float32 multiplier, ORT
  * order: clamp(round_half_even(float(acc) * mult) + zp) (MlasRequantizeOutput;
- * QLinearMul, QLinearGlobalAveragePool, QGemm).
+ * QLinearConv, QLinearMatMul, QLinearMul, QLinearGlobalAveragePool, QGemm).
+ * acc is int64 so that sums which would overflow int32 stay defined.
  */
 static inline int32_t
-qrun_requantize_ort(int32_t acc, float mult, int32_t zp, int32_t qmin, int32_t qmax) {
+qrun_requantize_ort(int64_t acc, float mult, int32_t zp, int32_t qmin, int32_t qmax) {
     return qrun_quantize_int((double)((float)acc * mult), zp, qmin, qmax);
 }
 
@@ -292,5 +293,42 @@ bool qrun_quantize_multiplier(double m, int32_t *mult, int *shift);
  * shift by max(-shift, 0) (round half away from zero). Saturates to int32.
  */
 int32_t qrun_requantize_fixed(int32_t acc, int32_t mult, int shift);
+
+/* ---- one requantization in the session's mode (qrun_requant_mode) ---------- */
+
+/*
+ * A requantization multiplier ready to apply: the float32 multiplier
+ * (QRUN_REQUANT_FLOAT, ONNX Runtime's order, see qrun_requantize_ort) or its
+ * TFLite split (QRUN_REQUANT_FIXED). Kernels make one per output channel at
+ * prepare time when the scales are constants, and apply it per element with
+ * qrun_requantize, so every integer requantizing op (QLinearConv,
+ * QLinearMatMul, QGemm, contrib QLinear* with one multiplier) honours the
+ * session's mode through the same two calls.
+ */
+typedef struct qrun_requant {
+    float mult;         /* s_x * s_w / s_y (qrun_requant_multiplier) as float32 */
+    int32_t fixed_mult; /* fixed: Q0.31 multiplier */
+    int fixed_shift;    /* fixed: power-of-two exponent */
+    bool fixed;
+} qrun_requant;
+
+/**
+ * @brief Prepare multiplier mult for the mode. QRUN_E_MODEL when fixed point
+ * cannot represent it (negative, not finite, or >= 2^30).
+ */
+qrun_status qrun_requant_init(qrun_requant *r, double mult, qrun_requant_mode mode, qrun_err *err);
+
+/**
+ * @brief Requantize one int32 accumulator: qrun_requantize_ort in float
+ * mode; in fixed mode clamp(qrun_requantize_fixed(acc) + zp, qmin, qmax),
+ * the TFLite order (multiply, add the zero point, clamp).
+ */
+static inline int32_t
+qrun_requantize(const qrun_requant *r, int32_t acc, int32_t zp, int32_t qmin, int32_t qmax) {
+    if (!r->fixed)
+        return qrun_requantize_ort(acc, r->mult, zp, qmin, qmax);
+    int64_t v = (int64_t)qrun_requantize_fixed(acc, r->fixed_mult, r->fixed_shift) + zp;
+    return v < qmin ? qmin : v > qmax ? qmax : (int32_t)v;
+}
 
 #endif

@@ -341,6 +341,59 @@ static void test_small_float_overflow(void **state) {
     }
 }
 
+/*
+ * The traits setter (what QuantizeLinear and the FP8 kernels store with)
+ * follows the Cast-24 rule: with saturate, FNUZ Inf becomes +-max where
+ * qrun_fp8_encode's Cast-19..23 rule gives NaN. Negative NaN keeps its sign
+ * where the format has a signed NaN.
+ */
+static void test_small_float_setter_specials(void **state) {
+    (void)state;
+    for (size_t k = 0; k < sizeof k_ref_fmts / sizeof k_ref_fmts[0]; k++) {
+        const ref_fmt *f = &k_ref_fmts[k];
+        if (f->ncodes != 256)
+            continue; /* FP4 is packed: its setter is covered by test_packed */
+        const struct qrun_dtype_traits *tr = qrun_dtype_traits_get(f->t);
+        unsigned sb = ref_sign_bit(f);
+        for (int s = 0; s < 2; s++) {
+            double inf = s ? -INFINITY : INFINITY;
+            unsigned sgn = s ? sb : 0;
+            uint8_t buf[1] = {0};
+            tr->set(buf, 0, inf, true);
+            assert_int_equal(buf[0], sgn | f->max_code);
+            tr->set(buf, 0, inf, false);
+            unsigned want = f->ieee ? sgn | (f->max_code + 1u)
+                            : f->uz ? 0x80
+                            : f->fn ? sgn | 0x7F
+                                    : sgn | f->max_code;
+            assert_int_equal(buf[0], want);
+            /* NaN: the format's NaN code, sign kept where NaN has one (never a number but E3M4's 0)
+             */
+            tr->set(buf, 0, s ? -NAN : NAN, true);
+            unsigned nan_want = f->uz ? 0x80 : (f->fn || f->ieee) ? sgn | ref_nan_code(f) : 0x00;
+            assert_int_equal(buf[0], nan_want);
+            assert_int_equal(qrun_fp8_encode(f->t, s ? -NAN : NAN, false, false), nan_want);
+        }
+    }
+}
+
+/* Rounding to a narrow accumulator format (qrun_float_round): once, RNE, IEEE overflow. */
+static void test_float_round(void **state) {
+    (void)state;
+    assert_true(qrun_float_round(QRUN_DTYPE_FLOAT16, 2049.0) == 2048.0f);
+    assert_true(qrun_float_round(QRUN_DTYPE_FLOAT16, 2051.0) == 2052.0f);
+    assert_true(qrun_float_round(QRUN_DTYPE_FLOAT16, 2049.0 + 0x1p-30) == 2050.0f);
+    assert_true(qrun_float_round(QRUN_DTYPE_FLOAT16, 65519.0) == 65504.0f);
+    assert_true(isinf(qrun_float_round(QRUN_DTYPE_FLOAT16, 65520.0)));
+    assert_true(qrun_float_round(QRUN_DTYPE_FLOAT16, -0x1p-25) == 0.0f); /* tie to even 0 */
+    assert_true(qrun_float_round(QRUN_DTYPE_FLOAT16, 3 * 0x1p-26) == 0x1p-24f);
+    assert_true(qrun_float_round(QRUN_DTYPE_BFLOAT16, 257.0) == 256.0f);
+    assert_true(qrun_float_round(QRUN_DTYPE_BFLOAT16, 259.0) == 260.0f);
+    assert_true(isinf(qrun_float_round(QRUN_DTYPE_BFLOAT16, 0x1.FFp127)));
+    assert_true(qrun_float_round(QRUN_DTYPE_FLOAT, 1.0 + 0x1p-24) == 1.0f);
+    assert_true(isnan(qrun_float_round(QRUN_DTYPE_FLOAT16, NAN)));
+}
+
 static void test_fp8_known_vectors(void **state) {
     (void)state;
     /* ORT issue #16938: RNE must give 1.875, not 1.75. */
@@ -624,6 +677,8 @@ int main(void) {
         cmocka_unit_test(test_small_float_roundtrip),
         cmocka_unit_test(test_small_float_ties),
         cmocka_unit_test(test_small_float_overflow),
+        cmocka_unit_test(test_small_float_setter_specials),
+        cmocka_unit_test(test_float_round),
         cmocka_unit_test(test_fp8_known_vectors),
         cmocka_unit_test(test_e8m0),
         cmocka_unit_test(test_f16),

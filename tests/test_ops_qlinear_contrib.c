@@ -4,7 +4,8 @@
  * (broadcasting, saturation, ORT's rounding order), the lookup-table unary
  * ops, QLinearSoftmax (both opset semantics), QLinearConcat, the QLinear pools
  * (NCHW and channels_last), QGemm (float and quantized output, per-column
- * parameters, transB, alpha), contrib Quantize/DequantizeLinear and QLinearConv,
+ * parameters, transB, alpha), contrib Quantize/DequantizeLinear and QLinearConv
+ * (channels_last too),
  * and load-time errors on bad quantization parameters.
  */
 #include <setjmp.h>
@@ -162,6 +163,59 @@ static void test_qlinear_mul(void **state) {
     t_free_all();
 }
 
+/*
+ * Broadcast [4,1,5] with [3,1] over many values, both types, against the
+ * double-precision formulas: within one step everywhere, mostly exact.
+ */
+static void binary_vs_reference(qrun_op op, qrun_dtype t) {
+    bool u8 = t == QRUN_DTYPE_UINT8, add = op == QRUN_OP_MS_QLINEAR_ADD;
+    const int64_t da[3] = {4, 1, 5}, db[2] = {3, 1}, dy[3] = {4, 3, 5};
+    uint8_t a[20], b[3];
+    for (int i = 0; i < 20; i++)
+        a[i] = (uint8_t)(i * 53 + 7);
+    for (int i = 0; i < 3; i++)
+        b[i] = (uint8_t)(i * 97 + 200);
+    int za = u8 ? 120 : 5, zb = u8 ? 99 : -7, zc = u8 ? 128 : 3, lo = u8 ? 0 : -128,
+        hi = u8 ? 255 : 127;
+    const float sa = 0.031f, sb = 0.047f, sc = add ? 0.06f : 0.9f;
+    const struct qrun_tensor *in[8] = {
+        t_new(t, 3, da, a), t_scale(sa),          t_u8s((int8_t)za, t), t_new(t, 2, db, b),
+        t_scale(sb),        t_u8s((int8_t)zb, t), t_scale(sc),          t_u8s((int8_t)zc, t)};
+    kr_node tn;
+    kr_node_init(&tn, op, 1, 8, 1);
+    struct qrun_tensor *out[1] = {NULL};
+    qrun_err err = {{0}};
+    assert_int_equal(kr_run_new(&tn, in, out, 1, &err), QRUN_OK);
+    kr_assert_dims(out[0], 3, dy);
+    int exact = 0;
+    for (int i = 0; i < 4; i++) {
+        for (int j = 0; j < 3; j++) {
+            for (int k = 0; k < 5; k++) {
+                int qa = u8 ? a[i * 5 + k] : (int8_t)a[i * 5 + k];
+                int qb = u8 ? b[j] : (int8_t)b[j];
+                double va = (qa - za) * (double)sa, vb = (qb - zb) * (double)sb;
+                double ref = nearbyint((add ? va + vb : va * vb) / sc) + zc;
+                ref = ref < lo ? lo : ref > hi ? hi : ref;
+                double got = kr_get(out[0], (i * 3 + j) * 5 + k);
+                if (fabs(got - ref) > 1.0)
+                    fail_msg("%s [%d,%d,%d]: got %g, want %g", tn.node.op_type, i, j, k, got, ref);
+                exact += got == ref;
+            }
+        }
+    }
+    assert_true(exact >= 57);
+    kr_tensor_free(out[0]);
+    t_free_all();
+}
+
+static void test_qlinear_binary_vs_reference(void **state) {
+    (void)state;
+    binary_vs_reference(QRUN_OP_MS_QLINEAR_ADD, QRUN_DTYPE_UINT8);
+    binary_vs_reference(QRUN_OP_MS_QLINEAR_ADD, QRUN_DTYPE_INT8);
+    binary_vs_reference(QRUN_OP_MS_QLINEAR_MUL, QRUN_DTYPE_UINT8);
+    binary_vs_reference(QRUN_OP_MS_QLINEAR_MUL, QRUN_DTYPE_INT8);
+}
+
 /* Parameters computed by another node: prepare finds no data, eval builds them per run. */
 static void test_qlinear_add_runtime_params(void **state) {
     (void)state;
@@ -235,6 +289,58 @@ static void test_qlinear_leaky_relu_u8(void **state) {
     const double want[3] = {50, 70, 46};
     expect_run(&tn, in, 1, d, want, 3);
     t_free_all();
+}
+
+/*
+ * Every one of the 256 inputs against a double-precision reference of
+ * quantize(f(dequantize(x))): float32 rounding may move a value sitting on a
+ * rounding boundary by one step, nothing more.
+ */
+static void lut_exhaustive(qrun_op op, qrun_dtype t, double (*f)(double), float alpha) {
+    bool u8 = t == QRUN_DTYPE_UINT8;
+    const int64_t d[1] = {256};
+    uint8_t x[256];
+    for (int i = 0; i < 256; i++)
+        x[i] = (uint8_t)i;
+    int xzp = u8 ? 131 : -3, yzp = u8 ? 40 : -20, lo = u8 ? 0 : -128, hi = u8 ? 255 : 127;
+    const float xs = 0.07f, ys = 0.01f;
+    const struct qrun_tensor *in[5] = {t_new(t, 1, d, x), t_scale(xs), t_u8s((int8_t)xzp, t),
+                                       t_scale(ys), t_u8s((int8_t)yzp, t)};
+    kr_node tn;
+    kr_node_init(&tn, op, 1, 5, 1);
+    kr_float(&tn, "alpha", alpha);
+    struct qrun_tensor *out[1] = {NULL};
+    qrun_err err = {{0}};
+    assert_int_equal(kr_run_new(&tn, in, out, 1, &err), QRUN_OK);
+    int exact = 0;
+    for (int i = 0; i < 256; i++) {
+        int q = u8 ? i : (int8_t)(uint8_t)i;
+        double v = f((double)(q - xzp) * xs), ref = nearbyint(v / ys) + yzp;
+        ref = ref < lo ? lo : ref > hi ? hi : ref;
+        double got = kr_get(out[0], i);
+        if (fabs(got - ref) > 1.0)
+            fail_msg("%s x=%d: got %g, want %g", tn.node.op_type, q, got, ref);
+        exact += got == ref;
+    }
+    assert_true(exact >= 250);
+    kr_tensor_free(out[0]);
+    t_free_all();
+}
+
+static double ref_sigmoid(double v) {
+    return 1.0 / (1.0 + exp(-v));
+}
+
+static double ref_leaky(double v) {
+    return v >= 0 ? v : 0.2 * v;
+}
+
+static void test_qlinear_lut_exhaustive(void **state) {
+    (void)state;
+    lut_exhaustive(QRUN_OP_MS_QLINEAR_SIGMOID, QRUN_DTYPE_UINT8, ref_sigmoid, 0.0f);
+    lut_exhaustive(QRUN_OP_MS_QLINEAR_SIGMOID, QRUN_DTYPE_INT8, ref_sigmoid, 0.0f);
+    lut_exhaustive(QRUN_OP_MS_QLINEAR_LEAKY_RELU, QRUN_DTYPE_UINT8, ref_leaky, 0.2f);
+    lut_exhaustive(QRUN_OP_MS_QLINEAR_LEAKY_RELU, QRUN_DTYPE_INT8, ref_leaky, 0.2f);
 }
 
 static void test_qlinear_softmax(void **state) {
@@ -438,8 +544,73 @@ static void test_ms_qlinear_conv(void **state) {
     /* x * (3 - 1) * 0.5 + 100 */
     const double want[4] = {100, 101, 102, 103};
     expect_run(&tn, in, 4, dy, want, 4);
+    /* channels_last: X and Y are NHWC; W stays M x C x kH x kW. 1x1 conv, 2 -> 2 channels. */
+    const int64_t dxl[4] = {1, 2, 2, 2}, dwl[4] = {2, 2, 1, 1};
+    const uint8_t xl[8] = {0, 10, 1, 10, 2, 10, 3, 10}, wl[4] = {1, 0, 1, 1};
+    const struct qrun_tensor *inl[8] = {t_new(QRUN_DTYPE_UINT8, 4, dxl, xl),
+                                        t_scale(1.0f),
+                                        t_zp_u8(0),
+                                        t_new(QRUN_DTYPE_UINT8, 4, dwl, wl),
+                                        t_scale(1.0f),
+                                        t_zp_u8(0),
+                                        t_scale(1.0f),
+                                        t_zp_u8(0)};
+    kr_node tl;
+    kr_node_init(&tl, QRUN_OP_MS_QLINEAR_CONV, 1, 8, 1);
+    kr_int(&tl, "channels_last", 1);
+    const double wantl[8] = {0, 10, 1, 11, 2, 12, 3, 13};
+    expect_run(&tl, inl, 4, dxl, wantl, 8);
+    t_free_all();
+}
+
+/* A 3x3 padded, strided conv in NHWC equals the NCHW conv on transposed data. */
+static void test_ms_qlinear_conv_channels_last_matches_nchw(void **state) {
+    (void)state;
+    enum { C = 3, H = 5, W = 4, M = 2 };
+    const int64_t dx[4] = {1, C, H, W}, dxl[4] = {1, H, W, C}, dw[4] = {M, C, 3, 3};
+    uint8_t x[C * H * W], xl[C * H * W];
+    int8_t w[M * C * 9];
+    for (int i = 0; i < C * H * W; i++)
+        x[i] = (uint8_t)((i * 37 + 11) % 256);
+    for (int c = 0; c < C; c++)
+        for (int s = 0; s < H * W; s++)
+            xl[s * C + c] = x[c * H * W + s];
+    for (int i = 0; i < M * C * 9; i++)
+        w[i] = (int8_t)((i * 29) % 41 - 20);
+    const float ws[M] = {0.01f, 0.02f};
+    const int64_t dm[1] = {M}, pads[4] = {1, 1, 1, 1}, strides[2] = {2, 1};
+    const struct qrun_tensor *in[8] = {t_new(QRUN_DTYPE_UINT8, 4, dx, x),
+                                       t_scale(0.05f),
+                                       t_zp_u8(128),
+                                       t_new(QRUN_DTYPE_INT8, 4, dw, w),
+                                       t_new(QRUN_DTYPE_FLOAT, 1, dm, ws),
+                                       t_zp_i8(0),
+                                       t_scale(0.1f),
+                                       t_zp_u8(120)};
+    kr_node tn;
+    kr_node_init(&tn, QRUN_OP_MS_QLINEAR_CONV, 1, 8, 1);
+    kr_ints(&tn, "pads", 4, pads);
+    kr_ints(&tn, "strides", 2, strides);
+    struct qrun_tensor *ref[1] = {NULL}, *got[1] = {NULL};
+    qrun_err err = {{0}};
+    assert_int_equal(kr_run_new(&tn, in, ref, 1, &err), QRUN_OK);
     kr_int(&tn, "channels_last", 1);
-    expect_infer_error(&tn, in, QRUN_E_UNSUPPORTED, "channels_last");
+    in[0] = t_new(QRUN_DTYPE_UINT8, 4, dxl, xl);
+    assert_int_equal(kr_run_new(&tn, in, got, 1, &err), QRUN_OK);
+    int64_t oh = ref[0]->dims[2], ow = ref[0]->dims[3];
+    const int64_t dyl[4] = {1, oh, ow, M};
+    kr_assert_dims(got[0], 4, dyl);
+    int distinct = 0;
+    for (int m = 0; m < M; m++) {
+        for (int64_t s = 0; s < oh * ow; s++) {
+            double want = kr_get(ref[0], m * oh * ow + s);
+            distinct += want != kr_get(ref[0], 0);
+            assert_true(kr_get(got[0], s * M + m) == want);
+        }
+    }
+    assert_true(distinct > 0); /* the case is not trivially constant */
+    kr_tensor_free(ref[0]);
+    kr_tensor_free(got[0]);
     t_free_all();
 }
 
@@ -519,9 +690,11 @@ int main(void) {
         cmocka_unit_test(test_qlinear_add_broadcast_u8),
         cmocka_unit_test(test_qlinear_add_saturates_i8),
         cmocka_unit_test(test_qlinear_mul),
+        cmocka_unit_test(test_qlinear_binary_vs_reference),
         cmocka_unit_test(test_qlinear_add_runtime_params),
         cmocka_unit_test(test_qlinear_sigmoid_i8),
         cmocka_unit_test(test_qlinear_leaky_relu_u8),
+        cmocka_unit_test(test_qlinear_lut_exhaustive),
         cmocka_unit_test(test_qlinear_softmax),
         cmocka_unit_test(test_qlinear_concat),
         cmocka_unit_test(test_qlinear_global_average_pool),
@@ -530,6 +703,7 @@ int main(void) {
         cmocka_unit_test(test_qgemm_quantized_trans_b),
         cmocka_unit_test(test_ms_quantize_dequantize),
         cmocka_unit_test(test_ms_qlinear_conv),
+        cmocka_unit_test(test_ms_qlinear_conv_channels_last_matches_nchw),
         cmocka_unit_test(test_qparam_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* qrun: the command-line tool, a client of include/qrun/qrun.h only. */
 #include "qrun/qrun.h"
+#include "tools/qrun_hw.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -30,11 +31,16 @@ typedef struct cli {
     const char *output_dir;
     const char *output_format; /* "pb" | "npy" */
     const char *backend;
+    const char *hw;  /* --hw PRESET|FILE */
+    const char *sim; /* --sim MODE */
     bool json;
     bool random_input;
     bool profile;
+    bool no_lower;
     int threads;
     int repeat;
+    qrun_requant_mode requant;
+    qrun_fp8_accum fp8_accum;
 } cli;
 
 static const char *k_usage =
@@ -45,6 +51,7 @@ static const char *k_usage =
     "  qrun info MODEL.onnx [--json]   describe a model: opsets, inputs/outputs, ops, parameters, "
     "MACs,\n"
     "                                  and which nodes each backend can run\n"
+    "%s"
     "  qrun --help | --version\n"
     "\n"
     "Run options:\n"
@@ -60,17 +67,29 @@ static const char *k_usage =
     "  --output-format FMT    pb (ONNX TensorProto, default) or npy\n"
     "  --json                 print a machine-readable summary instead of the text summary\n"
     "  --threads N            kernel threads (default: all cores)\n"
-    "  --backend NAME         execution backend (default: cpu_ref)\n"
+    "  --backend NAME         execution backend: cpu_ref (default) or accel_sim (needs --hw)\n"
     "  --repeat N             run N times and report the median time (default 1)\n"
     "  --profile              print per-node times as CSV on stderr (node,op,backend,ms)\n"
+    "  --no-lower             keep QDQ node units as float DequantizeLinear -> op -> "
+    "QuantizeLinear\n"
+    "                         instead of lowering them to integer ops (also for info)\n"
+    "  --requant MODE         integer requantization of QLinear* ops: float (default; float32\n"
+    "                         multiplier, round half to even, as ONNX Runtime) or fixed (TFLite\n"
+    "                         fixed point: Q0.31 multiplier and shift, round half away)\n"
+    "  --fp8-accum ACC        accumulator of FP8 conv/matmul: fp32 (default), fp16 or bf16\n"
+    "                         (rounded after every add, as narrow hardware accumulators)\n"
+    "%s"
     "\n"
     "Exit status: 0 on success; 1 on any error, with one line on stderr naming the file and,\n"
     "where relevant, the node or tensor.\n";
 
 /* ---- small utilities ---------------------------------------------------- */
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...) {
+static void print_usage(FILE *f) {
+    fprintf(f, k_usage, qrun_hw_usage_commands, qrun_hw_usage_options);
+}
+
+int fail(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     fputs("qrun: error: ", stderr);
@@ -153,7 +172,8 @@ static void json_number(FILE *f, double v) {
 static bool option_takes_value(const char *a) {
     static const char *const with_value[] = {"--inputs",        "--input",   "--output-dir",
                                              "--output-format", "--backend", "--threads",
-                                             "--repeat"};
+                                             "--repeat",        "--requant", "--fp8-accum",
+                                             "--hw",            "--sim"};
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
         if (strcmp(a, with_value[k]) == 0)
             return true;
@@ -199,18 +219,40 @@ static int parse_args(int argc, char **argv, cli *c) {
             c->output_format = val;
         } else if (strcmp(a, "--backend") == 0) {
             c->backend = val;
+        } else if (strcmp(a, "--hw") == 0) {
+            c->hw = val;
+        } else if (strcmp(a, "--sim") == 0) {
+            c->sim = val;
         } else if (strcmp(a, "--threads") == 0) {
             if (!parse_int(val, 1, 1024, &c->threads))
                 return fail("--threads expects an integer in [1, 1024], got '%s'", val);
         } else if (strcmp(a, "--repeat") == 0) {
             if (!parse_int(val, 1, 1000000, &c->repeat))
                 return fail("--repeat expects a positive integer, got '%s'", val);
+        } else if (strcmp(a, "--requant") == 0) {
+            if (strcmp(val, "float") == 0)
+                c->requant = QRUN_REQUANT_FLOAT;
+            else if (strcmp(val, "fixed") == 0)
+                c->requant = QRUN_REQUANT_FIXED;
+            else
+                return fail("--requant must be float or fixed, got '%s'", val);
+        } else if (strcmp(a, "--fp8-accum") == 0) {
+            if (strcmp(val, "fp32") == 0)
+                c->fp8_accum = QRUN_FP8_ACCUM_FP32;
+            else if (strcmp(val, "fp16") == 0)
+                c->fp8_accum = QRUN_FP8_ACCUM_FP16;
+            else if (strcmp(val, "bf16") == 0)
+                c->fp8_accum = QRUN_FP8_ACCUM_BF16;
+            else
+                return fail("--fp8-accum must be fp32, fp16 or bf16, got '%s'", val);
         } else if (strcmp(a, "--json") == 0) {
             c->json = true;
         } else if (strcmp(a, "--random-input") == 0) {
             c->random_input = true;
         } else if (strcmp(a, "--profile") == 0) {
             c->profile = true;
+        } else if (strcmp(a, "--no-lower") == 0) {
+            c->no_lower = true;
         } else if (a[0] == '-' && a[1]) {
             return fail("unknown option '%s' (see qrun --help)", a);
         } else if (!c->model) {
@@ -387,8 +429,12 @@ print_text_summary(const cli *c, qrun_tensor **outs, int n_out, double ms, size_
     printf("arena: %zu bytes\n", arena);
 }
 
-static void
-print_json_summary(const cli *c, qrun_tensor **outs, int n_out, double ms, size_t arena) {
+static void print_json_summary(const cli *c,
+                               const qrun_session *sess,
+                               qrun_tensor **outs,
+                               int n_out,
+                               double ms,
+                               size_t arena) {
     printf("{\"model\": ");
     json_string(stdout, c->model);
     printf(", \"backend\": ");
@@ -421,7 +467,9 @@ print_json_summary(const cli *c, qrun_tensor **outs, int n_out, double ms, size_
         }
         printf("}");
     }
-    printf("]}\n");
+    printf("]");
+    qrun_hw_print_sim(stdout, sess, true);
+    printf("}\n");
 }
 
 static int write_outputs(qrun_context *ctx, const cli *c, qrun_tensor **outs, int n_out) {
@@ -457,6 +505,9 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     qrun_session *sess = NULL;
     qrun_tensor **ins = NULL, **outs = NULL;
     double *times = NULL;
+    qrun_hw *hw = NULL;
+    if (qrun_hw_option(ctx, c->hw, c->backend, c->sim, &hw))
+        goto out;
     if (qrun_model_load(ctx, c->model, &m)) {
         fail("%s", qrun_context_errmsg(ctx));
         goto out;
@@ -475,6 +526,9 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     qrun_session_options_init(&so);
     so.backend = c->backend;
     so.profile = c->profile;
+    so.requant = c->requant;
+    so.fp8_accum = c->fp8_accum;
+    so.hw = hw;
     if (qrun_session_create(ctx, m, &so, &sess)) {
         fail("%s", qrun_context_errmsg(ctx));
         goto out;
@@ -496,9 +550,11 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     if (c->output_dir && write_outputs(ctx, c, outs, n_out))
         goto out;
     if (c->json)
-        print_json_summary(c, outs, n_out, ms, qrun_session_arena_bytes(sess));
+        print_json_summary(c, sess, outs, n_out, ms, qrun_session_arena_bytes(sess));
     else
         print_text_summary(c, outs, n_out, ms, qrun_session_arena_bytes(sess));
+    if (!c->json)
+        qrun_hw_print_sim(stdout, sess, false);
     if (c->profile)
         print_profile(sess);
     rc = 0;
@@ -511,6 +567,7 @@ out:
     free(outs);
     free(times);
     qrun_session_free(sess);
+    qrun_hw_free(hw);
     qrun_model_free(m);
     return rc;
 }
@@ -543,6 +600,52 @@ static int count_ops(const qrun_model *m, const qrun_node_analysis *an, op_count
             ops[f].macs += an[k].macs;
     }
     return n_ops;
+}
+
+/* "QDQ lowering" section: N of M units lowered, then one line per unit. */
+static void print_lowering_text(const qrun_model *m) {
+    int n = qrun_model_lowering_count(m), lowered = 0;
+    if (!qrun_model_lowering_enabled(m)) {
+        printf("QDQ lowering: disabled (--no-lower)\n");
+        return;
+    }
+    if (n == 0) {
+        printf("QDQ lowering: no DequantizeLinear -> op -> QuantizeLinear units (integer ops "
+               "such as QLinearConv run as they are)\n");
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        qrun_lowering_info u;
+        qrun_model_lowering_get(m, i, &u);
+        lowered += u.lowered;
+    }
+    printf("QDQ lowering: %d of %d units lowered\n", lowered, n);
+    for (int i = 0; i < n; i++) {
+        qrun_lowering_info u;
+        qrun_model_lowering_get(m, i, &u);
+        if (u.lowered)
+            printf("  lowered      %-12s %s -> %s\n", u.op, u.node, u.target);
+        else
+            printf("  not lowered  %-12s %s: %s\n", u.op, u.node, u.reason);
+    }
+}
+
+static void print_lowering_json(const qrun_model *m) {
+    printf(", \"lowering\": [");
+    for (int i = 0; i < qrun_model_lowering_count(m); i++) {
+        qrun_lowering_info u;
+        qrun_model_lowering_get(m, i, &u);
+        printf("%s{\"node\": ", i ? ", " : "");
+        json_string(stdout, u.node);
+        printf(", \"op\": ");
+        json_string(stdout, u.op);
+        printf(", \"lowered\": %s, \"target\": ", u.lowered ? "true" : "false");
+        json_string(stdout, u.target);
+        printf(", \"reason\": ");
+        json_string(stdout, u.reason);
+        printf("}");
+    }
+    printf("]");
 }
 
 static void print_info_text(const cli *c,
@@ -629,6 +732,7 @@ static void print_info_text(const cli *c,
         }
         printf("%s\n", n_nodes - ok > 20 ? ", ..." : "");
     }
+    print_lowering_text(m);
 }
 
 static void print_info_json(const cli *c, const qrun_model *m, const qrun_node_analysis *an) {
@@ -703,7 +807,9 @@ static void print_info_json(const cli *c, const qrun_model *m, const qrun_node_a
         printf(": {\"count\": %" PRId64 ", \"bytes\": %" PRId64 "}", ps.count[t], ps.bytes[t]);
         first = false;
     }
-    printf("}}\n");
+    printf("}");
+    print_lowering_json(m);
+    printf("}\n");
 }
 
 static int cmd_info(qrun_context *ctx, const cli *c) {
@@ -731,16 +837,18 @@ static int cmd_info(qrun_context *ctx, const cli *c) {
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
-        fputs(k_usage, argc < 2 ? stderr : stdout);
+        print_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 1 : 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("qrun %s\n", qrun_version());
         return 0;
     }
+    if (strcmp(argv[1], "hw") == 0)
+        return qrun_hw_main(argc - 1, argv + 1);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(k_usage, stdout);
+            print_usage(stdout);
             return 0;
         }
     }
@@ -750,6 +858,7 @@ int main(int argc, char **argv) {
     qrun_options opts;
     qrun_options_init(&opts);
     opts.n_threads = c.threads;
+    opts.no_qdq_lowering = c.no_lower;
     qrun_context *ctx = NULL;
     if (qrun_context_create(&opts, &ctx))
         return fail("cannot create a context (out of memory)");

@@ -143,13 +143,18 @@ qrun_status qrun_infer_qlinear_unary(qrun_infer_ctx *c) {
     if (c->node->op == QRUN_OP_MS_QLINEAR_SOFTMAX) {
         if (!qrun_node_attr(c->node, "opset"))
             return qrun_errf(c->err, QRUN_E_MODEL, "QLinearSoftmax: attribute opset is required");
-        int64_t dflt = qrun_node_attr_int(c->node, "opset", 13) >= 13 ? -1 : 1;
+        bool v13;
         int axis;
-        st = qrun_normalize_axis(qrun_node_attr_int(c->node, "axis", dflt), x->rank, &axis, c->err);
+        st = qrun_normalize_axis(qrun_qlinear_softmax_axis(c->node, &v13), x->rank, &axis, c->err);
         if (st != QRUN_OK)
             return st;
     }
     return qrun_infer_set_output(c, 0, x->dtype, x->rank, x->dims);
+}
+
+int64_t qrun_qlinear_softmax_axis(const qrun_node *node, bool *v13) {
+    *v13 = qrun_node_attr_int(node, "opset", 13) >= 13;
+    return qrun_node_attr_int(node, "axis", *v13 ? -1 : 1);
 }
 
 /* QLinearConcat: Y_scale, Y_zp, then (X_i, X_i_scale, X_i_zp) triples; attribute axis. */
@@ -200,6 +205,20 @@ bool qrun_qlinear_channels_last(const qrun_node *node) {
     return qrun_node_attr_int(node, "channels_last", 0) != 0;
 }
 
+void qrun_channels_last_view(const struct qrun_tensor *x, struct qrun_tensor *view) {
+    *view = *x;
+    view->dims[1] = x->dims[x->rank - 1];
+    for (int d = 2; d < x->rank; d++)
+        view->dims[d] = x->dims[d - 1];
+}
+
+void qrun_channels_last_dims(int rank, const int64_t *nchw, int64_t *out) {
+    out[0] = nchw[0];
+    for (int d = 1; d < rank - 1; d++)
+        out[d] = nchw[d + 1];
+    out[rank - 1] = nchw[1];
+}
+
 qrun_status qrun_qlinear_pool_params(const qrun_node *node,
                                      const struct qrun_tensor *x,
                                      qrun_conv_params *p,
@@ -210,11 +229,8 @@ qrun_status qrun_qlinear_pool_params(const qrun_node *node,
     /* An N x C x spatial view of X. */
     struct qrun_tensor v = *x;
     int ns = x->rank - 2;
-    if (qrun_qlinear_channels_last(node)) {
-        v.dims[1] = x->dims[x->rank - 1];
-        for (int d = 0; d < ns; d++)
-            v.dims[2 + d] = x->dims[1 + d];
-    }
+    if (qrun_qlinear_channels_last(node))
+        qrun_channels_last_view(x, &v);
     if (node->op == QRUN_OP_MS_QLINEAR_AVERAGE_POOL)
         return qrun_pool_params_get(node, &v, p, err);
     memset(p, 0, sizeof *p);
@@ -230,11 +246,15 @@ qrun_status qrun_qlinear_pool_params(const qrun_node *node,
 }
 
 void qrun_qlinear_pool_out_dims(const qrun_conv_params *p, bool channels_last, int64_t *dims) {
-    int ns = p->n_spatial;
-    dims[0] = p->batch;
-    dims[channels_last ? ns + 1 : 1] = p->c_out;
-    for (int d = 0; d < ns; d++)
-        dims[(channels_last ? 1 : 2) + d] = p->out[d];
+    int64_t nchw[QRUN_MAX_RANK];
+    nchw[0] = p->batch;
+    nchw[1] = p->c_out;
+    for (int d = 0; d < p->n_spatial; d++)
+        nchw[2 + d] = p->out[d];
+    if (channels_last)
+        qrun_channels_last_dims(p->n_spatial + 2, nchw, dims);
+    else
+        memcpy(dims, nchw, (size_t)(p->n_spatial + 2) * sizeof(int64_t));
 }
 
 qrun_status qrun_infer_qlinear_pool(qrun_infer_ctx *c) {
@@ -318,11 +338,31 @@ qrun_status qrun_infer_qgemm(qrun_infer_ctx *c) {
 
 /* ---- QLinearConv, QuantizeLinear, DequantizeLinear ------------------------- */
 
+/* channels_last = 1: X and Y are N x D1..Dn x C; the weights keep ONNX's M x C/group x k layout. */
 qrun_status qrun_infer_ms_qlinear_conv(qrun_infer_ctx *c) {
-    if (qrun_qlinear_channels_last(c->node))
-        return qrun_errf(c->err, QRUN_E_UNSUPPORTED,
-                         "QLinearConv (com.microsoft): channels_last = 1 is not implemented");
-    return qrun_infer_qlinear_conv(c);
+    const struct qrun_tensor *x = qc_in(c, 0);
+    if (!qrun_qlinear_channels_last(c->node) || !x)
+        return qrun_infer_qlinear_conv(c);
+    if (x->rank < 3)
+        return qrun_errf(c->err, QRUN_E_MODEL, "QLinearConv: X must have rank >= 3, got %d",
+                         x->rank);
+    struct qrun_tensor view;
+    qrun_channels_last_view(x, &view);
+    const struct qrun_tensor *ins[9];
+    int n = c->n_inputs < 9 ? c->n_inputs : 9;
+    for (int i = 0; i < n; i++)
+        ins[i] = c->inputs[i];
+    ins[0] = &view;
+    qrun_infer_ctx sub = *c;
+    sub.inputs = ins;
+    sub.n_inputs = n;
+    qrun_status st = qrun_infer_qlinear_conv(&sub);
+    if (st != QRUN_OK)
+        return st;
+    struct qrun_tensor *y = &c->outputs[0];
+    int64_t dims[QRUN_MAX_RANK];
+    qrun_channels_last_dims(y->rank, y->dims, dims);
+    return qrun_infer_set_output(c, 0, y->dtype, y->rank, dims);
 }
 
 /* Without an axis attribute the contrib ops are per tensor: the scale must be a scalar. */

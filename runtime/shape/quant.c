@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Shape and type inference of the quantization ops (QuantizeLinear ... QLinearMatMul). */
 #include "runtime/dtype.h"
+#include "runtime/fp8_math.h"
 #include "runtime/ir.h"
 #include "runtime/quant.h"
 #include "runtime/shape/nn_params.h"
@@ -275,56 +276,67 @@ qrun_status qrun_infer_matmul_integer(qrun_infer_ctx *c) {
     return st != QRUN_OK ? st : qs_matmul_out(c, 0, 1, QRUN_DTYPE_INT32);
 }
 
-qrun_status qrun_infer_qlinear_conv(qrun_infer_ctx *c) {
-    static const int k8[] = {0, 2, 3, 5, 7}, ks[] = {1, 4, 6};
-    qrun_status st = qs_need(c, 7);
-    if (st == QRUN_OK)
-        st = qs_check_8bit(c, k8, 5);
-    if (st == QRUN_OK)
-        st = qs_check_scales(c, ks, 3, false);
-    if (st == QRUN_OK)
-        st = qs_zp_matches(c, 0, 2);
+/*
+ * QLinearConv / QLinearMatMul operands x (or a), w (or b), their zero points
+ * and y_zero_point are either all uint8/int8, or all FP8 (the four ONNX
+ * formats or qrun's E3M4, each operand its own format; zero points of their
+ * operand's type and 0). ONNX types QLinearMatMul-21 with FP8; qrun accepts
+ * FP8 for both ops at every opset, as the nodes its QDQ lowering creates.
+ */
+static qrun_status qs_check_qlinear_types(qrun_infer_ctx *c, bool *fp8) {
+    static const int idx[] = {0, 2, 3, 5, 7};
+    *fp8 = qrun_fp8_is_mac_type(c->inputs[0]->dtype);
+    for (int k = 0; k < 5; k++) {
+        const struct qrun_tensor *t = qs_input(c, idx[k]);
+        if (t && (*fp8 ? !qrun_fp8_is_mac_type(t->dtype) : !qs_is_8bit(t->dtype)))
+            return qrun_errf(
+                c->err, QRUN_E_MODEL, "%s: input %d must be %s, got %s", c->node->op_type, idx[k],
+                *fp8 ? "an FP8 type (x is FP8)" : "uint8 or int8", qrun_dtype_name(t->dtype));
+    }
+    qrun_status st = qs_zp_matches(c, 0, 2);
     if (st == QRUN_OK)
         st = qs_zp_matches(c, 3, 5);
+    return st;
+}
+
+/*
+ * QLinearConv bias: int32 in accumulator units (ONNX) for integer operands;
+ * for FP8 operands a qrun extension: float32 in output units before the
+ * output scale (as Conv's B), added as bias / y_scale when requantizing.
+ */
+qrun_status qrun_infer_qlinear_conv(qrun_infer_ctx *c) {
+    static const int ks[] = {1, 4, 6};
+    bool fp8 = false;
+    qrun_status st = qs_need(c, 7);
+    if (st == QRUN_OK)
+        st = qs_check_qlinear_types(c, &fp8);
+    if (st == QRUN_OK)
+        st = qs_check_scales(c, ks, 3, fp8);
     if (st == QRUN_OK)
         st = qs_conv_params(c, true);
     if (st != QRUN_OK)
         return st;
     const struct qrun_tensor *b = qs_input(c, 8);
-    if (b && b->dtype != QRUN_DTYPE_INT32)
-        return qrun_errf(c->err, QRUN_E_MODEL, "QLinearConv: bias must be int32, got %s",
-                         qrun_dtype_name(b->dtype));
+    qrun_dtype bias_t = fp8 ? QRUN_DTYPE_FLOAT : QRUN_DTYPE_INT32;
+    if (b && b->dtype != bias_t)
+        return qrun_errf(c->err, QRUN_E_MODEL, "QLinearConv: bias must be %s, got %s",
+                         qrun_dtype_name(bias_t), qrun_dtype_name(b->dtype));
     const struct qrun_tensor *yzp = qs_input(c, 7);
     return qs_conv_out(c, 0, 3, yzp ? yzp->dtype : c->inputs[0]->dtype);
 }
 
 qrun_status qrun_infer_qlinear_matmul(qrun_infer_ctx *c) {
     static const int ks[] = {1, 4, 6};
+    bool fp8 = false;
     qrun_status st = qs_need(c, 7);
-    if (st != QRUN_OK)
-        return st;
-    /* a, b and y are all 8-bit integers, or (21+) all FP8. */
-    const struct qrun_tensor *yzp = qs_input(c, 7);
-    bool int_a = qs_is_8bit(c->inputs[0]->dtype);
-    const int idx[] = {0, 3, 7};
-    for (int k = 0; k < 3; k++) {
-        const struct qrun_tensor *t = qs_input(c, idx[k]);
-        if (!t)
-            continue;
-        bool fp8 = c->node->opset >= 21 && qrun_quant_is_small_float(t->dtype) &&
-                   t->dtype != QRUN_DTYPE_FLOAT4E2M1;
-        if (int_a ? !qs_is_8bit(t->dtype) : !fp8)
-            return qrun_errf(c->err, QRUN_E_MODEL, "QLinearMatMul: input %d has type %s", idx[k],
-                             qrun_dtype_name(t->dtype));
-    }
-    st = qs_check_scales(c, ks, 3, c->node->opset >= 21);
     if (st == QRUN_OK)
-        st = qs_zp_matches(c, 0, 2);
+        st = qs_check_qlinear_types(c, &fp8);
     if (st == QRUN_OK)
-        st = qs_zp_matches(c, 3, 5);
+        st = qs_check_scales(c, ks, 3, fp8 || c->node->opset >= 21);
     if (st == QRUN_OK)
         st = qs_matmul_params(c, true);
     if (st != QRUN_OK)
         return st;
+    const struct qrun_tensor *yzp = qs_input(c, 7);
     return qs_matmul_out(c, 0, 3, yzp ? yzp->dtype : c->inputs[0]->dtype);
 }

@@ -144,6 +144,15 @@ qrun_status kr_eval(const kr_node *t,
                     struct qrun_tensor *const *out,
                     int n_threads,
                     qrun_err *err) {
+    return kr_eval_unknown(t, in, out, n_threads, 0, err);
+}
+
+qrun_status kr_eval_unknown(const kr_node *t,
+                            const struct qrun_tensor *const *in,
+                            struct qrun_tensor *const *out,
+                            int n_threads,
+                            unsigned unknown,
+                            qrun_err *err) {
     const cpu_ref_kernel *k = kr_kernel(t->node.op);
     assert_non_null(k);
     char why[256] = "";
@@ -155,8 +164,24 @@ qrun_status kr_eval(const kr_node *t,
                              .n_outputs = t->node.n_outputs,
                              .outputs = out,
                              .n_threads = n_threads,
+                             .requant = t->requant,
+                             .fp8_accum = t->fp8_accum,
                              .err = err};
-    /* As the executor does: prepare once, then scratch sizing and eval see the op data. */
+    /*
+     * As the executor does: prepare once (inputs in `unknown` without data, as
+     * values computed at run time), then scratch sizing and eval see the op data.
+     */
+    struct qrun_tensor planned[KR_MAX_IO];
+    const struct qrun_tensor *planned_in[KR_MAX_IO];
+    for (int i = 0; i < t->node.n_inputs && i < KR_MAX_IO; i++) {
+        planned_in[i] = in[i];
+        if (in[i] && (unknown & (1u << i))) {
+            planned[i] = *in[i];
+            planned[i].data = NULL;
+            planned_in[i] = &planned[i];
+        }
+    }
+    call.inputs = planned_in;
     void *op_data = NULL;
     if (k->prepare) {
         op_data = calloc(1, k->op_data_bytes(&call));
@@ -169,6 +194,7 @@ qrun_status kr_eval(const kr_node *t,
         call.op_data = op_data;
     }
     call.scratch_bytes = k->scratch_bytes ? k->scratch_bytes(&call) : 0;
+    call.inputs = in;
     void *scratch =
         call.scratch_bytes ? aligned_alloc(64, (call.scratch_bytes + 63) / 64 * 64) : NULL;
     call.scratch = scratch;

@@ -26,6 +26,9 @@ typedef struct kr_node {
     int64_t ints[KR_MAX_ATTRS][KR_MAX_LIST];
     float floats[KR_MAX_ATTRS][KR_MAX_LIST];
     int io[2 * KR_MAX_IO];
+    /* Session numerics the kernel call carries (zero: defaults, float requant, FP32 FP8 sums). */
+    qrun_requant_mode requant;
+    qrun_fp8_accum fp8_accum;
 } kr_node;
 
 /** @brief A node of op at opset with n_in inputs and n_out outputs; op_type from the op table. */
@@ -64,6 +67,17 @@ qrun_status kr_eval(const kr_node *t,
                     struct qrun_tensor *const *out,
                     int n_threads,
                     qrun_err *err);
+/**
+ * @brief kr_eval where prepare and scratch sizing see the inputs whose bit is
+ * set in unknown (bit i = input i) without data, as the executor plans inputs
+ * computed at run time; eval gets every input's data.
+ */
+qrun_status kr_eval_unknown(const kr_node *t,
+                            const struct qrun_tensor *const *in,
+                            struct qrun_tensor *const *out,
+                            int n_threads,
+                            unsigned unknown,
+                            qrun_err *err);
 /**
  * @brief Infer, allocate out[i].data (filled with 0xFF bytes, NaN for floats,
  * so unwritten elements show) and eval. Release with kr_release. Inference

@@ -1,26 +1,40 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cpu_ref integer conv/matmul: ConvInteger, MatMulInteger, QLinearConv, QLinearMatMul, QGemm. */
+/* cpu_ref integer and FP8 conv/matmul: ConvInteger, MatMulInteger, QLinearConv, QLinearMatMul,
+ * QGemm. */
 #include "backends/cpu_ref/kernel.h"
 #include "runtime/dtype.h"
+#include "runtime/fp8_math.h"
 #include "runtime/quant.h"
 #include "runtime/shape/nn_params.h"
+#include "runtime/shape/qlinear_contrib.h"
 #include "runtime/shape/shape_util.h"
 
 #include <stdio.h>
 #include <string.h>
 
 /*
- * Operands are uint8/int8. Both sides are widened to int16 with the zero
- * point subtracted (|v| <= 255), products accumulate in int32 (the ONNX
+ * Integer operands are uint8/int8. Both sides are widened to int16 with the
+ * zero point subtracted (|v| <= 255), products accumulate in int32 (the ONNX
  * reference's type: overflow wraps there and is excluded by the spec).
- * QLinear* outputs are requantized as ONNX Runtime does (qrun_requantize_ort:
- * float32 multiplier and product, round, then the zero point). The ONNX
- * reference adds the zero point before rounding in double; the backend test
- * data passes either way, but real QOperator models (mobilenetv2-12-int8)
- * only reproduce ORT's outputs with ORT's order.
+ * QLinear* outputs are requantized with qrun_requantize in the session's
+ * mode (call->requant). Its default, float, is ONNX Runtime's order
+ * (qrun_requantize_ort: float32 multiplier and product, round, then the zero
+ * point). The ONNX reference adds the zero point before rounding in double;
+ * the backend test data passes either way, but real QOperator models
+ * (mobilenetv2-12-int8) only reproduce ORT's outputs with ORT's order.
+ *
+ * FP8 operands (QLinearConv and QLinearMatMul whose x/a and w/b are FP8 or
+ * E3M4, see runtime/fp8_math.h) run the FP8 datapath: codes are decoded
+ * through 256-entry tables built at prepare, products are exact float32,
+ * sums use the session's accumulator (call->fp8_accum), and each output is
+ * qrun_fp8_requantize(sum, s_x*s_w/s_y, bias/s_y). FP8 zero points must be 0;
+ * the FP8 QLinearConv bias is float32 (see runtime/shape/quant.c).
+ *
+ * Requantization parameters (one per output channel / scale combination)
+ * are computed at prepare when the scales are constants, else at every run.
  */
 
-#define QL_NTILE 1024 /* output positions per GEMM tile: the int32 row tile stays in L1 */
+#define QL_NTILE 1024 /* output positions per GEMM tile: the accumulator row tile stays in L1 */
 
 static const struct qrun_tensor *ql_in(const qrun_kernel_call *call, int i) {
     return i < call->n_inputs ? call->inputs[i] : NULL;
@@ -39,9 +53,17 @@ static int64_t ql_numel(const struct qrun_tensor *t) {
     return t ? qrun_tensor_numel_(t) : 0;
 }
 
+static double ql_get(const struct qrun_tensor *t, int64_t i) {
+    return qrun_dtype_traits_get(t->dtype)->get(t->data, (size_t)i);
+}
+
 /* Scalar value of an optional zero point (0 when absent). */
 static int32_t ql_scalar8(const struct qrun_tensor *t) {
     return t ? ql_load8(t->data, 0, t->dtype == QRUN_DTYPE_UINT8) : 0;
+}
+
+static bool ql_known(const struct qrun_tensor *t) {
+    return !t || t->data;
 }
 
 /* An optional parameter must have 1 or n elements. */
@@ -56,10 +78,46 @@ static qrun_status ql_check_count(const qrun_kernel_call *call,
                      (long long)c, (long long)n);
 }
 
-/* ---- integer GEMM core ---------------------------------------------------- */
+/* FP8 quantization is symmetric: every element of a known zero point must be 0. */
+static qrun_status
+ql_fp8_zero(const qrun_kernel_call *call, const struct qrun_tensor *zp, const char *what) {
+    if (!zp || !zp->data)
+        return QRUN_OK;
+    for (int64_t i = 0; i < qrun_tensor_numel_(zp); i++) {
+        double v = ql_get(zp, i);
+        if (v != 0.0)
+            return qrun_errf(call->err, QRUN_E_MODEL,
+                             "%s must be 0 for FP8 operands, element %lld is %g", what,
+                             (long long)i, v);
+    }
+    return QRUN_OK;
+}
+
+/* ---- requantization parameters -------------------------------------------- */
+
+/* One output channel's requantization: integer (session mode) or FP8 (float32 multiplier). */
+typedef struct ql_rq {
+    qrun_requant q;
+    float fbias; /* FP8: bias / s_y */
+} ql_rq;
+
+static qrun_status ql_rq_make(const qrun_kernel_call *call,
+                              bool fp8,
+                              double sx,
+                              double sw,
+                              double sy,
+                              qrun_dtype scale_t,
+                              double bias,
+                              ql_rq *out) {
+    out->fbias = (float)bias / (float)sy;
+    return qrun_requant_init(&out->q, qrun_requant_multiplier(sx, sw, sy, scale_t),
+                             fp8 ? QRUN_REQUANT_FLOAT : call->requant, call->err);
+}
+
+/* ---- GEMM cores ----------------------------------------------------------- */
 
 /*
- * acc[m][n] (row stride ldc) = init[m] + sum_k w[m][k] * col[k][n] for
+ * acc[m][n] (row stride ncols) = init[m] + sum_k w[m][k] * col[k][n] for
  * m in [0, mrows), n in [0, ncols). Tiled over n so the accumulator tile is
  * reused across k.
  */
@@ -93,15 +151,63 @@ static void ql_gemm_s16(const int16_t *w,
     }
 }
 
+/*
+ * r[j] = accumulate(r[j], a * b[j]) for j < n (fp8_math.h step 3). Zero
+ * operands are not skipped: 0 * Inf is NaN. The float32 loop relies on C11's
+ * default of no FP contraction (no fused multiply-add).
+ */
+static void ql_fp8_axpy(qrun_fp8_accum accum, float a, const float *b, float *r, int64_t n) {
+    if (accum == QRUN_FP8_ACCUM_FP32) {
+        for (int64_t j = 0; j < n; j++)
+            r[j] += a * b[j];
+        return;
+    }
+    for (int64_t j = 0; j < n; j++)
+        r[j] = qrun_fp8_accum_add_narrow(accum, r[j], a * b[j]);
+}
+
+/* The FP8 counterpart of ql_gemm_s16 on decoded values, sums from +0 in k order. */
+static void ql_gemm_fp8(const float *w,
+                        const float *col,
+                        int64_t mrows,
+                        int64_t kdim,
+                        int64_t ncols,
+                        qrun_fp8_accum accum,
+                        float *acc,
+                        int nt) {
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t m = 0; m < mrows; m++) {
+        const float *wr = w + m * kdim;
+        float *row = acc + m * ncols;
+        for (int64_t n0 = 0; n0 < ncols; n0 += QL_NTILE) {
+            int64_t nn = ncols - n0 < QL_NTILE ? ncols - n0 : QL_NTILE;
+            float *r = row + n0;
+            for (int64_t j = 0; j < nn; j++)
+                r[j] = 0.0f;
+            for (int64_t k = 0; k < kdim; k++)
+                ql_fp8_axpy(accum, wr[k], col + k * ncols + n0, r, nn);
+        }
+    }
+}
+
 /* ---- convolution ---------------------------------------------------------- */
 
 typedef struct ql_conv {
     qrun_conv_params p;
     bool qlinear; /* QLinearConv (else ConvInteger) */
+    bool fp8;     /* FP8 operands: float columns/weights, FP8 datapath */
+    qrun_dtype y_t;
     const struct qrun_tensor *x, *w, *xzp, *wzp, *xs, *ws, *ys, *yzp, *bias;
     int64_t cg, mg, kk, kdim, in_sp, out_sp;
-    int slots;                  /* buffer sets used by threads working on different groups */
-    size_t w_bytes, slot_bytes; /* scratch: int16 weights, then per slot int16 col + int32 acc */
+    int slots;         /* buffer sets used by threads working on different groups */
+    size_t elem;       /* bytes of one weight/column element: int16 or float */
+    size_t w_bytes;    /* weights [c_out][kdim] */
+    size_t rq_bytes;   /* requantization, one ql_rq per output channel */
+    size_t slot_bytes; /* per slot: columns [kdim][out_sp], then accumulators [mg][out_sp] */
+    /* com.microsoft channels_last = 1: X and Y are NHWC; the kernel works on NCHW copies of both. */
+    bool channels_last;
+    struct qrun_tensor xv; /* NCHW view of X (data: the transposed copy in scratch) */
+    size_t cl_x_bytes, cl_y_bytes;
 } ql_conv;
 
 static qrun_status ql_conv_check(const qrun_kernel_call *call, const ql_conv *c) {
@@ -123,6 +229,17 @@ static qrun_status ql_conv_check(const qrun_kernel_call *call, const ql_conv *c)
     return st;
 }
 
+static qrun_status ql_conv_check_fp8_zero(const qrun_kernel_call *call, const ql_conv *c) {
+    if (!c->fp8)
+        return QRUN_OK;
+    qrun_status st = ql_fp8_zero(call, c->xzp, "x_zero_point");
+    if (st == QRUN_OK)
+        st = ql_fp8_zero(call, c->wzp, "w_zero_point");
+    if (st == QRUN_OK)
+        st = ql_fp8_zero(call, c->yzp, "y_zero_point");
+    return st;
+}
+
 /* Point c at the call's tensors (done at prepare and again at every eval: data moves between runs).
  */
 static void ql_conv_bind(const qrun_kernel_call *call, ql_conv *c) {
@@ -141,6 +258,14 @@ static void ql_conv_bind(const qrun_kernel_call *call, ql_conv *c) {
 static qrun_status ql_conv_plan(const qrun_kernel_call *call, ql_conv *c) {
     memset(c, 0, sizeof *c);
     ql_conv_bind(call, c);
+    c->fp8 = c->qlinear && qrun_fp8_is_mac_type(c->x->dtype);
+    c->y_t = call->outputs[0]->dtype;
+    c->channels_last =
+        call->node->op == QRUN_OP_MS_QLINEAR_CONV && qrun_qlinear_channels_last(call->node);
+    if (c->channels_last) {
+        qrun_channels_last_view(call->inputs[0], &c->xv);
+        c->x = &c->xv;
+    }
     qrun_status st = qrun_conv_params_get(call->node, c->x, c->w, &c->p, call->err);
     if (st == QRUN_OK)
         st = ql_conv_check(call, c);
@@ -157,20 +282,30 @@ static qrun_status ql_conv_plan(const qrun_kernel_call *call, ql_conv *c) {
     c->slots = p->group > 1 && units >= call->n_threads ? call->n_threads : 1;
     if (c->slots < 1)
         c->slots = 1;
-    c->w_bytes = ql_round64((size_t)(p->c_out * c->kdim) * sizeof(int16_t));
-    c->slot_bytes = ql_round64((size_t)(c->kdim * c->out_sp) * sizeof(int16_t));
-    if (c->qlinear)
+    c->elem = c->fp8 ? sizeof(float) : sizeof(int16_t);
+    c->w_bytes = ql_round64((size_t)(p->c_out * c->kdim) * c->elem);
+    c->rq_bytes = c->qlinear ? ql_round64((size_t)p->c_out * sizeof(ql_rq)) : 0;
+    c->slot_bytes = ql_round64((size_t)(c->kdim * c->out_sp) * c->elem);
+    if (c->qlinear) /* int32 or float accumulators */
         c->slot_bytes += ql_round64((size_t)(c->mg * c->out_sp) * sizeof(int32_t));
+    if (c->channels_last) {
+        c->cl_x_bytes = ql_round64((size_t)(p->batch * p->c_in * c->in_sp));
+        c->cl_y_bytes = ql_round64((size_t)(p->batch * p->c_out * c->out_sp));
+    }
     return QRUN_OK;
 }
 
 /*
- * Op data: the plan, then (when W and its zero point are constants) W - w_zp
- * packed as int16 once per plan instead of at every run.
+ * Op data: the plan and the FP8 decode tables, then (when W and its zero
+ * point are constants) the weights as the GEMM reads them (W - w_zp as int16,
+ * or decoded FP8 as float), then (when the scales, and the FP8 bias, are
+ * constants) the per-channel requantization.
  */
 typedef struct ql_conv_prep {
     ql_conv c;
-    bool packed;
+    bool packed;           /* weights in op data */
+    bool rq_known;         /* requantization in op data */
+    qrun_fp8_table tx, tw; /* FP8 decode tables of x and w */
 } ql_conv_prep;
 
 static size_t ql_conv_prep_head(void) {
@@ -178,36 +313,32 @@ static size_t ql_conv_prep_head(void) {
 }
 
 static bool ql_conv_weights_known(const ql_conv *c) {
-    return c->w->data && (!c->wzp || c->wzp->data);
+    return c->w->data && ql_known(c->wzp);
+}
+
+static bool ql_conv_rq_known(const ql_conv *c) {
+    return c->qlinear && c->xs->data && c->ws->data && c->ys->data &&
+           (!c->fp8 || ql_known(c->bias));
 }
 
 static size_t ql_conv_op_data_bytes(const qrun_kernel_call *call) {
     ql_conv c;
-    if (ql_conv_plan(call, &c) != QRUN_OK || !ql_conv_weights_known(&c))
+    if (ql_conv_plan(call, &c) != QRUN_OK)
         return ql_conv_prep_head();
-    return ql_conv_prep_head() + c.w_bytes;
+    return ql_conv_prep_head() + (ql_conv_weights_known(&c) ? c.w_bytes : 0) +
+           (ql_conv_rq_known(&c) ? c.rq_bytes : 0);
 }
 
-static void ql_conv_weights(const ql_conv *c, int16_t *w16);
-
-static qrun_status ql_conv_prepare(const qrun_kernel_call *call, void *op_data) {
-    ql_conv_prep *prep = op_data;
-    qrun_status st = ql_conv_plan(call, &prep->c);
-    if (st != QRUN_OK)
-        return st;
-    prep->packed = ql_conv_weights_known(&prep->c);
-    if (prep->packed)
-        ql_conv_weights(&prep->c, (int16_t *)((uint8_t *)op_data + ql_conv_prep_head()));
-    return QRUN_OK;
-}
-
-static size_t ql_conv_scratch(const qrun_kernel_call *call) {
-    const ql_conv_prep *prep = call->op_data;
-    return (prep->packed ? 0 : prep->c.w_bytes) + (size_t)prep->c.slots * prep->c.slot_bytes;
-}
-
-/* W - w_zero_point (per output channel or per tensor) as int16 [c_out][kdim]. */
-static void ql_conv_weights(const ql_conv *c, int16_t *w16) {
+/* Weights as the GEMM reads them: W - w_zero_point as int16, or FP8 decoded, [c_out][kdim]. */
+static void ql_conv_weights(const ql_conv_prep *prep, const ql_conv *c, void *wbuf) {
+    int64_t n = c->p.c_out * c->kdim;
+    if (c->fp8) {
+        const uint8_t *w = c->w->data;
+        for (int64_t i = 0; i < n; i++)
+            ((float *)wbuf)[i] = prep->tw.v[w[i]];
+        return;
+    }
+    int16_t *w16 = wbuf;
     bool u8 = c->w->dtype == QRUN_DTYPE_UINT8;
     bool zu8 = c->wzp && c->wzp->dtype == QRUN_DTYPE_UINT8;
     bool per_ch = ql_numel(c->wzp) > 1;
@@ -218,11 +349,75 @@ static void ql_conv_weights(const ql_conv *c, int16_t *w16) {
     }
 }
 
-/* Column rows for 1-D/2-D convs: row r = (c, ky, kx), values x - x_zero_point, 0 in the padding. */
-static void
-ql_im2col_2d(const ql_conv *c, const void *x, int64_t x_off, int32_t zp, int16_t *col, int nt) {
+/* Per output channel: multiplier s_x * w_scale[m] / s_y (and the FP8 bias term). */
+static qrun_status ql_conv_rq(const qrun_kernel_call *call, const ql_conv *c, ql_rq *rq) {
+    double xs = ql_get(c->xs, 0), ys = ql_get(c->ys, 0);
+    bool per_ch = ql_numel(c->ws) > 1;
+    for (int64_t m = 0; m < c->p.c_out; m++) {
+        double bias = c->fp8 && c->bias ? ql_get(c->bias, m) : 0.0;
+        qrun_status st = ql_rq_make(call, c->fp8, xs, ql_get(c->ws, per_ch ? m : 0), ys,
+                                    c->xs->dtype, bias, &rq[m]);
+        if (st != QRUN_OK) {
+            qrun_err_prefix(call->err, "output channel %lld: ", (long long)m);
+            return st;
+        }
+    }
+    return QRUN_OK;
+}
+
+static qrun_status ql_conv_prepare(const qrun_kernel_call *call, void *op_data) {
+    ql_conv_prep *prep = op_data;
+    qrun_status st = ql_conv_plan(call, &prep->c);
+    if (st == QRUN_OK)
+        st = ql_conv_check_fp8_zero(call, &prep->c);
+    if (st != QRUN_OK)
+        return st;
+    const ql_conv *c = &prep->c;
+    if (c->fp8) {
+        qrun_fp8_table_init(&prep->tx, c->x->dtype);
+        qrun_fp8_table_init(&prep->tw, c->w->dtype);
+    }
+    uint8_t *tail = (uint8_t *)op_data + ql_conv_prep_head();
+    prep->packed = ql_conv_weights_known(c);
+    if (prep->packed) {
+        ql_conv_weights(prep, c, tail);
+        tail += c->w_bytes;
+    }
+    prep->rq_known = ql_conv_rq_known(c);
+    return prep->rq_known ? ql_conv_rq(call, c, (ql_rq *)tail) : QRUN_OK;
+}
+
+/* Scratch: weights unless packed, requantization unless known, the slots, then NCHW copies of
+ * X and Y for channels_last. */
+static size_t ql_conv_scratch(const qrun_kernel_call *call) {
+    const ql_conv_prep *prep = call->op_data;
+    const ql_conv *c = &prep->c;
+    return (prep->packed ? 0 : c->w_bytes) + (prep->rq_known ? 0 : c->rq_bytes) +
+           (size_t)c->slots * c->slot_bytes + c->cl_x_bytes + c->cl_y_bytes;
+}
+
+/* Where the column of one element comes from: x (integer, zero point subtracted, or FP8 decoded).
+ */
+typedef struct ql_src {
+    const void *x;
+    bool u8;
+    int32_t zp;
+    const float *lut; /* FP8: decode table; NULL for integers */
+} ql_src;
+
+/* col[at] = element src of x as the GEMM reads it; src < 0 is padding (zero). */
+static inline void ql_put(const ql_src *s, void *col, int64_t at, int64_t src) {
+    if (s->lut) {
+        ((float *)col)[at] = src < 0 ? 0.0f : s->lut[((const uint8_t *)s->x)[src]];
+        return;
+    }
+    ((int16_t *)col)[at] = src < 0 ? 0 : (int16_t)(ql_load8(s->x, src, s->u8) - s->zp);
+}
+
+/* Column rows for 1-D/2-D convs: row r = (c, ky, kx). */
+static void ql_im2col_2d(const ql_conv *c, const ql_src *s, int64_t x_off, void *col, int nt) {
     const qrun_conv_params *p = &c->p;
-    bool two = p->n_spatial == 2, u8 = c->x->dtype == QRUN_DTYPE_UINT8;
+    bool two = p->n_spatial == 2;
     int l = p->n_spatial - 1;
     int64_t ih = two ? p->in[0] : 1, iw = p->in[l], oh = two ? p->out[0] : 1, ow = p->out[l];
     int64_t kh = two ? p->kernel[0] : 1, kw = p->kernel[l];
@@ -233,29 +428,22 @@ ql_im2col_2d(const ql_conv *c, const void *x, int64_t x_off, int32_t zp, int16_t
     for (int64_t r = 0; r < c->kdim; r++) {
         int64_t ch = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw;
         int64_t base = x_off + ch * c->in_sp;
-        int16_t *dst = col + r * c->out_sp;
         for (int64_t oy = 0; oy < oh; oy++) {
-            int64_t iy = oy * sh - ph + ky * dh;
-            int16_t *d = dst + oy * ow;
-            if (iy < 0 || iy >= ih) {
-                memset(d, 0, (size_t)ow * sizeof(int16_t));
-                continue;
-            }
+            int64_t iy = oy * sh - ph + ky * dh, at = r * c->out_sp + oy * ow;
+            bool row_in = iy >= 0 && iy < ih;
             int64_t rb = base + iy * iw;
             for (int64_t ox = 0; ox < ow; ox++) {
                 int64_t ix = ox * sw - pw + kx * dw;
-                d[ox] = (ix < 0 || ix >= iw) ? 0 : (int16_t)(ql_load8(x, rb + ix, u8) - zp);
+                ql_put(s, col, at + ox, row_in && ix >= 0 && ix < iw ? rb + ix : -1);
             }
         }
     }
 }
 
 /* Same for any number of spatial dims (3-D convs and up). */
-static void
-ql_im2col_nd(const ql_conv *c, const void *x, int64_t x_off, int32_t zp, int16_t *col, int nt) {
+static void ql_im2col_nd(const ql_conv *c, const ql_src *s, int64_t x_off, void *col, int nt) {
     const qrun_conv_params *p = &c->p;
     int n = p->n_spatial;
-    bool u8 = c->x->dtype == QRUN_DTYPE_UINT8;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t r = 0; r < c->kdim; r++) {
         int64_t kidx[QRUN_MAX_RANK], rem = r % c->kk;
@@ -275,31 +463,33 @@ ql_im2col_nd(const ql_conv *c, const void *x, int64_t x_off, int32_t zp, int16_t
                 off += i * mul;
                 mul *= p->in[d];
             }
-            col[r * c->out_sp + o] = inside ? (int16_t)(ql_load8(x, base + off, u8) - zp) : 0;
+            ql_put(s, col, r * c->out_sp + o, inside ? base + off : -1);
         }
     }
 }
 
 /* Requantize mg output planes of QLinearConv from acc, channels [m0, m0 + mg). */
-static void
-ql_conv_requant(const ql_conv *c, const int32_t *acc, int64_t m0, void *y, int64_t y_off, int nt) {
-    const struct qrun_dtype_traits *ts = qrun_dtype_traits_get(c->xs->dtype);
-    const struct qrun_dtype_traits *tw = qrun_dtype_traits_get(c->ws->dtype);
-    const struct qrun_dtype_traits *ty = qrun_dtype_traits_get(c->ys->dtype);
-    double xs = ts->get(c->xs->data, 0), ys = ty->get(c->ys->data, 0);
-    bool per_ch = ql_numel(c->ws) > 1;
-    qrun_dtype out_t = c->yzp ? c->yzp->dtype : c->x->dtype;
-    int32_t qmin = 0, qmax = 255, zp = ql_scalar8(c->yzp);
-    qrun_quant_int_range(out_t, &qmin, &qmax);
-    bool u8 = out_t == QRUN_DTYPE_UINT8;
+static void ql_conv_requant(const ql_conv *c,
+                            const ql_rq *rq,
+                            const void *acc,
+                            int64_t m0,
+                            void *y,
+                            int64_t y_off,
+                            int nt) {
+    int32_t qmin = 0, qmax = 255, zp = c->fp8 ? 0 : ql_scalar8(c->yzp);
+    qrun_quant_int_range(c->y_t, &qmin, &qmax);
+    bool u8 = c->y_t == QRUN_DTYPE_UINT8;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t m = 0; m < c->mg; m++) {
-        double ws = tw->get(c->ws->data, per_ch ? (size_t)(m0 + m) : 0);
-        float mult = (float)qrun_requant_multiplier(xs, ws, ys, c->xs->dtype);
-        const int32_t *a = acc + m * c->out_sp;
-        int64_t o = y_off + m * c->out_sp;
+        const ql_rq *r = &rq[m0 + m];
+        int64_t o = y_off + m * c->out_sp, a0 = m * c->out_sp;
         for (int64_t j = 0; j < c->out_sp; j++) {
-            int32_t v = qrun_requantize_ort(a[j], mult, zp, qmin, qmax);
+            if (c->fp8) {
+                ((uint8_t *)y)[o + j] =
+                    qrun_fp8_requantize(c->y_t, ((const float *)acc)[a0 + j], r->q.mult, r->fbias);
+                continue;
+            }
+            int32_t v = qrun_requantize(&r->q, ((const int32_t *)acc)[a0 + j], zp, qmin, qmax);
             if (u8)
                 ((uint8_t *)y)[o + j] = (uint8_t)v;
             else
@@ -308,70 +498,142 @@ ql_conv_requant(const ql_conv *c, const int32_t *acc, int64_t m0, void *y, int64
     }
 }
 
-/* One (batch, group) unit: im2col, integer GEMM, then requantize (QLinearConv). */
-static void ql_conv_unit(
-    const ql_conv *c, const int16_t *w16, uint8_t *slot, void *y, int64_t b, int64_t g, int nt) {
+/* What one run works with: weights, requantization and decode tables. */
+typedef struct ql_conv_run {
+    const ql_conv *c;
+    const ql_conv_prep *prep;
+    const void *w;
+    const ql_rq *rq;
+    qrun_fp8_accum accum;
+} ql_conv_run;
+
+/* One (batch, group) unit: im2col, GEMM, then requantize (QLinearConv). */
+static void
+ql_conv_unit(const ql_conv_run *run, uint8_t *slot, void *y, int64_t b, int64_t g, int nt) {
+    const ql_conv *c = run->c;
     const qrun_conv_params *p = &c->p;
-    int16_t *col = (int16_t *)slot;
+    ql_src s = {.x = c->x->data,
+                .u8 = c->x->dtype == QRUN_DTYPE_UINT8,
+                .zp = c->fp8 ? 0 : ql_scalar8(c->xzp),
+                .lut = c->fp8 ? run->prep->tx.v : NULL};
     int64_t x_off = (b * p->c_in + g * c->cg) * c->in_sp;
-    int32_t xzp = ql_scalar8(c->xzp);
     if (p->n_spatial <= 2)
-        ql_im2col_2d(c, c->x->data, x_off, xzp, col, nt);
+        ql_im2col_2d(c, &s, x_off, slot, nt);
     else
-        ql_im2col_nd(c, c->x->data, x_off, xzp, col, nt);
+        ql_im2col_nd(c, &s, x_off, slot, nt);
     int64_t m0 = g * c->mg, y_off = (b * p->c_out + m0) * c->out_sp;
-    const int32_t *bias = c->bias ? (const int32_t *)c->bias->data + m0 : NULL;
-    if (!c->qlinear) {
-        ql_gemm_s16(w16 + m0 * c->kdim, col, c->mg, c->kdim, c->out_sp, NULL, (int32_t *)y + y_off,
-                    nt);
+    void *acc = slot + ql_round64((size_t)(c->kdim * c->out_sp) * c->elem);
+    if (c->fp8) {
+        ql_gemm_fp8((const float *)run->w + m0 * c->kdim, (const float *)slot, c->mg, c->kdim,
+                    c->out_sp, run->accum, acc, nt);
+        ql_conv_requant(c, run->rq, acc, m0, y, y_off, nt);
         return;
     }
-    int32_t *acc = (int32_t *)(slot + ql_round64((size_t)(c->kdim * c->out_sp) * sizeof(int16_t)));
-    ql_gemm_s16(w16 + m0 * c->kdim, col, c->mg, c->kdim, c->out_sp, bias, acc, nt);
-    ql_conv_requant(c, acc, m0, y, y_off, nt);
+    const int16_t *w16 = (const int16_t *)run->w + m0 * c->kdim;
+    if (!c->qlinear) {
+        ql_gemm_s16(w16, (const int16_t *)slot, c->mg, c->kdim, c->out_sp, NULL,
+                    (int32_t *)y + y_off, nt);
+        return;
+    }
+    const int32_t *bias = c->bias ? (const int32_t *)c->bias->data + m0 : NULL;
+    ql_gemm_s16(w16, (const int16_t *)slot, c->mg, c->kdim, c->out_sp, bias, acc, nt);
+    ql_conv_requant(c, run->rq, acc, m0, y, y_off, nt);
+}
+
+/* Move 8-bit data between N x S x C (channels last) and N x C x S. */
+static void ql_channels_swap(
+    const uint8_t *src, uint8_t *dst, int64_t n, int64_t ch, int64_t sp, bool to_channels_first) {
+    for (int64_t b = 0; b < n; b++) {
+        for (int64_t s = 0; s < sp; s++) {
+            for (int64_t k = 0; k < ch; k++) {
+                int64_t last = (b * sp + s) * ch + k, first = (b * ch + k) * sp + s;
+                if (to_channels_first)
+                    dst[first] = src[last];
+                else
+                    dst[last] = src[first];
+            }
+        }
+    }
+}
+
+/* Every (batch, group) unit of the conv into NCHW y. */
+static void ql_conv_units(const ql_conv_run *run, uint8_t *slots, void *y, int nt) {
+    const ql_conv *c = run->c;
+    int64_t units = c->p.batch * c->p.group;
+    if (c->slots == 1) {
+        for (int64_t u = 0; u < units; u++)
+            ql_conv_unit(run, slots, y, u / c->p.group, u % c->p.group, nt);
+        return;
+    }
+    /* Many groups (depthwise): threads take whole groups, each with its own buffers. */
+#pragma omp parallel for num_threads(c->slots) schedule(static)
+    for (int s = 0; s < c->slots; s++) {
+        for (int64_t u = s; u < units; u += c->slots)
+            ql_conv_unit(run, slots + (size_t)s * c->slot_bytes, y, u / c->p.group,
+                         u % c->p.group, 1);
+    }
 }
 
 static qrun_status ql_eval_conv(const qrun_kernel_call *call) {
     const ql_conv_prep *prep = call->op_data;
     ql_conv c = prep->c;
     ql_conv_bind(call, &c);
-    size_t w_scratch = prep->packed ? 0 : c.w_bytes;
-    if (call->scratch_bytes < w_scratch + (size_t)c.slots * c.slot_bytes)
+    if (call->scratch_bytes < ql_conv_scratch(call))
         return qrun_errf(call->err, QRUN_E_INTERNAL, "scratch too small");
-    const int16_t *w16 = (const int16_t *)((const uint8_t *)call->op_data + ql_conv_prep_head());
-    uint8_t *slots = (uint8_t *)call->scratch + w_scratch;
-    if (!prep->packed) {
-        ql_conv_weights(&c, call->scratch);
-        w16 = call->scratch;
+    qrun_status st = ql_conv_check_fp8_zero(call, &c);
+    if (st != QRUN_OK)
+        return st;
+    const uint8_t *tail = (const uint8_t *)call->op_data + ql_conv_prep_head();
+    uint8_t *scratch = call->scratch;
+    ql_conv_run run = {.c = &c, .prep = prep, .w = tail, .accum = call->fp8_accum};
+    if (prep->packed) {
+        tail += c.w_bytes;
+    } else {
+        ql_conv_weights(prep, &c, scratch);
+        run.w = scratch;
+        scratch += c.w_bytes;
     }
-    void *y = call->outputs[0]->data;
-    int64_t units = c.p.batch * c.p.group;
-    if (c.slots == 1) {
-        for (int64_t u = 0; u < units; u++)
-            ql_conv_unit(&c, w16, slots, y, u / c.p.group, u % c.p.group, call->n_threads);
+    run.rq = (const ql_rq *)tail;
+    if (c.qlinear && !prep->rq_known) {
+        st = ql_conv_rq(call, &c, (ql_rq *)scratch);
+        if (st != QRUN_OK)
+            return st;
+        run.rq = (const ql_rq *)scratch;
+        scratch += c.rq_bytes;
+    }
+    if (!c.channels_last) {
+        ql_conv_units(&run, scratch, call->outputs[0]->data, call->n_threads);
         return QRUN_OK;
     }
-    /* Many groups (depthwise): threads take whole groups, each with its own buffers. */
-#pragma omp parallel for num_threads(c.slots) schedule(static)
-    for (int s = 0; s < c.slots; s++) {
-        for (int64_t u = s; u < units; u += c.slots)
-            ql_conv_unit(&c, w16, slots + (size_t)s * c.slot_bytes, y, u / c.p.group, u % c.p.group,
-                         1);
-    }
+    uint8_t *xt = scratch + (size_t)c.slots * c.slot_bytes, *yt = xt + c.cl_x_bytes;
+    ql_channels_swap(call->inputs[0]->data, xt, c.p.batch, c.p.c_in, c.in_sp, true);
+    c.xv.data = xt;
+    c.x = &c.xv;
+    ql_conv_units(&run, scratch, yt, call->n_threads);
+    ql_channels_swap(yt, call->outputs[0]->data, c.p.batch, c.p.c_out, c.out_sp, false);
     return QRUN_OK;
 }
 
 /* ---- matrix products ------------------------------------------------------ */
 
-/* numpy matmul of a [.., M, K] and b [.., K, N] with broadcast batch dims. */
+/*
+ * numpy matmul of a [.., M, K] and b [.., K, N] with broadcast batch dims.
+ * The requantization table has rq_rows x numel(b_scale) entries: one row per
+ * (a matrix, row) when a_scale or y_scale vary by row, else a single row.
+ */
 typedef struct ql_mm {
-    bool qlinear;
+    bool qlinear, fp8;
+    qrun_dtype y_t;
     const struct qrun_tensor *a, *b, *azp, *bzp, *as, *bs, *ys, *yzp;
     int64_t m, n, k, batch;
     int brank;
     int64_t bdims[QRUN_MAX_RANK], astr[QRUN_MAX_RANK], bstr[QRUN_MAX_RANK]; /* in matrices */
     int64_t a_mats, b_mats;
+    int64_t rq_rows, rq_cols;
     int slots;
+    size_t b_bytes;    /* B as the GEMM reads it: int16 minus zero point, or decoded FP8 */
+    size_t rq_bytes;   /* requantization table */
+    size_t slot_bytes; /* per slot: one row of int32 or float accumulators */
 } ql_mm;
 
 static void
@@ -407,8 +669,7 @@ static qrun_status ql_mm_param(const qrun_kernel_call *call,
                      (long long)c);
 }
 
-static qrun_status ql_mm_plan(const qrun_kernel_call *call, ql_mm *q) {
-    memset(q, 0, sizeof *q);
+static void ql_mm_bind(const qrun_kernel_call *call, ql_mm *q) {
     q->qlinear = call->node->op == QRUN_OP_QLINEAR_MATMUL;
     if (q->qlinear) {
         q->a = call->inputs[0], q->as = call->inputs[1], q->azp = ql_in(call, 2);
@@ -418,6 +679,35 @@ static qrun_status ql_mm_plan(const qrun_kernel_call *call, ql_mm *q) {
         q->a = call->inputs[0], q->b = call->inputs[1];
         q->azp = ql_in(call, 2), q->bzp = ql_in(call, 3);
     }
+    q->fp8 = q->qlinear && qrun_fp8_is_mac_type(q->a->dtype);
+    q->y_t = call->outputs[0]->dtype;
+}
+
+static qrun_status ql_mm_check(const qrun_kernel_call *call, const ql_mm *q) {
+    qrun_status st = ql_mm_param(call, q->azp, "a_zero_point", q->m, q->a_mats);
+    if (st == QRUN_OK)
+        st = ql_mm_param(call, q->bzp, "b_zero_point", q->n, q->b_mats);
+    if (st == QRUN_OK && q->qlinear)
+        st = ql_mm_param(call, q->as, "a_scale", q->m, q->a_mats);
+    if (st == QRUN_OK && q->qlinear)
+        st = ql_mm_param(call, q->bs, "b_scale", q->n, q->b_mats);
+    if (st == QRUN_OK && q->qlinear)
+        st = ql_mm_param(call, q->ys, "y_scale", q->m, 1);
+    if (st == QRUN_OK && q->qlinear)
+        st = ql_mm_param(call, q->yzp, "y_zero_point", q->m, 1);
+    if (st != QRUN_OK || !q->fp8)
+        return st;
+    st = ql_fp8_zero(call, q->azp, "a_zero_point");
+    if (st == QRUN_OK)
+        st = ql_fp8_zero(call, q->bzp, "b_zero_point");
+    if (st == QRUN_OK)
+        st = ql_fp8_zero(call, q->yzp, "y_zero_point");
+    return st;
+}
+
+static qrun_status ql_mm_plan(const qrun_kernel_call *call, ql_mm *q) {
+    memset(q, 0, sizeof *q);
+    ql_mm_bind(call, q);
     const struct qrun_tensor *y = call->outputs[0];
     q->k = q->a->dims[q->a->rank - 1];
     q->m = q->a->rank >= 2 ? q->a->dims[q->a->rank - 2] : 1;
@@ -430,34 +720,82 @@ static qrun_status ql_mm_plan(const qrun_kernel_call *call, ql_mm *q) {
     }
     ql_mm_strides(q->a, q, q->astr, &q->a_mats);
     ql_mm_strides(q->b, q, q->bstr, &q->b_mats);
-    qrun_status st = ql_mm_param(call, q->azp, "a_zero_point", q->m, q->a_mats);
-    if (st == QRUN_OK)
-        st = ql_mm_param(call, q->bzp, "b_zero_point", q->n, q->b_mats);
-    if (st == QRUN_OK && q->qlinear)
-        st = ql_mm_param(call, q->as, "a_scale", q->m, q->a_mats);
-    if (st == QRUN_OK && q->qlinear)
-        st = ql_mm_param(call, q->bs, "b_scale", q->n, q->b_mats);
-    if (st == QRUN_OK && q->qlinear)
-        st = ql_mm_param(call, q->ys, "y_scale", q->m, 1);
-    if (st == QRUN_OK && q->qlinear)
-        st = ql_mm_param(call, q->yzp, "y_zero_point", q->m, 1);
     int64_t rows = q->batch * q->m;
     q->slots = rows < call->n_threads ? (int)(rows > 0 ? rows : 1) : call->n_threads;
     if (q->slots < 1)
         q->slots = 1;
-    return st;
+    size_t elem = q->fp8 ? sizeof(float) : sizeof(int16_t);
+    q->b_bytes = ql_round64((size_t)qrun_tensor_numel_(q->b) * elem);
+    q->slot_bytes = ql_round64((size_t)q->n * sizeof(int32_t)); /* int32 or float */
+    if (q->qlinear) {
+        bool by_row = ql_numel(q->as) > 1 || ql_numel(q->ys) > 1;
+        q->rq_rows = by_row ? q->a_mats * q->m : 1;
+        q->rq_cols = ql_numel(q->bs);
+        q->rq_bytes = ql_round64((size_t)(q->rq_rows * q->rq_cols) * sizeof(ql_rq));
+    }
+    return ql_mm_check(call, q);
 }
 
-static bool ql_mm_is_fp8(const ql_mm *q) {
-    return !qrun_dtype_is_integer(q->a->dtype);
+/* Op data: whether the requantization table is known, the FP8 decode tables, then the table. */
+typedef struct ql_mm_prep {
+    bool rq_known;
+    qrun_fp8_table ta, tb;
+} ql_mm_prep;
+
+static size_t ql_mm_prep_head(void) {
+    return ql_round64(sizeof(ql_mm_prep));
 }
 
-static size_t ql_mm_scratch(const qrun_kernel_call *call) {
+static bool ql_mm_rq_known(const ql_mm *q) {
+    return q->qlinear && q->as->data && q->bs->data && q->ys->data;
+}
+
+static size_t ql_mm_op_data_bytes(const qrun_kernel_call *call) {
     ql_mm q;
-    if (ql_mm_plan(call, &q) != QRUN_OK || ql_mm_is_fp8(&q))
+    if (ql_mm_plan(call, &q) != QRUN_OK || !ql_mm_rq_known(&q))
+        return ql_mm_prep_head();
+    return ql_mm_prep_head() + q.rq_bytes;
+}
+
+/* The requantization of every (row key, b_scale index) pair. */
+static qrun_status ql_mm_rq(const qrun_kernel_call *call, const ql_mm *q, ql_rq *rq) {
+    for (int64_t r = 0; r < q->rq_rows; r++) {
+        int64_t am = r / q->m, i = r % q->m;
+        double as = ql_get(q->as, ql_mm_pidx(q->as, am, i, q->m));
+        double ys = ql_get(q->ys, ql_mm_pidx(q->ys, 0, i, q->m));
+        for (int64_t c = 0; c < q->rq_cols; c++) {
+            qrun_status st = ql_rq_make(call, q->fp8, as, ql_get(q->bs, c), ys, q->as->dtype, 0.0,
+                                        &rq[r * q->rq_cols + c]);
+            if (st != QRUN_OK)
+                return st;
+        }
+    }
+    return QRUN_OK;
+}
+
+static qrun_status ql_mm_prepare(const qrun_kernel_call *call, void *op_data) {
+    ql_mm_prep *prep = op_data;
+    ql_mm q;
+    qrun_status st = ql_mm_plan(call, &q);
+    if (st != QRUN_OK)
+        return st;
+    if (q.fp8) {
+        qrun_fp8_table_init(&prep->ta, q.a->dtype);
+        qrun_fp8_table_init(&prep->tb, q.b->dtype);
+    }
+    prep->rq_known = ql_mm_rq_known(&q);
+    if (!prep->rq_known)
+        return QRUN_OK;
+    return ql_mm_rq(call, &q, (ql_rq *)((uint8_t *)op_data + ql_mm_prep_head()));
+}
+
+/* Scratch: B as the GEMM reads it, the requantization table unless known, then the slots. */
+static size_t ql_mm_scratch(const qrun_kernel_call *call) {
+    const ql_mm_prep *prep = call->op_data;
+    ql_mm q;
+    if (ql_mm_plan(call, &q) != QRUN_OK)
         return 0;
-    size_t b16 = ql_round64((size_t)qrun_tensor_numel_(q.b) * sizeof(int16_t));
-    return b16 + (size_t)q.slots * ql_round64((size_t)q.n * sizeof(int32_t));
+    return q.b_bytes + (prep->rq_known ? 0 : q.rq_bytes) + (size_t)q.slots * q.slot_bytes;
 }
 
 /* Matrix indices (into a's and b's batch of matrices) of output batch t. */
@@ -473,8 +811,16 @@ static void ql_mm_mats(const ql_mm *q, int64_t t, int64_t *am, int64_t *bm) {
     *bm = ib;
 }
 
-/* B - b_zero_point (per column, per matrix) as int16, in B's layout. */
-static void ql_mm_b16(const ql_mm *q, int16_t *b16) {
+/* B as the GEMM reads it, in B's layout: B - b_zero_point (per column, per matrix) as int16, or
+ * FP8 decoded. */
+static void ql_mm_b(const ql_mm *q, const ql_mm_prep *prep, void *bbuf) {
+    if (q->fp8) {
+        const uint8_t *b = q->b->data;
+        for (int64_t i = 0; i < qrun_tensor_numel_(q->b); i++)
+            ((float *)bbuf)[i] = prep->tb.v[b[i]];
+        return;
+    }
+    int16_t *b16 = bbuf;
     bool u8 = q->b->dtype == QRUN_DTYPE_UINT8;
     bool zu8 = q->bzp && q->bzp->dtype == QRUN_DTYPE_UINT8;
     int64_t kn = q->k * q->n;
@@ -489,13 +835,22 @@ static void ql_mm_b16(const ql_mm *q, int16_t *b16) {
     }
 }
 
-/* One output row: acc[j] = sum_k (a[i][k] - a_zp) * b16[k][j]. */
-static void
-ql_mm_row(const ql_mm *q, const int16_t *b16, int64_t am, int64_t bm, int64_t i, int32_t *acc) {
+/* What one run works with. */
+typedef struct ql_mm_run {
+    const ql_mm *q;
+    const ql_mm_prep *prep;
+    const void *b;   /* ql_mm_b */
+    const ql_rq *rq; /* ql_mm_rq */
+    qrun_fp8_accum accum;
+} ql_mm_run;
+
+/* One integer output row: acc[j] = sum_k (a[i][k] - a_zp) * b16[k][j]. */
+static void ql_mm_row_int(const ql_mm_run *run, int64_t am, int64_t bm, int64_t i, int32_t *acc) {
+    const ql_mm *q = run->q;
     bool u8 = q->a->dtype == QRUN_DTYPE_UINT8;
     bool zu8 = q->azp && q->azp->dtype == QRUN_DTYPE_UINT8;
     int32_t zp = q->azp ? ql_load8(q->azp->data, ql_mm_pidx(q->azp, am, i, q->m), zu8) : 0;
-    const int16_t *bmat = b16 + bm * q->k * q->n;
+    const int16_t *bmat = (const int16_t *)run->b + bm * q->k * q->n;
     int64_t a0 = (am * q->m + i) * q->k;
     for (int64_t j = 0; j < q->n; j++)
         acc[j] = 0;
@@ -509,100 +864,92 @@ ql_mm_row(const ql_mm *q, const int16_t *b16, int64_t am, int64_t bm, int64_t i,
     }
 }
 
-static double ql_get(const struct qrun_tensor *t, int64_t i) {
-    return qrun_dtype_traits_get(t->dtype)->get(t->data, (size_t)i);
+/* One FP8 output row of sums (fp8_math.h steps 1-3), in k order from +0. */
+static void ql_mm_row_fp8(const ql_mm_run *run, int64_t am, int64_t bm, int64_t i, float *acc) {
+    const ql_mm *q = run->q;
+    const uint8_t *a = (const uint8_t *)q->a->data + (am * q->m + i) * q->k;
+    const float *bmat = (const float *)run->b + bm * q->k * q->n;
+    for (int64_t j = 0; j < q->n; j++)
+        acc[j] = 0.0f;
+    for (int64_t kk = 0; kk < q->k; kk++)
+        ql_fp8_axpy(run->accum, run->prep->ta.v[a[kk]], bmat + kk * q->n, acc, q->n);
 }
 
-/* QLinearMatMul output row i of batch matrix (am, bm) from the int32 accumulators. */
-static void ql_mm_requant_row(
-    const ql_mm *q, const int32_t *acc, int64_t am, int64_t bm, int64_t i, void *y, int64_t y_off) {
-    qrun_dtype out_t = q->yzp ? q->yzp->dtype : q->a->dtype;
+/* Requantize output row i of batch matrix (am, bm) from its accumulators. */
+static void ql_mm_requant_row(const ql_mm_run *run,
+                              const void *acc,
+                              int64_t am,
+                              int64_t bm,
+                              int64_t i,
+                              void *y,
+                              int64_t y_off) {
+    const ql_mm *q = run->q;
+    const ql_rq *rq = run->rq + (q->rq_rows > 1 ? am * q->m + i : 0) * q->rq_cols;
     int32_t qmin = 0, qmax = 255;
-    qrun_quant_int_range(out_t, &qmin, &qmax);
-    double as = ql_get(q->as, ql_mm_pidx(q->as, am, i, q->m));
-    double ys = ql_get(q->ys, ql_mm_pidx(q->ys, 0, i, q->m));
-    int32_t zp = q->yzp ? (int32_t)ql_get(q->yzp, ql_mm_pidx(q->yzp, 0, i, q->m)) : 0;
-    bool b_scalar = qrun_tensor_numel_(q->bs) == 1;
-    float mult = (float)qrun_requant_multiplier(as, ql_get(q->bs, 0), ys, q->as->dtype);
+    qrun_quant_int_range(q->y_t, &qmin, &qmax);
+    int32_t zp = q->yzp && !q->fp8 ? (int32_t)ql_get(q->yzp, ql_mm_pidx(q->yzp, 0, i, q->m)) : 0;
     for (int64_t j = 0; j < q->n; j++) {
-        if (!b_scalar)
-            mult = (float)qrun_requant_multiplier(as, ql_get(q->bs, ql_mm_pidx(q->bs, bm, j, q->n)),
-                                                  ys, q->as->dtype);
-        int32_t v = qrun_requantize_ort(acc[j], mult, zp, qmin, qmax);
-        if (out_t == QRUN_DTYPE_UINT8)
+        const ql_rq *r = &rq[ql_mm_pidx(q->bs, bm, j, q->n)];
+        if (q->fp8) {
+            ((uint8_t *)y)[y_off + j] =
+                qrun_fp8_requantize(q->y_t, ((const float *)acc)[j], r->q.mult, r->fbias);
+            continue;
+        }
+        int32_t v = qrun_requantize(&r->q, ((const int32_t *)acc)[j], zp, qmin, qmax);
+        if (q->y_t == QRUN_DTYPE_UINT8)
             ((uint8_t *)y)[y_off + j] = (uint8_t)v;
         else
             ((int8_t *)y)[y_off + j] = (int8_t)v;
     }
 }
 
-/*
- * QLinearMatMul-21 with FP8 operands (the reference has no FP8 path): values
- * decoded exactly, zero points subtracted and products taken in float32,
- * accumulated in float32, then y = acc * multiplier + y_zero_point rounded to
- * the output FP8 type (RNE, saturating).
- */
-static void ql_mm_fp8_row(
-    const ql_mm *q, int64_t am, int64_t bm, int64_t i, struct qrun_tensor *y, int64_t y_off) {
-    const struct qrun_dtype_traits *ty = qrun_dtype_traits_get(y->dtype);
-    float za = q->azp ? (float)ql_get(q->azp, ql_mm_pidx(q->azp, am, i, q->m)) : 0.0f;
-    double as = ql_get(q->as, ql_mm_pidx(q->as, am, i, q->m));
-    double ys = ql_get(q->ys, ql_mm_pidx(q->ys, 0, i, q->m));
-    float zy = q->yzp ? (float)ql_get(q->yzp, ql_mm_pidx(q->yzp, 0, i, q->m)) : 0.0f;
-    int64_t a0 = (am * q->m + i) * q->k, b0 = bm * q->k * q->n;
-    for (int64_t j = 0; j < q->n; j++) {
-        float zb = q->bzp ? (float)ql_get(q->bzp, ql_mm_pidx(q->bzp, bm, j, q->n)) : 0.0f;
-        float acc = 0.0f;
-        for (int64_t kk = 0; kk < q->k; kk++)
-            acc += ((float)ql_get(q->a, a0 + kk) - za) *
-                   ((float)ql_get(q->b, b0 + kk * q->n + j) - zb);
-        double mult = qrun_requant_multiplier(as, ql_get(q->bs, ql_mm_pidx(q->bs, bm, j, q->n)), ys,
-                                              q->as->dtype);
-        ty->set(y->data, (size_t)(y_off + j), (double)(acc * (float)mult + zy), true);
-    }
-}
-
-static void
-ql_mm_one(const ql_mm *q, const int16_t *b16, int32_t *acc, struct qrun_tensor *y, int64_t r) {
+static void ql_mm_one(const ql_mm_run *run, void *acc, void *y, int64_t r) {
+    const ql_mm *q = run->q;
     int64_t t = r / q->m, i = r % q->m, am, bm;
     ql_mm_mats(q, t, &am, &bm);
     int64_t y_off = r * q->n;
-    if (ql_mm_is_fp8(q)) {
-        ql_mm_fp8_row(q, am, bm, i, y, y_off);
+    if (q->fp8) {
+        ql_mm_row_fp8(run, am, bm, i, acc);
+    } else if (!q->qlinear) {
+        ql_mm_row_int(run, am, bm, i, (int32_t *)y + y_off);
         return;
+    } else {
+        ql_mm_row_int(run, am, bm, i, acc);
     }
-    if (!q->qlinear) {
-        ql_mm_row(q, b16, am, bm, i, (int32_t *)y->data + y_off);
-        return;
-    }
-    ql_mm_row(q, b16, am, bm, i, acc);
-    ql_mm_requant_row(q, acc, am, bm, i, y->data, y_off);
+    ql_mm_requant_row(run, acc, am, bm, i, y, y_off);
 }
 
 static qrun_status ql_eval_matmul(const qrun_kernel_call *call) {
+    const ql_mm_prep *prep = call->op_data;
     ql_mm q;
     qrun_status st = ql_mm_plan(call, &q);
     if (st != QRUN_OK)
         return st;
-    size_t need = ql_mm_scratch(call);
-    if (call->scratch_bytes < need)
+    if (call->scratch_bytes < ql_mm_scratch(call))
         return qrun_errf(call->err, QRUN_E_INTERNAL, "scratch too small");
-    int16_t *b16 = call->scratch;
-    uint8_t *slots = NULL;
-    size_t slot_bytes = ql_round64((size_t)q.n * sizeof(int32_t));
-    if (!ql_mm_is_fp8(&q)) {
-        ql_mm_b16(&q, b16);
-        slots = (uint8_t *)call->scratch +
-                ql_round64((size_t)qrun_tensor_numel_(q.b) * sizeof(int16_t));
+    uint8_t *scratch = call->scratch;
+    ql_mm_run run = {.q = &q,
+                     .prep = prep,
+                     .b = scratch,
+                     .rq = (const ql_rq *)((const uint8_t *)call->op_data + ql_mm_prep_head()),
+                     .accum = call->fp8_accum};
+    ql_mm_b(&q, prep, scratch);
+    scratch += q.b_bytes;
+    if (q.qlinear && !prep->rq_known) {
+        st = ql_mm_rq(call, &q, (ql_rq *)scratch);
+        if (st != QRUN_OK)
+            return st;
+        run.rq = (const ql_rq *)scratch;
+        scratch += q.rq_bytes;
     }
-    struct qrun_tensor *y = call->outputs[0];
+    void *y = call->outputs[0]->data;
     int64_t rows = q.batch * q.m;
     int nt = rows * q.n * q.k >= ((int64_t)1 << 16) ? q.slots : 1;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int s = 0; s < q.slots; s++) {
-        int32_t *acc = slots ? (int32_t *)(slots + (size_t)s * slot_bytes) : NULL;
+        void *acc = scratch + (size_t)s * q.slot_bytes;
         for (int64_t r = s; r < rows; r += q.slots)
-            ql_mm_one(&q, b16, acc, y, r);
+            ql_mm_one(&run, acc, y, r);
     }
     return QRUN_OK;
 }
@@ -614,8 +961,8 @@ static qrun_status ql_eval_matmul(const qrun_kernel_call *call) {
  * B): A - a_zp and B - b_zp[col] as int16, the int32 product from the shared
  * GEMM core plus C (int32, broadcast to [M, N]), then either float32 output
  * acc * (alpha * a_scale * b_scale[col]) (no y_scale) or requantization with
- * that multiplier / y_scale in ONNX Runtime's order. B - b_zp is packed once
- * at prepare when both are constants.
+ * that multiplier / y_scale in the session's mode (float: ONNX Runtime's order). B - b_zp is packed
+ * once at prepare when both are constants.
  */
 typedef struct ql_qgemm {
     int64_t m, n, k;
@@ -701,7 +1048,8 @@ static int32_t ql_qgemm_bias(const struct qrun_tensor *c, int64_t i, int64_t j) 
     return v[(rows > 1 ? i : 0) * cols + (cols > 1 ? j : 0)];
 }
 
-static void ql_qgemm_output(const qrun_kernel_call *call, const ql_qgemm *g, const int32_t *acc) {
+static qrun_status
+ql_qgemm_output(const qrun_kernel_call *call, const ql_qgemm *g, const int32_t *acc) {
     const struct qrun_tensor *bs = call->inputs[4], *c = ql_in(call, 6);
     const struct qrun_tensor *ys = ql_in(call, 7), *yzp = ql_in(call, 8);
     struct qrun_tensor *y = call->outputs[0];
@@ -712,17 +1060,25 @@ static void ql_qgemm_output(const qrun_kernel_call *call, const ql_qgemm *g, con
     qrun_quant_int_range(y->dtype, &qmin, &qmax);
     for (int64_t j = 0; j < g->n; j++) {
         float mult = alpha * as * (float)ql_get(bs, per_col ? j : 0);
-        if (ys)
+        qrun_requant rq;
+        if (ys) {
             mult /= (float)ql_get(ys, 0);
+            qrun_status st = qrun_requant_init(&rq, mult, call->requant, call->err);
+            if (st != QRUN_OK)
+                return st;
+        }
         for (int64_t i = 0; i < g->m; i++) {
-            int32_t v = acc[i * g->n + j] + ql_qgemm_bias(c, i, j);
+            /* int32 accumulator + int32 bias can leave int32: saturate, as the sum would. */
+            int64_t v64 = (int64_t)acc[i * g->n + j] + ql_qgemm_bias(c, i, j);
+            int32_t v = v64 > INT32_MAX ? INT32_MAX : v64 < INT32_MIN ? INT32_MIN : (int32_t)v64;
             if (!ys)
                 ((float *)y->data)[i * g->n + j] = (float)v * mult;
             else
                 ((uint8_t *)y->data)[i * g->n + j] =
-                    (uint8_t)qrun_requantize_ort(v, mult, zp, qmin, qmax);
+                    (uint8_t)qrun_requantize(&rq, v, zp, qmin, qmax);
         }
     }
+    return QRUN_OK;
 }
 
 static qrun_status ql_eval_qgemm(const qrun_kernel_call *call) {
@@ -740,8 +1096,7 @@ static qrun_status ql_eval_qgemm(const qrun_kernel_call *call) {
     ql_qgemm_pack_a(call, g, a16);
     int nt = g->m * g->n * g->k >= ((int64_t)1 << 16) ? call->n_threads : 1;
     ql_gemm_s16(a16, b16, g->m, g->k, g->n, NULL, acc, nt);
-    ql_qgemm_output(call, g, acc);
-    return QRUN_OK;
+    return ql_qgemm_output(call, g, acc);
 }
 
 /* ---- supports ------------------------------------------------------------- */
@@ -755,23 +1110,15 @@ static bool ql_supports(const qrun_node *node,
                         int n_inputs,
                         char *why,
                         size_t why_cap) {
-    static const int conv_q[] = {0, 2, 3, 5, 7};
-    static const int mm_q[] = {0, 2, 3, 5, 7};
+    static const int q_idx[] = {0, 2, 3, 5, 7}; /* x, x_zp, w, w_zp, y_zp (A, a_zp, B, b_zp) */
     static const int plain[] = {0, 1, 2, 3};
-    const int *idx = plain;
-    int n = 4;
-    if (node->op == QRUN_OP_QLINEAR_CONV || node->op == QRUN_OP_MS_QLINEAR_CONV)
-        idx = conv_q, n = 5;
-    if (node->op == QRUN_OP_QLINEAR_MATMUL)
-        idx = mm_q, n = 5;
-    if (node->op == QRUN_OP_MS_QGEMM)
-        idx = mm_q, n = 4; /* A, a_zp, B, b_zp */
-    bool fp8_ok = node->op == QRUN_OP_QLINEAR_MATMUL;
+    bool onnx_qlinear = node->op == QRUN_OP_QLINEAR_CONV || node->op == QRUN_OP_QLINEAR_MATMUL;
+    bool qlinear = onnx_qlinear || node->op == QRUN_OP_MS_QLINEAR_CONV;
+    const int *idx = qlinear || node->op == QRUN_OP_MS_QGEMM ? q_idx : plain;
+    int n = qlinear ? 5 : 4;
     for (int k = 0; k < n; k++) {
         const struct qrun_tensor *t = idx[k] < n_inputs ? inputs[idx[k]] : NULL;
-        if (!t || ql_is_8bit(t->dtype))
-            continue;
-        if (fp8_ok && qrun_quant_is_small_float(t->dtype) && t->dtype != QRUN_DTYPE_FLOAT4E2M1)
+        if (!t || ql_is_8bit(t->dtype) || (onnx_qlinear && qrun_fp8_is_mac_type(t->dtype)))
             continue;
         snprintf(why, why_cap, "%s: input %d type %s is not supported", node->op_type, idx[k],
                  qrun_dtype_name(t->dtype));
@@ -793,7 +1140,7 @@ const cpu_ref_kernel cpu_ref_kernels_qlinear[] = {
      .prepare = ql_conv_prepare,
      .scratch_bytes = ql_conv_scratch,
      .eval = ql_eval_conv},
-    /* com.microsoft QLinearConv: the ONNX kernel (channels_last = 1 is refused at load). */
+    /* com.microsoft QLinearConv: the ONNX kernel (on NCHW copies when channels_last = 1). */
     {.op = QRUN_OP_MS_QLINEAR_CONV,
      .supports = ql_supports,
      .op_data_bytes = ql_conv_op_data_bytes,
@@ -808,10 +1155,14 @@ const cpu_ref_kernel cpu_ref_kernels_qlinear[] = {
      .eval = ql_eval_qgemm},
     {.op = QRUN_OP_MATMUL_INTEGER,
      .supports = ql_supports,
+     .op_data_bytes = ql_mm_op_data_bytes,
+     .prepare = ql_mm_prepare,
      .scratch_bytes = ql_mm_scratch,
      .eval = ql_eval_matmul},
     {.op = QRUN_OP_QLINEAR_MATMUL,
      .supports = ql_supports,
+     .op_data_bytes = ql_mm_op_data_bytes,
+     .prepare = ql_mm_prepare,
      .scratch_bytes = ql_mm_scratch,
      .eval = ql_eval_matmul},
     {.op = QRUN_OP_UNKNOWN},

@@ -5,10 +5,12 @@
 #define QRUN_CPU_REF_QLINEAR_COMMON_H
 
 #include "backends/cpu_ref/kernel.h"
+#include "runtime/dtype.h"
 #include "runtime/quant.h"
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 static inline const struct qrun_tensor *qlc_in(const qrun_kernel_call *call, int i) {
     return i >= 0 && i < call->n_inputs ? call->inputs[i] : NULL;
@@ -39,6 +41,17 @@ qlc_params(const qrun_kernel_call *call, int si, int zi, qrun_dtype t, qrun_qpar
     const struct qrun_tensor *z = qlc_in(call, zi);
     int32_t zp = z ? qlc_load8(z->data, 0, z->dtype == QRUN_DTYPE_UINT8) : 0;
     qrun_qparams8_init(p, t, *(const float *)call->inputs[si]->data, zp);
+}
+
+/* supports() helper: the data tensor x is uint8/int8 (or not typed yet). */
+static inline bool
+qlc_supports_8bit(const qrun_node *node, const struct qrun_tensor *x, char *why, size_t why_cap) {
+    if (!x || x->dtype == QRUN_DTYPE_UNDEFINED || x->dtype == QRUN_DTYPE_UINT8 ||
+        x->dtype == QRUN_DTYPE_INT8)
+        return true;
+    snprintf(why, why_cap, "%s: type %s is not implemented", node->op_type,
+             qrun_dtype_name(x->dtype));
+    return false;
 }
 
 #endif

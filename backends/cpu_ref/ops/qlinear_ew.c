@@ -5,7 +5,8 @@
  *
  * Arithmetic follows ONNX Runtime's CPU kernels (see runtime/quant.h):
  * QLinearAdd in float32 with the output zero point folded into a bias,
- * QLinearMul as a float32 requantization of the integer product, the unary
+ * QLinearMul as a requantization of the integer product in the session's
+ * mode (qrun_requantize; float: ORT's float32 order), the unary
  * ops and Concat's requantization as 256-entry lookup tables. Everything
  * derived from the scales and zero points (ratios, tables) is built once at
  * prepare when those are constants, else per run into scratch.
@@ -14,6 +15,7 @@
 #include "backends/cpu_ref/ops/ew_common.h"
 #include "backends/cpu_ref/ops/qlinear_common.h"
 #include "runtime/quant.h"
+#include "runtime/shape/qlinear_contrib.h"
 #include "runtime/shape/shape_util.h"
 
 #include <math.h>
@@ -155,6 +157,7 @@ static const void *qe_payload(const qrun_kernel_call *call) {
 
 typedef struct qe_bin_job {
     const qe_params *p;
+    qrun_requant mul; /* QLinearMul */
     bool add, u8;
     const void *a, *b;
     void *c;
@@ -171,7 +174,7 @@ qe_bin_row(void *ctx, const int64_t *in_off, const int64_t *in_step, int64_t out
             v = qrun_qadd_apply(&p->add, a, b);
         } else {
             int32_t prod = (a - p->in[0].zp) * (b - p->in[1].zp);
-            v = qrun_requantize_ort(prod, p->mul_mult, p->out.zp, p->out.qmin, p->out.qmax);
+            v = qrun_requantize(&j->mul, prod, p->out.zp, p->out.qmin, p->out.qmax);
         }
         qlc_store8(j->c, out_off + k, v);
     }
@@ -186,6 +189,11 @@ static qrun_status qe_eval_binary(const qrun_kernel_call *call) {
                     .a = ab[0]->data,
                     .b = ab[1]->data,
                     .c = c->data};
+    if (!j.add) {
+        qrun_status st = qrun_requant_init(&j.mul, j.p->mul_mult, call->requant, call->err);
+        if (st != QRUN_OK)
+            return st;
+    }
     ew_plan plan;
     ew_plan_init(&plan, 2, ab, c);
     ew_plan_run(&plan, qe_bin_row, &j, call->n_threads, true);
@@ -238,10 +246,10 @@ static void qe_softmax_line(const qe_params *p,
 static qrun_status qe_eval_softmax(const qrun_kernel_call *call) {
     const qe_params *p = qe_payload(call);
     const struct qrun_tensor *x = call->inputs[0];
-    bool v13 = qrun_node_attr_int(call->node, "opset", 13) >= 13;
+    bool v13;
     int axis;
-    qrun_status st = qrun_normalize_axis(qrun_node_attr_int(call->node, "axis", v13 ? -1 : 1),
-                                         x->rank, &axis, call->err);
+    qrun_status st =
+        qrun_normalize_axis(qrun_qlinear_softmax_axis(call->node, &v13), x->rank, &axis, call->err);
     if (st != QRUN_OK)
         return st;
     int64_t outer = 1, len = 1, inner = 1;
@@ -305,21 +313,15 @@ static qrun_status qe_eval_concat(const qrun_kernel_call *call) {
 
 /* ---- table ---------------------------------------------------------------- */
 
-/* Shape inference checked every type; only uint8/int8 tensors reach the kernels. */
+/* Shape inference checked every type; the data tensors must be uint8/int8. */
 static bool qe_supports(const qrun_node *node,
                         const struct qrun_tensor *const *inputs,
                         int n_inputs,
                         char *why,
                         size_t why_cap) {
-    const struct qrun_tensor *x = n_inputs > 0 ? inputs[0] : NULL;
-    if (node->op == QRUN_OP_MS_QLINEAR_CONCAT)
-        x = n_inputs > 2 ? inputs[2] : NULL;
-    if (!x || x->dtype == QRUN_DTYPE_UNDEFINED || x->dtype == QRUN_DTYPE_UINT8 ||
-        x->dtype == QRUN_DTYPE_INT8)
-        return true;
-    snprintf(why, why_cap, "%s: type %s is not implemented", node->op_type,
-             qrun_dtype_name(x->dtype));
-    return false;
+    int data = node->op == QRUN_OP_MS_QLINEAR_CONCAT ? 2 : 0;
+    const struct qrun_tensor *x = n_inputs > data ? inputs[data] : NULL;
+    return qlc_supports_8bit(node, x, why, why_cap);
 }
 
 #define QE_KERNEL(OP, EVAL)                                                                        \

@@ -5,7 +5,8 @@
  *
  * As ONNX Runtime: the global pool sums the integers, removes the zero point
  * and requantizes with the float32 multiplier x_scale / (y_scale * size)
- * (MLAS order: round, then the zero point); the windowed pool averages the
+ * in the session's mode (float: MLAS order, round, then the zero point;
+ * qrun_requantize); the windowed pool averages the
  * dequantized values in float32 and quantizes the average.
  */
 #include "backends/cpu_ref/kernel.h"
@@ -63,23 +64,30 @@ static qp_layout qp_layout_of(bool channels_last, int64_t c, int64_t sp) {
 
 /* ---- QLinearGlobalAveragePool ---------------------------------------------- */
 
-static void qp_global(const qp_prep *q, const void *x, void *y, bool u8, int nt) {
+static qrun_status qp_global(const qrun_kernel_call *call, const qp_prep *q, bool u8, int nt) {
     const qrun_conv_params *p = &q->p;
+    const void *x = call->inputs[0]->data;
+    void *y = call->outputs[0]->data;
     int64_t sp = qrun_conv_prod(p->in, p->n_spatial), c = p->c_in;
     qp_layout in = qp_layout_of(q->channels_last, c, sp);
     qp_layout out = qp_layout_of(q->channels_last, c, 1);
-    float mult = q->x.scale / (q->y.scale * (float)sp);
+    qrun_requant rq;
+    qrun_status st =
+        qrun_requant_init(&rq, q->x.scale / (q->y.scale * (float)sp), call->requant, call->err);
+    if (st != QRUN_OK)
+        return st;
     int64_t planes = p->batch * c;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t t = 0; t < planes; t++) {
         int64_t b = t / c, ch = t % c, base = b * in.batch + ch * in.chan;
-        int32_t acc = 0;
+        int64_t acc = 0;
         for (int64_t s = 0; s < sp; s++)
             acc += qlc_load8(x, base + s * in.pos, u8);
-        acc -= q->x.zp * (int32_t)sp;
+        acc -= (int64_t)q->x.zp * sp;
         qlc_store8(y, b * out.batch + ch * out.chan,
-                   qrun_requantize_ort(acc, mult, q->y.zp, q->y.qmin, q->y.qmax));
+                   qrun_requantize(&rq, acc, q->y.zp, q->y.qmin, q->y.qmax));
     }
+    return QRUN_OK;
 }
 
 /* ---- QLinearAveragePool ---------------------------------------------------- */
@@ -141,9 +149,8 @@ static qrun_status qp_eval(const qrun_kernel_call *call) {
     int64_t work = qrun_tensor_numel_(x);
     int nt = work >= ((int64_t)1 << 15) ? call->n_threads : 1;
     if (call->node->op == QRUN_OP_MS_QLINEAR_GLOBAL_AVERAGE_POOL)
-        qp_global(&q, x->data, call->outputs[0]->data, u8, nt);
-    else
-        qp_average(&q, x->data, call->outputs[0]->data, u8, nt);
+        return qp_global(call, &q, u8, nt);
+    qp_average(&q, x->data, call->outputs[0]->data, u8, nt);
     return QRUN_OK;
 }
 
@@ -152,13 +159,7 @@ static bool qp_supports(const qrun_node *node,
                         int n_inputs,
                         char *why,
                         size_t why_cap) {
-    const struct qrun_tensor *x = n_inputs > 0 ? inputs[0] : NULL;
-    if (!x || x->dtype == QRUN_DTYPE_UNDEFINED || x->dtype == QRUN_DTYPE_UINT8 ||
-        x->dtype == QRUN_DTYPE_INT8)
-        return true;
-    snprintf(why, why_cap, "%s: type %s is not implemented", node->op_type,
-             qrun_dtype_name(x->dtype));
-    return false;
+    return qlc_supports_8bit(node, n_inputs > 0 ? inputs[0] : NULL, why, why_cap);
 }
 
 const cpu_ref_kernel cpu_ref_kernels_qlinear_pool[] = {

@@ -33,29 +33,43 @@ static qrun_status qk_map(const qrun_kernel_call *call, qrun_qparam_map *m) {
                                 call->err);
 }
 
-/* ---- QuantizeLinear ------------------------------------------------------ */
-
-typedef struct qk_quant {
-    const struct qrun_tensor *x, *scale, *zp;
-    struct qrun_tensor *y;
+/*
+ * Op data of QuantizeLinear / DequantizeLinear, made once per plan from
+ * shapes and attributes: the scale/zero-point layout and (QuantizeLinear)
+ * the compute type and output range.
+ */
+typedef struct qk_params {
     qrun_qparam_map map;
     qrun_dtype compute; /* type x / scale is computed in */
     bool is_int;        /* integer target (else FP8/FP4) */
     bool saturate;      /* FP8 targets */
     int32_t qmin, qmax;
+} qk_params;
+
+static size_t qk_op_data_bytes(const qrun_kernel_call *call) {
+    (void)call;
+    return sizeof(qk_params);
+}
+
+/* ---- QuantizeLinear ------------------------------------------------------ */
+
+typedef struct qk_quant {
+    const struct qrun_tensor *x, *scale, *zp;
+    struct qrun_tensor *y;
+    const qk_params *p;
 } qk_quant;
 
 static void qk_quant_elem(const qk_quant *k, int64_t i) {
     const struct qrun_dtype_traits *tx = qrun_dtype_traits_get(k->x->dtype);
     const struct qrun_dtype_traits *ts = qrun_dtype_traits_get(k->scale->dtype);
     const struct qrun_dtype_traits *ty = qrun_dtype_traits_get(k->y->dtype);
-    int64_t p = qrun_qparam_index(&k->map, i);
+    int64_t p = qrun_qparam_index(&k->p->map, i);
     double q = qrun_quant_div(tx->get(k->x->data, (size_t)i), ts->get(k->scale->data, (size_t)p),
-                              k->compute);
+                              k->p->compute);
     double zp = k->zp ? ty->get(k->zp->data, (size_t)p) : 0.0;
-    if (k->is_int) {
-        ty->set(k->y->data, (size_t)i, (double)qrun_quantize_int(q, (int32_t)zp, k->qmin, k->qmax),
-                true);
+    if (k->p->is_int) {
+        ty->set(k->y->data, (size_t)i,
+                (double)qrun_quantize_int(q, (int32_t)zp, k->p->qmin, k->p->qmax), true);
         return;
     }
     /*
@@ -65,7 +79,7 @@ static void qk_quant_elem(const qk_quant *k, int64_t i) {
      */
     if (k->y->dtype == QRUN_DTYPE_FLOAT4E2M1)
         q = (double)((float)q + (float)zp);
-    ty->set(k->y->data, (size_t)i, q, k->saturate);
+    ty->set(k->y->data, (size_t)i, q, k->p->saturate);
 }
 
 /* float32 x and scale to uint8/int8: the common QDQ case, without the per-element indirection. */
@@ -73,11 +87,11 @@ static void qk_quant_f32_8bit(const qk_quant *k, int64_t lo, int64_t hi) {
     const float *x = k->x->data, *s = k->scale->data;
     bool u8 = k->y->dtype == QRUN_DTYPE_UINT8;
     for (int64_t i = lo; i < hi; i++) {
-        int64_t p = qrun_qparam_index(&k->map, i);
+        int64_t p = qrun_qparam_index(&k->p->map, i);
         int32_t zp = 0;
         if (k->zp)
             zp = u8 ? ((const uint8_t *)k->zp->data)[p] : ((const int8_t *)k->zp->data)[p];
-        int32_t v = qrun_quantize_int((double)(x[i] / s[p]), zp, k->qmin, k->qmax);
+        int32_t v = qrun_quantize_int((double)(x[i] / s[p]), zp, k->p->qmin, k->p->qmax);
         if (u8)
             ((uint8_t *)k->y->data)[i] = (uint8_t)v;
         else
@@ -85,15 +99,13 @@ static void qk_quant_f32_8bit(const qk_quant *k, int64_t lo, int64_t hi) {
     }
 }
 
-static qrun_status qk_quant_read(const qrun_kernel_call *call, qk_quant *k) {
+static qrun_status qk_prepare_quantize(const qrun_kernel_call *call, void *op_data) {
+    qk_params *pr = op_data;
     const qrun_node *n = call->node;
-    k->x = call->inputs[0];
-    k->scale = call->inputs[1];
-    k->zp = qk_in(call, 2);
-    k->y = call->outputs[0];
-    if (k->zp && k->zp->dtype != k->y->dtype)
+    const struct qrun_tensor *zp = qk_in(call, 2), *y = call->outputs[0];
+    if (zp && zp->dtype != y->dtype)
         return qrun_errf(call->err, QRUN_E_MODEL, "y_zero_point is %s but the output is %s",
-                         qrun_dtype_name(k->zp->dtype), qrun_dtype_name(k->y->dtype));
+                         qrun_dtype_name(zp->dtype), qrun_dtype_name(y->dtype));
     qrun_dtype prec = QRUN_DTYPE_UNDEFINED;
     int64_t opset = qrun_qdq_onnx_opset(n);
     if (opset >= 23) {
@@ -103,20 +115,21 @@ static qrun_status qk_quant_read(const qrun_kernel_call *call, qk_quant *k) {
             return qrun_errf(call->err, QRUN_E_MODEL, "precision %lld is not a float type",
                              (long long)pv);
     }
-    k->compute = qrun_quant_compute_type(k->x->dtype, k->scale->dtype, prec);
-    k->saturate = opset >= 19 ? qrun_node_attr_int(n, "saturate", 1) != 0 : true;
-    k->is_int = qrun_quant_int_range(k->y->dtype, &k->qmin, &k->qmax);
-    return qk_map(call, &k->map);
+    pr->compute = qrun_quant_compute_type(call->inputs[0]->dtype, call->inputs[1]->dtype, prec);
+    pr->saturate = opset >= 19 ? qrun_node_attr_int(n, "saturate", 1) != 0 : true;
+    pr->is_int = qrun_quant_int_range(y->dtype, &pr->qmin, &pr->qmax);
+    return qk_map(call, &pr->map);
 }
 
 static qrun_status qk_eval_quantize(const qrun_kernel_call *call) {
-    qk_quant k;
-    qrun_status st = qk_quant_read(call, &k);
-    if (st != QRUN_OK)
-        return st;
+    qk_quant k = {.x = call->inputs[0],
+                  .scale = call->inputs[1],
+                  .zp = qk_in(call, 2),
+                  .y = call->outputs[0],
+                  .p = call->op_data};
     int64_t n = qrun_tensor_numel_(k.x), nblk = (n + QK_BLOCK - 1) / QK_BLOCK;
     bool fast = k.x->dtype == QRUN_DTYPE_FLOAT && k.scale->dtype == QRUN_DTYPE_FLOAT &&
-                k.compute == QRUN_DTYPE_FLOAT &&
+                k.p->compute == QRUN_DTYPE_FLOAT &&
                 (k.y->dtype == QRUN_DTYPE_UINT8 || k.y->dtype == QRUN_DTYPE_INT8);
 #pragma omp parallel for num_threads(qk_threads(call, n)) schedule(static)
     for (int64_t b = 0; b < nblk; b++) {
@@ -136,7 +149,7 @@ static qrun_status qk_eval_quantize(const qrun_kernel_call *call) {
 typedef struct qk_dequant {
     const struct qrun_tensor *x, *scale, *zp;
     struct qrun_tensor *y;
-    qrun_qparam_map map;
+    const qk_params *p;
     bool use_zp; /* integer x: FP8/FP4 zero points must be 0 and are ignored, as the reference */
 } qk_dequant;
 
@@ -144,7 +157,7 @@ static void qk_dequant_elem(const qk_dequant *k, int64_t i) {
     const struct qrun_dtype_traits *tx = qrun_dtype_traits_get(k->x->dtype);
     const struct qrun_dtype_traits *ts = qrun_dtype_traits_get(k->scale->dtype);
     const struct qrun_dtype_traits *ty = qrun_dtype_traits_get(k->y->dtype);
-    int64_t p = qrun_qparam_index(&k->map, i);
+    int64_t p = qrun_qparam_index(&k->p->map, i);
     float x = (float)tx->get(k->x->data, (size_t)i); /* x.astype(float32) */
     double s = ts->get(k->scale->data, (size_t)p);
     if (!k->use_zp) {
@@ -164,7 +177,7 @@ static void qk_dequant_8bit_f32(const qk_dequant *k, int64_t lo, int64_t hi) {
     float *y = k->y->data;
     bool u8 = k->x->dtype == QRUN_DTYPE_UINT8;
     for (int64_t i = lo; i < hi; i++) {
-        int64_t p = qrun_qparam_index(&k->map, i);
+        int64_t p = qrun_qparam_index(&k->p->map, i);
         float x = u8 ? ((const uint8_t *)k->x->data)[i] : ((const int8_t *)k->x->data)[i];
         float zp = 0.0f;
         if (k->use_zp)
@@ -173,14 +186,16 @@ static void qk_dequant_8bit_f32(const qk_dequant *k, int64_t lo, int64_t hi) {
     }
 }
 
+static qrun_status qk_prepare_dequantize(const qrun_kernel_call *call, void *op_data) {
+    return qk_map(call, &((qk_params *)op_data)->map);
+}
+
 static qrun_status qk_eval_dequantize(const qrun_kernel_call *call) {
     qk_dequant k = {.x = call->inputs[0],
                     .scale = call->inputs[1],
                     .zp = qk_in(call, 2),
-                    .y = call->outputs[0]};
-    qrun_status st = qk_map(call, &k.map);
-    if (st != QRUN_OK)
-        return st;
+                    .y = call->outputs[0],
+                    .p = call->op_data};
     k.use_zp = k.zp && qrun_dtype_is_integer(k.x->dtype);
     int64_t n = qrun_tensor_numel_(k.x), nblk = (n + QK_BLOCK - 1) / QK_BLOCK;
     bool fast = (k.x->dtype == QRUN_DTYPE_UINT8 || k.x->dtype == QRUN_DTYPE_INT8) &&
@@ -257,11 +272,27 @@ static bool qk_supports(const qrun_node *node,
 }
 
 const cpu_ref_kernel cpu_ref_kernels_quant[] = {
-    {.op = QRUN_OP_QUANTIZE_LINEAR, .supports = qk_supports, .eval = qk_eval_quantize},
-    {.op = QRUN_OP_DEQUANTIZE_LINEAR, .supports = qk_supports, .eval = qk_eval_dequantize},
+    {.op = QRUN_OP_QUANTIZE_LINEAR,
+     .supports = qk_supports,
+     .op_data_bytes = qk_op_data_bytes,
+     .prepare = qk_prepare_quantize,
+     .eval = qk_eval_quantize},
+    {.op = QRUN_OP_DEQUANTIZE_LINEAR,
+     .supports = qk_supports,
+     .op_data_bytes = qk_op_data_bytes,
+     .prepare = qk_prepare_dequantize,
+     .eval = qk_eval_dequantize},
     {.op = QRUN_OP_DYNAMIC_QUANTIZE_LINEAR, .supports = qk_supports, .eval = qk_eval_dynamic},
     /* com.microsoft QuantizeLinear/DequantizeLinear: ONNX-19 semantics (qrun_qdq_onnx_opset). */
-    {.op = QRUN_OP_MS_QUANTIZE_LINEAR, .supports = qk_supports, .eval = qk_eval_quantize},
-    {.op = QRUN_OP_MS_DEQUANTIZE_LINEAR, .supports = qk_supports, .eval = qk_eval_dequantize},
+    {.op = QRUN_OP_MS_QUANTIZE_LINEAR,
+     .supports = qk_supports,
+     .op_data_bytes = qk_op_data_bytes,
+     .prepare = qk_prepare_quantize,
+     .eval = qk_eval_quantize},
+    {.op = QRUN_OP_MS_DEQUANTIZE_LINEAR,
+     .supports = qk_supports,
+     .op_data_bytes = qk_op_data_bytes,
+     .prepare = qk_prepare_dequantize,
+     .eval = qk_eval_dequantize},
     {.op = QRUN_OP_UNKNOWN},
 };
