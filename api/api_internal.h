@@ -3,20 +3,13 @@
 #ifndef QRUN_API_INTERNAL_H
 #define QRUN_API_INTERNAL_H
 
+#include "api/context.h"
 #include "api/registry.h"
 #include "qrun/qrun.h"
 #include "runtime/error.h"
 #include "runtime/exec.h"
 #include "runtime/ir.h"
 #include "runtime/lower/qdq.h"
-
-struct qrun_context {
-    const qrun_allocator *alloc;
-    qrun_allocator alloc_copy;
-    int n_threads;
-    bool no_qdq_lowering;
-    qrun_err err;
-};
 
 struct qrun_model {
     qrun_context *ctx;

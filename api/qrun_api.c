@@ -3,6 +3,7 @@
 #include "qrun/qrun.h"
 
 #include "api/api_internal.h"
+#include "api/context.h"
 #include "api/registry.h"
 #include "onnx/onnx_loader.h"
 #include "runtime/alloc.h"
@@ -11,6 +12,7 @@
 #include "runtime/lower/qdq.h"
 #include "runtime/macs.h"
 #include "runtime/npy.h"
+#include "runtime/quant.h"
 #include "runtime/quantize/ptq.h"
 
 #include <errno.h>
@@ -138,7 +140,21 @@ check_ops_supported(qrun_context *ctx, api_chain *chain, const qrun_graph *g, co
     return QRUN_OK;
 }
 
-/* Lower QDQ node units (unless the context says not to), then check every op. */
+/* Constant scales and zero points of the quantization ops are checked once, at load. */
+static qrun_status check_quant_params(qrun_context *ctx, const qrun_graph *g, const char *file) {
+    for (int k = 0; k < g->n_nodes; k++) {
+        const qrun_node *n = &g->nodes[k];
+        qrun_status s = qrun_quant_check_constants(g, n, &ctx->err);
+        if (s) {
+            qrun_err_prefix(&ctx->err, "%s: node '%s' (%s): ", file, n->name, n->op_type);
+            return s;
+        }
+    }
+    return QRUN_OK;
+}
+
+/* Check the constant quantization parameters (on the graph as written, so errors name the
+ * file's nodes), lower QDQ node units (unless the context says not to), then check every op. */
 static qrun_status model_prepare_graph(
     qrun_context *ctx, qrun_graph *g, const char *file, bool check, qrun_lower_report *rep) {
     api_chain chain;
@@ -146,7 +162,9 @@ static qrun_status model_prepare_graph(
         qrun_registry_create_chain("cpu_ref", ctx->alloc, chain.bs, &chain.n, &ctx->err);
     if (s)
         return s;
-    if (!ctx->no_qdq_lowering) {
+    if (check)
+        s = check_quant_params(ctx, g, file);
+    if (!s && !ctx->no_qdq_lowering) {
         s = qrun_lower_qdq(g, chain_supports, &chain, rep, &ctx->err);
         if (s)
             qrun_err_prefix(&ctx->err, "%s: QDQ lowering: ", file);
@@ -538,8 +556,9 @@ QRUN_API qrun_status qrun_session_create(qrun_context *ctx,
     sess->ctx = ctx;
     sess->model = model;
     sess->profile = opts->profile;
-    s = qrun_registry_create_chain(opts->backend, ctx->alloc, sess->backends, &sess->n_backends,
-                                   &ctx->err);
+    s = qrun_registry_create_chain_hw(opts->backend, ctx->alloc,
+                                      opts->hw ? qrun_hw_config_(opts->hw) : NULL, sess->backends,
+                                      &sess->n_backends, &ctx->err);
     if (s)
         goto out_free;
     sess->observer = opts->observer;
@@ -582,6 +601,11 @@ out_free:
     qrun_free(ctx->alloc, ptrs);
     qrun_session_free(sess);
     return s;
+}
+
+int qrun_session_backends_(const qrun_session *sess, const qrun_backend **out) {
+    *out = sess->backends;
+    return sess->n_backends;
 }
 
 QRUN_API void qrun_session_free(qrun_session *sess) {

@@ -3,6 +3,7 @@
 #ifndef QRUN_API_REGISTRY_H
 #define QRUN_API_REGISTRY_H
 
+#include "backends/accel_sim/hw_config.h"
 #include "runtime/backend.h"
 
 #define QRUN_MAX_BACKENDS 4
@@ -16,6 +17,14 @@ const char *qrun_registry_name(int i);
  */
 qrun_status qrun_registry_create_chain(
     const char *name, const qrun_allocator *alloc, qrun_backend *out, int *n_out, qrun_err *err);
+/** @brief Same, for a backend that simulates hardware (accel_sim): hw is required there and
+ * ignored by the others. */
+qrun_status qrun_registry_create_chain_hw(const char *name,
+                                          const qrun_allocator *alloc,
+                                          const hw_config *hw,
+                                          qrun_backend *out,
+                                          int *n_out,
+                                          qrun_err *err);
 void qrun_registry_free_chain(qrun_backend *bs, int n);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* PTQ options and the calibration-set reader of the qrun CLI (see ptq_cli.h). */
 #include "tools/ptq_cli.h"
+#include "tools/qrun_hw.h" /* fail() */
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,17 +27,6 @@ const char *const k_ptq_cli_usage =
     "  --keep-float N[,N...]  leave these nodes in float\n"
     "  --dtype-for N=FMT[,...]  per-node formats\n";
 
-static int ptq_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int ptq_fail(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("qrun: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return 1;
-}
-
 void ptq_cli_init(ptq_cli *p) {
     memset(p, 0, sizeof *p);
     qrun_quant_options_init(&p->opts);
@@ -56,21 +46,20 @@ bool ptq_cli_takes_value(const char *a) {
 int ptq_cli_parse(ptq_cli *p, const char *a, const char *val) {
     if (strcmp(a, "--dtype") == 0) {
         if (strcmp(val, "auto") != 0 && qrun_quant_format_from_name(val) == QRUN_DTYPE_UNDEFINED)
-            return -ptq_fail("--dtype: unknown format '%s' (auto, %s)", val,
-                             qrun_quant_format_names());
+            return -fail("--dtype: unknown format '%s' (auto, %s)", val, qrun_quant_format_names());
         p->dtype = val;
         p->opts.dtype = val;
     } else if (strcmp(a, "--calib") == 0) {
         p->calib_dir = val;
     } else if (strcmp(a, "--calib-method") == 0) {
         if (!qrun_calib_method_from_name(val, &p->opts.calib_method))
-            return -ptq_fail("--calib-method must be minmax, percentile, mse or entropy, got '%s'",
-                             val);
+            return -fail("--calib-method must be minmax, percentile, mse or entropy, got '%s'",
+                         val);
     } else if (strcmp(a, "--percentile") == 0) {
         char *end = NULL;
         double v = strtod(val, &end);
         if (!end || *end || end == val || !(v > 50.0 && v <= 100.0))
-            return -ptq_fail("--percentile expects a number in (50, 100], got '%s'", val);
+            return -fail("--percentile expects a number in (50, 100], got '%s'", val);
         p->opts.percentile = v;
     } else if (strcmp(a, "--scale") == 0) {
         if (strcmp(val, "float") == 0)
@@ -78,7 +67,7 @@ int ptq_cli_parse(ptq_cli *p, const char *a, const char *val) {
         else if (strcmp(val, "pow2") == 0)
             p->opts.scale_mode = QRUN_SCALE_POW2;
         else
-            return -ptq_fail("--scale must be float or pow2, got '%s'", val);
+            return -fail("--scale must be float or pow2, got '%s'", val);
     } else if (strcmp(a, "--keep-float") == 0) {
         p->opts.keep_float = val;
     } else if (strcmp(a, "--dtype-for") == 0) {
@@ -118,7 +107,7 @@ static int list_dir(const char *dir, bool dirs, name_list *out) {
     memset(out, 0, sizeof *out);
     DIR *d = opendir(dir);
     if (!d)
-        return ptq_fail("--calib %s: cannot open: %s", dir, strerror(errno));
+        return fail("--calib %s: cannot open: %s", dir, strerror(errno));
     int cap = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
@@ -139,7 +128,7 @@ static int list_dir(const char *dir, bool dirs, name_list *out) {
             if (!p) {
                 closedir(d);
                 names_free(out);
-                return ptq_fail("out of memory");
+                return fail("out of memory");
             }
             out->names = p;
         }
@@ -147,7 +136,7 @@ static int list_dir(const char *dir, bool dirs, name_list *out) {
         if (!out->names[out->n]) {
             closedir(d);
             names_free(out);
-            return ptq_fail("out of memory");
+            return fail("out of memory");
         }
         out->n++;
     }
@@ -176,14 +165,14 @@ static int add_sample(qrun_context *ctx,
                       const char *what) {
     qrun_tensor **t = calloc((size_t)n_inputs + 1, sizeof *t);
     if (!t)
-        return ptq_fail("out of memory");
+        return fail("out of memory");
     int rc = 0;
     for (int i = 0; i < n_inputs && !rc; i++) {
         if (qrun_tensor_load_file(ctx, files[i], &t[i]))
-            rc = ptq_fail("%s", qrun_context_errmsg(ctx));
+            rc = fail("%s", qrun_context_errmsg(ctx));
     }
     if (!rc && qrun_calibrator_add_sample(cal, (const qrun_tensor *const *)t, n_inputs))
-        rc = ptq_fail("%s: %s", what, qrun_context_errmsg(ctx));
+        rc = fail("%s: %s", what, qrun_context_errmsg(ctx));
     for (int i = 0; i < n_inputs; i++)
         qrun_tensor_free(t[i]);
     free(t);
@@ -199,7 +188,7 @@ static int set_input_path(const char *set, int i, char *buf, size_t cap) {
     snprintf(buf, cap, "%s/input_%d.npy", set, i);
     if (stat(buf, &st) == 0)
         return 0;
-    return ptq_fail("%s: no input_%d.pb or input_%d.npy", set, i, i);
+    return fail("%s: no input_%d.pb or input_%d.npy", set, i, i);
 }
 
 static int
@@ -214,15 +203,15 @@ calibrate_dir(qrun_context *ctx, qrun_calibrator *cal, const qrun_model *m, cons
     }
     int rc = 0, total = sets.n ? sets.n : npys.n;
     if (total == 0)
-        rc = ptq_fail("--calib %s: no *.npy files or test_data_set_* folders", dir);
+        rc = fail("--calib %s: no *.npy files or test_data_set_* folders", dir);
     else if (!sets.n && n_inputs != 1)
-        rc = ptq_fail("--calib %s: *.npy samples need a one-input model (this one has %d inputs); "
-                      "use test_data_set_*/input_<i>.pb folders",
-                      dir, n_inputs);
+        rc = fail("--calib %s: *.npy samples need a one-input model (this one has %d inputs); "
+                  "use test_data_set_*/input_<i>.pb folders",
+                  dir, n_inputs);
     char(*paths)[PATH_MAX] = calloc((size_t)n_inputs + 1, PATH_MAX);
     const char **files = calloc((size_t)n_inputs + 1, sizeof *files);
     if (!rc && (!paths || !files))
-        rc = ptq_fail("out of memory");
+        rc = fail("out of memory");
     for (int s = 0; !rc && s < total; s++) {
         char set[PATH_MAX];
         if (sets.n) {
@@ -255,7 +244,7 @@ int ptq_cli_quantize(qrun_context *ctx,
     *out = NULL;
     qrun_calibrator *cal = NULL;
     if (qrun_calibrator_create(ctx, m, &p->opts, &cal))
-        return ptq_fail("%s: %s", model_path, qrun_context_errmsg(ctx));
+        return fail("%s: %s", model_path, qrun_context_errmsg(ctx));
     int rc = 0;
     if (p->calib_dir) {
         rc = calibrate_dir(ctx, cal, m, p->calib_dir);
@@ -266,10 +255,10 @@ int ptq_cli_quantize(qrun_context *ctx,
                 p->dtype);
         if (qrun_calibrator_add_sample(cal, (const qrun_tensor *const *)own,
                                        qrun_model_input_count(m)))
-            rc = ptq_fail("%s", qrun_context_errmsg(ctx));
+            rc = fail("%s", qrun_context_errmsg(ctx));
     }
     if (!rc && qrun_quantize_model(cal, out))
-        rc = ptq_fail("%s", qrun_context_errmsg(ctx));
+        rc = fail("%s", qrun_context_errmsg(ctx));
     if (!rc) {
         qrun_quant_summary s;
         qrun_model_quant_summary(*out, &s);

@@ -2,6 +2,7 @@
 /* qrun: the command-line tool, a client of include/qrun/qrun.h only. */
 #include "qrun/qrun.h"
 #include "tools/ptq_cli.h"
+#include "tools/qrun_hw.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -31,6 +32,8 @@ typedef struct cli {
     const char *output_dir;
     const char *output_format; /* "pb" | "npy" */
     const char *backend;
+    const char *hw;  /* --hw PRESET|FILE */
+    const char *sim; /* --sim MODE */
     bool json;
     bool random_input;
     bool profile;
@@ -50,6 +53,7 @@ static const char *k_usage =
     "  qrun info MODEL.onnx [--json]   describe a model: opsets, inputs/outputs, ops, parameters, "
     "MACs,\n"
     "                                  and which nodes each backend can run\n"
+    "%s"
     "  qrun --help | --version\n"
     "\n"
     "Run options:\n"
@@ -65,7 +69,7 @@ static const char *k_usage =
     "  --output-format FMT    pb (ONNX TensorProto, default) or npy\n"
     "  --json                 print a machine-readable summary instead of the text summary\n"
     "  --threads N            kernel threads (default: all cores)\n"
-    "  --backend NAME         execution backend (default: cpu_ref)\n"
+    "  --backend NAME         execution backend: cpu_ref (default) or accel_sim (needs --hw)\n"
     "  --repeat N             run N times and report the median time (default 1)\n"
     "  --profile              print per-node times as CSV on stderr (node,op,backend,ms)\n"
     "  --no-lower             keep QDQ node units as float DequantizeLinear -> op -> "
@@ -76,6 +80,7 @@ static const char *k_usage =
     "                         fixed point: Q0.31 multiplier and shift, round half away)\n"
     "  --fp8-accum ACC        accumulator of FP8 conv/matmul: fp32 (default), fp16 or bf16\n"
     "                         (rounded after every add, as narrow hardware accumulators)\n"
+    "%s"
     "\n"
     "%s"
     "\n"
@@ -84,8 +89,11 @@ static const char *k_usage =
 
 /* ---- small utilities ---------------------------------------------------- */
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...) {
+static void print_usage(FILE *f) {
+    fprintf(f, k_usage, qrun_hw_usage_commands, qrun_hw_usage_options, k_ptq_cli_usage);
+}
+
+int fail(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     fputs("qrun: error: ", stderr);
@@ -166,9 +174,10 @@ static void json_number(FILE *f, double v) {
 /* ---- argument parsing --------------------------------------------------- */
 
 static bool option_takes_value(const char *a) {
-    static const char *const with_value[] = {"--inputs",        "--input",   "--output-dir",
-                                             "--output-format", "--backend", "--threads",
-                                             "--repeat",        "--requant", "--fp8-accum"};
+    static const char *const with_value[] = {
+        "--inputs",    "--input",   "--output-dir", "--output-format",
+        "--backend",   "--threads", "--repeat",     "--requant",
+        "--fp8-accum", "--hw",      "--sim"};
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
         if (strcmp(a, with_value[k]) == 0)
             return true;
@@ -216,6 +225,10 @@ static int parse_args(int argc, char **argv, cli *c) {
             c->output_format = val;
         } else if (strcmp(a, "--backend") == 0) {
             c->backend = val;
+        } else if (strcmp(a, "--hw") == 0) {
+            c->hw = val;
+        } else if (strcmp(a, "--sim") == 0) {
+            c->sim = val;
         } else if (strcmp(a, "--threads") == 0) {
             if (!parse_int(val, 1, 1024, &c->threads))
                 return fail("--threads expects an integer in [1, 1024], got '%s'", val);
@@ -425,8 +438,12 @@ print_text_summary(const cli *c, qrun_tensor **outs, int n_out, double ms, size_
     printf("arena: %zu bytes\n", arena);
 }
 
-static void
-print_json_summary(const cli *c, qrun_tensor **outs, int n_out, double ms, size_t arena) {
+static void print_json_summary(const cli *c,
+                               const qrun_session *sess,
+                               qrun_tensor **outs,
+                               int n_out,
+                               double ms,
+                               size_t arena) {
     printf("{\"model\": ");
     json_string(stdout, c->model);
     printf(", \"backend\": ");
@@ -459,7 +476,9 @@ print_json_summary(const cli *c, qrun_tensor **outs, int n_out, double ms, size_
         }
         printf("}");
     }
-    printf("]}\n");
+    printf("]");
+    qrun_hw_print_sim(stdout, sess, true);
+    printf("}\n");
 }
 
 static int write_outputs(qrun_context *ctx, const cli *c, qrun_tensor **outs, int n_out) {
@@ -495,6 +514,9 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     qrun_session *sess = NULL;
     qrun_tensor **ins = NULL, **outs = NULL;
     double *times = NULL;
+    qrun_hw *hw = NULL;
+    if (qrun_hw_option(ctx, c->hw, c->backend, c->sim, &hw))
+        goto out;
     if (qrun_model_load(ctx, c->model, &m)) {
         fail("%s", qrun_context_errmsg(ctx));
         goto out;
@@ -522,6 +544,7 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     so.profile = c->profile;
     so.requant = c->requant;
     so.fp8_accum = c->fp8_accum;
+    so.hw = hw;
     if (qrun_session_create(ctx, m, &so, &sess)) {
         fail("%s", qrun_context_errmsg(ctx));
         goto out;
@@ -543,9 +566,11 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     if (c->output_dir && write_outputs(ctx, c, outs, n_out))
         goto out;
     if (c->json)
-        print_json_summary(c, outs, n_out, ms, qrun_session_arena_bytes(sess));
+        print_json_summary(c, sess, outs, n_out, ms, qrun_session_arena_bytes(sess));
     else
         print_text_summary(c, outs, n_out, ms, qrun_session_arena_bytes(sess));
+    if (!c->json)
+        qrun_hw_print_sim(stdout, sess, false);
     if (c->profile)
         print_profile(sess);
     rc = 0;
@@ -558,6 +583,7 @@ out:
     free(outs);
     free(times);
     qrun_session_free(sess);
+    qrun_hw_free(hw);
     qrun_model_free(m);
     return rc;
 }
@@ -597,6 +623,11 @@ static void print_lowering_text(const qrun_model *m) {
     int n = qrun_model_lowering_count(m), lowered = 0;
     if (!qrun_model_lowering_enabled(m)) {
         printf("QDQ lowering: disabled (--no-lower)\n");
+        return;
+    }
+    if (n == 0) {
+        printf("QDQ lowering: no DequantizeLinear -> op -> QuantizeLinear units (integer ops "
+               "such as QLinearConv run as they are)\n");
         return;
     }
     for (int i = 0; i < n; i++) {
@@ -822,16 +853,18 @@ static int cmd_info(qrun_context *ctx, const cli *c) {
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
-        fprintf(argc < 2 ? stderr : stdout, k_usage, k_ptq_cli_usage);
+        print_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 1 : 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("qrun %s\n", qrun_version());
         return 0;
     }
+    if (strcmp(argv[1], "hw") == 0)
+        return qrun_hw_main(argc - 1, argv + 1);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fprintf(stdout, k_usage, k_ptq_cli_usage);
+            print_usage(stdout);
             return 0;
         }
     }

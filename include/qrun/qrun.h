@@ -274,6 +274,8 @@ typedef struct qrun_node_profile {
     double ms;
 } qrun_node_profile;
 
+typedef struct qrun_hw qrun_hw;
+
 /**
  * How integer ops requantize an int32 accumulator with one multiplier to the
  * 8-bit output: QLinearConv, QLinearMatMul and com.microsoft QLinearConv,
@@ -311,8 +313,9 @@ typedef enum qrun_fp8_accum {
 typedef void (*qrun_tensor_observer)(void *ud, const char *name, const qrun_tensor *t);
 
 typedef struct qrun_session_options {
-    const char *backend;           /**< "cpu_ref" (default) */
+    const char *backend;           /**< "cpu_ref" (default) or "accel_sim" (needs hw) */
     bool profile;                  /**< collect per-node timings */
+    const qrun_hw *hw;             /**< hardware accel_sim simulates (copied at session creation) */
     qrun_requant_mode requant;     /**< integer requantization (default QRUN_REQUANT_FLOAT) */
     qrun_fp8_accum fp8_accum;      /**< FP8 accumulator (default QRUN_FP8_ACCUM_FP32) */
     qrun_tensor_observer observer; /**< NULL: none */
@@ -471,6 +474,98 @@ QRUN_API qrun_status qrun_model_quant_tensor(const qrun_model *model,
                                              qrun_quant_tensor_info *out);
 /** @brief QRUN_E_ARG when the model was not made by qrun_quantize_model. */
 QRUN_API qrun_status qrun_model_quant_summary(const qrun_model *model, qrun_quant_summary *out);
+
+/* ---- accelerator hardware descriptions (accel_sim) ---------------------- */
+
+/*
+ * A validated description of the simulated accelerator: bank grid, PEs,
+ * SRAM, clock, per-datatype MAC rates and accumulators, row and bank
+ * networks, off-chip memory, host link, energy table and power. Loaded from
+ * a built-in preset ("runai200", "speedai240", "edge_small") or a JSON file
+ * in the same format; qrun_hw_to_json shows the format. (qrun_hw is declared
+ * with the session options.)
+ */
+
+/** @brief Number of built-in presets. */
+QRUN_API int qrun_hw_preset_count(void);
+/** @brief Name of built-in preset i (static string); NULL when out of range. */
+QRUN_API const char *qrun_hw_preset_name(int i);
+/**
+ * @brief Load a built-in preset by name or else a JSON file by path, and
+ * validate it: unknown keys, wrong types, out-of-range values and missing
+ * keys are errors naming the file and the key path
+ * ("hw/runai200.json: energy.sram_read_pj_per_byte: must be a number > 0 ...").
+ * @return QRUN_OK, QRUN_E_ARG (unknown preset name), QRUN_E_IO, QRUN_E_MODEL
+ *         (malformed or invalid description), QRUN_E_NOMEM.
+ */
+QRUN_API qrun_status qrun_hw_load(qrun_context *ctx, const char *preset_or_file, qrun_hw **out);
+QRUN_API void qrun_hw_free(qrun_hw *hw);
+/** @brief The description's name and one-line description; owned by hw. */
+QRUN_API const char *qrun_hw_name(const qrun_hw *hw);
+QRUN_API const char *qrun_hw_description(const qrun_hw *hw);
+/**
+ * @brief Peak dense throughput for an input datatype named as for --dtype
+ * ("int8", "fp8e3m4", ...): 2 x MACs per cycle x clock, in TOPS (10^12 op/s).
+ * @return QRUN_OK, QRUN_E_ARG (unknown name), QRUN_E_UNSUPPORTED (the
+ *         hardware has no MAC rate for that datatype).
+ */
+QRUN_API qrun_status qrun_hw_peak_tops(qrun_hw *hw, const char *dtype, double *tops);
+/**
+ * @brief Every parameter, its citations and "peak_tops" as JSON that
+ * qrun_hw_load reads back. The string is owned by hw and stays valid until
+ * the next qrun_hw_to_json call on hw or qrun_hw_free.
+ */
+QRUN_API qrun_status qrun_hw_to_json(qrun_hw *hw, const char **json);
+/** @brief A readable listing (summary, peak per datatype, every parameter with unit and
+ * citation). Owned by hw like qrun_hw_to_json's string. */
+QRUN_API qrun_status qrun_hw_to_text(qrun_hw *hw, const char **text);
+
+/* ---- accelerator simulation report (backend accel_sim) ----------------- */
+
+/*
+ * With backend "accel_sim", the MAC-heavy nodes (Conv, MatMul, Gemm and
+ * their integer/QLinear forms) whose input dtypes the hardware lists are
+ * priced when the session plans, in layer-by-layer mode; their values are
+ * computed by the cpu_ref kernels. Other nodes run on cpu_ref, untimed.
+ */
+#define QRUN_SIM_ENERGY_KINDS 7
+/** @brief Name of energy class i: "mac", "sram", "rotator", "noc", "offchip", "requant",
+ * "static"; NULL when out of range. */
+QRUN_API const char *qrun_sim_energy_name(int i);
+
+typedef struct qrun_sim_node {
+    const char *name; /**< node name, owned by the model */
+    const char *op_type;
+    const char *dtype;   /**< operand dtype that set the MAC rate ("int8", "fp8e3m4", ...) */
+    const char *mapping; /**< "pe_output" or "row_split_k" */
+    int64_t macs;
+    double cycles;          /**< total, at the hardware clock */
+    double compute_cycles;  /**< MAC waves with rotator fill, row reduce and requant */
+    double stall_cycles;    /**< NoC and off-chip transfer time not hidden behind compute */
+    double dispatch_cycles; /**< controller overhead */
+    double time_us;
+    double utilization; /**< MACs / (cycles x PEs x MACs per PE per cycle), 0..1 */
+    double energy_uj;   /**< total, static power included */
+    double energy_kind_uj[QRUN_SIM_ENERGY_KINDS];
+} qrun_sim_node;
+
+typedef struct qrun_sim_summary {
+    const char *hw; /**< hardware name, owned by the session */
+    int n_nodes;    /**< nodes timed */
+    int64_t macs;
+    double cycles; /**< sum over nodes (layer by layer, no overlap between nodes) */
+    double time_us;
+    double energy_uj;
+    double effective_tops; /**< 2 x MACs / time */
+    double average_w;      /**< energy / time */
+} qrun_sim_summary;
+
+/** @brief Nodes timed in the current plan (0 when the session's backend is not accel_sim). */
+QRUN_API int qrun_session_sim_node_count(const qrun_session *sess);
+/** @return QRUN_OK or QRUN_E_ARG when i is out of range. */
+QRUN_API qrun_status qrun_session_sim_node(const qrun_session *sess, int i, qrun_sim_node *out);
+/** @return QRUN_OK, or QRUN_E_ARG when the session's backend is not accel_sim. */
+QRUN_API qrun_status qrun_session_sim_summary(const qrun_session *sess, qrun_sim_summary *out);
 
 #ifdef __cplusplus
 }

@@ -29,7 +29,7 @@ expect_error() {
 
 # --help documents every option the parser accepts.
 "$qrun" --help >"$tmp/help" && ok "--help exits 0" || bad "--help exits 0"
-for opt in --inputs --input --random-input --output-dir --output-format --json --threads --backend --repeat --profile --requant --fp8-accum info --version; do
+for opt in --inputs --input --random-input --output-dir --output-format --json --threads --backend --repeat --profile --requant --fp8-accum --hw --sim info --version; do
   grep -q -- "$opt" "$tmp/help" && ok "--help mentions $opt" || bad "--help mentions $opt"
 done
 "$qrun" --version | grep -q '^qrun [0-9]' && ok "--version" || bad "--version"
@@ -58,14 +58,17 @@ if [ -f "$mnv2" ]; then
   "$qrun" info "$mnv2" >"$tmp/out" 2>&1
   grep -q "QLinearMatMul *x1 *MACs 1280000$" "$tmp/out" && grep -q "MACs: 300774272" "$tmp/out" &&
     ok "info MACs of integer ops" || bad "info MACs of integer ops: $(grep MACs "$tmp/out")"
+  # A QOperator model has no Q/DQ units to lower; the report says so.
+  grep -q "^QDQ lowering: no DequantizeLinear -> op -> QuantizeLinear units" "$tmp/out" &&
+    ok "info: lowering report on a QOperator model" || bad "info: lowering report on a QOperator model: $(grep -A2 "QDQ lowering" "$tmp/out")"
 fi
 
 # QDQ lowering report (real QDQ model from ../shared, when present).
 qdq="$src/../shared/models/int8/qdq/mlperftiny_ic_resnet8_qdq.onnx"
 if [ -f "$qdq" ]; then
   "$qrun" info "$qdq" >"$tmp/out" 2>&1
-  # 11 of 17 with ONNX integer ops only; 16 with the com.microsoft ones (Add, AveragePool, Gemm).
-  grep -Eq "^QDQ lowering: (11|16) of 17 units lowered" "$tmp/out" &&
+  # Every unit but the final Softmax (its output is the graph output: no Q to fold).
+  grep -q "^QDQ lowering: 16 of 17 units lowered" "$tmp/out" &&
     grep -q "lowered .*Conv .*model/conv2d/BiasAdd -> QLinearConv" "$tmp/out" &&
     grep -q "not lowered .*Softmax .*model/dense/Softmax: " "$tmp/out" &&
     ok "info: QDQ lowering report" || bad "info: QDQ lowering report: $(cat "$tmp/out")"
@@ -107,10 +110,63 @@ if [ -d "$qm" ]; then
   ! cmp -s "$tmp/rq_float/output_0.pb" "$tmp/rq_fixed/output_0.pb" && ok "--requant fixed" ||
     bad "--requant fixed changes the output"
 fi
+# Malformed quantization parameters (models made by tests/test_quant_params.c): a load-time error
+# for a constant scale <= 0, a plan-time one for a blocked scale of the wrong shape; both name the
+# node. The second needs its float32 [2, 4] input X given, written here as a NumPy v1 file.
+expect_error "bad quant scale" "node 'dq_bad_scale' (DequantizeLinear): x_scale is -0.5; a scale must be positive" \
+  "$qrun" run "$src/tests/cli/quant_bad_scale.onnx"
+hdr="{'descr': '<f4', 'fortran_order': False, 'shape': (2, 4), }"
+hdr=$(printf '%-117s' "$hdr")
+{ printf '\x93NUMPY\x01\x00\x76\x00%s\n' "$hdr"; head -c 32 /dev/zero; } >"$tmp/x24.npy"
+expect_error "bad quant block_size" "node 'q_bad_block' (QuantizeLinear).*scale dim 1 is 3, expected 2 (= ceil(4 / block_size 3))" \
+  "$qrun" run "$src/tests/cli/quant_bad_block.onnx" --input "X=$tmp/x24.npy"
 td=/usr/share/libonnx-testdata/data/node/test_strnormalizer_export_monday_casesensintive_lower
 if [ -d "$td" ]; then
   expect_error "unsupported op" "StringNormalizer.*not supported" "$qrun" run "$td/model.onnx"
 fi
+
+# Hardware descriptions: qrun hw list / show, --hw on run.
+"$qrun" hw list >"$tmp/out" 2>&1
+grep -q '^runai200 *502.3 ' "$tmp/out" && grep -q '^speedai240 ' "$tmp/out" && grep -q '^edge_small ' "$tmp/out" \
+  && ok "hw list" || bad "hw list: $(head -c 300 "$tmp/out")"
+# An independent JSON parser checks the output where python3 exists (qrun itself reads it back below).
+has_python() { command -v python3 >/dev/null; }
+if "$qrun" hw show speedai240 --json >"$tmp/hw.json" 2>"$tmp/err" && ! has_python; then
+  grep -q '"fp8e3m4":[[:space:]]*2015.5392' "$tmp/hw.json" && ok "hw show --json peak_tops (no python3)" || bad "hw show --json peak_tops"
+elif [ -s "$tmp/hw.json" ] &&
+   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); p=d["peak_tops"]; assert abs(p["fp8e3m4"]-2015.5392)<1e-6 and abs(p["int8"]-1007.7696)<1e-6 and d["chip"]["banks"]==729' "$tmp/hw.json"; then
+  ok "hw show --json parses, peak_tops"
+else
+  bad "hw show --json: $(head -c 300 "$tmp/err")"
+fi
+"$qrun" hw show "$tmp/hw.json" --json >"$tmp/hw2.json" 2>&1 && cmp -s "$tmp/hw.json" "$tmp/hw2.json" \
+  && ok "hw show FILE round trip" || bad "hw show FILE round trip"
+"$qrun" hw show runai200 >"$tmp/out" 2>&1
+grep -q 'int8 *502.3 TOPS' "$tmp/out" && grep -q 'chip.banks .* 511 .*sourced:' "$tmp/out" \
+  && ok "hw show text" || bad "hw show text: $(head -c 300 "$tmp/out")"
+"$qrun" hw --help | grep -q 'qrun hw show PRESET|FILE' && ok "hw --help" || bad "hw --help"
+grep -q -- '--hw PRESET|FILE' "$tmp/help" && grep -q 'qrun hw list' "$tmp/help" && ok "--help mentions hw" || bad "--help mentions hw"
+expect_error "hw show bad preset" "unknown hardware preset 'runai999' (presets: edge_small, runai200, speedai240" "$qrun" hw show runai999
+sed 's/"sram_read_pj_per_byte":[[:space:]]*0.016/"sram_read_pj_per_byte": 0/' "$tmp/hw.json" >"$tmp/bad_hw.json"
+expect_error "hw show invalid file" "bad_hw.json: energy.sram_read_pj_per_byte: must be a number > 0" "$qrun" hw show "$tmp/bad_hw.json"
+expect_error "hw unknown command" "unknown hw command 'frob'" "$qrun" hw frob
+expect_error "run --hw bad preset" "--hw: unknown hardware preset 'nope'" "$qrun" run "$ex/model.onnx" --hw nope
+expect_error "run --backend accel_sim without --hw" "--backend accel_sim needs --hw" "$qrun" run "$ex/model.onnx" --backend accel_sim
+expect_error "run --sim unknown mode" "--sim: unknown mode 'cycle'" "$qrun" run "$ex/model.onnx" --backend accel_sim --hw edge_small --sim cycle
+expect_error "run --sim without accel_sim" "--sim timing needs --backend accel_sim" "$qrun" run "$ex/model.onnx" --sim timing
+qlc=/usr/share/libonnx-testdata/data/node/test_qlinearconv
+if [ -d "$qlc" ]; then
+  "$qrun" run "$qlc/model.onnx" --inputs "$qlc/test_data_set_0" --backend accel_sim --hw edge_small --sim timing >"$tmp/out" 2>&1
+  grep -q 'accel_sim timing on edge_small: 1 node timed' "$tmp/out" && grep -q '^  QLinearConv_0,QLinearConv,uint8,row_split_k,49,108,' "$tmp/out" \
+    && ok "run --backend accel_sim report" || bad "run --backend accel_sim report: $(head -c 400 "$tmp/out")"
+  "$qrun" run "$qlc/model.onnx" --inputs "$qlc/test_data_set_0" --backend accel_sim --hw speedai240 --json >"$tmp/sim.json" 2>&1
+  if has_python; then
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); s=d["sim"]; assert s["hw"]=="speedai240" and s["nodes_timed"]==1 and s["macs"]==49 and s["nodes"][0]["energy_uj"]["total"]>0' "$tmp/sim.json" \
+      && ok "run --backend accel_sim --json" || bad "run --backend accel_sim --json: $(head -c 400 "$tmp/sim.json")"
+  fi
+fi
+"$qrun" run "$ex/model.onnx" --hw "$tmp/hw.json" >"$tmp/out" 2>"$tmp/err" && grep -q "is valid; it affects only --backend accel_sim" "$tmp/err" \
+  && ok "run --hw FILE with cpu_ref" || bad "run --hw FILE: $(head -c 300 "$tmp/err")"
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

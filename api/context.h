@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The context's layout, shared by the api/ files that implement include/qrun/qrun.h. */
+#ifndef QRUN_API_CONTEXT_H
+#define QRUN_API_CONTEXT_H
+
+#include "qrun/qrun.h"
+#include "backends/accel_sim/hw_config.h"
+#include "runtime/backend.h"
+#include "runtime/error.h"
+
+struct qrun_context {
+    const qrun_allocator *alloc;
+    qrun_allocator alloc_copy;
+    int n_threads;
+    bool no_qdq_lowering;
+    qrun_err err;
+};
+
+/** @brief The backend chain of a session (qrun_api.c), chosen backend first. */
+int qrun_session_backends_(const qrun_session *sess, const qrun_backend **out);
+/** @brief The hardware description behind a qrun_hw handle (qrun_hw_api.c). */
+const hw_config *qrun_hw_config_(const qrun_hw *hw);
+
+#endif
