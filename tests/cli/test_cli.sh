@@ -168,5 +168,31 @@ fi
 "$qrun" run "$ex/model.onnx" --hw "$tmp/hw.json" >"$tmp/out" 2>"$tmp/err" && grep -q "is valid; it affects only --backend accel_sim" "$tmp/err" \
   && ok "run --hw FILE with cpu_ref" || bad "run --hw FILE: $(head -c 300 "$tmp/err")"
 
+# Post-training quantization on the fly: mnist-8 calibrated on its three test_data_set folders.
+for opt in --dtype --calib --calib-method --percentile --scale --act-symmetric --keep-float --dtype-for; do
+  grep -q -- "$opt" "$tmp/help" && ok "--help mentions $opt" || bad "--help mentions $opt"
+done
+for d in int8 fp8e4m3 fp8e3m4; do
+  if "$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype $d --calib "$ex" >"$tmp/out" 2>"$tmp/err"; then
+    grep -q "quantized to $d: 8 nodes quantized, 0 kept float, 0 BatchNormalization folded; percentile calibration on 3 samples" "$tmp/err" \
+      && grep -q 'top-5: 2 ' "$tmp/out" && ok "run --dtype $d --calib" || bad "run --dtype $d --calib: $(head -c 300 "$tmp/err") $(grep top-5 "$tmp/out")"
+  else
+    bad "run --dtype $d --calib: $(head -c 300 "$tmp/err")"
+  fi
+done
+"$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --calib-method mse --scale pow2 --act-symmetric \
+  --keep-float Convolution28 --dtype-for Convolution110=fp8e5m2 >"$tmp/out" 2>"$tmp/err" \
+  && grep -q "no --calib: calibrating int8 on the run's own input" "$tmp/err" && grep -q "7 nodes quantized, 1 kept float" "$tmp/err" \
+  && ok "run --dtype without --calib warns; per-node options" || bad "run --dtype per-node options: $(head -c 400 "$tmp/err")"
+mkdir -p "$tmp/empty_calib"
+expect_error "--dtype unknown format" "--dtype: unknown format 'int7'" "$qrun" run "$ex/model.onnx" --dtype int7
+expect_error "--calib empty dir" "empty_calib: no \*.npy files or test_data_set_\* folders" "$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --calib "$tmp/empty_calib"
+mkdir -p "$tmp/bad_calib"
+cp "$ex/test_data_set_0/output_0.pb" "$tmp/bad_calib/x.npy" 2>/dev/null
+cp "$src/tests/cli/int64_input.npy" "$tmp/bad_calib/a.npy"
+expect_error "--calib sample mismatch names the file" "bad_calib/a.npy: calibration sample: input 'Input3'" "$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --calib "$tmp/bad_calib"
+expect_error "--keep-float unknown node" "keep_float: the model has no node named 'Nope'" "$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --keep-float Nope
+expect_error "--calib-method unknown" "--calib-method must be minmax, percentile, mse or entropy" "$qrun" run "$ex/model.onnx" --dtype int8 --calib-method kl
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
