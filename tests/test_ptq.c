@@ -576,6 +576,51 @@ static void test_errors(void **state) {
     qrun_context_free(ctx);
 }
 
+/* Per-node choices and pow2 scales on mnist-8: Convolution28 stays float, Convolution110 is FP8
+ * E5M2 inside an int8 model, every scale is a power of two, and the model still classifies. */
+static void test_per_node_and_pow2(void **state) {
+    (void)state;
+    if (!have_corpus())
+        skip();
+    qrun_context *ctx = NULL;
+    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
+    qrun_model *m = NULL;
+    assert_int_equal(qrun_model_load(ctx, MNIST8, &m), QRUN_OK);
+    samples s = {0};
+    load_mnist(ctx, 300, &s);
+    qrun_quant_options o;
+    qrun_quant_options_init(&o);
+    o.keep_float = "Convolution28";
+    o.dtype_for = "Convolution110=fp8e5m2";
+    o.scale_mode = QRUN_SCALE_POW2;
+    o.calib_method = QRUN_CALIB_MSE;
+    qrun_model *q = quantize(ctx, m, &o, &s, N_CALIB);
+    qrun_quant_summary sum;
+    assert_int_equal(qrun_model_quant_summary(q, &sum), QRUN_OK);
+    assert_int_equal(sum.n_float_nodes, 1);
+    assert_int_equal(sum.n_quantized_nodes, 7);
+    int n_fp8_w = 0;
+    for (int i = 0; i < qrun_model_quant_tensor_count(q); i++) {
+        qrun_quant_tensor_info t;
+        assert_int_equal(qrun_model_quant_tensor(q, i, &t), QRUN_OK);
+        assert_string_not_equal(t.name, "Parameter5"); /* Convolution28's weight stays float */
+        n_fp8_w += t.is_constant && t.dtype == QRUN_DTYPE_FLOAT8E5M2;
+        for (int c = 0; c < t.n_params && t.dtype != QRUN_DTYPE_INT32; c++) {
+            int e;
+            assert_true(frexp((double)t.scales[c], &e) == 0.5);
+        }
+    }
+    assert_int_equal(n_fp8_w, 1); /* Convolution110's weight */
+    double acc = top1(ctx, q, &s, NULL);
+    print_message("mnist-8 mixed int8/fp8e5m2/float, pow2 scales, mse: top-1 %.2f %% on %d\n", acc,
+                  s.n);
+    assert_true(acc >= 97.0);
+    samples_free(&s);
+    qrun_model_free(q);
+    qrun_model_free(m);
+    qrun_context_free(ctx);
+}
+
 /* ---- accuracy ------------------------------------------------------------------ */
 
 typedef struct acc_case {
@@ -604,6 +649,9 @@ static void accuracy_run(const char *model_path,
             fail_msg("QRUN_PTQ_METHOD: unknown method '%s'", method);
         o.keep_float = getenv("QRUN_PTQ_KEEP");
         qrun_model *q = quantize(ctx, m, &o, s, N_CALIB);
+        qrun_quant_summary sum;
+        assert_int_equal(qrun_model_quant_summary(q, &sum), QRUN_OK);
+        assert_true(sum.n_quantized_nodes >= 8 && qrun_model_quant_tensor_count(q) >= 10);
         double acc = top1(ctx, q, s, pred);
         int agree = 0;
         for (int i = 0; i < s->n; i++)
@@ -659,7 +707,10 @@ static void test_mnist8_accuracy(void **state) {
     qrun_context_free(ctx);
 }
 
-int main(void) {
+/* An optional argument selects tests by name (cmocka pattern, e.g. "*mnist8*"). */
+int main(int argc, char **argv) {
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_minmax_exact),
         cmocka_unit_test(test_percentile_known),
@@ -669,6 +720,7 @@ int main(void) {
         cmocka_unit_test(test_fold_bn_exact),
         cmocka_unit_test(test_weight_and_bias_params),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_per_node_and_pow2),
         cmocka_unit_test(test_resnet8_accuracy),
         cmocka_unit_test(test_mnist8_accuracy),
     };

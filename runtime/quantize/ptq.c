@@ -24,6 +24,7 @@ typedef struct ptq {
     struct qrun_ptq_report *rep;
     int64_t qdq_opset;
     int n_src_values;
+    int n_src_nodes; /* nodes of src; Q/DQ nodes are appended after them */
     qrun_err *err;
 } ptq;
 
@@ -155,11 +156,16 @@ static qrun_status ptq_add_dq(ptq *p, qrun_ptq_tensor *e, const char *base, int 
     return QRUN_OK;
 }
 
-/* Point every reader of value v (except node skip) at value nv. */
-static void ptq_rewire(ptq *p, int v, int nv, int skip) {
-    for (int k = 0; k < p->g->n_nodes; k++) {
+/*
+ * Point every reader of value v among the source graph's nodes at value nv.
+ * The Q/DQ nodes added here (indices from n_src_nodes on) keep theirs: a
+ * tensor quantized to two formats (per-node choices) has one QuantizeLinear
+ * reading v for each.
+ */
+static void ptq_rewire(ptq *p, int v, int nv) {
+    for (int k = 0; k < p->n_src_nodes; k++) {
         qrun_node *n = &p->g->nodes[k];
-        for (int i = 0; i < n->n_inputs && k != skip; i++) {
+        for (int i = 0; i < n->n_inputs; i++) {
             if (n->inputs[i] == v)
                 n->inputs[i] = nv;
         }
@@ -234,7 +240,7 @@ static qrun_status ptq_activation(ptq *p, int v, qrun_dtype fmt) {
     s = ptq_add_dq(p, e, name, qv, &dq);
     if (s)
         return s;
-    ptq_rewire(p, v, dq, kq);
+    ptq_rewire(p, v, dq);
     return QRUN_OK;
 }
 
@@ -531,6 +537,7 @@ qrun_status qrun_ptq_quantize(const qrun_graph *src,
              .const_of = const_of,
              .const_ud = const_ud,
              .n_src_values = src->n_values,
+             .n_src_nodes = src->n_nodes,
              .err = err};
     int64_t model_opset = qrun_graph_opset(src, "");
     p.qdq_opset = model_opset > PTQ_QDQ_OPSET ? model_opset : PTQ_QDQ_OPSET;
@@ -544,8 +551,7 @@ qrun_status qrun_ptq_quantize(const qrun_graph *src,
     p.rep->alloc = src->alloc;
     p.rep->dtype = cfg->fmt;
     qrun_status s = QRUN_OK;
-    int n_nodes = src->n_nodes; /* new Q/DQ nodes are appended after these */
-    for (int k = 0; k < n_nodes && !s; k++)
+    for (int k = 0; k < p.n_src_nodes && !s; k++)
         s = ptq_node(&p, k);
     if (!s)
         s = ptq_prune(&p);
