@@ -444,7 +444,18 @@ QRUN_API int qrun_calibrator_sample_count(const qrun_calibrator *cal);
  */
 QRUN_API qrun_status qrun_quantize_model(qrun_calibrator *cal, qrun_model **out);
 
-/** One quantized tensor of a model made by qrun_quantize_model. Owned by the model. */
+/**
+ * One quantized tensor of a model made by qrun_quantize_model. Owned by the
+ * model. To compare layers, run the float model and the quantized model on
+ * the same sample with a qrun_tensor_observer on each: the float values come
+ * under `name` (the float model after BN folding keeps the names of the
+ * original model's tensors), the quantized codes under `quantized` and, when
+ * the unit was not lowered, the dequantized values under `dequantized`.
+ * Lowering (the default) replaces lowered units' DQ values by integer ops;
+ * quantize with a context made with qrun_options.no_qdq_lowering to keep
+ * every `dequantized` value, or dequantize the codes with scales/zero_points.
+ * Constant tensors (weights, biases) are folded and not observed.
+ */
 typedef struct qrun_quant_tensor_info {
     const char *name;        /**< the tensor in the float model (after BN folding) */
     const char *quantized;   /**< value holding the quantized codes in the quantized model */
