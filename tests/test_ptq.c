@@ -155,6 +155,40 @@ static void test_entropy_threshold(void **state) {
     assert_true(hi > 2.5 && hi <= 100.0);
 }
 
+/* Every method gives a sane range for every format (the FP8 grids included), on one-sided
+ * (ReLU-like) and two-sided data, and the chosen parameters quantize the bulk without saturating.
+ */
+static void test_every_method_every_format(void **state) {
+    (void)state;
+    enum { N = 100000 };
+    static float x[N], r[N];
+    gaussian_with_outliers(x, N, 30.0);
+    for (int i = 0; i < N; i++)
+        r[i] = fmaxf(x[i], 0.0f);
+    const qrun_dtype fmts[] = {QRUN_DTYPE_INT8,         QRUN_DTYPE_UINT8,
+                               QRUN_DTYPE_FLOAT8E4M3FN, QRUN_DTYPE_FLOAT8E4M3FNUZ,
+                               QRUN_DTYPE_FLOAT8E5M2,   QRUN_DTYPE_FLOAT8E5M2FNUZ,
+                               QRUN_DTYPE_FLOAT8E3M4};
+    for (int data = 0; data < 2; data++) {
+        qrun_calib_hist h;
+        qrun_calib_hist_init(&h);
+        qrun_calib_hist_add(&h, data ? r : x, N);
+        for (int m = QRUN_CALIB_MINMAX; m <= QRUN_CALIB_ENTROPY; m++) {
+            for (size_t f = 0; f < sizeof fmts / sizeof fmts[0]; f++) {
+                qrun_calib_config c = cfg_of((qrun_calib_method)m, fmts[f]);
+                double lo, hi;
+                qrun_calib_range(&h, &c, &lo, &hi);
+                assert_true(isfinite(lo) && isfinite(hi));
+                assert_true(lo >= h.min && hi <= h.max && hi > 1.0);
+                assert_true(data ? lo == 0.0 : lo < -1.0);
+                qrun_ptq_qparams p = qrun_ptq_choose_qparams(fmts[f], lo, hi, false, false);
+                double e = fabs(qrun_ptq_fake_quant(&p, 0.5) - 0.5);
+                assert_true(e < 0.1); /* the bulk is represented */
+            }
+        }
+    }
+}
+
 /* ---- parameters ------------------------------------------------------------ */
 
 static void test_qparams(void **state) {
@@ -716,6 +750,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_percentile_known),
         cmocka_unit_test(test_mse_clips_outliers),
         cmocka_unit_test(test_entropy_threshold),
+        cmocka_unit_test(test_every_method_every_format),
         cmocka_unit_test(test_qparams),
         cmocka_unit_test(test_fold_bn_exact),
         cmocka_unit_test(test_weight_and_bias_params),
