@@ -238,6 +238,10 @@ QRUN_API void qrun_model_free(qrun_model *m) {
     qrun_free(a, m);
 }
 
+const qrun_graph *qrun_model_graph_(const qrun_model *m) {
+    return m->g;
+}
+
 QRUN_API int qrun_model_input_count(const qrun_model *m) {
     return m->g->n_inputs;
 }
@@ -498,10 +502,10 @@ static bool inputs_static(const qrun_graph *g) {
 }
 
 /* Declared input types as plan signatures; symbolic dims become `sym_dim` (for analysis). */
-static void declared_inputs(const qrun_graph *g,
-                            struct qrun_tensor *descs,
-                            const struct qrun_tensor **ptrs,
-                            int64_t sym_dim) {
+void qrun_declared_inputs_(const qrun_graph *g,
+                           struct qrun_tensor *descs,
+                           const struct qrun_tensor **ptrs,
+                           int64_t sym_dim) {
     for (int i = 0; i < g->n_inputs; i++) {
         const struct qrun_tensor *info = &g->values[g->inputs[i]].info;
         int64_t dims[QRUN_MAX_RANK];
@@ -565,7 +569,7 @@ QRUN_API qrun_status qrun_session_create(qrun_context *ctx,
             s = qrun_errf(&ctx->err, QRUN_E_NOMEM, "out of memory");
             goto out_free;
         }
-        declared_inputs(model->g, descs, ptrs, 1);
+        qrun_declared_inputs_(model->g, descs, ptrs, 1);
         s = qrun_exec_plan(sess->exec, ptrs, model->g->n_inputs, &ctx->err);
         if (s) {
             qrun_err_prefix(&ctx->err, "%s: ", base_name(model->path));
@@ -762,7 +766,7 @@ QRUN_API qrun_status qrun_model_analyze(qrun_context *ctx,
         s = qrun_exec_create(g, bs, nb, ctx->alloc, &xo, &x, &ctx->err);
     bool planned = false;
     if (!s) {
-        declared_inputs(g, descs, ptrs, 1);
+        qrun_declared_inputs_(g, descs, ptrs, 1);
         qrun_err plan_err;
         planned = qrun_exec_plan(x, ptrs, g->n_inputs, &plan_err) == QRUN_OK;
         analyze_nodes(g, x, planned, &bs[0], out);

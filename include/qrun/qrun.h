@@ -149,6 +149,26 @@ QRUN_API qrun_status qrun_model_load_bytes(
     qrun_context *ctx, const void *data, size_t size, const char *base_dir, qrun_model **out);
 QRUN_API void qrun_model_free(qrun_model *model);
 
+/**
+ * @brief Write the model as an ONNX file (protobuf, weights inline; producer
+ * "qrun"). What is written is the model's graph as qrun holds it: QDQ units
+ * qrun lowered at load are written in their integer form (load with
+ * qrun_options.no_qdq_lowering to keep them). Nodes that passes placed at a
+ * newer opset than the model imports (QuantizeLinear/DequantizeLinear with
+ * per-axis or FP8 parameters) raise the whole graph to that opset: every
+ * other node is rewritten to mean the same there (e.g. Squeeze axes become
+ * an input at 13), or the call fails naming the node and op it cannot
+ * convert.
+ * @return QRUN_OK, QRUN_E_IO, QRUN_E_UNSUPPORTED (fp8e3m4 or string tensors,
+ *         subgraphs, a node the opset upgrade cannot convert), QRUN_E_NOMEM.
+ */
+QRUN_API qrun_status qrun_model_save(qrun_context *ctx, const qrun_model *model, const char *path);
+/** @brief qrun_model_save with the ai.onnx opset raised to at least opset (0: as needed). */
+QRUN_API qrun_status qrun_model_save_opset(qrun_context *ctx,
+                                           const qrun_model *model,
+                                           const char *path,
+                                           int64_t opset);
+
 /** Description of one graph input or output. Strings are owned by the model. */
 typedef struct qrun_value_info {
     const char *name;
@@ -417,7 +437,7 @@ QRUN_API qrun_status qrun_hw_to_text(qrun_hw *hw, const char **text);
 QRUN_API const char *qrun_sim_energy_name(int i);
 
 typedef struct qrun_sim_node {
-    const char *name;    /**< node name, owned by the model */
+    const char *name; /**< node name, owned by the model */
     const char *op_type;
     const char *dtype;   /**< operand dtype that set the MAC rate ("int8", "fp8e3m4", ...) */
     const char *mapping; /**< "pe_output" or "row_split_k" */
@@ -436,7 +456,7 @@ typedef struct qrun_sim_summary {
     const char *hw; /**< hardware name, owned by the session */
     int n_nodes;    /**< nodes timed */
     int64_t macs;
-    double cycles;   /**< sum over nodes (layer by layer, no overlap between nodes) */
+    double cycles; /**< sum over nodes (layer by layer, no overlap between nodes) */
     double time_us;
     double energy_uj;
     double effective_tops; /**< 2 x MACs / time */
