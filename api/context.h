@@ -22,8 +22,8 @@ int qrun_session_backends_(const qrun_session *sess, const qrun_backend **out);
 /** @brief The hardware description behind a qrun_hw handle (qrun_hw_api.c). */
 const hw_config *qrun_hw_config_(const qrun_hw *hw);
 
-/** @brief The graph behind a model (qrun_api.c). */
-const qrun_graph *qrun_model_graph_(const qrun_model *m);
+/** @brief The model's graph as loaded, before QDQ lowering (qrun_api.c), for writing it. */
+const qrun_graph *qrun_model_source_graph_(const qrun_model *m);
 /** @brief g's declared input types as plan signatures, symbolic dims set to sym_dim (qrun_api.c).
  */
 void qrun_declared_inputs_(const qrun_graph *g,

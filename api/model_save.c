@@ -96,7 +96,7 @@ QRUN_API qrun_status qrun_model_save_opset(qrun_context *ctx,
                    : QRUN_E_ARG;
     if (opset < 0)
         return qrun_errf(&ctx->err, QRUN_E_ARG, "qrun_model_save: invalid opset %" PRId64, opset);
-    const qrun_graph *g = qrun_model_graph_(model);
+    const qrun_graph *g = qrun_model_source_graph_(model);
     qrun_graph *upgraded = NULL;
     qrun_status s = QRUN_OK;
     if (!save_as_is(g, opset)) {

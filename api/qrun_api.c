@@ -5,6 +5,7 @@
 #include "api/context.h"
 #include "api/registry.h"
 #include "onnx/onnx_loader.h"
+#include "onnx/onnx_writer.h"
 #include "runtime/alloc.h"
 #include "runtime/dtype.h"
 #include "runtime/exec.h"
@@ -23,6 +24,7 @@ struct qrun_model {
     qrun_graph *g;
     char *path;
     qrun_lower_report lowering;
+    qrun_graph *source; /* the graph before QDQ lowering changed it, for qrun_model_save; or NULL */
 };
 
 struct qrun_session {
@@ -173,10 +175,26 @@ static qrun_status model_prepare_graph(
     return s;
 }
 
+static bool has_qdq(const qrun_graph *g) {
+    for (int k = 0; k < g->n_nodes; k++) {
+        if (g->nodes[k].op == QRUN_OP_QUANTIZE_LINEAR ||
+            g->nodes[k].op == QRUN_OP_DEQUANTIZE_LINEAR)
+            return true;
+    }
+    return false;
+}
+
 static qrun_status
 model_finish(qrun_context *ctx, qrun_graph *g, const char *path, bool check, qrun_model **out) {
     const char *file = path ? base_name(path) : "<memory>";
     qrun_lower_report rep = {0};
+    /* Lowering turns QDQ units into integer forms that are not always valid ONNX at the model's
+     * opset: keep the graph as it was for qrun_model_save. A graph the writer cannot copy
+     * (e.g. fp8e3m4 tensors) cannot be saved either; save then reports why. */
+    qrun_graph *source = NULL;
+    qrun_err ignored;
+    if (!ctx->no_qdq_lowering && has_qdq(g) && onnx_graph_copy(g, &source, &ignored) != QRUN_OK)
+        source = NULL;
     qrun_status s = model_prepare_graph(ctx, g, file, check, &rep);
     qrun_model *m = s ? NULL : qrun_calloc(ctx->alloc, 1, sizeof *m);
     if (!s && !m)
@@ -184,10 +202,12 @@ model_finish(qrun_context *ctx, qrun_graph *g, const char *path, bool check, qru
     if (s) {
         qrun_lower_report_free(ctx->alloc, &rep);
         qrun_graph_free(g);
+        qrun_graph_free(source);
         return s;
     }
     m->ctx = ctx;
     m->g = g;
+    m->source = source;
     m->lowering = rep;
     m->path = qrun_strdup(ctx->alloc, path ? path : "<memory>");
     *out = m;
@@ -233,13 +253,14 @@ QRUN_API void qrun_model_free(qrun_model *m) {
         return;
     const qrun_allocator *a = m->ctx->alloc;
     qrun_graph_free(m->g);
+    qrun_graph_free(m->source);
     qrun_lower_report_free(a, &m->lowering);
     qrun_free(a, m->path);
     qrun_free(a, m);
 }
 
-const qrun_graph *qrun_model_graph_(const qrun_model *m) {
-    return m->g;
+const qrun_graph *qrun_model_source_graph_(const qrun_model *m) {
+    return m->source ? m->source : m->g;
 }
 
 QRUN_API int qrun_model_input_count(const qrun_model *m) {

@@ -2,6 +2,7 @@
 /* qrun: the command-line tool, a client of include/qrun/qrun.h only. */
 #include "qrun/qrun.h"
 #include "tools/qrun_hw.h"
+#include "tools/qrun_save.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -52,6 +53,7 @@ static const char *k_usage =
     "MACs,\n"
     "                                  and which nodes each backend can run\n"
     "%s"
+    "%s"
     "  qrun --help | --version\n"
     "\n"
     "Run options:\n"
@@ -86,7 +88,7 @@ static const char *k_usage =
 /* ---- small utilities ---------------------------------------------------- */
 
 static void print_usage(FILE *f) {
-    fprintf(f, k_usage, qrun_hw_usage_commands, qrun_hw_usage_options);
+    fprintf(f, k_usage, qrun_hw_usage_commands, qrun_save_usage_commands, qrun_hw_usage_options);
 }
 
 int fail(const char *fmt, ...) {
@@ -841,6 +843,8 @@ int main(int argc, char **argv) {
     }
     if (strcmp(argv[1], "hw") == 0)
         return qrun_hw_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "convert") == 0)
+        return qrun_convert_main(argc - 1, argv + 1);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             print_usage(stdout);

@@ -151,9 +151,9 @@ QRUN_API void qrun_model_free(qrun_model *model);
 
 /**
  * @brief Write the model as an ONNX file (protobuf, weights inline; producer
- * "qrun"). What is written is the model's graph as qrun holds it: QDQ units
- * qrun lowered at load are written in their integer form (load with
- * qrun_options.no_qdq_lowering to keep them). Nodes that passes placed at a
+ * "qrun"). What is written is the model's graph before QDQ lowering (QDQ
+ * units stay QuantizeLinear/DequantizeLinear around float ops; initializers
+ * no node reads are dropped). Nodes that passes placed at a
  * newer opset than the model imports (QuantizeLinear/DequantizeLinear with
  * per-axis or FP8 parameters) raise the whole graph to that opset: every
  * other node is rewritten to mean the same there (e.g. Squeeze axes become
