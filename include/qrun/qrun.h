@@ -261,6 +261,30 @@ QRUN_API qrun_status qrun_tensor_create(qrun_context *ctx,
  */
 QRUN_API qrun_status qrun_tensor_load_file(qrun_context *ctx, const char *path, qrun_tensor **out);
 
+/**
+ * @brief Read a JPEG or PNG image (chosen by content) into a float32 tensor
+ * through a preprocessing spec, e.g.
+ * "resize=256,crop=224,mean=0.485,0.456,0.406,std=0.229,0.224,0.225,layout=nchw,scale=255":
+ *  - resize=N: bilinear resize (Pillow's filter, antialiased when shrinking)
+ *    so the shorter side is N, the longer round(N * long / short);
+ *  - crop=N or crop=HxW: center crop (offsets floor((size - crop) / 2));
+ *  - each value is (pixel / scale - mean[c]) / std[c] with pixel in 0..255,
+ *    RGB channel order; mean/std take 1 or 3 values; scale defaults to 1,
+ *    mean to 0, std to 1;
+ *  - layout=nchw (default) or nhwc, batch 1: [1,3,H,W] or [1,H,W,3].
+ * Every key is optional; NULL or "" gives the raw pixels as [1,3,H,W].
+ * Grayscale images become RGB; PNG alpha is dropped; CMYK JPEGs are refused.
+ * @return QRUN_OK, QRUN_E_IO, QRUN_E_MODEL (not a valid JPEG/PNG), QRUN_E_ARG
+ *         (bad spec: the message names the file and the key), QRUN_E_UNSUPPORTED,
+ *         QRUN_E_NOMEM.
+ */
+QRUN_API qrun_status qrun_tensor_load_image(qrun_context *ctx,
+                                            const char *path,
+                                            const char *preprocess,
+                                            qrun_tensor **out);
+/** @brief True when path is a readable file that starts like a JPEG or PNG. */
+QRUN_API bool qrun_file_is_image(const char *path);
+
 typedef enum qrun_tensor_format {
     QRUN_TENSOR_FORMAT_PB = 0, /**< ONNX TensorProto */
     QRUN_TENSOR_FORMAT_NPY = 1 /**< NumPy v1 (FP8/4-bit as raw uint8 codes) */
