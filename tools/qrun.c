@@ -27,6 +27,7 @@ typedef struct cli {
     const char *command; /* "run" or "info" */
     const char *model;
     const char *inputs_dir;
+    const char *preprocess; /* --preprocess SPEC for image inputs, or NULL */
     named_input named[MAX_NAMED_INPUTS];
     int n_named;
     const char *output_dir;
@@ -57,11 +58,17 @@ static const char *k_usage =
     "  qrun --help | --version\n"
     "\n"
     "Run options:\n"
-    "  --inputs DIR           read input_0.pb, input_1.pb, ... (ONNX TensorProto) or input_0.npy, "
+    "  --inputs DIR           read input_0.pb, input_1.pb, ... (ONNX TensorProto), input_0.npy, "
     "...\n"
-    "                         (NumPy) from DIR, in graph-input order\n"
-    "  --input NAME=FILE      bind one graph input by name from a .pb or .npy file (repeatable;\n"
-    "                         overrides --inputs for that input)\n"
+    "                         (NumPy) or input_0.jpg/.jpeg/.png (image) from DIR, in graph-input "
+    "order\n"
+    "  --input NAME=FILE      bind one graph input by name from a .pb, .npy, JPEG or PNG file\n"
+    "                         (repeatable; overrides --inputs for that input)\n"
+    "  --preprocess SPEC      how images become tensors, e.g. \"resize=256,crop=224,\n"
+    "                         "
+    "mean=0.485,0.456,0.406,std=0.229,0.224,0.225,layout=nchw,scale=255\"\n"
+    "                         (shorter side to 256, bilinear as Pillow; center crop; value =\n"
+    "                         (pixel/scale - mean)/std per RGB channel; default: raw 0..255 NCHW)\n"
     "  --random-input         feed unbound inputs a fixed pseudo-random pattern in [-1, 1)\n"
     "                         (default: zeros); either way qrun says so on stderr\n"
     "  --output-dir DIR       write output_0.pb, output_1.pb, ... in graph-output order (created "
@@ -172,10 +179,10 @@ static void json_number(FILE *f, double v) {
 /* ---- argument parsing --------------------------------------------------- */
 
 static bool option_takes_value(const char *a) {
-    static const char *const with_value[] = {"--inputs",        "--input",   "--output-dir",
-                                             "--output-format", "--backend", "--threads",
-                                             "--repeat",        "--requant", "--fp8-accum",
-                                             "--hw",            "--sim"};
+    static const char *const with_value[] = {
+        "--inputs",    "--input",   "--output-dir", "--output-format",
+        "--backend",   "--threads", "--repeat",     "--requant",
+        "--fp8-accum", "--hw",      "--sim",        "--preprocess"};
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
         if (strcmp(a, with_value[k]) == 0)
             return true;
@@ -213,6 +220,8 @@ static int parse_args(int argc, char **argv, cli *c) {
             c->named[c->n_named].name = val;
             c->named[c->n_named].path = eq + 1;
             c->n_named++;
+        } else if (strcmp(a, "--preprocess") == 0) {
+            c->preprocess = val;
         } else if (strcmp(a, "--output-dir") == 0) {
             c->output_dir = val;
         } else if (strcmp(a, "--output-format") == 0) {
@@ -293,13 +302,27 @@ static const char *find_named(const cli *c, const char *name) {
     return NULL;
 }
 
-static int
-load_input_file(qrun_context *ctx, const char *path, const char *input_name, qrun_tensor **out) {
+/* A tensor file (.pb/.npy) or an image (JPEG/PNG, through --preprocess), chosen by content. */
+static int load_input_file(
+    qrun_context *ctx, const cli *c, const char *path, const char *input_name, qrun_tensor **out) {
     if (!file_exists(path))
         return fail("%s: no such file (for input '%s')", path, input_name);
-    if (qrun_tensor_load_file(ctx, path, out))
+    qrun_status s = qrun_file_is_image(path) ? qrun_tensor_load_image(ctx, path, c->preprocess, out)
+                                             : qrun_tensor_load_file(ctx, path, out);
+    if (s)
         return fail("%s", qrun_context_errmsg(ctx));
     return 0;
+}
+
+/* DIR/input_<i>.<ext> for the first extension that exists; false if none. */
+static bool find_dir_input(const char *dir, int i, char *path, size_t cap) {
+    static const char *const exts[] = {"pb", "npy", "jpg", "jpeg", "png", "JPG", "JPEG", "PNG"};
+    for (size_t k = 0; k < sizeof exts / sizeof exts[0]; k++) {
+        snprintf(path, cap, "%s/input_%d.%s", dir, i, exts[k]);
+        if (file_exists(path))
+            return true;
+    }
+    return false;
 }
 
 static int
@@ -340,21 +363,19 @@ static int gather_inputs(qrun_context *ctx, const cli *c, const qrun_model *m, q
         qrun_model_input_info(m, i, &vi);
         const char *named = find_named(c, vi.name);
         if (named) {
-            if (load_input_file(ctx, named, vi.name, &ins[i]))
+            if (load_input_file(ctx, c, named, vi.name, &ins[i]))
                 return 1;
             continue;
         }
         if (c->inputs_dir) {
-            char pb[PATH_MAX], npy[PATH_MAX];
-            snprintf(pb, sizeof pb, "%s/input_%d.pb", c->inputs_dir, i);
-            snprintf(npy, sizeof npy, "%s/input_%d.npy", c->inputs_dir, i);
-            if (file_exists(pb) || file_exists(npy)) {
-                if (load_input_file(ctx, file_exists(pb) ? pb : npy, vi.name, &ins[i]))
+            char path[PATH_MAX];
+            if (find_dir_input(c->inputs_dir, i, path, sizeof path)) {
+                if (load_input_file(ctx, c, path, vi.name, &ins[i]))
                     return 1;
                 continue;
             }
-            return fail("%s: no input_%d.pb or input_%d.npy for input '%s'", c->inputs_dir, i, i,
-                        vi.name);
+            return fail("%s: no input_%d.pb, .npy, .jpg, .jpeg or .png for input '%s'",
+                        c->inputs_dir, i, vi.name);
         }
         if (make_default_input(ctx, c, &vi, &ins[i]))
             return 1;
