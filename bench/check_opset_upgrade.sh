@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build}
 n=${2:-20}
 qrun=$build/qrun
-models=$here/../../shared/models
+models=${QRUN_SHARED:-$here/../../shared}/models
 tmp=$(mktemp -d /tmp/qrun_opset_check.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 

@@ -14,7 +14,9 @@ const path = require('path');
 const zlib = require('zlib');
 const { writeNpy } = require('./npy');
 
-const DATA = path.join(__dirname, '..', '..', 'shared', 'models', 'data');
+// ../shared next to the checkout, or $QRUN_SHARED.
+const SHARED = process.env.QRUN_SHARED || path.join(__dirname, '..', '..', 'shared');
+const DATA = path.join(SHARED, 'models', 'data');
 
 function die(msg) {
   process.stderr.write(`make_inputs: error: ${msg}\n`);

@@ -4,7 +4,11 @@
 // ort_run.js) and print "FILE ARGMAX" per sample (argmax of output 0); with --output-dir,
 // also write output 0 of each sample as OUTDIR/FILE.
 //
-//   node bench/ort_eval.js MODEL DIR [--output-dir OUTDIR]
+//   node bench/ort_eval.js MODEL DIR [--output-dir OUTDIR] [--opt all|extended|basic|disabled]
+//
+// --opt sets ORT's graph optimization level (default all). ORT 1.30's QDQ fusion turns FP8
+// DequantizeLinear -> Conv -> QuantizeLinear into a QLinearConv its kernels reject, so FP8 QDQ
+// models run with --opt basic (constant folding and the like, no QDQ fusion).
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -27,16 +31,18 @@ function loadOrt() {
 async function main() {
   const args = process.argv.slice(2);
   let outDir = null;
+  let opt = 'all';
   const pos = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--output-dir') outDir = args[++i];
+    else if (args[i] === '--opt') opt = args[++i];
     else pos.push(args[i]);
   }
   const [model, dir] = pos;
-  if (!model || !dir) die('usage: ort_eval.js MODEL DIR [--output-dir OUTDIR]');
+  if (!model || !dir) die('usage: ort_eval.js MODEL DIR [--output-dir OUTDIR] [--opt LEVEL]');
   const ort = loadOrt();
   const sess = await ort.InferenceSession.create(model, {
-    executionMode: 'sequential', graphOptimizationLevel: 'all',
+    executionMode: 'sequential', graphOptimizationLevel: opt,
     intraOpNumThreads: 1, interOpNumThreads: 1,
   });
   if (sess.inputNames.length !== 1) die(`${model}: expected one input`);
