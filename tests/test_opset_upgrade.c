@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "onnx/onnx_writer.h"
 #include "qrun/qrun.h"
 #include "tests/support/graph_builder.h"
 
@@ -334,6 +335,51 @@ static void test_upsample_to_resize(void **state) {
     qrun_context_free(ctx);
 }
 
+/* ---- Q/DQ nodes a pass adds at a newer opset ------------------------------ */
+
+/* One DequantizeLinear of x (dtype xt) with a scale of n elements, at opset 21. */
+static int add_dq(qrun_graph *g, const char *name, qrun_dtype xt, int64_t n, bool axis_attr) {
+    static const uint8_t zeros[64] = {0};
+    static const float ones[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    int64_t dx[1] = {n}, ds[1] = {n};
+    int ins[2] = {qrun_graph_add_constant(g, "x", xt, 1, dx, zeros),
+                  qrun_graph_add_constant(g, "s", QRUN_DTYPE_FLOAT, n > 1 ? 1 : 0, ds, ones)};
+    int out = qrun_graph_add_unique_value(g, "y", QRUN_VALUE_INTERMEDIATE);
+    int k = qrun_graph_add_op_node(g, name, QRUN_OP_DEQUANTIZE_LINEAR, 21, 2, ins, 1, &out);
+    assert_true(k >= 0);
+    if (axis_attr)
+        assert_int_equal(qrun_node_add_attr_int(g, k, "axis", 0), QRUN_OK);
+    return k;
+}
+
+/* Each Q/DQ node goes to the lowest opset that has what it uses, never below the model's. */
+static void test_qdq_settle(void **state) {
+    (void)state;
+    qrun_graph *g = NULL;
+    assert_int_equal(qrun_graph_create(NULL, &g), QRUN_OK);
+    g->opsets = calloc(1, sizeof *g->opsets);
+    g->opsets[0].domain = strdup("");
+    g->opsets[0].version = 11;
+    g->n_opsets = 1;
+    int per_tensor = add_dq(g, "per_tensor", QRUN_DTYPE_INT8, 1, false);
+    int per_axis = add_dq(g, "per_axis", QRUN_DTYPE_INT8, 4, true);
+    int fp8 = add_dq(g, "fp8", QRUN_DTYPE_FLOAT8E4M3FN, 1, false);
+    int int4 = add_dq(g, "int4", QRUN_DTYPE_INT4, 4, true);
+    assert_int_equal(onnx_graph_needed_opset(g), 21);
+    onnx_qdq_settle_opsets(g);
+    assert_int_equal(g->nodes[per_tensor].opset, 11); /* DequantizeLinear-10 suffices */
+    assert_int_equal(g->nodes[per_axis].opset, 13);
+    assert_int_equal(g->nodes[fp8].opset, 19);
+    assert_int_equal(g->nodes[int4].opset, 21);
+    assert_int_equal(onnx_graph_needed_opset(g), 21);
+    qrun_err err = {0};
+    assert_int_equal(onnx_opset_upgrade(g, 21, NULL, 0, &err), QRUN_OK);
+    for (int k = 0; k < g->n_nodes; k++)
+        assert_int_equal(g->nodes[k].opset, 21);
+    assert_int_equal(qrun_graph_opset(g, ""), 21);
+    qrun_graph_free(g);
+}
+
 /* ---- the fp32 models of ../shared at opsets 13 and 19 ------------------- */
 
 static void real_model(const char *file, const char *input_pb, int64_t to) {
@@ -390,6 +436,7 @@ int main(void) {
         cmocka_unit_test(test_slice_attrs),
         cmocka_unit_test(test_dropout_and_bn),
         cmocka_unit_test(test_upsample_to_resize),
+        cmocka_unit_test(test_qdq_settle),
         cmocka_unit_test(test_fp32_models),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
