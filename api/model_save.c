@@ -24,42 +24,75 @@ static bool save_as_is(const qrun_graph *g, int64_t opset) {
 }
 
 /*
- * Dtype and rank of every value for the upgrade steps that need them: what a
- * plan over the declared input shapes infers (symbolic dims as 1; ranks do
- * not depend on them), else what the graph declares.
+ * Dtype and shape of every value after a plan over the declared input shapes
+ * with symbolic dims set to sym_dim (what the graph declares where the plan
+ * fails). False when the plan failed.
  */
-static qrun_status save_types(qrun_context *ctx, const qrun_graph *g, onnx_value_type **out) {
-    onnx_value_type *types = qrun_calloc(ctx->alloc, (size_t)g->n_values + 1, sizeof *types);
+static bool
+save_plan(qrun_context *ctx, const qrun_graph *g, int64_t sym_dim, onnx_value_type *types) {
     struct qrun_tensor *descs = qrun_calloc(ctx->alloc, (size_t)g->n_inputs + 1, sizeof *descs);
     const struct qrun_tensor **ptrs =
         qrun_calloc(ctx->alloc, (size_t)g->n_inputs + 1, sizeof *ptrs);
     qrun_backend bs[QRUN_MAX_BACKENDS];
     int nb = 0;
     qrun_exec *x = NULL;
-    qrun_status s = (!types || !descs || !ptrs) ? QRUN_E_NOMEM : QRUN_OK;
     qrun_err ignored;
     qrun_exec_options xo = {.n_threads = 1, .fold_constants = true};
-    bool planned = !s && !qrun_registry_create_chain("cpu_ref", ctx->alloc, bs, &nb, &ignored) &&
+    bool planned = descs && ptrs &&
+                   !qrun_registry_create_chain("cpu_ref", ctx->alloc, bs, &nb, &ignored) &&
                    !qrun_exec_create(g, bs, nb, ctx->alloc, &xo, &x, &ignored);
     if (planned) {
-        qrun_declared_inputs_(g, descs, ptrs, 1);
+        qrun_declared_inputs_(g, descs, ptrs, sym_dim);
         planned = qrun_exec_plan(x, ptrs, g->n_inputs, &ignored) == QRUN_OK;
     }
-    for (int v = 0; !s && v < g->n_values; v++) {
+    for (int v = 0; v < g->n_values; v++) {
         const struct qrun_tensor *t = planned ? qrun_exec_value(x, v) : NULL;
         if (!t)
             t = &g->values[v].info;
         types[v].dtype = t->dtype;
         types[v].rank = t->rank;
+        for (int d = 0; d < QRUN_MAX_RANK; d++)
+            types[v].dims[d] = d < t->rank ? t->dims[d] : -1;
     }
     qrun_exec_free(x);
     qrun_registry_free_chain(bs, nb);
     qrun_free(ctx->alloc, descs);
     qrun_free(ctx->alloc, ptrs);
-    if (s) {
+    return planned;
+}
+
+/*
+ * Dtype and shape of every value for the upgrade steps that need them. A dim
+ * that follows a symbolic input dim is unknown (-1): planning with the
+ * symbols at 1 and at 2 tells them apart, so no step relies on a value that
+ * only holds for one batch size.
+ */
+static qrun_status save_types(qrun_context *ctx, const qrun_graph *g, onnx_value_type **out) {
+    size_t n = (size_t)g->n_values + 1;
+    onnx_value_type *types = qrun_calloc(ctx->alloc, n, sizeof *types);
+    onnx_value_type *other = qrun_calloc(ctx->alloc, n, sizeof *other);
+    if (!types || !other) {
         qrun_free(ctx->alloc, types);
+        qrun_free(ctx->alloc, other);
         return qrun_errf(&ctx->err, QRUN_E_NOMEM, "out of memory");
     }
+    bool planned = save_plan(ctx, g, 1, types);
+    bool symbolic = false;
+    for (int i = 0; i < g->n_inputs; i++) {
+        const struct qrun_tensor *t = &g->values[g->inputs[i]].info;
+        for (int d = 0; d < t->rank; d++)
+            symbolic = symbolic || t->dims[d] < 0;
+    }
+    if (planned && symbolic) {
+        bool again = save_plan(ctx, g, 2, other);
+        for (int v = 0; v < g->n_values; v++) {
+            for (int d = 0; d < QRUN_MAX_RANK; d++) {
+                if (!again || other[v].dims[d] != types[v].dims[d])
+                    types[v].dims[d] = -1;
+            }
+        }
+    }
+    qrun_free(ctx->alloc, other);
     *out = types;
     return QRUN_OK;
 }

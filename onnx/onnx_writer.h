@@ -41,16 +41,17 @@ qrun_status onnx_graph_copy(const qrun_graph *g, qrun_graph **out, qrun_err *err
 /* The newest ai.onnx opset the upgrade knows the changes up to. */
 #define ONNX_MAX_OPSET 23
 
-/* A value's dtype and rank before the upgrade (UNDEFINED / -1 when unknown). */
+/* A value's dtype and shape before the upgrade (UNDEFINED / rank -1 / dim -1 when unknown). */
 typedef struct onnx_value_type {
     qrun_dtype dtype;
     int rank;
+    int64_t dims[QRUN_MAX_RANK];
 } onnx_value_type;
 
 /**
  * @brief Rewrite every ai.onnx node below opset target so that it means the
  * same at target, then import target. types[v] (n_types entries, may be
- * NULL) tells the dtype/rank of the graph's values where a step needs them
+ * NULL) tells the dtype/shape of the graph's values where a step needs them
  * (Softmax's axis check, Clip/Pad scalar inputs, Resize-11 roi). A node that
  * cannot be converted is refused with QRUN_E_UNSUPPORTED naming the node, its
  * op and why. Nodes newer than target are refused (no downgrades).

@@ -141,7 +141,8 @@ static qrun_status up_split_18(up_ctx *c, int node) {
 /*
  * Softmax/LogSoftmax/Hardmax 13: before, the input was coerced to 2-D at
  * `axis` (default 1) and normalised over the flattened tail; from 13 over
- * `axis` only (default -1). Equal exactly when axis is the last dimension.
+ * `axis` only (default -1). Equal exactly when every dimension after axis is
+ * 1 (axis the last dimension, or e.g. [N, C, 1, 1] at axis 1).
  */
 static qrun_status up_softmax_13(up_ctx *c, int node) {
     const qrun_node *n = &c->g->nodes[node];
@@ -153,15 +154,18 @@ static qrun_status up_softmax_13(up_ctx *c, int node) {
     int64_t axis = qrun_node_attr_int(n, "axis", 1);
     if (axis < 0)
         axis += t->rank;
-    if (axis != t->rank - 1 && t->rank > 0) {
-        char why[200];
+    for (int d = (int)axis + 1; d < t->rank; d++) {
+        if (t->dims[d] == 1)
+            continue;
+        char why[240];
         snprintf(why, sizeof why,
                  "axis %" PRId64 " of a rank-%d input normalises over the flattened dimensions "
-                 "%" PRId64 "..%d before opset 13 and over one dimension after",
-                 axis, t->rank, axis, t->rank - 1);
+                 "%" PRId64 "..%d before opset 13 and over one dimension after (dimension %d is "
+                 "%s)",
+                 axis, t->rank, axis, t->rank - 1, d, t->dims[d] < 0 ? "not known" : "not 1");
         return up_refuse(c, node, why);
     }
-    return up_set_int(c, node, "axis", -1);
+    return up_set_int(c, node, "axis", t->rank > 0 && axis == t->rank - 1 ? -1 : axis);
 }
 
 /* Clip 11: min/max attributes -> inputs 1 and 2 (absent stays absent: no bound either way). */
