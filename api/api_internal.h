@@ -17,6 +17,7 @@ struct qrun_model {
     char *path;
     qrun_lower_report lowering;
     struct qrun_ptq_report *ptq; /* quantized tensors (NULL unless made by qrun_quantize_model) */
+    qrun_graph *source; /* the graph before QDQ lowering changed it, for qrun_model_save; or NULL */
 };
 
 struct qrun_session {

@@ -7,6 +7,7 @@
 #include "backends/accel_sim/hw_config.h"
 #include "runtime/backend.h"
 #include "runtime/error.h"
+#include "runtime/ir.h"
 
 struct qrun_context {
     const qrun_allocator *alloc;
@@ -20,5 +21,14 @@ struct qrun_context {
 int qrun_session_backends_(const qrun_session *sess, const qrun_backend **out);
 /** @brief The hardware description behind a qrun_hw handle (qrun_hw_api.c). */
 const hw_config *qrun_hw_config_(const qrun_hw *hw);
+
+/** @brief The model's graph as loaded, before QDQ lowering (qrun_api.c), for writing it. */
+const qrun_graph *qrun_model_source_graph_(const qrun_model *m);
+/** @brief g's declared input types as plan signatures, symbolic dims set to sym_dim (qrun_api.c).
+ */
+void qrun_declared_inputs_(const qrun_graph *g,
+                           struct qrun_tensor *descs,
+                           const struct qrun_tensor **ptrs,
+                           int64_t sym_dim);
 
 #endif

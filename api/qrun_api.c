@@ -6,6 +6,7 @@
 #include "api/context.h"
 #include "api/registry.h"
 #include "onnx/onnx_loader.h"
+#include "onnx/onnx_writer.h"
 #include "runtime/alloc.h"
 #include "runtime/dtype.h"
 #include "runtime/exec.h"
@@ -179,10 +180,26 @@ qrun_status qrun_api_ok(qrun_context *ctx) {
     return ctx_ok(ctx);
 }
 
+static bool has_qdq(const qrun_graph *g) {
+    for (int k = 0; k < g->n_nodes; k++) {
+        if (g->nodes[k].op == QRUN_OP_QUANTIZE_LINEAR ||
+            g->nodes[k].op == QRUN_OP_DEQUANTIZE_LINEAR)
+            return true;
+    }
+    return false;
+}
+
 qrun_status qrun_api_model_from_graph(
     qrun_context *ctx, qrun_graph *g, const char *path, bool check, qrun_model **out) {
     const char *file = path ? base_name(path) : "<memory>";
     qrun_lower_report rep = {0};
+    /* Lowering turns QDQ units into integer forms that are not always valid ONNX at the model's
+     * opset: keep the graph as it was for qrun_model_save. A graph the writer cannot copy
+     * (e.g. fp8e3m4 tensors) cannot be saved either; save then reports why. */
+    qrun_graph *source = NULL;
+    qrun_err ignored;
+    if (!ctx->no_qdq_lowering && has_qdq(g) && onnx_graph_copy(g, &source, &ignored) != QRUN_OK)
+        source = NULL;
     qrun_status s = model_prepare_graph(ctx, g, file, check, &rep);
     qrun_model *m = s ? NULL : qrun_calloc(ctx->alloc, 1, sizeof *m);
     if (!s && !m)
@@ -190,10 +207,12 @@ qrun_status qrun_api_model_from_graph(
     if (s) {
         qrun_lower_report_free(ctx->alloc, &rep);
         qrun_graph_free(g);
+        qrun_graph_free(source);
         return s;
     }
     m->ctx = ctx;
     m->g = g;
+    m->source = source;
     m->lowering = rep;
     m->path = qrun_strdup(ctx->alloc, path ? path : "<memory>");
     *out = m;
@@ -240,9 +259,14 @@ QRUN_API void qrun_model_free(qrun_model *m) {
     const qrun_allocator *a = m->ctx->alloc;
     qrun_graph_free(m->g);
     qrun_ptq_report_free(a, m->ptq);
+    qrun_graph_free(m->source);
     qrun_lower_report_free(a, &m->lowering);
     qrun_free(a, m->path);
     qrun_free(a, m);
+}
+
+const qrun_graph *qrun_model_source_graph_(const qrun_model *m) {
+    return m->source ? m->source : m->g;
 }
 
 QRUN_API int qrun_model_input_count(const qrun_model *m) {
@@ -505,10 +529,10 @@ static bool inputs_static(const qrun_graph *g) {
 }
 
 /* Declared input types as plan signatures; symbolic dims become `sym_dim` (for analysis). */
-static void declared_inputs(const qrun_graph *g,
-                            struct qrun_tensor *descs,
-                            const struct qrun_tensor **ptrs,
-                            int64_t sym_dim) {
+void qrun_declared_inputs_(const qrun_graph *g,
+                           struct qrun_tensor *descs,
+                           const struct qrun_tensor **ptrs,
+                           int64_t sym_dim) {
     for (int i = 0; i < g->n_inputs; i++) {
         const struct qrun_tensor *info = &g->values[g->inputs[i]].info;
         int64_t dims[QRUN_MAX_RANK];
@@ -584,7 +608,7 @@ QRUN_API qrun_status qrun_session_create(qrun_context *ctx,
             s = qrun_errf(&ctx->err, QRUN_E_NOMEM, "out of memory");
             goto out_free;
         }
-        declared_inputs(model->g, descs, ptrs, 1);
+        qrun_declared_inputs_(model->g, descs, ptrs, 1);
         s = qrun_exec_plan(sess->exec, ptrs, model->g->n_inputs, &ctx->err);
         if (s) {
             qrun_err_prefix(&ctx->err, "%s: ", base_name(model->path));
@@ -781,7 +805,7 @@ QRUN_API qrun_status qrun_model_analyze(qrun_context *ctx,
         s = qrun_exec_create(g, bs, nb, ctx->alloc, &xo, &x, &ctx->err);
     bool planned = false;
     if (!s) {
-        declared_inputs(g, descs, ptrs, 1);
+        qrun_declared_inputs_(g, descs, ptrs, 1);
         qrun_err plan_err;
         planned = qrun_exec_plan(x, ptrs, g->n_inputs, &plan_err) == QRUN_OK;
         analyze_nodes(g, x, planned, &bs[0], out);

@@ -49,6 +49,21 @@ qrun_status onnx_read_whole_file(const char *path,
                                  size_t *size,
                                  qrun_err *err);
 
+/** @brief Create or truncate path and write buf[0..n) to it. QRUN_E_IO naming the file. */
+qrun_status onnx_write_whole_file(const char *path, const uint8_t *buf, size_t n, qrun_err *err);
+
+/**
+ * @brief Describe t as a TensorProto in *tp (dims copied into dims_buf, which
+ * holds QRUN_MAX_RANK; raw_data borrows t->data; name left unset). FP8 and
+ * 4/2-bit types keep their ONNX data_type; FLOAT8E3M4, STRING and UNDEFINED
+ * give QRUN_E_UNSUPPORTED. what names the tensor in messages.
+ */
+qrun_status onnx_tensor_to_proto(const struct qrun_tensor *t,
+                                 const char *what,
+                                 int64_t *dims_buf,
+                                 Onnx__TensorProto *tp,
+                                 qrun_err *err);
+
 /** @brief Pointer to the last path component (the text after the last '/'). */
 const char *onnx_basename(const char *path);
 

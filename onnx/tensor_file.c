@@ -68,6 +68,40 @@ qrun_status onnx_tensor_read_file(const char *path,
     return st;
 }
 
+qrun_status onnx_tensor_to_proto(const struct qrun_tensor *t,
+                                 const char *what,
+                                 int64_t *dims_buf,
+                                 Onnx__TensorProto *tp,
+                                 qrun_err *err) {
+    const struct qrun_dtype_traits *tr = qrun_dtype_traits_get(t->dtype);
+    if (t->dtype == QRUN_DTYPE_FLOAT8E3M4)
+        return qrun_errf(err, QRUN_E_UNSUPPORTED,
+                         "%s: fp8e3m4 has no ONNX type and cannot be written to an ONNX file",
+                         what);
+    if (t->dtype == QRUN_DTYPE_STRING || tr->onnx_type <= 0 || tr->bits <= 0)
+        return qrun_errf(err, QRUN_E_UNSUPPORTED,
+                         "%s: dtype %s cannot be written as an ONNX TensorProto", what, tr->name);
+    if (t->rank < 0 || t->rank > QRUN_MAX_RANK)
+        return qrun_errf(err, QRUN_E_ARG, "%s: invalid rank %d", what, t->rank);
+    int64_t numel = qrun_shape_numel(t->rank, t->dims);
+    size_t nbytes = 0;
+    if (numel < 0 || !qrun_dtype_nbytes(t->dtype, numel, &nbytes))
+        return qrun_errf(err, QRUN_E_ARG, "%s: invalid shape", what);
+    if (nbytes && !t->data)
+        return qrun_errf(err, QRUN_E_ARG, "%s: no data", what);
+    memcpy(dims_buf, t->dims, (size_t)t->rank * sizeof *dims_buf);
+    onnx__tensor_proto__init(tp);
+    tp->n_dims = (size_t)t->rank;
+    tp->dims = dims_buf;
+    tp->has_data_type = 1;
+    tp->data_type = tr->onnx_type;
+    /* raw_data for every type: qrun's layout (4/2-bit packed low bits first) is ONNX's. */
+    tp->has_raw_data = 1;
+    tp->raw_data.len = nbytes;
+    tp->raw_data.data = t->data;
+    return QRUN_OK;
+}
+
 qrun_status onnx_tensor_write_bytes(const struct qrun_tensor *t,
                                     const qrun_allocator *alloc,
                                     void **out,
@@ -79,30 +113,12 @@ qrun_status onnx_tensor_write_bytes(const struct qrun_tensor *t,
     *size = 0;
     if (!alloc)
         alloc = qrun_allocator_default();
-    const struct qrun_dtype_traits *tr = qrun_dtype_traits_get(t->dtype);
-    if (t->dtype == QRUN_DTYPE_STRING || tr->onnx_type <= 0 || tr->bits <= 0)
-        return qrun_errf(err, QRUN_E_UNSUPPORTED,
-                         "dtype %s cannot be written as an ONNX TensorProto", tr->name);
-    if (t->rank < 0 || t->rank > QRUN_MAX_RANK)
-        return qrun_errf(err, QRUN_E_ARG, "tensor has invalid rank %d", t->rank);
-    int64_t numel = qrun_shape_numel(t->rank, t->dims);
-    size_t nbytes = 0;
-    if (numel < 0 || !qrun_dtype_nbytes(t->dtype, numel, &nbytes))
-        return qrun_errf(err, QRUN_E_ARG, "tensor has an invalid shape");
-    if (nbytes && !t->data)
-        return qrun_errf(err, QRUN_E_ARG, "tensor has no data");
-
-    Onnx__TensorProto tp = ONNX__TENSOR_PROTO__INIT;
+    Onnx__TensorProto tp;
     int64_t dims[QRUN_MAX_RANK];
-    memcpy(dims, t->dims, sizeof dims);
-    tp.n_dims = (size_t)t->rank;
-    tp.dims = dims;
-    tp.has_data_type = 1;
-    tp.data_type = tr->onnx_type;
+    qrun_status st = onnx_tensor_to_proto(t, "tensor", dims, &tp, err);
+    if (st != QRUN_OK)
+        return st;
     tp.name = t->name ? t->name : NULL;
-    tp.has_raw_data = 1;
-    tp.raw_data.len = nbytes;
-    tp.raw_data.data = t->data;
     size_t n = onnx__tensor_proto__get_packed_size(&tp);
     uint8_t *buf = qrun_malloc(alloc, n ? n : 1);
     if (!buf)
@@ -117,7 +133,7 @@ qrun_status onnx_tensor_write_bytes(const struct qrun_tensor *t,
     return QRUN_OK;
 }
 
-static qrun_status tf_write_all(const char *path, const uint8_t *buf, size_t n, qrun_err *err) {
+qrun_status onnx_write_whole_file(const char *path, const uint8_t *buf, size_t n, qrun_err *err) {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
     if (fd < 0)
         return qrun_errf(err, QRUN_E_IO, "cannot create '%s': %s", path, strerror(errno));
@@ -146,7 +162,7 @@ qrun_status onnx_tensor_write_file(const char *path, const struct qrun_tensor *t
     size_t n = 0;
     qrun_status st = onnx_tensor_write_bytes(t, alloc, &buf, &n, err);
     if (st == QRUN_OK)
-        st = tf_write_all(path, buf, n, err);
+        st = onnx_write_whole_file(path, buf, n, err);
     qrun_free(alloc, buf);
     return st;
 }

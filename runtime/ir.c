@@ -606,6 +606,30 @@ qrun_status qrun_node_add_attr_int(qrun_graph *g, int node, const char *name, in
     return d->name ? QRUN_OK : QRUN_E_NOMEM;
 }
 
+qrun_status qrun_node_add_attr_string(qrun_graph *g, int node, const char *name, const char *v) {
+    qrun_attr *d = ir_attr_append(g->alloc, &g->nodes[node]);
+    if (!d)
+        return QRUN_E_NOMEM;
+    d->name = qrun_strdup(g->alloc, name);
+    d->type = QRUN_ATTR_STRING;
+    d->s = qrun_strdup(g->alloc, v);
+    d->s_len = strlen(v);
+    return d->name && d->s ? QRUN_OK : QRUN_E_NOMEM;
+}
+
+void qrun_node_remove_attr(qrun_graph *g, int node, const char *name) {
+    qrun_node *n = &g->nodes[node];
+    int w = 0;
+    for (int k = 0; k < n->n_attrs; k++) {
+        if (strcmp(n->attrs[k].name, name) == 0) {
+            ir_attr_free(g->alloc, &n->attrs[k]);
+            continue;
+        }
+        n->attrs[w++] = n->attrs[k];
+    }
+    n->n_attrs = w;
+}
+
 int qrun_graph_add_unique_value(qrun_graph *g, const char *base, qrun_value_kind kind) {
     if (qrun_graph_find_value(g, base) < 0)
         return qrun_graph_add_value(g, base, kind);

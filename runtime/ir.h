@@ -143,6 +143,10 @@ qrun_status qrun_node_set_inputs(qrun_graph *g, int node, int n, const int *inpu
 qrun_status qrun_node_copy_attrs(qrun_graph *g, int dst, int src);
 /** @brief Append an INT attribute to node. */
 qrun_status qrun_node_add_attr_int(qrun_graph *g, int node, const char *name, int64_t v);
+/** @brief Append a STRING attribute to node (value copied). */
+qrun_status qrun_node_add_attr_string(qrun_graph *g, int node, const char *name, const char *v);
+/** @brief Remove node's attribute called name, if it has one (others keep their order). */
+void qrun_node_remove_attr(qrun_graph *g, int node, const char *name);
 /** @brief Append a value named base, or base_1, base_2, ... if taken. Index or -1 on NOMEM. */
 int qrun_graph_add_unique_value(qrun_graph *g, const char *base, qrun_value_kind kind);
 /** @brief Append a constant (unique name from base) holding a copy of data. Index or -1. */

@@ -4,6 +4,7 @@
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config
           protobuf-c-compiler libprotobuf-c-dev libcjson-dev zlib1g-dev
+          libjpeg62-turbo-dev libpng-dev
           libcmocka-dev libonnx-testdata)
 missing=()
 for p in "${packages[@]}"; do

@@ -3,6 +3,7 @@
 #include "qrun/qrun.h"
 #include "tools/ptq_cli.h"
 #include "tools/qrun_hw.h"
+#include "tools/qrun_save.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -27,6 +28,7 @@ typedef struct cli {
     const char *command; /* "run" or "info" */
     const char *model;
     const char *inputs_dir;
+    const char *preprocess; /* --preprocess SPEC for image inputs, or NULL */
     named_input named[MAX_NAMED_INPUTS];
     int n_named;
     const char *output_dir;
@@ -54,14 +56,21 @@ static const char *k_usage =
     "MACs,\n"
     "                                  and which nodes each backend can run\n"
     "%s"
+    "%s"
     "  qrun --help | --version\n"
     "\n"
     "Run options:\n"
-    "  --inputs DIR           read input_0.pb, input_1.pb, ... (ONNX TensorProto) or input_0.npy, "
+    "  --inputs DIR           read input_0.pb, input_1.pb, ... (ONNX TensorProto), input_0.npy, "
     "...\n"
-    "                         (NumPy) from DIR, in graph-input order\n"
-    "  --input NAME=FILE      bind one graph input by name from a .pb or .npy file (repeatable;\n"
-    "                         overrides --inputs for that input)\n"
+    "                         (NumPy) or input_0.jpg/.jpeg/.png (image) from DIR, in graph-input "
+    "order\n"
+    "  --input NAME=FILE      bind one graph input by name from a .pb, .npy, JPEG or PNG file\n"
+    "                         (repeatable; overrides --inputs for that input)\n"
+    "  --preprocess SPEC      how images become tensors, e.g. \"resize=256,crop=224,\n"
+    "                         "
+    "mean=0.485,0.456,0.406,std=0.229,0.224,0.225,layout=nchw,scale=255\"\n"
+    "                         (shorter side to 256, bilinear as Pillow; center crop; value =\n"
+    "                         (pixel/scale - mean)/std per RGB channel; default: raw 0..255 NCHW)\n"
     "  --random-input         feed unbound inputs a fixed pseudo-random pattern in [-1, 1)\n"
     "                         (default: zeros); either way qrun says so on stderr\n"
     "  --output-dir DIR       write output_0.pb, output_1.pb, ... in graph-output order (created "
@@ -90,7 +99,8 @@ static const char *k_usage =
 /* ---- small utilities ---------------------------------------------------- */
 
 static void print_usage(FILE *f) {
-    fprintf(f, k_usage, qrun_hw_usage_commands, qrun_hw_usage_options, k_ptq_cli_usage);
+    fprintf(f, k_usage, qrun_hw_usage_commands, qrun_save_usage_commands, qrun_hw_usage_options,
+            k_ptq_cli_usage);
 }
 
 int fail(const char *fmt, ...) {
@@ -177,7 +187,7 @@ static bool option_takes_value(const char *a) {
     static const char *const with_value[] = {
         "--inputs",    "--input",   "--output-dir", "--output-format",
         "--backend",   "--threads", "--repeat",     "--requant",
-        "--fp8-accum", "--hw",      "--sim"};
+        "--fp8-accum", "--hw",      "--sim",        "--preprocess"};
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
         if (strcmp(a, with_value[k]) == 0)
             return true;
@@ -217,6 +227,8 @@ static int parse_args(int argc, char **argv, cli *c) {
             c->named[c->n_named].name = val;
             c->named[c->n_named].path = eq + 1;
             c->n_named++;
+        } else if (strcmp(a, "--preprocess") == 0) {
+            c->preprocess = val;
         } else if (strcmp(a, "--output-dir") == 0) {
             c->output_dir = val;
         } else if (strcmp(a, "--output-format") == 0) {
@@ -300,13 +312,27 @@ static const char *find_named(const cli *c, const char *name) {
     return NULL;
 }
 
-static int
-load_input_file(qrun_context *ctx, const char *path, const char *input_name, qrun_tensor **out) {
+/* A tensor file (.pb/.npy) or an image (JPEG/PNG, through --preprocess), chosen by content. */
+static int load_input_file(
+    qrun_context *ctx, const cli *c, const char *path, const char *input_name, qrun_tensor **out) {
     if (!file_exists(path))
         return fail("%s: no such file (for input '%s')", path, input_name);
-    if (qrun_tensor_load_file(ctx, path, out))
+    qrun_status s = qrun_file_is_image(path) ? qrun_tensor_load_image(ctx, path, c->preprocess, out)
+                                             : qrun_tensor_load_file(ctx, path, out);
+    if (s)
         return fail("%s", qrun_context_errmsg(ctx));
     return 0;
+}
+
+/* DIR/input_<i>.<ext> for the first extension that exists; false if none. */
+static bool find_dir_input(const char *dir, int i, char *path, size_t cap) {
+    static const char *const exts[] = {"pb", "npy", "jpg", "jpeg", "png", "JPG", "JPEG", "PNG"};
+    for (size_t k = 0; k < sizeof exts / sizeof exts[0]; k++) {
+        snprintf(path, cap, "%s/input_%d.%s", dir, i, exts[k]);
+        if (file_exists(path))
+            return true;
+    }
+    return false;
 }
 
 static int
@@ -347,21 +373,19 @@ static int gather_inputs(qrun_context *ctx, const cli *c, const qrun_model *m, q
         qrun_model_input_info(m, i, &vi);
         const char *named = find_named(c, vi.name);
         if (named) {
-            if (load_input_file(ctx, named, vi.name, &ins[i]))
+            if (load_input_file(ctx, c, named, vi.name, &ins[i]))
                 return 1;
             continue;
         }
         if (c->inputs_dir) {
-            char pb[PATH_MAX], npy[PATH_MAX];
-            snprintf(pb, sizeof pb, "%s/input_%d.pb", c->inputs_dir, i);
-            snprintf(npy, sizeof npy, "%s/input_%d.npy", c->inputs_dir, i);
-            if (file_exists(pb) || file_exists(npy)) {
-                if (load_input_file(ctx, file_exists(pb) ? pb : npy, vi.name, &ins[i]))
+            char path[PATH_MAX];
+            if (find_dir_input(c->inputs_dir, i, path, sizeof path)) {
+                if (load_input_file(ctx, c, path, vi.name, &ins[i]))
                     return 1;
                 continue;
             }
-            return fail("%s: no input_%d.pb or input_%d.npy for input '%s'", c->inputs_dir, i, i,
-                        vi.name);
+            return fail("%s: no input_%d.pb, .npy, .jpg, .jpeg or .png for input '%s'",
+                        c->inputs_dir, i, vi.name);
         }
         if (make_default_input(ctx, c, &vi, &ins[i]))
             return 1;
@@ -862,6 +886,8 @@ int main(int argc, char **argv) {
     }
     if (strcmp(argv[1], "hw") == 0)
         return qrun_hw_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "convert") == 0)
+        return qrun_convert_main(argc - 1, argv + 1);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             print_usage(stdout);

@@ -149,6 +149,26 @@ QRUN_API qrun_status qrun_model_load_bytes(
     qrun_context *ctx, const void *data, size_t size, const char *base_dir, qrun_model **out);
 QRUN_API void qrun_model_free(qrun_model *model);
 
+/**
+ * @brief Write the model as an ONNX file (protobuf, weights inline; producer
+ * "qrun"). What is written is the model's graph before QDQ lowering (QDQ
+ * units stay QuantizeLinear/DequantizeLinear around float ops; initializers
+ * no node reads are dropped). Nodes that passes placed at a
+ * newer opset than the model imports (QuantizeLinear/DequantizeLinear with
+ * per-axis or FP8 parameters) raise the whole graph to that opset: every
+ * other node is rewritten to mean the same there (e.g. Squeeze axes become
+ * an input at 13), or the call fails naming the node and op it cannot
+ * convert.
+ * @return QRUN_OK, QRUN_E_IO, QRUN_E_UNSUPPORTED (fp8e3m4 or string tensors,
+ *         subgraphs, a node the opset upgrade cannot convert), QRUN_E_NOMEM.
+ */
+QRUN_API qrun_status qrun_model_save(qrun_context *ctx, const qrun_model *model, const char *path);
+/** @brief qrun_model_save with the ai.onnx opset raised to at least opset (0: as needed). */
+QRUN_API qrun_status qrun_model_save_opset(qrun_context *ctx,
+                                           const qrun_model *model,
+                                           const char *path,
+                                           int64_t opset);
+
 /** Description of one graph input or output. Strings are owned by the model. */
 typedef struct qrun_value_info {
     const char *name;
@@ -240,6 +260,30 @@ QRUN_API qrun_status qrun_tensor_create(qrun_context *ctx,
  * C order, little-endian); the format is chosen by content, not by name.
  */
 QRUN_API qrun_status qrun_tensor_load_file(qrun_context *ctx, const char *path, qrun_tensor **out);
+
+/**
+ * @brief Read a JPEG or PNG image (chosen by content) into a float32 tensor
+ * through a preprocessing spec, e.g.
+ * "resize=256,crop=224,mean=0.485,0.456,0.406,std=0.229,0.224,0.225,layout=nchw,scale=255":
+ *  - resize=N: bilinear resize (Pillow's filter, antialiased when shrinking)
+ *    so the shorter side is N, the longer round(N * long / short);
+ *  - crop=N or crop=HxW: center crop (offsets floor((size - crop) / 2));
+ *  - each value is (pixel / scale - mean[c]) / std[c] with pixel in 0..255,
+ *    RGB channel order; mean/std take 1 or 3 values; scale defaults to 1,
+ *    mean to 0, std to 1;
+ *  - layout=nchw (default) or nhwc, batch 1: [1,3,H,W] or [1,H,W,3].
+ * Every key is optional; NULL or "" gives the raw pixels as [1,3,H,W].
+ * Grayscale images become RGB; PNG alpha is dropped; CMYK JPEGs are refused.
+ * @return QRUN_OK, QRUN_E_IO, QRUN_E_MODEL (not a valid JPEG/PNG), QRUN_E_ARG
+ *         (bad spec: the message names the file and the key), QRUN_E_UNSUPPORTED,
+ *         QRUN_E_NOMEM.
+ */
+QRUN_API qrun_status qrun_tensor_load_image(qrun_context *ctx,
+                                            const char *path,
+                                            const char *preprocess,
+                                            qrun_tensor **out);
+/** @brief True when path is a readable file that starts like a JPEG or PNG. */
+QRUN_API bool qrun_file_is_image(const char *path);
 
 typedef enum qrun_tensor_format {
     QRUN_TENSOR_FORMAT_PB = 0, /**< ONNX TensorProto */

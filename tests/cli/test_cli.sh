@@ -29,7 +29,7 @@ expect_error() {
 
 # --help documents every option the parser accepts.
 "$qrun" --help >"$tmp/help" && ok "--help exits 0" || bad "--help exits 0"
-for opt in --inputs --input --random-input --output-dir --output-format --json --threads --backend --repeat --profile --requant --fp8-accum --hw --sim info --version; do
+for opt in --preprocess convert --inputs --input --random-input --output-dir --output-format --json --threads --backend --repeat --profile --requant --fp8-accum --hw --sim info --version; do
   grep -q -- "$opt" "$tmp/help" && ok "--help mentions $opt" || bad "--help mentions $opt"
 done
 "$qrun" --version | grep -q '^qrun [0-9]' && ok "--version" || bad "--version"
@@ -193,6 +193,26 @@ cp "$src/tests/cli/int64_input.npy" "$tmp/bad_calib/a.npy"
 expect_error "--calib sample mismatch names the file" "bad_calib/a.npy: calibration sample: input 'Input3'" "$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --calib "$tmp/bad_calib"
 expect_error "--keep-float unknown node" "keep_float: the model has no node named 'Nope'" "$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --keep-float Nope
 expect_error "--calib-method unknown" "--calib-method must be minmax, percentile, mse or entropy" "$qrun" run "$ex/model.onnx" --dtype int8 --calib-method kl
+
+# Images: a JPEG through --preprocess (tench is class 0), --inputs DIR with input_0.jpg, bad keys.
+jpeg=$src/../shared/models/data/imagenet-sample40/jpeg/n01440764_tench.JPEG
+spec="resize=256,crop=224,mean=0.485,0.456,0.406,std=0.229,0.224,0.225,layout=nchw,scale=255"
+if [ -f "$mnv2" ] && [ -f "$jpeg" ]; then
+  "$qrun" run "$mnv2" --input "input=$jpeg" --preprocess "$spec" >"$tmp/out" 2>&1
+  grep -q '^  top-5: 0 ' "$tmp/out" && ok "run on a JPEG with --preprocess" || bad "run on a JPEG: $(head -c 300 "$tmp/out")"
+  mkdir -p "$tmp/img" && cp "$jpeg" "$tmp/img/input_0.jpg"
+  "$qrun" run "$mnv2" --inputs "$tmp/img" --preprocess "$spec" >"$tmp/out" 2>&1
+  grep -q '^  top-5: 0 ' "$tmp/out" && ok "--inputs DIR with input_0.jpg" || bad "--inputs DIR with input_0.jpg: $(head -c 300 "$tmp/out")"
+  expect_error "--preprocess bad key" "n01440764_tench.JPEG: preprocess: unknown key 'size'" "$qrun" run "$mnv2" --input "input=$jpeg" --preprocess "size=3"
+  expect_error "image of the wrong size" "input" "$qrun" run "$mnv2" --input "input=$jpeg" --preprocess "resize=100"
+fi
+
+# convert: opset upgrade of mnist-8 (opset 8) to 13, run with the same outputs.
+"$qrun" convert "$ex/model.onnx" --opset 13 -o "$tmp/m13.onnx" 2>"$tmp/err" && "$qrun" info "$tmp/m13.onnx" >"$tmp/out" 2>&1
+grep -q 'opsets: ai.onnx=13' "$tmp/out" && grep -q 'producer: qrun' "$tmp/out" && ok "convert --opset 13" || bad "convert --opset 13: $(head -c 300 "$tmp/err")"
+"$qrun" run "$tmp/m13.onnx" --inputs "$ex/test_data_set_0" --output-dir "$tmp/c13" >/dev/null 2>&1
+cmp -s "$tmp/o/output_0.pb" "$tmp/c13/output_0.pb" && ok "converted model gives the same output" || bad "converted model gives the same output"
+expect_error "convert without -o" "convert: -o OUT.onnx is required" "$qrun" convert "$ex/model.onnx"
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

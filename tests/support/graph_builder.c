@@ -77,8 +77,13 @@ void gb_input(gbuild *b, const char *name, int elem_type, int rank, const int64_
     for (int d = 0; d < rank; d++) {
         Onnx__TensorShapeProto__Dimension *dim = gb_alloc(b, sizeof *dim);
         onnx__tensor_shape_proto__dimension__init(dim);
-        dim->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-        dim->dim_value = dims[d];
+        if (dims[d] < 0) { /* symbolic */
+            dim->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+            dim->dim_param = gb_str(b, "N");
+        } else {
+            dim->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+            dim->dim_value = dims[d];
+        }
         sh->dim[d] = dim;
     }
     tt->has_elem_type = 1;

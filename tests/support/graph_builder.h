@@ -19,7 +19,7 @@ typedef struct gbuild gbuild;
 /** @brief Empty model: IR 9, ai.onnx opset `opset`. */
 gbuild *gb_new(int64_t opset);
 void gb_free(gbuild *b);
-/** @brief Graph input with a static shape. */
+/** @brief Graph input; a negative dim is symbolic ("N"). */
 void gb_input(gbuild *b, const char *name, int elem_type, int rank, const int64_t *dims);
 /** @brief Graph output (type left to inference). */
 void gb_output(gbuild *b, const char *name);
