@@ -270,3 +270,28 @@ qrun_status qrun_requant_init(qrun_requant *r, double mult, qrun_requant_mode mo
                          mult);
     return QRUN_OK;
 }
+
+void qrun_requantize_row(const qrun_requant *r,
+                         const int32_t *acc,
+                         int32_t bias,
+                         int64_t n,
+                         int32_t zp,
+                         int32_t qmin,
+                         int32_t qmax,
+                         uint8_t *y) {
+    if (r->fixed || !isfinite(r->mult)) {
+        for (int64_t j = 0; j < n; j++)
+            y[j] = (uint8_t)qrun_requantize(r, (int32_t)((uint32_t)acc[j] + (uint32_t)bias), zp,
+                                            qmin, qmax);
+        return;
+    }
+    /* |clamped value| <= 510 < 2^22: adding 1.5 * 2^23 rounds it half to even in float32. */
+    float lo = (float)(qmin - zp), hi = (float)(qmax - zp), mult = r->mult;
+    for (int64_t j = 0; j < n; j++) {
+        float f = (float)(int32_t)((uint32_t)acc[j] + (uint32_t)bias) * mult;
+        f = f < lo ? lo : f;
+        f = f > hi ? hi : f;
+        f = (f + 0x1.8p23f) - 0x1.8p23f;
+        y[j] = (uint8_t)((int32_t)f + zp);
+    }
+}

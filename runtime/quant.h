@@ -308,4 +308,22 @@ qrun_requantize(const qrun_requant *r, int32_t acc, int32_t zp, int32_t qmin, in
     return v < qmin ? qmin : v > qmax ? qmax : (int32_t)v;
 }
 
+/**
+ * @brief A row of 8-bit requantizations with one multiplier:
+ * y[j] = qrun_requantize(r, acc[j] + bias, zp, qmin, qmax) for j < n, stored
+ * as bytes (an int8 value's two's-complement byte). The int32 sum wraps, as
+ * an accumulator that started at bias would. For 8-bit output ranges only.
+ * Float mode with a finite multiplier runs a loop compilers vectorise (clamp
+ * to [qmin - zp, qmax - zp] in float, then round): clamping to integer bounds
+ * commutes with round-half-even, so the bytes are qrun_requantize's.
+ */
+void qrun_requantize_row(const qrun_requant *r,
+                         const int32_t *acc,
+                         int32_t bias,
+                         int64_t n,
+                         int32_t zp,
+                         int32_t qmin,
+                         int32_t qmax,
+                         uint8_t *y);
+
 #endif

@@ -2,6 +2,7 @@
 /* cpu_ref integer and FP8 conv/matmul: ConvInteger, MatMulInteger, QLinearConv, QLinearMatMul,
  * QGemm. */
 #include "backends/cpu_ref/kernel.h"
+#include "backends/cpu_ref/ops/qgemm_s16.h"
 #include "runtime/dtype.h"
 #include "runtime/fp8_math.h"
 #include "runtime/quant.h"
@@ -35,6 +36,13 @@
  */
 
 #define QL_NTILE 1024 /* output positions per GEMM tile: the accumulator row tile stays in L1 */
+/* Multiply-adds below which a conv/matmul runs on one thread: forking a team costs more. */
+#define QL_PARALLEL_MIN ((int64_t)1 << 18)
+
+/* Threads for a product of `macs` multiply-adds. */
+static int ql_threads(const qrun_kernel_call *call, int64_t macs) {
+    return macs >= QL_PARALLEL_MIN && call->n_threads > 1 ? call->n_threads : 1;
+}
 
 static const struct qrun_tensor *ql_in(const qrun_kernel_call *call, int i) {
     return i < call->n_inputs ? call->inputs[i] : NULL;
@@ -201,9 +209,18 @@ typedef struct ql_conv {
     int64_t cg, mg, kk, kdim, in_sp, out_sp;
     int slots;         /* buffer sets used by threads working on different groups */
     size_t elem;       /* bytes of one weight/column element: int16 or float */
-    size_t w_bytes;    /* weights [c_out][kdim] */
+    size_t w_bytes;    /* weights: see ql_conv_weights */
+    size_t wg_elems;   /* integer GEMM: int16 elements of one group's packed weights */
     size_t rq_bytes;   /* requantization, one ql_rq per output channel */
-    size_t slot_bytes; /* per slot: columns [kdim][out_sp], then accumulators [mg][out_sp] */
+    size_t slot_bytes; /* per slot: see ql_conv_plan */
+    /*
+     * Integer kernels: depthwise (one input and one output channel per group)
+     * runs the direct kernel on a zero-padded plane split by column phase
+     * (dw_rows x dw_cols per phase, stride[last] phases); 1x1 convs with unit
+     * strides and no padding pack X itself as the GEMM's columns.
+     */
+    bool dw, pointwise;
+    int64_t dw_rows, dw_cols, dw_phases;
     /* com.microsoft channels_last = 1: X and Y are NHWC; the kernel works on NCHW copies of both. */
     bool channels_last;
     struct qrun_tensor xv; /* NCHW view of X (data: the transposed copy in scratch) */
@@ -255,6 +272,37 @@ static void ql_conv_bind(const qrun_kernel_call *call, ql_conv *c) {
     }
 }
 
+/* One input and one output channel per group, 1-D or 2-D: the direct depthwise kernel. */
+static bool ql_conv_is_dw(const ql_conv *c) {
+    return c->cg == 1 && c->mg == 1 && c->p.group > 1 && c->p.n_spatial <= 2;
+}
+
+/* A 1x1 kernel with unit strides and no padding reads X as the GEMM's columns. */
+static bool ql_conv_is_pointwise(const qrun_conv_params *p) {
+    for (int d = 0; d < p->n_spatial; d++) {
+        if (p->kernel[d] != 1 || p->stride[d] != 1 || p->pad_begin[d] != 0 || p->pad_end[d] != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Depthwise geometry: the padded plane rows/columns the outputs read, split by column phase. */
+static void ql_conv_plan_dw(ql_conv *c) {
+    const qrun_conv_params *p = &c->p;
+    bool two = p->n_spatial == 2;
+    int l = p->n_spatial - 1;
+    int64_t oh = two ? p->out[0] : 1, kh = two ? p->kernel[0] : 1;
+    int64_t sh_dil = two ? p->dilation[0] : 1, sh = two ? p->stride[0] : 1;
+    int64_t cols = (p->out[l] - 1) * p->stride[l] + (p->kernel[l] - 1) * p->dilation[l] + 1;
+    c->dw = true;
+    c->dw_rows = (oh - 1) * sh + (kh - 1) * sh_dil + 1;
+    c->dw_phases = p->stride[l];
+    c->dw_cols = (cols + c->dw_phases - 1) / c->dw_phases;
+    c->w_bytes = ql_round64((size_t)(p->c_out * c->kdim) * sizeof(int16_t));
+    c->slot_bytes = ql_round64((size_t)(c->dw_phases * c->dw_rows * c->dw_cols) * sizeof(int16_t)) +
+                    ql_round64((size_t)c->out_sp * sizeof(int32_t));
+}
+
 static qrun_status ql_conv_plan(const qrun_kernel_call *call, ql_conv *c) {
     memset(c, 0, sizeof *c);
     ql_conv_bind(call, c);
@@ -283,11 +331,21 @@ static qrun_status ql_conv_plan(const qrun_kernel_call *call, ql_conv *c) {
     if (c->slots < 1)
         c->slots = 1;
     c->elem = c->fp8 ? sizeof(float) : sizeof(int16_t);
-    c->w_bytes = ql_round64((size_t)(p->c_out * c->kdim) * c->elem);
     c->rq_bytes = c->qlinear ? ql_round64((size_t)p->c_out * sizeof(ql_rq)) : 0;
-    c->slot_bytes = ql_round64((size_t)(c->kdim * c->out_sp) * c->elem);
-    if (c->qlinear) /* int32 or float accumulators */
-        c->slot_bytes += ql_round64((size_t)(c->mg * c->out_sp) * sizeof(int32_t));
+    if (c->fp8) {
+        /* weights [c_out][kdim]; per slot columns [kdim][out_sp], then float sums [mg][out_sp] */
+        c->w_bytes = ql_round64((size_t)(p->c_out * c->kdim) * c->elem);
+        c->slot_bytes = ql_round64((size_t)(c->kdim * c->out_sp) * c->elem) +
+                        ql_round64((size_t)(c->mg * c->out_sp) * sizeof(float));
+    } else if (ql_conv_is_dw(c)) {
+        ql_conv_plan_dw(c); /* weights [c_out][kk]; per slot the phases, then int32 sums */
+    } else {
+        /* weights packed per group (qgemm_s16.h); per slot packed columns, sums stay in tiles */
+        c->pointwise = ql_conv_is_pointwise(p);
+        c->wg_elems = qg_pack_a_bytes(c->mg, c->kdim) / sizeof(int16_t);
+        c->w_bytes = ql_round64((size_t)p->group * c->wg_elems * sizeof(int16_t));
+        c->slot_bytes = ql_round64(qg_pack_b_bytes(c->kdim, c->out_sp));
+    }
     if (c->channels_last) {
         c->cl_x_bytes = ql_round64((size_t)(p->batch * p->c_in * c->in_sp));
         c->cl_y_bytes = ql_round64((size_t)(p->batch * p->c_out * c->out_sp));
@@ -329,7 +387,11 @@ static size_t ql_conv_op_data_bytes(const qrun_kernel_call *call) {
            (ql_conv_rq_known(&c) ? c.rq_bytes : 0);
 }
 
-/* Weights as the GEMM reads them: W - w_zero_point as int16, or FP8 decoded, [c_out][kdim]. */
+/*
+ * Weights as the kernels read them: FP8 decoded [c_out][kdim]; integer
+ * W - w_zero_point as int16, [c_out][kdim] for the depthwise kernel, else
+ * each group's [mg][kdim] packed as the GEMM's A (qgemm_s16.h).
+ */
 static void ql_conv_weights(const ql_conv_prep *prep, const ql_conv *c, void *wbuf) {
     int64_t n = c->p.c_out * c->kdim;
     if (c->fp8) {
@@ -342,10 +404,16 @@ static void ql_conv_weights(const ql_conv_prep *prep, const ql_conv *c, void *wb
     bool u8 = c->w->dtype == QRUN_DTYPE_UINT8;
     bool zu8 = c->wzp && c->wzp->dtype == QRUN_DTYPE_UINT8;
     bool per_ch = ql_numel(c->wzp) > 1;
+    int64_t kp = qg_kp(c->kdim);
+    if (!c->dw) /* the packing's padding is zero */
+        memset(w16, 0, (size_t)c->p.group * c->wg_elems * sizeof(int16_t));
     for (int64_t m = 0; m < c->p.c_out; m++) {
         int32_t zp = c->wzp ? ql_load8(c->wzp->data, per_ch ? m : 0, zu8) : 0;
-        for (int64_t k = 0; k < c->kdim; k++)
-            w16[m * c->kdim + k] = (int16_t)(ql_load8(c->w->data, m * c->kdim + k, u8) - zp);
+        int16_t *grp = w16 + (c->dw ? 0 : (size_t)(m / c->mg) * c->wg_elems);
+        for (int64_t k = 0; k < c->kdim; k++) {
+            int64_t at = c->dw ? m * c->kdim + k : qg_a_at(kp, m % c->mg, k);
+            grp[at] = (int16_t)(ql_load8(c->w->data, m * c->kdim + k, u8) - zp);
+        }
     }
 }
 
@@ -403,15 +471,18 @@ typedef struct ql_src {
     bool u8;
     int32_t zp;
     const float *lut; /* FP8: decode table; NULL for integers */
+    int64_t out_sp;   /* columns per row */
+    int64_t kp;       /* integer: pairs per column of the packed B (qgemm_s16.h) */
 } ql_src;
 
-/* col[at] = element src of x as the GEMM reads it; src < 0 is padding (zero). */
-static inline void ql_put(const ql_src *s, void *col, int64_t at, int64_t src) {
+/* Column r, position n = element src of x as the GEMM reads it; src < 0 is padding (zero). */
+static inline void ql_put(const ql_src *s, void *col, int64_t r, int64_t n, int64_t src) {
     if (s->lut) {
-        ((float *)col)[at] = src < 0 ? 0.0f : s->lut[((const uint8_t *)s->x)[src]];
+        ((float *)col)[r * s->out_sp + n] = src < 0 ? 0.0f : s->lut[((const uint8_t *)s->x)[src]];
         return;
     }
-    ((int16_t *)col)[at] = src < 0 ? 0 : (int16_t)(ql_load8(s->x, src, s->u8) - s->zp);
+    ((int16_t *)col)[qg_b_at(s->kp, r, n)] =
+        src < 0 ? 0 : (int16_t)(ql_load8(s->x, src, s->u8) - s->zp);
 }
 
 /* Column rows for 1-D/2-D convs: row r = (c, ky, kx). */
@@ -429,12 +500,12 @@ static void ql_im2col_2d(const ql_conv *c, const ql_src *s, int64_t x_off, void 
         int64_t ch = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw;
         int64_t base = x_off + ch * c->in_sp;
         for (int64_t oy = 0; oy < oh; oy++) {
-            int64_t iy = oy * sh - ph + ky * dh, at = r * c->out_sp + oy * ow;
+            int64_t iy = oy * sh - ph + ky * dh, n0 = oy * ow;
             bool row_in = iy >= 0 && iy < ih;
             int64_t rb = base + iy * iw;
             for (int64_t ox = 0; ox < ow; ox++) {
                 int64_t ix = ox * sw - pw + kx * dw;
-                ql_put(s, col, at + ox, row_in && ix >= 0 && ix < iw ? rb + ix : -1);
+                ql_put(s, col, r, n0 + ox, row_in && ix >= 0 && ix < iw ? rb + ix : -1);
             }
         }
     }
@@ -463,38 +534,49 @@ static void ql_im2col_nd(const ql_conv *c, const ql_src *s, int64_t x_off, void 
                 off += i * mul;
                 mul *= p->in[d];
             }
-            ql_put(s, col, r * c->out_sp + o, inside ? base + off : -1);
+            ql_put(s, col, r, o, inside ? base + off : -1);
         }
     }
 }
 
-/* Requantize mg output planes of QLinearConv from acc, channels [m0, m0 + mg). */
-static void ql_conv_requant(const ql_conv *c,
-                            const ql_rq *rq,
-                            const void *acc,
-                            int64_t m0,
-                            void *y,
-                            int64_t y_off,
-                            int nt) {
-    int32_t qmin = 0, qmax = 255, zp = c->fp8 ? 0 : ql_scalar8(c->yzp);
-    qrun_quant_int_range(c->y_t, &qmin, &qmax);
-    bool u8 = c->y_t == QRUN_DTYPE_UINT8;
+/*
+ * Pointwise conv: the columns are X's channel rows. Rows are packed two at a
+ * time so each (k, k+1) pair of a column is written together.
+ */
+static void ql_pack_pointwise(const ql_conv *c, const ql_src *s, int64_t x_off, int16_t *col, int nt) {
+    int64_t n = c->out_sp, kp = s->kp;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t q = 0; q < kp; q++) {
+        int64_t r0 = 2 * q, r1 = r0 + 1 < c->kdim ? r0 + 1 : -1;
+        const uint8_t *x0 = (const uint8_t *)s->x + x_off + r0 * c->in_sp;
+        const uint8_t *x1 = r1 < 0 ? NULL : x0 + c->in_sp;
+        for (int64_t j0 = 0; j0 < n; j0 += QG_NR) {
+            int16_t *d = col + qg_b_at(kp, r0, j0);
+            int64_t nn = n - j0 < QG_NR ? n - j0 : QG_NR;
+            for (int64_t j = 0; j < nn; j++) {
+                int32_t v0 = s->u8 ? x0[j0 + j] : (int8_t)x0[j0 + j];
+                int32_t v1 = !x1 ? s->zp : s->u8 ? x1[j0 + j] : (int8_t)x1[j0 + j];
+                d[2 * j] = (int16_t)(v0 - s->zp);
+                d[2 * j + 1] = (int16_t)(v1 - s->zp);
+            }
+        }
+    }
+}
+
+/* Requantize mg FP8 output planes of QLinearConv from float sums, channels [m0, m0 + mg). */
+static void ql_conv_requant_fp8(const ql_conv *c,
+                                const ql_rq *rq,
+                                const float *acc,
+                                int64_t m0,
+                                uint8_t *y,
+                                int64_t y_off,
+                                int nt) {
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t m = 0; m < c->mg; m++) {
         const ql_rq *r = &rq[m0 + m];
         int64_t o = y_off + m * c->out_sp, a0 = m * c->out_sp;
-        for (int64_t j = 0; j < c->out_sp; j++) {
-            if (c->fp8) {
-                ((uint8_t *)y)[o + j] =
-                    qrun_fp8_requantize(c->y_t, ((const float *)acc)[a0 + j], r->q.mult, r->fbias);
-                continue;
-            }
-            int32_t v = qrun_requantize(&r->q, ((const int32_t *)acc)[a0 + j], zp, qmin, qmax);
-            if (u8)
-                ((uint8_t *)y)[o + j] = (uint8_t)v;
-            else
-                ((int8_t *)y)[o + j] = (int8_t)v;
-        }
+        for (int64_t j = 0; j < c->out_sp; j++)
+            y[o + j] = qrun_fp8_requantize(c->y_t, acc[a0 + j], r->q.mult, r->fbias);
     }
 }
 
@@ -505,39 +587,161 @@ typedef struct ql_conv_run {
     const void *w;
     const ql_rq *rq;
     qrun_fp8_accum accum;
+    int32_t yzp, qmin, qmax; /* integer QLinearConv output */
 } ql_conv_run;
 
-/* One (batch, group) unit: im2col, GEMM, then requantize (QLinearConv). */
+/* Requantization epilogue of the integer GEMM: rows are output channels m0 + row. */
+typedef struct ql_conv_epi {
+    const ql_conv_run *run;
+    const int32_t *bias; /* per output channel, from m0; NULL: none */
+    uint8_t *y;          /* output plane of channel m0 */
+    int64_t m0;
+} ql_conv_epi;
+
+static void ql_conv_epilogue(void *ctx, int64_t r0, int64_t n0, int mr, int nr, const int32_t *tile) {
+    const ql_conv_epi *e = ctx;
+    const ql_conv_run *run = e->run;
+    int64_t sp = run->c->out_sp;
+    for (int r = 0; r < mr; r++) {
+        int64_t m = r0 + r;
+        qrun_requantize_row(&run->rq[e->m0 + m].q, tile + r * QG_NR, e->bias ? e->bias[m] : 0, nr,
+                            run->yzp, run->qmin, run->qmax, e->y + m * sp + n0);
+    }
+}
+
+static ql_src ql_conv_src(const ql_conv_run *run) {
+    const ql_conv *c = run->c;
+    return (ql_src){.x = c->x->data,
+                    .u8 = c->x->dtype == QRUN_DTYPE_UINT8,
+                    .zp = c->fp8 ? 0 : ql_scalar8(c->xzp),
+                    .lut = c->fp8 ? run->prep->tx.v : NULL,
+                    .out_sp = c->out_sp,
+                    .kp = qg_kp(c->kdim)};
+}
+
+/* FP8 unit: im2col, float GEMM in the session's accumulator, requantize. */
+static void ql_conv_unit_fp8(
+    const ql_conv_run *run, uint8_t *slot, void *y, int64_t x_off, int64_t m0, int64_t y_off, int nt) {
+    const ql_conv *c = run->c;
+    ql_src s = ql_conv_src(run);
+    if (c->p.n_spatial <= 2)
+        ql_im2col_2d(c, &s, x_off, slot, nt);
+    else
+        ql_im2col_nd(c, &s, x_off, slot, nt);
+    float *acc = (float *)(slot + ql_round64((size_t)(c->kdim * c->out_sp) * c->elem));
+    ql_gemm_fp8((const float *)run->w + m0 * c->kdim, (const float *)slot, c->mg, c->kdim,
+                c->out_sp, run->accum, acc, nt);
+    ql_conv_requant_fp8(c, run->rq, acc, m0, y, y_off, nt);
+}
+
+/*
+ * Depthwise unit (channel ch = m0 of batch b): x - x_zp into the zero-padded
+ * plane, split by column phase so every tap reads a contiguous row; sums per
+ * output row over the taps; then requantize (or store the int32 sums).
+ */
+static void ql_conv_unit_dw(
+    const ql_conv_run *run, uint8_t *slot, void *y, int64_t x_off, int64_t ch, int64_t y_off) {
+    const ql_conv *c = run->c;
+    const qrun_conv_params *p = &c->p;
+    bool two = p->n_spatial == 2;
+    int l = p->n_spatial - 1;
+    int64_t ih = two ? p->in[0] : 1, iw = p->in[l], oh = two ? p->out[0] : 1, ow = p->out[l];
+    int64_t kh = two ? p->kernel[0] : 1, kw = p->kernel[l];
+    int64_t sh = two ? p->stride[0] : 1, dh = two ? p->dilation[0] : 1, dw = p->dilation[l];
+    int64_t ph = two ? p->pad_begin[0] : 0, pw = p->pad_begin[l];
+    int64_t S = c->dw_phases, rows = c->dw_rows, cols = c->dw_cols;
+    int16_t *plane = (int16_t *)slot;
+    int32_t *acc = (int32_t *)(slot + ql_round64((size_t)(S * rows * cols) * sizeof(int16_t)));
+    ql_src s = ql_conv_src(run);
+    const uint8_t *x = (const uint8_t *)s.x + x_off;
+    /* plane[ph][py][i] = x[py - ph][i * S + ph - pw] - zp, zero outside x */
+    for (int64_t f = 0; f < S; f++) {
+        /* i range whose column lies in x: 0 <= i * S + f - pw < iw */
+        int64_t lo = pw - f <= 0 ? 0 : (pw - f + S - 1) / S;
+        int64_t hi = iw + pw - f <= 0 ? 0 : (iw + pw - f + S - 1) / S;
+        lo = lo < cols ? lo : cols;
+        hi = hi < cols ? hi : cols;
+        hi = hi > lo ? hi : lo;
+        for (int64_t py = 0; py < rows; py++) {
+            int16_t *d = plane + (f * rows + py) * cols;
+            int64_t iy = py - ph;
+            if (iy < 0 || iy >= ih) {
+                memset(d, 0, (size_t)cols * sizeof(int16_t));
+                continue;
+            }
+            int64_t x0 = iy * iw + f - pw; /* x column of i = 0 (may be negative: padding) */
+            for (int64_t i = 0; i < lo; i++)
+                d[i] = 0;
+            if (s.u8) {
+                for (int64_t i = lo; i < hi; i++)
+                    d[i] = (int16_t)(x[x0 + i * S] - s.zp);
+            } else {
+                for (int64_t i = lo; i < hi; i++)
+                    d[i] = (int16_t)((int8_t)x[x0 + i * S] - s.zp);
+            }
+            for (int64_t i = hi; i < cols; i++)
+                d[i] = 0;
+        }
+    }
+    const int16_t *w = (const int16_t *)run->w + ch * c->kdim;
+    for (int64_t oy = 0; oy < oh; oy++) {
+        int32_t *a = acc + oy * ow;
+        for (int64_t ox = 0; ox < ow; ox++)
+            a[ox] = 0;
+        for (int64_t ky = 0; ky < kh; ky++) {
+            int64_t py = oy * sh + ky * dh;
+            for (int64_t kx = 0; kx < kw; kx++) {
+                int32_t wv = w[ky * kw + kx];
+                const int16_t *src = plane + ((kx * dw) % S * rows + py) * cols + (kx * dw) / S;
+                for (int64_t ox = 0; ox < ow; ox++)
+                    a[ox] += wv * src[ox];
+            }
+        }
+    }
+    if (!c->qlinear) {
+        memcpy((int32_t *)y + y_off, acc, (size_t)c->out_sp * sizeof(int32_t));
+        return;
+    }
+    int32_t bias = c->bias ? ((const int32_t *)c->bias->data)[ch] : 0;
+    qrun_requantize_row(&run->rq[ch].q, acc, bias, c->out_sp, run->yzp, run->qmin, run->qmax,
+                        (uint8_t *)y + y_off);
+}
+
+/* One (batch, group) unit: pack the columns, then the GEMM with the requantization fused. */
 static void
 ql_conv_unit(const ql_conv_run *run, uint8_t *slot, void *y, int64_t b, int64_t g, int nt) {
     const ql_conv *c = run->c;
     const qrun_conv_params *p = &c->p;
-    ql_src s = {.x = c->x->data,
-                .u8 = c->x->dtype == QRUN_DTYPE_UINT8,
-                .zp = c->fp8 ? 0 : ql_scalar8(c->xzp),
-                .lut = c->fp8 ? run->prep->tx.v : NULL};
     int64_t x_off = (b * p->c_in + g * c->cg) * c->in_sp;
-    if (p->n_spatial <= 2)
-        ql_im2col_2d(c, &s, x_off, slot, nt);
-    else
-        ql_im2col_nd(c, &s, x_off, slot, nt);
     int64_t m0 = g * c->mg, y_off = (b * p->c_out + m0) * c->out_sp;
-    void *acc = slot + ql_round64((size_t)(c->kdim * c->out_sp) * c->elem);
     if (c->fp8) {
-        ql_gemm_fp8((const float *)run->w + m0 * c->kdim, (const float *)slot, c->mg, c->kdim,
-                    c->out_sp, run->accum, acc, nt);
-        ql_conv_requant(c, run->rq, acc, m0, y, y_off, nt);
+        ql_conv_unit_fp8(run, slot, y, x_off, m0, y_off, nt);
         return;
     }
-    const int16_t *w16 = (const int16_t *)run->w + m0 * c->kdim;
+    if (c->dw) {
+        ql_conv_unit_dw(run, slot, y, x_off, m0, y_off);
+        return;
+    }
+    ql_src s = ql_conv_src(run);
+    int16_t *col = (int16_t *)slot;
+    qg_pack_b_pad(c->kdim, c->out_sp, col);
+    if (c->pointwise)
+        ql_pack_pointwise(c, &s, x_off, col, nt);
+    else if (p->n_spatial <= 2)
+        ql_im2col_2d(c, &s, x_off, col, nt);
+    else
+        ql_im2col_nd(c, &s, x_off, col, nt);
+    const int16_t *w = (const int16_t *)run->w + (size_t)g * c->wg_elems;
     if (!c->qlinear) {
-        ql_gemm_s16(w16, (const int16_t *)slot, c->mg, c->kdim, c->out_sp, NULL,
-                    (int32_t *)y + y_off, nt);
+        qg_store st = {.c = (int32_t *)y + y_off, .ldc = c->out_sp};
+        qg_gemm(w, col, c->mg, c->kdim, c->out_sp, qg_store_epilogue, &st, nt);
         return;
     }
-    const int32_t *bias = c->bias ? (const int32_t *)c->bias->data + m0 : NULL;
-    ql_gemm_s16(w16, (const int16_t *)slot, c->mg, c->kdim, c->out_sp, bias, acc, nt);
-    ql_conv_requant(c, run->rq, acc, m0, y, y_off, nt);
+    ql_conv_epi e = {.run = run,
+                     .bias = c->bias ? (const int32_t *)c->bias->data + m0 : NULL,
+                     .y = (uint8_t *)y + y_off,
+                     .m0 = m0};
+    qg_gemm(w, col, c->mg, c->kdim, c->out_sp, ql_conv_epilogue, &e, nt);
 }
 
 /* Move 8-bit data between N x S x C (channels last) and N x C x S. */
@@ -560,7 +764,7 @@ static void ql_channels_swap(
 static void ql_conv_units(const ql_conv_run *run, uint8_t *slots, void *y, int nt) {
     const ql_conv *c = run->c;
     int64_t units = c->p.batch * c->p.group;
-    if (c->slots == 1) {
+    if (nt == 1 || c->slots == 1) {
         for (int64_t u = 0; u < units; u++)
             ql_conv_unit(run, slots, y, u / c->p.group, u % c->p.group, nt);
         return;
@@ -586,6 +790,11 @@ static qrun_status ql_eval_conv(const qrun_kernel_call *call) {
     const uint8_t *tail = (const uint8_t *)call->op_data + ql_conv_prep_head();
     uint8_t *scratch = call->scratch;
     ql_conv_run run = {.c = &c, .prep = prep, .w = tail, .accum = call->fp8_accum};
+    if (c.qlinear && !c.fp8) {
+        run.yzp = ql_scalar8(c.yzp);
+        qrun_quant_int_range(c.y_t, &run.qmin, &run.qmax);
+    }
+    int nt = ql_threads(call, c.p.batch * c.p.c_out * c.out_sp * c.kdim);
     if (prep->packed) {
         tail += c.w_bytes;
     } else {
@@ -602,14 +811,14 @@ static qrun_status ql_eval_conv(const qrun_kernel_call *call) {
         scratch += c.rq_bytes;
     }
     if (!c.channels_last) {
-        ql_conv_units(&run, scratch, call->outputs[0]->data, call->n_threads);
+        ql_conv_units(&run, scratch, call->outputs[0]->data, nt);
         return QRUN_OK;
     }
     uint8_t *xt = scratch + (size_t)c.slots * c.slot_bytes, *yt = xt + c.cl_x_bytes;
     ql_channels_swap(call->inputs[0]->data, xt, c.p.batch, c.p.c_in, c.in_sp, true);
     c.xv.data = xt;
     c.x = &c.xv;
-    ql_conv_units(&run, scratch, yt, call->n_threads);
+    ql_conv_units(&run, scratch, yt, nt);
     ql_channels_swap(yt, call->outputs[0]->data, c.p.batch, c.p.c_out, c.out_sp, false);
     return QRUN_OK;
 }

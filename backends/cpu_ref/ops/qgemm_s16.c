@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cpu_ref int16 GEMM core: packing, micro-kernels (AVX2 / SSE2 / portable C), tiling. */
+#include "backends/cpu_ref/ops/qgemm_s16.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && defined(__SSE2__)
+#define QG_X86 1
+#include <immintrin.h>
+#else
+#define QG_X86 0
+#endif
+
+size_t qg_pack_a_bytes(int64_t m, int64_t k) {
+    return (size_t)((m + QG_MR - 1) / QG_MR * qg_kp(k) * QG_MR * 2) * sizeof(int16_t);
+}
+
+size_t qg_pack_b_bytes(int64_t k, int64_t n) {
+    return (size_t)((n + QG_NR - 1) / QG_NR * qg_kp(k) * QG_NR * 2) * sizeof(int16_t);
+}
+
+void qg_pack_a(const int16_t *a, int64_t lda, int64_t m, int64_t k, int16_t *dst) {
+    int64_t kp = qg_kp(k), mp = (m + QG_MR - 1) / QG_MR * QG_MR;
+    for (int64_t i = 0; i < mp; i++) {
+        for (int64_t kk = 0; kk < 2 * kp; kk++)
+            dst[qg_a_at(kp, i, kk)] = i < m && kk < k ? a[i * lda + kk] : 0;
+    }
+}
+
+void qg_pack_b_pad(int64_t k, int64_t n, int16_t *dst) {
+    int64_t kp = qg_kp(k), panels = (n + QG_NR - 1) / QG_NR;
+    if (k & 1) {
+        for (int64_t j = 0; j < panels * QG_NR; j++)
+            dst[qg_b_at(kp, k, j)] = 0;
+    }
+    if (n % QG_NR) {
+        for (int64_t kk = 0; kk < k; kk++)
+            for (int64_t j = n; j < panels * QG_NR; j++)
+                dst[qg_b_at(kp, kk, j)] = 0;
+    }
+}
+
+/* ---- micro-kernels: tile[QG_MR][QG_NR] = A block x B panel over kp pairs ---- */
+
+typedef void (*qg_kernel)(const int16_t *a, const int16_t *b, int64_t kp, int32_t *tile);
+
+/* The A pair (a[2r], a[2r+1]) as one 32-bit lane (memcpy: no aliasing assumptions). */
+static inline int32_t qg_pair(const int16_t *a) {
+    int32_t v;
+    memcpy(&v, a, sizeof v);
+    return v;
+}
+
+static void qg_kernel_c(const int16_t *a, const int16_t *b, int64_t kp, int32_t *tile) {
+    uint32_t acc[QG_MR * QG_NR] = {0}; /* unsigned: wraps like the int32 hardware lanes */
+    for (int64_t p = 0; p < kp; p++, a += 2 * QG_MR, b += 2 * QG_NR) {
+        for (int r = 0; r < QG_MR; r++) {
+            int32_t a0 = a[2 * r], a1 = a[2 * r + 1];
+            for (int j = 0; j < QG_NR; j++)
+                acc[r * QG_NR + j] += (uint32_t)(a0 * b[2 * j]) + (uint32_t)(a1 * b[2 * j + 1]);
+        }
+    }
+    for (int i = 0; i < QG_MR * QG_NR; i++)
+        tile[i] = (int32_t)acc[i];
+}
+
+#if QG_X86
+/* SSE2 (every x86-64): the 16 columns as two halves of 8, each 4 rows x 2 vectors of sums. */
+static void qg_kernel_sse2(const int16_t *a, const int16_t *b, int64_t kp, int32_t *tile) {
+    for (int h = 0; h < 2; h++) {
+        __m128i c[QG_MR][2];
+        for (int r = 0; r < QG_MR; r++)
+            c[r][0] = c[r][1] = _mm_setzero_si128();
+        const int16_t *ap = a, *bp = b + h * 16;
+        for (int64_t p = 0; p < kp; p++, ap += 2 * QG_MR, bp += 2 * QG_NR) {
+            __m128i b0 = _mm_loadu_si128((const __m128i *)bp);
+            __m128i b1 = _mm_loadu_si128((const __m128i *)(bp + 8));
+            for (int r = 0; r < QG_MR; r++) {
+                __m128i av = _mm_set1_epi32(qg_pair(ap + 2 * r));
+                c[r][0] = _mm_add_epi32(c[r][0], _mm_madd_epi16(av, b0));
+                c[r][1] = _mm_add_epi32(c[r][1], _mm_madd_epi16(av, b1));
+            }
+        }
+        for (int r = 0; r < QG_MR; r++) {
+            _mm_storeu_si128((__m128i *)(tile + r * QG_NR + h * 8), c[r][0]);
+            _mm_storeu_si128((__m128i *)(tile + r * QG_NR + h * 8 + 4), c[r][1]);
+        }
+    }
+}
+
+/* AVX2: 4 rows x 16 columns in eight 256-bit sums. */
+__attribute__((target("avx2"))) static void
+qg_kernel_avx2(const int16_t *a, const int16_t *b, int64_t kp, int32_t *tile) {
+    __m256i c[QG_MR][2];
+    for (int r = 0; r < QG_MR; r++)
+        c[r][0] = c[r][1] = _mm256_setzero_si256();
+    for (int64_t p = 0; p < kp; p++, a += 2 * QG_MR, b += 2 * QG_NR) {
+        __m256i b0 = _mm256_loadu_si256((const __m256i *)b);
+        __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + 16));
+        for (int r = 0; r < QG_MR; r++) {
+            __m256i av = _mm256_set1_epi32(qg_pair(a + 2 * r));
+            c[r][0] = _mm256_add_epi32(c[r][0], _mm256_madd_epi16(av, b0));
+            c[r][1] = _mm256_add_epi32(c[r][1], _mm256_madd_epi16(av, b1));
+        }
+    }
+    for (int r = 0; r < QG_MR; r++) {
+        _mm256_storeu_si256((__m256i *)(tile + r * QG_NR), c[r][0]);
+        _mm256_storeu_si256((__m256i *)(tile + r * QG_NR + 8), c[r][1]);
+    }
+}
+#endif
+
+/* The widest micro-kernel this CPU runs (chosen once; all give identical sums). */
+static qg_kernel qg_pick(void) {
+#if QG_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2"))
+        return qg_kernel_avx2;
+    return qg_kernel_sse2;
+#else
+    return qg_kernel_c;
+#endif
+}
+
+static qg_kernel qg_active(void) {
+    static qg_kernel k; /* benign race: every thread computes the same pointer */
+    qg_kernel v = __atomic_load_n(&k, __ATOMIC_RELAXED);
+    if (!v) {
+        v = qg_pick();
+        __atomic_store_n(&k, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
+void qg_gemm(const int16_t *ap,
+             const int16_t *bp,
+             int64_t m,
+             int64_t k,
+             int64_t n,
+             qg_epilogue epi,
+             void *ctx,
+             int nt) {
+    qg_kernel kern = qg_active();
+    int64_t kp = qg_kp(k), mb = (m + QG_MR - 1) / QG_MR, nb = (n + QG_NR - 1) / QG_NR;
+    int64_t tiles = mb * nb;
+    if (tiles < nt)
+        nt = (int)tiles;
+    /* Tiles ordered panel-major: consecutive tiles (one thread's share) reuse one B panel. */
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t t = 0; t < tiles; t++) {
+        int64_t jb = t / mb, ib = t % mb;
+        int32_t tile[QG_MR * QG_NR];
+        kern(ap + ib * kp * QG_MR * 2, bp + jb * kp * QG_NR * 2, kp, tile);
+        int64_t m0 = ib * QG_MR, n0 = jb * QG_NR;
+        int mr = m - m0 < QG_MR ? (int)(m - m0) : QG_MR;
+        int nr = n - n0 < QG_NR ? (int)(n - n0) : QG_NR;
+        epi(ctx, m0, n0, mr, nr, tile);
+    }
+}
+
+void qg_store_epilogue(void *ctx, int64_t m0, int64_t n0, int mr, int nr, const int32_t *tile) {
+    const qg_store *s = ctx;
+    for (int r = 0; r < mr; r++) {
+        int32_t *c = s->c + (m0 + r) * s->ldc + n0;
+        uint32_t b = s->init ? (uint32_t)s->init[m0 + r] : 0;
+        for (int j = 0; j < nr; j++)
+            c[j] = (int32_t)((uint32_t)tile[r * QG_NR + j] + b);
+    }
+}
+
+bool qg_kernel_selftest(const int16_t *a, const int16_t *b, int64_t kp) {
+    int32_t t0[QG_MR * QG_NR], t1[QG_MR * QG_NR];
+    qg_kernel_c(a, b, kp, t0);
+    qg_active()(a, b, kp, t1);
+    return memcmp(t0, t1, sizeof t0) == 0;
+}
