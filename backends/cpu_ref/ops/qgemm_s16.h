@@ -21,6 +21,14 @@
  *   packed A: [ceil(M / QG_MR)][KP][QG_MR][2], KP = ceil(K / 2)
  *   packed B: [ceil(N / QG_NR)][KP][QG_NR][2]
  */
+/* Build a hot integer loop for AVX-512 and AVX2 machines too, chosen at load time (same results:
+ * integer arithmetic, and float code is never contracted under ISO C). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__ELF__)
+#define QG_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define QG_CLONES
+#endif
+
 #define QG_MR 4
 #define QG_NR 16
 

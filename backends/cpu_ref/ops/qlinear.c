@@ -38,6 +38,8 @@
 #define QL_NTILE 1024 /* output positions per GEMM tile: the accumulator row tile stays in L1 */
 /* Multiply-adds below which a conv/matmul runs on one thread: forking a team costs more. */
 #define QL_PARALLEL_MIN ((int64_t)1 << 18)
+#define QL_DW_CHUNK 32    /* depthwise outputs summed in registers at once */
+#define QL_DW_MAX_TAPS 64 /* larger depthwise kernels take the GEMM path */
 
 /* Threads for a product of `macs` multiply-adds. */
 static int ql_threads(const qrun_kernel_call *call, int64_t macs) {
@@ -274,7 +276,8 @@ static void ql_conv_bind(const qrun_kernel_call *call, ql_conv *c) {
 
 /* One input and one output channel per group, 1-D or 2-D: the direct depthwise kernel. */
 static bool ql_conv_is_dw(const ql_conv *c) {
-    return c->cg == 1 && c->mg == 1 && c->p.group > 1 && c->p.n_spatial <= 2;
+    return c->cg == 1 && c->mg == 1 && c->p.group > 1 && c->p.n_spatial <= 2 &&
+           c->kk <= QL_DW_MAX_TAPS;
 }
 
 /* A 1x1 kernel with unit strides and no padding reads X as the GEMM's columns. */
@@ -299,7 +302,8 @@ static void ql_conv_plan_dw(ql_conv *c) {
     c->dw_phases = p->stride[l];
     c->dw_cols = (cols + c->dw_phases - 1) / c->dw_phases;
     c->w_bytes = ql_round64((size_t)(p->c_out * c->kdim) * sizeof(int16_t));
-    c->slot_bytes = ql_round64((size_t)(c->dw_phases * c->dw_rows * c->dw_cols) * sizeof(int16_t)) +
+    c->slot_bytes =
+        ql_round64((size_t)(c->dw_phases * c->dw_rows * c->dw_cols + QL_DW_CHUNK) * sizeof(int16_t)) +
                     ql_round64((size_t)c->out_sp * sizeof(int32_t));
 }
 
@@ -634,6 +638,54 @@ static void ql_conv_unit_fp8(
     ql_conv_requant_fp8(c, run->rq, acc, m0, y, y_off, nt);
 }
 
+/* d[i] = x[x0 + i * S] - zp for i in [lo, hi) (x0 + lo * S >= 0). */
+QG_CLONES static void ql_dw_fill(
+    const uint8_t *x, int64_t x0, int64_t S, bool u8, int32_t zp, int64_t lo, int64_t hi, int16_t *d) {
+    if (S == 1 && u8) { /* the common case as a plain contiguous loop */
+        const uint8_t *xr = x + x0 + lo;
+        for (int64_t i = 0; i < hi - lo; i++)
+            d[lo + i] = (int16_t)(xr[i] - zp);
+        return;
+    }
+    for (int64_t i = lo; i < hi; i++)
+        d[i] = (int16_t)((u8 ? (int32_t)x[x0 + i * S] : (int32_t)(int8_t)x[x0 + i * S]) - zp);
+}
+
+/* GCC/Clang vector extension: 16 int16 / int32 lanes, mapped onto whatever registers exist. */
+typedef int16_t ql_v16h __attribute__((vector_size(32)));
+typedef int32_t ql_v16i __attribute__((vector_size(64)));
+
+/* One depthwise channel's taps: plane offset (phase, row, column) and weight of each. */
+typedef struct ql_dw_taps {
+    int n;
+    int64_t off[QL_DW_MAX_TAPS];
+    int32_t w[QL_DW_MAX_TAPS];
+} ql_dw_taps;
+
+/*
+ * One output row: acc[ox] = sum over taps of w * row[ox + off]. Chunks of
+ * 2 x 16 outputs stay in registers across the taps; a chunk past the row's
+ * end reads zeroed slack or next-row values and its extra sums are dropped.
+ */
+QG_CLONES static void
+ql_dw_row(const ql_dw_taps *t, const int16_t *row, int64_t ow, int32_t *acc) {
+    for (int64_t o0 = 0; o0 < ow; o0 += QL_DW_CHUNK) {
+        ql_v16i s0 = {0}, s1 = {0};
+        for (int k = 0; k < t->n; k++) {
+            ql_v16h a, b;
+            memcpy(&a, row + o0 + t->off[k], sizeof a);
+            memcpy(&b, row + o0 + t->off[k] + 16, sizeof b);
+            s0 += __builtin_convertvector(a, ql_v16i) * t->w[k];
+            s1 += __builtin_convertvector(b, ql_v16i) * t->w[k];
+        }
+        int32_t out[QL_DW_CHUNK];
+        memcpy(out, &s0, sizeof s0);
+        memcpy(out + 16, &s1, sizeof s1);
+        int64_t n = ow - o0 < QL_DW_CHUNK ? ow - o0 : QL_DW_CHUNK;
+        memcpy(acc + o0, out, (size_t)n * sizeof(int32_t));
+    }
+}
+
 /*
  * Depthwise unit (channel ch = m0 of batch b): x - x_zp into the zero-padded
  * plane, split by column phase so every tap reads a contiguous row; sums per
@@ -651,10 +703,11 @@ static void ql_conv_unit_dw(
     int64_t ph = two ? p->pad_begin[0] : 0, pw = p->pad_begin[l];
     int64_t S = c->dw_phases, rows = c->dw_rows, cols = c->dw_cols;
     int16_t *plane = (int16_t *)slot;
-    int32_t *acc = (int32_t *)(slot + ql_round64((size_t)(S * rows * cols) * sizeof(int16_t)));
+    int32_t *acc =
+        (int32_t *)(slot + ql_round64((size_t)(S * rows * cols + QL_DW_CHUNK) * sizeof(int16_t)));
     ql_src s = ql_conv_src(run);
     const uint8_t *x = (const uint8_t *)s.x + x_off;
-    /* plane[ph][py][i] = x[py - ph][i * S + ph - pw] - zp, zero outside x */
+    /* plane[f][py][i] = x[py - ph][i * S + f - pw] - zp, zero outside x */
     for (int64_t f = 0; f < S; f++) {
         /* i range whose column lies in x: 0 <= i * S + f - pw < iw */
         int64_t lo = pw - f <= 0 ? 0 : (pw - f + S - 1) / S;
@@ -669,35 +722,23 @@ static void ql_conv_unit_dw(
                 memset(d, 0, (size_t)cols * sizeof(int16_t));
                 continue;
             }
-            int64_t x0 = iy * iw + f - pw; /* x column of i = 0 (may be negative: padding) */
-            for (int64_t i = 0; i < lo; i++)
-                d[i] = 0;
-            if (s.u8) {
-                for (int64_t i = lo; i < hi; i++)
-                    d[i] = (int16_t)(x[x0 + i * S] - s.zp);
-            } else {
-                for (int64_t i = lo; i < hi; i++)
-                    d[i] = (int16_t)((int8_t)x[x0 + i * S] - s.zp);
-            }
-            for (int64_t i = hi; i < cols; i++)
-                d[i] = 0;
+            memset(d, 0, (size_t)lo * sizeof(int16_t));
+            ql_dw_fill(x, iy * iw + f - pw, S, s.u8, s.zp, lo, hi, d);
+            memset(d + hi, 0, (size_t)(cols - hi) * sizeof(int16_t));
         }
     }
+    memset(plane + S * rows * cols, 0, QL_DW_CHUNK * sizeof(int16_t)); /* read by the last chunk */
     const int16_t *w = (const int16_t *)run->w + ch * c->kdim;
-    for (int64_t oy = 0; oy < oh; oy++) {
-        int32_t *a = acc + oy * ow;
-        for (int64_t ox = 0; ox < ow; ox++)
-            a[ox] = 0;
-        for (int64_t ky = 0; ky < kh; ky++) {
-            int64_t py = oy * sh + ky * dh;
-            for (int64_t kx = 0; kx < kw; kx++) {
-                int32_t wv = w[ky * kw + kx];
-                const int16_t *src = plane + ((kx * dw) % S * rows + py) * cols + (kx * dw) / S;
-                for (int64_t ox = 0; ox < ow; ox++)
-                    a[ox] += wv * src[ox];
-            }
+    ql_dw_taps t = {.n = (int)(kh * kw)};
+    for (int64_t ky = 0; ky < kh; ky++) {
+        for (int64_t kx = 0; kx < kw; kx++) {
+            int64_t k = ky * kw + kx, off = kx * dw;
+            t.off[k] = off % S * rows * cols + ky * dh * cols + off / S;
+            t.w[k] = w[k];
         }
     }
+    for (int64_t oy = 0; oy < oh; oy++)
+        ql_dw_row(&t, plane + oy * sh * cols, ow, acc + oy * ow);
     if (!c->qlinear) {
         memcpy((int32_t *)y + y_off, acc, (size_t)c->out_sp * sizeof(int32_t));
         return;
