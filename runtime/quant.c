@@ -4,6 +4,7 @@
 
 #include "runtime/dtype.h"
 #include "runtime/ir.h"
+#include "runtime/target_clones.h"
 
 #include <limits.h>
 #include <string.h>
@@ -271,7 +272,7 @@ qrun_status qrun_requant_init(qrun_requant *r, double mult, qrun_requant_mode mo
     return QRUN_OK;
 }
 
-void qrun_requantize_row(const qrun_requant *r,
+QRUN_TARGET_CLONES void qrun_requantize_row(const qrun_requant *r,
                          const int32_t *acc,
                          int32_t bias,
                          int64_t n,

@@ -162,10 +162,7 @@ void qg_gemm(const int16_t *ap,
 void qg_store_epilogue(void *ctx, int64_t m0, int64_t n0, int mr, int nr, const int32_t *tile) {
     const qg_store *s = ctx;
     for (int r = 0; r < mr; r++) {
-        int32_t *c = s->c + (m0 + r) * s->ldc + n0;
-        uint32_t b = s->init ? (uint32_t)s->init[m0 + r] : 0;
-        for (int j = 0; j < nr; j++)
-            c[j] = (int32_t)((uint32_t)tile[r * QG_NR + j] + b);
+        memcpy(s->c + (m0 + r) * s->ldc + n0, tile + r * QG_NR, (size_t)nr * sizeof(int32_t));
     }
 }
 

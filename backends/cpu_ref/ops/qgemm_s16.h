@@ -3,6 +3,8 @@
 #ifndef QRUN_CPU_REF_QGEMM_S16_H
 #define QRUN_CPU_REF_QGEMM_S16_H
 
+#include "runtime/target_clones.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,14 +23,6 @@
  *   packed A: [ceil(M / QG_MR)][KP][QG_MR][2], KP = ceil(K / 2)
  *   packed B: [ceil(N / QG_NR)][KP][QG_NR][2]
  */
-/* Build a hot integer loop for AVX-512 and AVX2 machines too, chosen at load time (same results:
- * integer arithmetic, and float code is never contracted under ISO C). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__ELF__)
-#define QG_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define QG_CLONES
-#endif
-
 #define QG_MR 4
 #define QG_NR 16
 
@@ -75,11 +69,10 @@ void qg_gemm(const int16_t *ap,
              void *ctx,
              int nt);
 
-/** @brief Epilogue context that stores int32 C (row stride ldc), plus init[row] when init is set. */
+/** @brief Epilogue context that stores int32 C (row stride ldc). */
 typedef struct qg_store {
     int32_t *c;
     int64_t ldc;
-    const int32_t *init;
 } qg_store;
 
 void qg_store_epilogue(void *ctx, int64_t m0, int64_t n0, int mr, int nr, const int32_t *tile);

@@ -127,41 +127,6 @@ static qrun_status ql_rq_make(const qrun_kernel_call *call,
 /* ---- GEMM cores ----------------------------------------------------------- */
 
 /*
- * acc[m][n] (row stride ncols) = init[m] + sum_k w[m][k] * col[k][n] for
- * m in [0, mrows), n in [0, ncols). Tiled over n so the accumulator tile is
- * reused across k.
- */
-static void ql_gemm_s16(const int16_t *w,
-                        const int16_t *col,
-                        int64_t mrows,
-                        int64_t kdim,
-                        int64_t ncols,
-                        const int32_t *init,
-                        int32_t *acc,
-                        int nt) {
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t m = 0; m < mrows; m++) {
-        const int16_t *wr = w + m * kdim;
-        int32_t *row = acc + m * ncols;
-        int32_t b = init ? init[m] : 0;
-        for (int64_t n0 = 0; n0 < ncols; n0 += QL_NTILE) {
-            int64_t nn = ncols - n0 < QL_NTILE ? ncols - n0 : QL_NTILE;
-            int32_t *r = row + n0;
-            for (int64_t j = 0; j < nn; j++)
-                r[j] = b;
-            for (int64_t k = 0; k < kdim; k++) {
-                int32_t wv = wr[k];
-                if (wv == 0)
-                    continue;
-                const int16_t *c = col + k * ncols + n0;
-                for (int64_t j = 0; j < nn; j++)
-                    r[j] += wv * (int32_t)c[j];
-            }
-        }
-    }
-}
-
-/*
  * r[j] = accumulate(r[j], a * b[j]) for j < n (fp8_math.h step 3). Zero
  * operands are not skipped: 0 * Inf is NaN. The float32 loop relies on C11's
  * default of no FP contraction (no fused multiply-add).
@@ -639,7 +604,7 @@ static void ql_conv_unit_fp8(
 }
 
 /* d[i] = x[x0 + i * S] - zp for i in [lo, hi) (x0 + lo * S >= 0). */
-QG_CLONES static void ql_dw_fill(
+QRUN_TARGET_CLONES static void ql_dw_fill(
     const uint8_t *x, int64_t x0, int64_t S, bool u8, int32_t zp, int64_t lo, int64_t hi, int16_t *d) {
     if (S == 1 && u8) { /* the common case as a plain contiguous loop */
         const uint8_t *xr = x + x0 + lo;
@@ -667,7 +632,7 @@ typedef struct ql_dw_taps {
  * 2 x 16 outputs stay in registers across the taps; a chunk past the row's
  * end reads zeroed slack or next-row values and its extra sums are dropped.
  */
-QG_CLONES static void
+QRUN_TARGET_CLONES static void
 ql_dw_row(const ql_dw_taps *t, const int16_t *row, int64_t ow, int32_t *acc) {
     for (int64_t o0 = 0; o0 < ow; o0 += QL_DW_CHUNK) {
         ql_v16i s0 = {0}, s1 = {0};
@@ -882,6 +847,9 @@ typedef struct ql_mm {
     int64_t rq_rows, rq_cols;
     int slots;
     size_t b_bytes;    /* B as the GEMM reads it: int16 minus zero point, or decoded FP8 */
+    size_t pb_elems;   /* integer: int16 elements of one packed B matrix (qgemm_s16.h) */
+    size_t pa_bytes;   /* integer: one packed A matrix */
+    size_t acc_bytes;  /* integer QLinearMatMul: int32 sums of one output matrix */
     size_t rq_bytes;   /* requantization table */
     size_t slot_bytes; /* per slot: one row of int32 or float accumulators */
 } ql_mm;
@@ -976,6 +944,12 @@ static qrun_status ql_mm_plan(const qrun_kernel_call *call, ql_mm *q) {
         q->slots = 1;
     size_t elem = q->fp8 ? sizeof(float) : sizeof(int16_t);
     q->b_bytes = ql_round64((size_t)qrun_tensor_numel_(q->b) * elem);
+    if (!q->fp8) {
+        q->pb_elems = qg_pack_b_bytes(q->k, q->n) / sizeof(int16_t);
+        q->b_bytes = ql_round64((size_t)q->b_mats * q->pb_elems * sizeof(int16_t));
+        q->pa_bytes = ql_round64(qg_pack_a_bytes(q->m, q->k));
+        q->acc_bytes = q->qlinear ? ql_round64((size_t)(q->m * q->n) * sizeof(int32_t)) : 0;
+    }
     q->slot_bytes = ql_round64((size_t)q->n * sizeof(int32_t)); /* int32 or float */
     if (q->qlinear) {
         bool by_row = ql_numel(q->as) > 1 || ql_numel(q->ys) > 1;
@@ -986,9 +960,14 @@ static qrun_status ql_mm_plan(const qrun_kernel_call *call, ql_mm *q) {
     return ql_mm_check(call, q);
 }
 
-/* Op data: whether the requantization table is known, the FP8 decode tables, then the table. */
+/*
+ * Op data: whether the requantization table and packed B are known, the FP8
+ * decode tables, then the table, then (integer, B and its zero point
+ * constant) B packed for the GEMM.
+ */
 typedef struct ql_mm_prep {
     bool rq_known;
+    bool b_packed; /* integer B packed at prepare: follows the table in op data */
     qrun_fp8_table ta, tb;
 } ql_mm_prep;
 
@@ -1000,11 +979,16 @@ static bool ql_mm_rq_known(const ql_mm *q) {
     return q->qlinear && q->as->data && q->bs->data && q->ys->data;
 }
 
+static bool ql_mm_b_known(const ql_mm *q) {
+    return !q->fp8 && q->b->data && ql_known(q->bzp);
+}
+
 static size_t ql_mm_op_data_bytes(const qrun_kernel_call *call) {
     ql_mm q;
-    if (ql_mm_plan(call, &q) != QRUN_OK || !ql_mm_rq_known(&q))
+    if (ql_mm_plan(call, &q) != QRUN_OK)
         return ql_mm_prep_head();
-    return ql_mm_prep_head() + q.rq_bytes;
+    return ql_mm_prep_head() + (ql_mm_rq_known(&q) ? q.rq_bytes : 0) +
+           (ql_mm_b_known(&q) ? q.b_bytes : 0);
 }
 
 /* The requantization of every (row key, b_scale index) pair. */
@@ -1023,6 +1007,34 @@ static qrun_status ql_mm_rq(const qrun_kernel_call *call, const ql_mm *q, ql_rq 
     return QRUN_OK;
 }
 
+/*
+ * B as the GEMM reads it: FP8 decoded in B's layout, or B - b_zero_point (per
+ * column, per matrix) as int16, each matrix packed (qgemm_s16.h).
+ */
+static void ql_mm_b(const ql_mm *q, const ql_mm_prep *prep, void *bbuf) {
+    if (q->fp8) {
+        const uint8_t *b = q->b->data;
+        for (int64_t i = 0; i < qrun_tensor_numel_(q->b); i++)
+            ((float *)bbuf)[i] = prep->tb.v[b[i]];
+        return;
+    }
+    bool u8 = q->b->dtype == QRUN_DTYPE_UINT8;
+    bool zu8 = q->bzp && q->bzp->dtype == QRUN_DTYPE_UINT8;
+    int64_t kn = q->k * q->n, kp = qg_kp(q->k);
+    for (int64_t mat = 0; mat < q->b_mats; mat++) {
+        int16_t *dst = (int16_t *)bbuf + (size_t)mat * q->pb_elems;
+        qg_pack_b_pad(q->k, q->n, dst);
+        for (int64_t kk = 0; kk < q->k; kk++) {
+            for (int64_t j = 0; j < q->n; j++) {
+                int32_t zp =
+                    q->bzp ? ql_load8(q->bzp->data, ql_mm_pidx(q->bzp, mat, j, q->n), zu8) : 0;
+                dst[qg_b_at(kp, kk, j)] =
+                    (int16_t)(ql_load8(q->b->data, mat * kn + kk * q->n + j, u8) - zp);
+            }
+        }
+    }
+}
+
 static qrun_status ql_mm_prepare(const qrun_kernel_call *call, void *op_data) {
     ql_mm_prep *prep = op_data;
     ql_mm q;
@@ -1034,18 +1046,28 @@ static qrun_status ql_mm_prepare(const qrun_kernel_call *call, void *op_data) {
         qrun_fp8_table_init(&prep->tb, q.b->dtype);
     }
     prep->rq_known = ql_mm_rq_known(&q);
-    if (!prep->rq_known)
-        return QRUN_OK;
-    return ql_mm_rq(call, &q, (ql_rq *)((uint8_t *)op_data + ql_mm_prep_head()));
+    prep->b_packed = ql_mm_b_known(&q);
+    uint8_t *tail = (uint8_t *)op_data + ql_mm_prep_head();
+    if (prep->rq_known) {
+        st = ql_mm_rq(call, &q, (ql_rq *)tail);
+        tail += q.rq_bytes;
+    }
+    if (st == QRUN_OK && prep->b_packed)
+        ql_mm_b(&q, prep, tail);
+    return st;
 }
 
-/* Scratch: B as the GEMM reads it, the requantization table unless known, then the slots. */
+/*
+ * Scratch: B as the GEMM reads it unless packed, the requantization table
+ * unless known, then FP8: the row slots; integer: packed A and the sums.
+ */
 static size_t ql_mm_scratch(const qrun_kernel_call *call) {
     const ql_mm_prep *prep = call->op_data;
     ql_mm q;
     if (ql_mm_plan(call, &q) != QRUN_OK)
         return 0;
-    return q.b_bytes + (prep->rq_known ? 0 : q.rq_bytes) + (size_t)q.slots * q.slot_bytes;
+    size_t work = q.fp8 ? (size_t)q.slots * q.slot_bytes : q.pa_bytes + q.acc_bytes;
+    return (prep->b_packed ? 0 : q.b_bytes) + (prep->rq_known ? 0 : q.rq_bytes) + work;
 }
 
 /* Matrix indices (into a's and b's batch of matrices) of output batch t. */
@@ -1061,30 +1083,6 @@ static void ql_mm_mats(const ql_mm *q, int64_t t, int64_t *am, int64_t *bm) {
     *bm = ib;
 }
 
-/* B as the GEMM reads it, in B's layout: B - b_zero_point (per column, per matrix) as int16, or
- * FP8 decoded. */
-static void ql_mm_b(const ql_mm *q, const ql_mm_prep *prep, void *bbuf) {
-    if (q->fp8) {
-        const uint8_t *b = q->b->data;
-        for (int64_t i = 0; i < qrun_tensor_numel_(q->b); i++)
-            ((float *)bbuf)[i] = prep->tb.v[b[i]];
-        return;
-    }
-    int16_t *b16 = bbuf;
-    bool u8 = q->b->dtype == QRUN_DTYPE_UINT8;
-    bool zu8 = q->bzp && q->bzp->dtype == QRUN_DTYPE_UINT8;
-    int64_t kn = q->k * q->n;
-    for (int64_t mat = 0; mat < q->b_mats; mat++) {
-        for (int64_t j = 0; j < q->n; j++) {
-            int32_t zp = q->bzp ? ql_load8(q->bzp->data, ql_mm_pidx(q->bzp, mat, j, q->n), zu8) : 0;
-            for (int64_t kk = 0; kk < q->k; kk++) {
-                int64_t i = mat * kn + kk * q->n + j;
-                b16[i] = (int16_t)(ql_load8(q->b->data, i, u8) - zp);
-            }
-        }
-    }
-}
-
 /* What one run works with. */
 typedef struct ql_mm_run {
     const ql_mm *q;
@@ -1093,26 +1091,6 @@ typedef struct ql_mm_run {
     const ql_rq *rq; /* ql_mm_rq */
     qrun_fp8_accum accum;
 } ql_mm_run;
-
-/* One integer output row: acc[j] = sum_k (a[i][k] - a_zp) * b16[k][j]. */
-static void ql_mm_row_int(const ql_mm_run *run, int64_t am, int64_t bm, int64_t i, int32_t *acc) {
-    const ql_mm *q = run->q;
-    bool u8 = q->a->dtype == QRUN_DTYPE_UINT8;
-    bool zu8 = q->azp && q->azp->dtype == QRUN_DTYPE_UINT8;
-    int32_t zp = q->azp ? ql_load8(q->azp->data, ql_mm_pidx(q->azp, am, i, q->m), zu8) : 0;
-    const int16_t *bmat = (const int16_t *)run->b + bm * q->k * q->n;
-    int64_t a0 = (am * q->m + i) * q->k;
-    for (int64_t j = 0; j < q->n; j++)
-        acc[j] = 0;
-    for (int64_t kk = 0; kk < q->k; kk++) {
-        int32_t av = ql_load8(q->a->data, a0 + kk, u8) - zp;
-        if (av == 0)
-            continue;
-        const int16_t *br = bmat + kk * q->n;
-        for (int64_t j = 0; j < q->n; j++)
-            acc[j] += av * (int32_t)br[j];
-    }
-}
 
 /* One FP8 output row of sums (fp8_math.h steps 1-3), in k order from +0. */
 static void ql_mm_row_fp8(const ql_mm_run *run, int64_t am, int64_t bm, int64_t i, float *acc) {
@@ -1153,20 +1131,48 @@ static void ql_mm_requant_row(const ql_mm_run *run,
     }
 }
 
-static void ql_mm_one(const ql_mm_run *run, void *acc, void *y, int64_t r) {
+/* One FP8 output row r (batch-major) of sums, then its requantization. */
+static void ql_mm_one_fp8(const ql_mm_run *run, void *acc, void *y, int64_t r) {
     const ql_mm *q = run->q;
     int64_t t = r / q->m, i = r % q->m, am, bm;
     ql_mm_mats(q, t, &am, &bm);
-    int64_t y_off = r * q->n;
-    if (q->fp8) {
-        ql_mm_row_fp8(run, am, bm, i, acc);
-    } else if (!q->qlinear) {
-        ql_mm_row_int(run, am, bm, i, (int32_t *)y + y_off);
-        return;
-    } else {
-        ql_mm_row_int(run, am, bm, i, acc);
+    ql_mm_row_fp8(run, am, bm, i, acc);
+    ql_mm_requant_row(run, acc, am, bm, i, y, r * q->n);
+}
+
+/* A matrix am - a_zero_point (per row, per matrix) as int16, packed (qgemm_s16.h). */
+static void ql_mm_pack_a(const ql_mm *q, int64_t am, int16_t *dst) {
+    bool u8 = q->a->dtype == QRUN_DTYPE_UINT8;
+    bool zu8 = q->azp && q->azp->dtype == QRUN_DTYPE_UINT8;
+    int64_t kp = qg_kp(q->k);
+    memset(dst, 0, qg_pack_a_bytes(q->m, q->k)); /* the padding */
+    for (int64_t i = 0; i < q->m; i++) {
+        int32_t zp = q->azp ? ql_load8(q->azp->data, ql_mm_pidx(q->azp, am, i, q->m), zu8) : 0;
+        int64_t a0 = (am * q->m + i) * q->k;
+        for (int64_t kk = 0; kk < q->k; kk++)
+            dst[qg_a_at(kp, i, kk)] = (int16_t)(ql_load8(q->a->data, a0 + kk, u8) - zp);
     }
-    ql_mm_requant_row(run, acc, am, bm, i, y, y_off);
+}
+
+/* Integer products, one output matrix at a time: pack A, GEMM, requantize the rows. */
+static void ql_mm_int(const ql_mm_run *run, uint8_t *work, void *y, int nt) {
+    const ql_mm *q = run->q;
+    int16_t *pa = (int16_t *)work;
+    int32_t *acc = (int32_t *)(work + q->pa_bytes);
+    for (int64_t t = 0; t < q->batch; t++) {
+        int64_t am, bm;
+        ql_mm_mats(q, t, &am, &bm);
+        ql_mm_pack_a(q, am, pa);
+        const int16_t *pb = (const int16_t *)run->b + (size_t)bm * q->pb_elems;
+        int64_t y_off = t * q->m * q->n;
+        qg_store st = {.c = q->qlinear ? acc : (int32_t *)y + y_off, .ldc = q->n};
+        qg_gemm(pa, pb, q->m, q->k, q->n, qg_store_epilogue, &st, nt);
+        if (!q->qlinear)
+            continue;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+        for (int64_t i = 0; i < q->m; i++)
+            ql_mm_requant_row(run, acc + i * q->n, am, bm, i, y, y_off + i * q->n);
+    }
 }
 
 static qrun_status ql_eval_matmul(const qrun_kernel_call *call) {
@@ -1178,13 +1184,17 @@ static qrun_status ql_eval_matmul(const qrun_kernel_call *call) {
     if (call->scratch_bytes < ql_mm_scratch(call))
         return qrun_errf(call->err, QRUN_E_INTERNAL, "scratch too small");
     uint8_t *scratch = call->scratch;
+    const uint8_t *tail = (const uint8_t *)call->op_data + ql_mm_prep_head();
     ql_mm_run run = {.q = &q,
                      .prep = prep,
-                     .b = scratch,
-                     .rq = (const ql_rq *)((const uint8_t *)call->op_data + ql_mm_prep_head()),
+                     .b = tail + (prep->rq_known ? q.rq_bytes : 0),
+                     .rq = (const ql_rq *)tail,
                      .accum = call->fp8_accum};
-    ql_mm_b(&q, prep, scratch);
-    scratch += q.b_bytes;
+    if (!prep->b_packed) {
+        ql_mm_b(&q, prep, scratch);
+        run.b = scratch;
+        scratch += q.b_bytes;
+    }
     if (q.qlinear && !prep->rq_known) {
         st = ql_mm_rq(call, &q, (ql_rq *)scratch);
         if (st != QRUN_OK)
@@ -1194,12 +1204,17 @@ static qrun_status ql_eval_matmul(const qrun_kernel_call *call) {
     }
     void *y = call->outputs[0]->data;
     int64_t rows = q.batch * q.m;
-    int nt = rows * q.n * q.k >= ((int64_t)1 << 16) ? q.slots : 1;
+    int nt = ql_threads(call, rows * q.n * q.k);
+    if (!q.fp8) {
+        ql_mm_int(&run, scratch, y, nt);
+        return QRUN_OK;
+    }
+    nt = nt > 1 ? q.slots : 1;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int s = 0; s < q.slots; s++) {
         void *acc = scratch + (size_t)s * q.slot_bytes;
         for (int64_t r = s; r < rows; r += q.slots)
-            ql_mm_one(&run, acc, y, r);
+            ql_mm_one_fp8(&run, acc, y, r);
     }
     return QRUN_OK;
 }
@@ -1233,8 +1248,8 @@ static void ql_qgemm_plan(const qrun_kernel_call *call, ql_qgemm *g) {
     g->m = a->dims[g->ta ? 1 : 0];
     g->k = a->dims[g->ta ? 0 : 1];
     g->n = b->dims[g->tb ? 0 : 1];
-    g->a_bytes = ql_round64((size_t)(g->m * g->k) * sizeof(int16_t));
-    g->b_bytes = ql_round64((size_t)(g->k * g->n) * sizeof(int16_t));
+    g->a_bytes = ql_round64(qg_pack_a_bytes(g->m, g->k));
+    g->b_bytes = ql_round64(qg_pack_b_bytes(g->k, g->n));
     g->acc_bytes = ql_round64((size_t)(g->m * g->n) * sizeof(int32_t));
 }
 
@@ -1243,28 +1258,32 @@ static bool ql_qgemm_b_known(const qrun_kernel_call *call) {
     return call->inputs[3]->data && (!bzp || bzp->data);
 }
 
-/* B' - b_zp[col] as int16 [K][N]. */
+/* B' - b_zp[col] as int16, packed (qgemm_s16.h). */
 static void ql_qgemm_pack_b(const qrun_kernel_call *call, const ql_qgemm *g, int16_t *b16) {
     const struct qrun_tensor *b = call->inputs[3], *bzp = ql_in(call, 5);
     bool u8 = b->dtype == QRUN_DTYPE_UINT8, per_col = ql_numel(bzp) > 1;
+    int64_t kp = qg_kp(g->k);
+    qg_pack_b_pad(g->k, g->n, b16);
     for (int64_t kk = 0; kk < g->k; kk++) {
         for (int64_t j = 0; j < g->n; j++) {
             int32_t zp = bzp ? ql_load8(bzp->data, per_col ? j : 0, u8) : 0;
             int64_t src = g->tb ? j * g->k + kk : kk * g->n + j;
-            b16[kk * g->n + j] = (int16_t)(ql_load8(b->data, src, u8) - zp);
+            b16[qg_b_at(kp, kk, j)] = (int16_t)(ql_load8(b->data, src, u8) - zp);
         }
     }
 }
 
-/* A' - a_zp as int16 [M][K]. */
+/* A' - a_zp as int16, packed (qgemm_s16.h). */
 static void ql_qgemm_pack_a(const qrun_kernel_call *call, const ql_qgemm *g, int16_t *a16) {
     const struct qrun_tensor *a = call->inputs[0];
     bool u8 = a->dtype == QRUN_DTYPE_UINT8;
     int32_t zp = ql_scalar8(ql_in(call, 2));
+    int64_t kp = qg_kp(g->k);
+    memset(a16, 0, qg_pack_a_bytes(g->m, g->k)); /* the padding */
     for (int64_t i = 0; i < g->m; i++) {
         for (int64_t kk = 0; kk < g->k; kk++) {
             int64_t src = g->ta ? kk * g->m + i : i * g->k + kk;
-            a16[i * g->k + kk] = (int16_t)(ql_load8(a->data, src, u8) - zp);
+            a16[qg_a_at(kp, i, kk)] = (int16_t)(ql_load8(a->data, src, u8) - zp);
         }
     }
 }
@@ -1344,8 +1363,8 @@ static qrun_status ql_eval_qgemm(const qrun_kernel_call *call) {
         b16 = (const int16_t *)(s + g->a_bytes);
     }
     ql_qgemm_pack_a(call, g, a16);
-    int nt = g->m * g->n * g->k >= ((int64_t)1 << 16) ? call->n_threads : 1;
-    ql_gemm_s16(a16, b16, g->m, g->k, g->n, NULL, acc, nt);
+    qg_store st = {.c = acc, .ldc = g->n};
+    qg_gemm(a16, b16, g->m, g->k, g->n, qg_store_epilogue, &st, ql_threads(call, g->m * g->n * g->k));
     return ql_qgemm_output(call, g, acc);
 }
 
