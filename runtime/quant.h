@@ -326,4 +326,28 @@ void qrun_requantize_row(const qrun_requant *r,
                          int32_t qmax,
                          uint8_t *y);
 
+/* ---- row kernels: the per-tensor hot loops, vectorisable, bit-identical to the scalar forms ---- */
+
+/**
+ * @brief Per-tensor QuantizeLinear of float32 x to 8 bits with the division
+ * in float32: y[i] = qrun_quantize_int(x[i] / scale, zp, qmin, qmax) as
+ * bytes. NaN quotients give the zero point, as qrun_quantize_int.
+ */
+void qrun_quantize_row_f32(
+    const float *x, int64_t n, float scale, int32_t zp, int32_t qmin, int32_t qmax, uint8_t *y);
+
+/**
+ * @brief Per-tensor DequantizeLinear of 8-bit x (int8 when is_signed) to
+ * float32: y[i] = qrun_dequantize(x[i], zp, scale).
+ */
+void qrun_dequantize_row_8bit(
+    const uint8_t *x, bool is_signed, int64_t n, int32_t zp, float scale, float *y);
+
+/**
+ * @brief QLinearAdd over contiguous rows: c[i] = qrun_qadd_apply(q, a[i], b[i])
+ * as bytes, a and b 8-bit (int8 when is_signed).
+ */
+void qrun_qadd_row(
+    const qrun_qadd *q, const uint8_t *a, const uint8_t *b, bool is_signed, int64_t n, uint8_t *c);
+
 #endif
