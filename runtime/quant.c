@@ -286,34 +286,16 @@ QRUN_TARGET_CLONES void qrun_requantize_row(const qrun_requant *r,
                                             qmin, qmax);
         return;
     }
-    /* |clamped value| <= 510 < 2^22: adding 1.5 * 2^23 rounds it half to even in float32. */
     float lo = (float)(qmin - zp), hi = (float)(qmax - zp), mult = r->mult;
-    for (int64_t j = 0; j < n; j++) {
-        float f = (float)(int32_t)((uint32_t)acc[j] + (uint32_t)bias) * mult;
-        f = f < lo ? lo : f;
-        f = f > hi ? hi : f;
-        f = (f + 0x1.8p23f) - 0x1.8p23f;
-        y[j] = (uint8_t)((int32_t)f + zp);
-    }
-}
-
-/*
- * Clamp a float to [lo, hi] (integer bounds, |bound| <= 2^22) and round it
- * half to even: the clamp commutes with the rounding, and below 2^22 adding
- * 1.5 * 2^23 rounds in float32. NaN becomes 0 first, as qrun_quantize_int.
- */
-static inline int32_t quant_clamp_round(float f, float lo, float hi) {
-    f = f == f ? f : 0.0f;
-    f = f < lo ? lo : f;
-    f = f > hi ? hi : f;
-    return (int32_t)((f + 0x1.8p23f) - 0x1.8p23f);
+    for (int64_t j = 0; j < n; j++)
+        y[j] = qrun_requantize_f8bit((int32_t)((uint32_t)acc[j] + (uint32_t)bias), mult, lo, hi, zp);
 }
 
 QRUN_TARGET_CLONES void qrun_quantize_row_f32(
     const float *x, int64_t n, float scale, int32_t zp, int32_t qmin, int32_t qmax, uint8_t *y) {
     float lo = (float)(qmin - zp), hi = (float)(qmax - zp);
     for (int64_t i = 0; i < n; i++)
-        y[i] = (uint8_t)(quant_clamp_round(x[i] / scale, lo, hi) + zp);
+        y[i] = (uint8_t)(qrun_clamp_round_f(x[i] / scale, lo, hi) + zp);
 }
 
 QRUN_TARGET_CLONES void qrun_dequantize_row_8bit(
@@ -334,6 +316,6 @@ QRUN_TARGET_CLONES void qrun_qadd_row(
     for (int64_t i = 0; i < n; i++) {
         int32_t av = is_signed ? (int8_t)a[i] : a[i], bv = is_signed ? (int8_t)b[i] : b[i];
         float v = fmaf((float)av, ra, fmaf((float)bv, rb, bias));
-        c[i] = (uint8_t)quant_clamp_round(v, lo, hi);
+        c[i] = (uint8_t)qrun_clamp_round_f(v, lo, hi);
     }
 }

@@ -329,6 +329,29 @@ void qrun_requantize_row(const qrun_requant *r,
 /* ---- row kernels: the per-tensor hot loops, vectorisable, bit-identical to the scalar forms ---- */
 
 /**
+ * @brief Clamp f to [lo, hi] (integer bounds, |bound| <= 2^22) and round half
+ * to even: the clamp commutes with the rounding, and below 2^22 adding
+ * 1.5 * 2^23 rounds in float32 (no libm call, so loops vectorise). NaN
+ * becomes 0 first, as in qrun_quantize_int.
+ */
+static inline int32_t qrun_clamp_round_f(float f, float lo, float hi) {
+    f = f == f ? f : 0.0f;
+    f = f < lo ? lo : f;
+    f = f > hi ? hi : f;
+    return (int32_t)((f + 0x1.8p23f) - 0x1.8p23f);
+}
+
+/**
+ * @brief qrun_requantize in float mode for an 8-bit output, with the bounds
+ * relative to the zero point precomputed (lo = qmin - zp, hi = qmax - zp):
+ * equal to qrun_requantize_ort(acc, mult, zp, qmin, qmax) for finite mult.
+ */
+static inline uint8_t
+qrun_requantize_f8bit(int32_t acc, float mult, float lo, float hi, int32_t zp) {
+    return (uint8_t)(qrun_clamp_round_f((float)acc * mult, lo, hi) + zp);
+}
+
+/**
  * @brief Per-tensor QuantizeLinear of float32 x to 8 bits with the division
  * in float32: y[i] = qrun_quantize_int(x[i] / scale, zp, qmin, qmax) as
  * bytes. NaN quotients give the zero point, as qrun_quantize_int.

@@ -10,6 +10,7 @@
 #include "runtime/shape/qlinear_contrib.h"
 #include "runtime/shape/shape_util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -181,13 +182,16 @@ typedef struct ql_conv {
     size_t rq_bytes;   /* requantization, one ql_rq per output channel */
     size_t slot_bytes; /* per slot: see ql_conv_plan */
     /*
-     * Integer kernels: depthwise (one input and one output channel per group)
-     * runs the direct kernel on a zero-padded plane split by column phase
-     * (dw_rows x dw_cols per phase, stride[last] phases); 1x1 convs with unit
-     * strides and no padding pack X itself as the GEMM's columns.
+     * Integer 1-D/2-D kernels read x - x_zp from zero-padded planes, one per
+     * input channel, split by column phase (pl_phases = stride[last] phases of
+     * pl_rows x pl_cols) so that every tap reads contiguous runs. Depthwise
+     * (one input and one output channel per group) sums taps directly; other
+     * convs copy the runs into the GEMM's packed columns. 1x1 convs with unit
+     * strides and no padding pack X itself.
      */
     bool dw, pointwise;
-    int64_t dw_rows, dw_cols, dw_phases;
+    int64_t pl_rows, pl_cols, pl_phases;
+    size_t plane_bytes; /* one channel's phases, plus the slack a depthwise chunk reads */
     /* com.microsoft channels_last = 1: X and Y are NHWC; the kernel works on NCHW copies of both. */
     bool channels_last;
     struct qrun_tensor xv; /* NCHW view of X (data: the transposed copy in scratch) */
@@ -254,22 +258,24 @@ static bool ql_conv_is_pointwise(const qrun_conv_params *p) {
     return true;
 }
 
-/* Depthwise geometry: the padded plane rows/columns the outputs read, split by column phase. */
-static void ql_conv_plan_dw(ql_conv *c) {
+/* Two column rows of the integer 2-D packer (ql_pack_cols_2d). */
+static size_t ql_conv_lines_bytes(const ql_conv *c) {
+    return ql_round64((size_t)(2 * c->out_sp) * sizeof(int16_t));
+}
+
+/* Padded plane geometry: the rows/columns the outputs read, split by column phase. */
+static void ql_conv_plan_planes(ql_conv *c) {
     const qrun_conv_params *p = &c->p;
     bool two = p->n_spatial == 2;
     int l = p->n_spatial - 1;
     int64_t oh = two ? p->out[0] : 1, kh = two ? p->kernel[0] : 1;
-    int64_t sh_dil = two ? p->dilation[0] : 1, sh = two ? p->stride[0] : 1;
+    int64_t dh = two ? p->dilation[0] : 1, sh = two ? p->stride[0] : 1;
     int64_t cols = (p->out[l] - 1) * p->stride[l] + (p->kernel[l] - 1) * p->dilation[l] + 1;
-    c->dw = true;
-    c->dw_rows = (oh - 1) * sh + (kh - 1) * sh_dil + 1;
-    c->dw_phases = p->stride[l];
-    c->dw_cols = (cols + c->dw_phases - 1) / c->dw_phases;
-    c->w_bytes = ql_round64((size_t)(p->c_out * c->kdim) * sizeof(int16_t));
-    c->slot_bytes =
-        ql_round64((size_t)(c->dw_phases * c->dw_rows * c->dw_cols + QL_DW_CHUNK) * sizeof(int16_t)) +
-                    ql_round64((size_t)c->out_sp * sizeof(int32_t));
+    c->pl_rows = (oh - 1) * sh + (kh - 1) * dh + 1;
+    c->pl_phases = p->stride[l];
+    c->pl_cols = (cols + c->pl_phases - 1) / c->pl_phases;
+    c->plane_bytes = ql_round64(
+        (size_t)(c->pl_phases * c->pl_rows * c->pl_cols + QL_DW_CHUNK) * sizeof(int16_t));
 }
 
 static qrun_status ql_conv_plan(const qrun_kernel_call *call, ql_conv *c) {
@@ -307,13 +313,23 @@ static qrun_status ql_conv_plan(const qrun_kernel_call *call, ql_conv *c) {
         c->slot_bytes = ql_round64((size_t)(c->kdim * c->out_sp) * c->elem) +
                         ql_round64((size_t)(c->mg * c->out_sp) * sizeof(float));
     } else if (ql_conv_is_dw(c)) {
-        ql_conv_plan_dw(c); /* weights [c_out][kk]; per slot the phases, then int32 sums */
+        /* weights [c_out][kk]; per slot one channel's planes, then int32 sums */
+        c->dw = true;
+        ql_conv_plan_planes(c);
+        c->w_bytes = ql_round64((size_t)(p->c_out * c->kdim) * sizeof(int16_t));
+        c->slot_bytes = c->plane_bytes + ql_round64((size_t)c->out_sp * sizeof(int32_t));
     } else {
         /* weights packed per group (qgemm_s16.h); per slot packed columns, sums stay in tiles */
         c->pointwise = ql_conv_is_pointwise(p);
         c->wg_elems = qg_pack_a_bytes(c->mg, c->kdim) / sizeof(int16_t);
         c->w_bytes = ql_round64((size_t)p->group * c->wg_elems * sizeof(int16_t));
         c->slot_bytes = ql_round64(qg_pack_b_bytes(c->kdim, c->out_sp));
+        if (!c->pointwise && p->n_spatial <= 2) {
+            /* then the group's input planes, then two column rows per packing thread */
+            ql_conv_plan_planes(c);
+            c->slot_bytes += (size_t)c->cg * c->plane_bytes +
+                             (size_t)call->n_threads * ql_conv_lines_bytes(c);
+        }
     }
     if (c->channels_last) {
         c->cl_x_bytes = ql_round64((size_t)(p->batch * p->c_in * c->in_sp));
@@ -480,6 +496,109 @@ static void ql_im2col_2d(const ql_conv *c, const ql_src *s, int64_t x_off, void 
     }
 }
 
+/* d[i] = x[x0 + i * S] - zp for i in [lo, hi) (x0 + lo * S >= 0). */
+QRUN_TARGET_CLONES static void ql_dw_fill(
+    const uint8_t *x, int64_t x0, int64_t S, bool u8, int32_t zp, int64_t lo, int64_t hi, int16_t *d) {
+    if (S == 1 && u8) { /* the common case as a plain contiguous loop */
+        const uint8_t *xr = x + x0 + lo;
+        for (int64_t i = 0; i < hi - lo; i++)
+            d[lo + i] = (int16_t)(xr[i] - zp);
+        return;
+    }
+    for (int64_t i = lo; i < hi; i++)
+        d[i] = (int16_t)((u8 ? (int32_t)x[x0 + i * S] : (int32_t)(int8_t)x[x0 + i * S]) - zp);
+}
+
+/*
+ * One input channel (x_off) as the integer kernels read it: plane[f][py][i] =
+ * x[py - ph][i * S + f - pw] - x_zp, zero outside x, then zeroed slack.
+ */
+static void ql_plane_fill(const ql_conv *c, const ql_src *s, int64_t x_off, int16_t *plane) {
+    const qrun_conv_params *p = &c->p;
+    bool two = p->n_spatial == 2;
+    int l = p->n_spatial - 1;
+    int64_t ih = two ? p->in[0] : 1, iw = p->in[l];
+    int64_t ph = two ? p->pad_begin[0] : 0, pw = p->pad_begin[l];
+    int64_t S = c->pl_phases, rows = c->pl_rows, cols = c->pl_cols;
+    const uint8_t *x = (const uint8_t *)s->x + x_off;
+    for (int64_t f = 0; f < S; f++) {
+        /* i range whose column lies in x: 0 <= i * S + f - pw < iw */
+        int64_t lo = pw - f <= 0 ? 0 : (pw - f + S - 1) / S;
+        int64_t hi = iw + pw - f <= 0 ? 0 : (iw + pw - f + S - 1) / S;
+        lo = lo < cols ? lo : cols;
+        hi = hi < cols ? hi : cols;
+        hi = hi > lo ? hi : lo;
+        for (int64_t py = 0; py < rows; py++) {
+            int16_t *d = plane + (f * rows + py) * cols;
+            int64_t iy = py - ph;
+            if (iy < 0 || iy >= ih) {
+                memset(d, 0, (size_t)cols * sizeof(int16_t));
+                continue;
+            }
+            memset(d, 0, (size_t)lo * sizeof(int16_t));
+            ql_dw_fill(x, iy * iw + f - pw, S, s->u8, s->zp, lo, hi, d);
+            memset(d + hi, 0, (size_t)(cols - hi) * sizeof(int16_t));
+        }
+    }
+    memset(plane + S * rows * cols, 0, QL_DW_CHUNK * sizeof(int16_t)); /* read by the last chunk */
+}
+
+/* Column row r = (c, ky, kx) of a 1-D/2-D conv into line[n], copied from channel c's planes. */
+static void ql_col_row(const ql_conv *c, const int16_t *planes, int64_t r, int16_t *line) {
+    const qrun_conv_params *p = &c->p;
+    bool two = p->n_spatial == 2;
+    int l = p->n_spatial - 1;
+    int64_t oh = two ? p->out[0] : 1, ow = p->out[l];
+    int64_t kh = two ? p->kernel[0] : 1, kw = p->kernel[l];
+    int64_t sh = two ? p->stride[0] : 1, dh = two ? p->dilation[0] : 1;
+    int64_t ch = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw, off = kx * p->dilation[l];
+    int64_t S = c->pl_phases, rows = c->pl_rows, cols = c->pl_cols;
+    const int16_t *pl = planes + (size_t)ch * (c->plane_bytes / sizeof(int16_t)) +
+                        (off % S * rows + ky * dh) * cols + off / S;
+    for (int64_t oy = 0; oy < oh; oy++)
+        memcpy(line + oy * ow, pl + oy * sh * cols, (size_t)ow * sizeof(int16_t));
+}
+
+/* Column rows 2q and 2q + 1 (l1 NULL: the zero padding row) interleaved into packed B. */
+QRUN_TARGET_CLONES static void
+ql_pack_pair(const int16_t *l0, const int16_t *l1, int64_t n, int64_t kp, int64_t q, int16_t *col) {
+    for (int64_t j0 = 0; j0 < n; j0 += QG_NR) {
+        int16_t *d = col + qg_b_at(kp, 2 * q, j0);
+        int64_t nn = n - j0 < QG_NR ? n - j0 : QG_NR;
+        for (int64_t j = 0; j < nn; j++) {
+            d[2 * j] = l0[j0 + j];
+            d[2 * j + 1] = l1 ? l1[j0 + j] : 0;
+        }
+    }
+}
+
+/*
+ * Integer 1-D/2-D columns, packed: the group's input planes, then each
+ * thread copies row pairs into its own two lines and interleaves them.
+ */
+static void
+ql_pack_cols_2d(const ql_conv *c, const ql_src *s, int64_t x_off, int16_t *col, uint8_t *work, int nt) {
+    int64_t kp = qg_kp(c->kdim);
+    size_t lb = ql_conv_lines_bytes(c);
+    int16_t *planes = (int16_t *)work;
+    uint8_t *lines = work + (size_t)c->cg * c->plane_bytes;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t ch = 0; ch < c->cg; ch++)
+        ql_plane_fill(c, s, x_off + ch * c->in_sp,
+                      planes + (size_t)ch * (c->plane_bytes / sizeof(int16_t)));
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int t = 0; t < nt; t++) {
+        int16_t *l0 = (int16_t *)(lines + (size_t)t * lb), *l1 = l0 + c->out_sp;
+        for (int64_t q = kp * t / nt; q < kp * (t + 1) / nt; q++) {
+            ql_col_row(c, planes, 2 * q, l0);
+            bool pair = 2 * q + 1 < c->kdim;
+            if (pair)
+                ql_col_row(c, planes, 2 * q + 1, l1);
+            ql_pack_pair(l0, pair ? l1 : NULL, c->out_sp, kp, q, col);
+        }
+    }
+}
+
 /* Same for any number of spatial dims (3-D convs and up). */
 static void ql_im2col_nd(const ql_conv *c, const ql_src *s, int64_t x_off, void *col, int nt) {
     const qrun_conv_params *p = &c->p;
@@ -567,14 +686,26 @@ typedef struct ql_conv_epi {
     int64_t m0;
 } ql_conv_epi;
 
-static void ql_conv_epilogue(void *ctx, int64_t r0, int64_t n0, int mr, int nr, const int32_t *tile) {
+QRUN_TARGET_CLONES static void
+ql_conv_epilogue(void *ctx, int64_t r0, int64_t n0, int mr, int nr, const int32_t *tile) {
     const ql_conv_epi *e = ctx;
     const ql_conv_run *run = e->run;
     int64_t sp = run->c->out_sp;
+    float lo = (float)(run->qmin - run->yzp), hi = (float)(run->qmax - run->yzp);
     for (int r = 0; r < mr; r++) {
         int64_t m = r0 + r;
-        qrun_requantize_row(&run->rq[e->m0 + m].q, tile + r * QG_NR, e->bias ? e->bias[m] : 0, nr,
-                            run->yzp, run->qmin, run->qmax, e->y + m * sp + n0);
+        const qrun_requant *q = &run->rq[e->m0 + m].q;
+        int32_t bias = e->bias ? e->bias[m] : 0;
+        uint8_t *y = e->y + m * sp + n0;
+        const int32_t *t = tile + r * QG_NR;
+        if (nr < QG_NR || q->fixed || !isfinite(q->mult)) {
+            qrun_requantize_row(q, t, bias, nr, run->yzp, run->qmin, run->qmax, y);
+            continue;
+        }
+        /* A whole tile row: a fixed trip count the compiler turns into a few vector ops. */
+        for (int j = 0; j < QG_NR; j++)
+            y[j] = qrun_requantize_f8bit((int32_t)((uint32_t)t[j] + (uint32_t)bias), q->mult, lo,
+                                         hi, run->yzp);
     }
 }
 
@@ -601,19 +732,6 @@ static void ql_conv_unit_fp8(
     ql_gemm_fp8((const float *)run->w + m0 * c->kdim, (const float *)slot, c->mg, c->kdim,
                 c->out_sp, run->accum, acc, nt);
     ql_conv_requant_fp8(c, run->rq, acc, m0, y, y_off, nt);
-}
-
-/* d[i] = x[x0 + i * S] - zp for i in [lo, hi) (x0 + lo * S >= 0). */
-QRUN_TARGET_CLONES static void ql_dw_fill(
-    const uint8_t *x, int64_t x0, int64_t S, bool u8, int32_t zp, int64_t lo, int64_t hi, int16_t *d) {
-    if (S == 1 && u8) { /* the common case as a plain contiguous loop */
-        const uint8_t *xr = x + x0 + lo;
-        for (int64_t i = 0; i < hi - lo; i++)
-            d[lo + i] = (int16_t)(xr[i] - zp);
-        return;
-    }
-    for (int64_t i = lo; i < hi; i++)
-        d[i] = (int16_t)((u8 ? (int32_t)x[x0 + i * S] : (int32_t)(int8_t)x[x0 + i * S]) - zp);
 }
 
 /* GCC/Clang vector extension: 16 int16 / int32 lanes, mapped onto whatever registers exist. */
@@ -662,37 +780,14 @@ static void ql_conv_unit_dw(
     const qrun_conv_params *p = &c->p;
     bool two = p->n_spatial == 2;
     int l = p->n_spatial - 1;
-    int64_t ih = two ? p->in[0] : 1, iw = p->in[l], oh = two ? p->out[0] : 1, ow = p->out[l];
+    int64_t oh = two ? p->out[0] : 1, ow = p->out[l];
     int64_t kh = two ? p->kernel[0] : 1, kw = p->kernel[l];
     int64_t sh = two ? p->stride[0] : 1, dh = two ? p->dilation[0] : 1, dw = p->dilation[l];
-    int64_t ph = two ? p->pad_begin[0] : 0, pw = p->pad_begin[l];
-    int64_t S = c->dw_phases, rows = c->dw_rows, cols = c->dw_cols;
+    int64_t S = c->pl_phases, rows = c->pl_rows, cols = c->pl_cols;
     int16_t *plane = (int16_t *)slot;
-    int32_t *acc =
-        (int32_t *)(slot + ql_round64((size_t)(S * rows * cols + QL_DW_CHUNK) * sizeof(int16_t)));
+    int32_t *acc = (int32_t *)(slot + c->plane_bytes);
     ql_src s = ql_conv_src(run);
-    const uint8_t *x = (const uint8_t *)s.x + x_off;
-    /* plane[f][py][i] = x[py - ph][i * S + f - pw] - zp, zero outside x */
-    for (int64_t f = 0; f < S; f++) {
-        /* i range whose column lies in x: 0 <= i * S + f - pw < iw */
-        int64_t lo = pw - f <= 0 ? 0 : (pw - f + S - 1) / S;
-        int64_t hi = iw + pw - f <= 0 ? 0 : (iw + pw - f + S - 1) / S;
-        lo = lo < cols ? lo : cols;
-        hi = hi < cols ? hi : cols;
-        hi = hi > lo ? hi : lo;
-        for (int64_t py = 0; py < rows; py++) {
-            int16_t *d = plane + (f * rows + py) * cols;
-            int64_t iy = py - ph;
-            if (iy < 0 || iy >= ih) {
-                memset(d, 0, (size_t)cols * sizeof(int16_t));
-                continue;
-            }
-            memset(d, 0, (size_t)lo * sizeof(int16_t));
-            ql_dw_fill(x, iy * iw + f - pw, S, s.u8, s.zp, lo, hi, d);
-            memset(d + hi, 0, (size_t)(cols - hi) * sizeof(int16_t));
-        }
-    }
-    memset(plane + S * rows * cols, 0, QL_DW_CHUNK * sizeof(int16_t)); /* read by the last chunk */
+    ql_plane_fill(c, &s, x_off, plane);
     const int16_t *w = (const int16_t *)run->w + ch * c->kdim;
     ql_dw_taps t = {.n = (int)(kh * kw)};
     for (int64_t ky = 0; ky < kh; ky++) {
@@ -734,7 +829,8 @@ ql_conv_unit(const ql_conv_run *run, uint8_t *slot, void *y, int64_t b, int64_t 
     if (c->pointwise)
         ql_pack_pointwise(c, &s, x_off, col, nt);
     else if (p->n_spatial <= 2)
-        ql_im2col_2d(c, &s, x_off, col, nt);
+        ql_pack_cols_2d(c, &s, x_off, col, slot + ql_round64(qg_pack_b_bytes(c->kdim, c->out_sp)),
+                        nt);
     else
         ql_im2col_nd(c, &s, x_off, col, nt);
     const int16_t *w = (const int16_t *)run->w + (size_t)g * c->wg_elems;
