@@ -702,10 +702,18 @@ ql_conv_epilogue(void *ctx, int64_t r0, int64_t n0, int mr, int nr, const int32_
             qrun_requantize_row(q, t, bias, nr, run->yzp, run->qmin, run->qmax, y);
             continue;
         }
-        /* A whole tile row: a fixed trip count the compiler turns into a few vector ops. */
+        /*
+         * A whole tile row: a fixed trip count the compiler turns into a few
+         * vector ops, on locals (a byte store through y may alias anything).
+         */
+        float mult = q->mult;
+        int32_t zp = run->yzp, v[QG_NR];
+        uint8_t out[QG_NR];
+        memcpy(v, t, sizeof v);
         for (int j = 0; j < QG_NR; j++)
-            y[j] = qrun_requantize_f8bit((int32_t)((uint32_t)t[j] + (uint32_t)bias), q->mult, lo,
-                                         hi, run->yzp);
+            out[j] = qrun_requantize_f8bit((int32_t)((uint32_t)v[j] + (uint32_t)bias), mult, lo, hi,
+                                           zp);
+        memcpy(y, out, sizeof out);
     }
 }
 
