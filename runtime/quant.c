@@ -273,13 +273,13 @@ qrun_status qrun_requant_init(qrun_requant *r, double mult, qrun_requant_mode mo
 }
 
 QRUN_TARGET_CLONES void qrun_requantize_row(const qrun_requant *r,
-                         const int32_t *acc,
-                         int32_t bias,
-                         int64_t n,
-                         int32_t zp,
-                         int32_t qmin,
-                         int32_t qmax,
-                         uint8_t *y) {
+                                            const int32_t *acc,
+                                            int32_t bias,
+                                            int64_t n,
+                                            int32_t zp,
+                                            int32_t qmin,
+                                            int32_t qmax,
+                                            uint8_t *y) {
     if (r->fixed || !isfinite(r->mult)) {
         for (int64_t j = 0; j < n; j++)
             y[j] = (uint8_t)qrun_requantize(r, (int32_t)((uint32_t)acc[j] + (uint32_t)bias), zp,
@@ -288,7 +288,8 @@ QRUN_TARGET_CLONES void qrun_requantize_row(const qrun_requant *r,
     }
     float lo = (float)(qmin - zp), hi = (float)(qmax - zp), mult = r->mult;
     for (int64_t j = 0; j < n; j++)
-        y[j] = qrun_requantize_f8bit((int32_t)((uint32_t)acc[j] + (uint32_t)bias), mult, lo, hi, zp);
+        y[j] =
+            qrun_requantize_f8bit((int32_t)((uint32_t)acc[j] + (uint32_t)bias), mult, lo, hi, zp);
 }
 
 QRUN_TARGET_CLONES void qrun_quantize_row_f32(

@@ -326,7 +326,8 @@ void qrun_requantize_row(const qrun_requant *r,
                          int32_t qmax,
                          uint8_t *y);
 
-/* ---- row kernels: the per-tensor hot loops, vectorisable, bit-identical to the scalar forms ---- */
+/* ---- row kernels: the per-tensor hot loops, vectorisable, bit-identical to the scalar forms ----
+ */
 
 /**
  * @brief Clamp f to [lo, hi] (integer bounds, |bound| <= 2^22) and round half

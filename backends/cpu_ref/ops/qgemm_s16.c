@@ -146,7 +146,7 @@ void qg_gemm(const int16_t *ap,
     int64_t tiles = mb * nb;
     if (tiles < nt)
         nt = (int)tiles;
-    /* Tiles ordered panel-major: consecutive tiles (one thread's share) reuse one B panel. */
+        /* Tiles ordered panel-major: consecutive tiles (one thread's share) reuse one B panel. */
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t t = 0; t < tiles; t++) {
         int64_t jb = t / mb, ib = t % mb;

@@ -41,6 +41,8 @@
 #define QL_PARALLEL_MIN ((int64_t)1 << 18)
 #define QL_DW_CHUNK 32    /* depthwise outputs summed in registers at once */
 #define QL_DW_MAX_TAPS 64 /* larger depthwise kernels take the GEMM path */
+/* Zeroed int16 after a channel's planes: what a last depthwise chunk reads past them. */
+#define QL_PLANE_SLACK(c) (QL_DW_CHUNK + (c)->pl_cols)
 
 /* Threads for a product of `macs` multiply-adds. */
 static int ql_threads(const qrun_kernel_call *call, int64_t macs) {
@@ -192,7 +194,8 @@ typedef struct ql_conv {
     bool dw, pointwise;
     int64_t pl_rows, pl_cols, pl_phases;
     size_t plane_bytes; /* one channel's phases, plus the slack a depthwise chunk reads */
-    /* com.microsoft channels_last = 1: X and Y are NHWC; the kernel works on NCHW copies of both. */
+    /* com.microsoft channels_last = 1: X and Y are NHWC; the kernel works on NCHW copies of both.
+     */
     bool channels_last;
     struct qrun_tensor xv; /* NCHW view of X (data: the transposed copy in scratch) */
     size_t cl_x_bytes, cl_y_bytes;
@@ -263,6 +266,27 @@ static size_t ql_conv_lines_bytes(const ql_conv *c) {
     return ql_round64((size_t)(2 * c->out_sp) * sizeof(int16_t));
 }
 
+/*
+ * Narrow depthwise outputs with unit strides are summed over whole plane rows
+ * at once (output position oy * pl_cols + ox, the columns past ow dropped):
+ * one long run instead of one short, mostly empty chunk per output row.
+ */
+static bool ql_dw_flat(const ql_conv *c) {
+    const qrun_conv_params *p = &c->p;
+    int64_t oh = p->n_spatial == 2 ? p->out[0] : 1, ow = p->out[p->n_spatial - 1];
+    bool unit = p->stride[0] == 1 && p->stride[p->n_spatial - 1] == 1;
+    int64_t chunks_flat = (oh * c->pl_cols + QL_DW_CHUNK - 1) / QL_DW_CHUNK;
+    int64_t chunks_rows = oh * ((ow + QL_DW_CHUNK - 1) / QL_DW_CHUNK);
+    return unit && chunks_flat < chunks_rows;
+}
+
+/* int32 sums of one depthwise channel: per output, or per flat plane position. */
+static size_t ql_dw_acc_elems(const ql_conv *c) {
+    int64_t oh = c->p.n_spatial == 2 ? c->p.out[0] : 1;
+    int64_t flat = oh * c->pl_cols;
+    return (size_t)(flat > c->out_sp ? flat : c->out_sp);
+}
+
 /* Padded plane geometry: the rows/columns the outputs read, split by column phase. */
 static void ql_conv_plan_planes(ql_conv *c) {
     const qrun_conv_params *p = &c->p;
@@ -275,7 +299,7 @@ static void ql_conv_plan_planes(ql_conv *c) {
     c->pl_phases = p->stride[l];
     c->pl_cols = (cols + c->pl_phases - 1) / c->pl_phases;
     c->plane_bytes = ql_round64(
-        (size_t)(c->pl_phases * c->pl_rows * c->pl_cols + QL_DW_CHUNK) * sizeof(int16_t));
+        (size_t)(c->pl_phases * c->pl_rows * c->pl_cols + QL_PLANE_SLACK(c)) * sizeof(int16_t));
 }
 
 static qrun_status ql_conv_plan(const qrun_kernel_call *call, ql_conv *c) {
@@ -317,7 +341,7 @@ static qrun_status ql_conv_plan(const qrun_kernel_call *call, ql_conv *c) {
         c->dw = true;
         ql_conv_plan_planes(c);
         c->w_bytes = ql_round64((size_t)(p->c_out * c->kdim) * sizeof(int16_t));
-        c->slot_bytes = c->plane_bytes + ql_round64((size_t)c->out_sp * sizeof(int32_t));
+        c->slot_bytes = c->plane_bytes + ql_round64(ql_dw_acc_elems(c) * sizeof(int32_t));
     } else {
         /* weights packed per group (qgemm_s16.h); per slot packed columns, sums stay in tiles */
         c->pointwise = ql_conv_is_pointwise(p);
@@ -327,8 +351,8 @@ static qrun_status ql_conv_plan(const qrun_kernel_call *call, ql_conv *c) {
         if (!c->pointwise && p->n_spatial <= 2) {
             /* then the group's input planes, then two column rows per packing thread */
             ql_conv_plan_planes(c);
-            c->slot_bytes += (size_t)c->cg * c->plane_bytes +
-                             (size_t)call->n_threads * ql_conv_lines_bytes(c);
+            c->slot_bytes +=
+                (size_t)c->cg * c->plane_bytes + (size_t)call->n_threads * ql_conv_lines_bytes(c);
         }
     }
     if (c->channels_last) {
@@ -497,8 +521,14 @@ static void ql_im2col_2d(const ql_conv *c, const ql_src *s, int64_t x_off, void 
 }
 
 /* d[i] = x[x0 + i * S] - zp for i in [lo, hi) (x0 + lo * S >= 0). */
-QRUN_TARGET_CLONES static void ql_dw_fill(
-    const uint8_t *x, int64_t x0, int64_t S, bool u8, int32_t zp, int64_t lo, int64_t hi, int16_t *d) {
+QRUN_TARGET_CLONES static void ql_dw_fill(const uint8_t *x,
+                                          int64_t x0,
+                                          int64_t S,
+                                          bool u8,
+                                          int32_t zp,
+                                          int64_t lo,
+                                          int64_t hi,
+                                          int16_t *d) {
     if (S == 1 && u8) { /* the common case as a plain contiguous loop */
         const uint8_t *xr = x + x0 + lo;
         for (int64_t i = 0; i < hi - lo; i++)
@@ -540,7 +570,7 @@ static void ql_plane_fill(const ql_conv *c, const ql_src *s, int64_t x_off, int1
             memset(d + hi, 0, (size_t)(cols - hi) * sizeof(int16_t));
         }
     }
-    memset(plane + S * rows * cols, 0, QL_DW_CHUNK * sizeof(int16_t)); /* read by the last chunk */
+    memset(plane + S * rows * cols, 0, (size_t)QL_PLANE_SLACK(c) * sizeof(int16_t));
 }
 
 /* Column row r = (c, ky, kx) of a 1-D/2-D conv into line[n], copied from channel c's planes. */
@@ -576,8 +606,8 @@ ql_pack_pair(const int16_t *l0, const int16_t *l1, int64_t n, int64_t kp, int64_
  * Integer 1-D/2-D columns, packed: the group's input planes, then each
  * thread copies row pairs into its own two lines and interleaves them.
  */
-static void
-ql_pack_cols_2d(const ql_conv *c, const ql_src *s, int64_t x_off, int16_t *col, uint8_t *work, int nt) {
+static void ql_pack_cols_2d(
+    const ql_conv *c, const ql_src *s, int64_t x_off, int16_t *col, uint8_t *work, int nt) {
     int64_t kp = qg_kp(c->kdim);
     size_t lb = ql_conv_lines_bytes(c);
     int16_t *planes = (int16_t *)work;
@@ -631,7 +661,8 @@ static void ql_im2col_nd(const ql_conv *c, const ql_src *s, int64_t x_off, void 
  * Pointwise conv: the columns are X's channel rows. Rows are packed two at a
  * time so each (k, k+1) pair of a column is written together.
  */
-static void ql_pack_pointwise(const ql_conv *c, const ql_src *s, int64_t x_off, int16_t *col, int nt) {
+static void
+ql_pack_pointwise(const ql_conv *c, const ql_src *s, int64_t x_off, int16_t *col, int nt) {
     int64_t n = c->out_sp, kp = s->kp;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t q = 0; q < kp; q++) {
@@ -711,8 +742,8 @@ ql_conv_epilogue(void *ctx, int64_t r0, int64_t n0, int mr, int nr, const int32_
         uint8_t out[QG_NR];
         memcpy(v, t, sizeof v);
         for (int j = 0; j < QG_NR; j++)
-            out[j] = qrun_requantize_f8bit((int32_t)((uint32_t)v[j] + (uint32_t)bias), mult, lo, hi,
-                                           zp);
+            out[j] =
+                qrun_requantize_f8bit((int32_t)((uint32_t)v[j] + (uint32_t)bias), mult, lo, hi, zp);
         memcpy(y, out, sizeof out);
     }
 }
@@ -728,8 +759,13 @@ static ql_src ql_conv_src(const ql_conv_run *run) {
 }
 
 /* FP8 unit: im2col, float GEMM in the session's accumulator, requantize. */
-static void ql_conv_unit_fp8(
-    const ql_conv_run *run, uint8_t *slot, void *y, int64_t x_off, int64_t m0, int64_t y_off, int nt) {
+static void ql_conv_unit_fp8(const ql_conv_run *run,
+                             uint8_t *slot,
+                             void *y,
+                             int64_t x_off,
+                             int64_t m0,
+                             int64_t y_off,
+                             int nt) {
     const ql_conv *c = run->c;
     ql_src s = ql_conv_src(run);
     if (c->p.n_spatial <= 2)
@@ -805,15 +841,23 @@ static void ql_conv_unit_dw(
             t.w[k] = w[k];
         }
     }
-    for (int64_t oy = 0; oy < oh; oy++)
-        ql_dw_row(&t, plane + oy * sh * cols, ow, acc + oy * ow);
-    if (!c->qlinear) {
-        memcpy((int32_t *)y + y_off, acc, (size_t)c->out_sp * sizeof(int32_t));
-        return;
+    int64_t stride = ow; /* of acc's rows */
+    if (ql_dw_flat(c)) {
+        ql_dw_row(&t, plane, oh * cols, acc);
+        stride = cols;
+    } else {
+        for (int64_t oy = 0; oy < oh; oy++)
+            ql_dw_row(&t, plane + oy * sh * cols, ow, acc + oy * ow);
     }
     int32_t bias = c->bias ? ((const int32_t *)c->bias->data)[ch] : 0;
-    qrun_requantize_row(&run->rq[ch].q, acc, bias, c->out_sp, run->yzp, run->qmin, run->qmax,
-                        (uint8_t *)y + y_off);
+    for (int64_t oy = 0; oy < oh; oy++) {
+        const int32_t *a = acc + oy * stride;
+        if (!c->qlinear)
+            memcpy((int32_t *)y + y_off + oy * ow, a, (size_t)ow * sizeof(int32_t));
+        else
+            qrun_requantize_row(&run->rq[ch].q, a, bias, ow, run->yzp, run->qmin, run->qmax,
+                                (uint8_t *)y + y_off + oy * ow);
+    }
 }
 
 /* One (batch, group) unit: pack the columns, then the GEMM with the requantization fused. */
@@ -883,8 +927,8 @@ static void ql_conv_units(const ql_conv_run *run, uint8_t *slots, void *y, int n
 #pragma omp parallel for num_threads(c->slots) schedule(static)
     for (int s = 0; s < c->slots; s++) {
         for (int64_t u = s; u < units; u += c->slots)
-            ql_conv_unit(run, slots + (size_t)s * c->slot_bytes, y, u / c->p.group,
-                         u % c->p.group, 1);
+            ql_conv_unit(run, slots + (size_t)s * c->slot_bytes, y, u / c->p.group, u % c->p.group,
+                         1);
     }
 }
 
@@ -1468,7 +1512,8 @@ static qrun_status ql_eval_qgemm(const qrun_kernel_call *call) {
     }
     ql_qgemm_pack_a(call, g, a16);
     qg_store st = {.c = acc, .ldc = g->n};
-    qg_gemm(a16, b16, g->m, g->k, g->n, qg_store_epilogue, &st, ql_threads(call, g->m * g->n * g->k));
+    qg_gemm(a16, b16, g->m, g->k, g->n, qg_store_epilogue, &st,
+            ql_threads(call, g->m * g->n * g->k));
     return ql_qgemm_output(call, g, acc);
 }
 
