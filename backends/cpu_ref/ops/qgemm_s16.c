@@ -109,12 +109,43 @@ qg_kernel_avx2(const int16_t *a, const int16_t *b, int64_t kp, int32_t *tile) {
         _mm256_storeu_si256((__m256i *)(tile + r * QG_NR + 8), c[r][1]);
     }
 }
+
+/*
+ * AVX-512 VNNI: one 512-bit register holds a whole 16-column row, and
+ * vpdpwssd multiplies, pairs and accumulates in one instruction (wrapping,
+ * like pmaddwd + paddd). Two sets of sums (even and odd pairs) give eight
+ * independent dependency chains.
+ */
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void
+qg_kernel_vnni(const int16_t *a, const int16_t *b, int64_t kp, int32_t *tile) {
+    __m512i c0[QG_MR], c1[QG_MR];
+    for (int r = 0; r < QG_MR; r++)
+        c0[r] = c1[r] = _mm512_setzero_si512();
+    int64_t p = 0;
+    for (; p + 1 < kp; p += 2, a += 4 * QG_MR, b += 4 * QG_NR) {
+        __m512i b0 = _mm512_loadu_si512(b), b1 = _mm512_loadu_si512(b + 2 * QG_NR);
+        for (int r = 0; r < QG_MR; r++) {
+            c0[r] = _mm512_dpwssd_epi32(c0[r], _mm512_set1_epi32(qg_pair(a + 2 * r)), b0);
+            c1[r] =
+                _mm512_dpwssd_epi32(c1[r], _mm512_set1_epi32(qg_pair(a + 2 * QG_MR + 2 * r)), b1);
+        }
+    }
+    if (p < kp) {
+        __m512i b0 = _mm512_loadu_si512(b);
+        for (int r = 0; r < QG_MR; r++)
+            c0[r] = _mm512_dpwssd_epi32(c0[r], _mm512_set1_epi32(qg_pair(a + 2 * r)), b0);
+    }
+    for (int r = 0; r < QG_MR; r++)
+        _mm512_storeu_si512(tile + r * QG_NR, _mm512_add_epi32(c0[r], c1[r]));
+}
 #endif
 
 /* The widest micro-kernel this CPU runs (chosen once; all give identical sums). */
 static qg_kernel qg_pick(void) {
 #if QG_X86
     __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw"))
+        return qg_kernel_vnni;
     if (__builtin_cpu_supports("avx2"))
         return qg_kernel_avx2;
     return qg_kernel_sse2;
@@ -167,8 +198,22 @@ void qg_store_epilogue(void *ctx, int64_t m0, int64_t n0, int mr, int nr, const 
 }
 
 bool qg_kernel_selftest(const int16_t *a, const int16_t *b, int64_t kp) {
+    qg_kernel ks[4];
+    int n = 0;
+#if QG_X86
+    ks[n++] = qg_kernel_sse2;
+    if (__builtin_cpu_supports("avx2"))
+        ks[n++] = qg_kernel_avx2;
+    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw"))
+        ks[n++] = qg_kernel_vnni;
+#endif
+    ks[n++] = qg_active();
     int32_t t0[QG_MR * QG_NR], t1[QG_MR * QG_NR];
     qg_kernel_c(a, b, kp, t0);
-    qg_active()(a, b, kp, t1);
-    return memcmp(t0, t1, sizeof t0) == 0;
+    for (int i = 0; i < n; i++) {
+        ks[i](a, b, kp, t1);
+        if (memcmp(t0, t1, sizeof t0) != 0)
+            return false;
+    }
+    return true;
 }

@@ -78,8 +78,9 @@ typedef struct qg_store {
 void qg_store_epilogue(void *ctx, int64_t m0, int64_t n0, int mr, int nr, const int32_t *tile);
 
 /**
- * @brief Test hook: whether the portable C micro-kernel and the one this CPU
- * runs give the same tile for one packed A block and B panel of kp pairs.
+ * @brief Test hook: whether the portable C micro-kernel and every SIMD one
+ * this CPU can run give the same tile for one packed A block and B panel of
+ * kp pairs.
  */
 bool qg_kernel_selftest(const int16_t *a, const int16_t *b, int64_t kp);
 

@@ -849,15 +849,24 @@ static void ql_conv_unit_dw(
         for (int64_t oy = 0; oy < oh; oy++)
             ql_dw_row(&t, plane + oy * sh * cols, ow, acc + oy * ow);
     }
-    int32_t bias = c->bias ? ((const int32_t *)c->bias->data)[ch] : 0;
-    for (int64_t oy = 0; oy < oh; oy++) {
-        const int32_t *a = acc + oy * stride;
-        if (!c->qlinear)
-            memcpy((int32_t *)y + y_off + oy * ow, a, (size_t)ow * sizeof(int32_t));
-        else
-            qrun_requantize_row(&run->rq[ch].q, a, bias, ow, run->yzp, run->qmin, run->qmax,
-                                (uint8_t *)y + y_off + oy * ow);
+    if (!c->qlinear) {
+        for (int64_t oy = 0; oy < oh; oy++)
+            memcpy((int32_t *)y + y_off + oy * ow, acc + oy * stride, (size_t)ow * sizeof(int32_t));
+        return;
     }
+    int32_t bias = c->bias ? ((const int32_t *)c->bias->data)[ch] : 0;
+    if (stride == ow) {
+        qrun_requantize_row(&run->rq[ch].q, acc, bias, c->out_sp, run->yzp, run->qmin, run->qmax,
+                            (uint8_t *)y + y_off);
+        return;
+    }
+    /* Flat sums: requantize them all in one run into the planes (read already), keep ow of each
+     * row. */
+    uint8_t *flat = (uint8_t *)plane;
+    qrun_requantize_row(&run->rq[ch].q, acc, bias, oh * stride, run->yzp, run->qmin, run->qmax,
+                        flat);
+    for (int64_t oy = 0; oy < oh; oy++)
+        memcpy((uint8_t *)y + y_off + oy * ow, flat + oy * stride, (size_t)ow);
 }
 
 /* One (batch, group) unit: pack the columns, then the GEMM with the requantization fused. */
