@@ -9,6 +9,13 @@
 #include <limits.h>
 #include <string.h>
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#define QUANT_X86 1
+#include <immintrin.h>
+#else
+#define QUANT_X86 0
+#endif
+
 bool qrun_quant_int_range(qrun_dtype t, int32_t *qmin, int32_t *qmax) {
     int32_t lo, hi;
     switch (t) {
@@ -319,4 +326,82 @@ QRUN_TARGET_CLONES void qrun_qadd_row(
         float v = fmaf((float)av, ra, fmaf((float)bv, rb, bias));
         c[i] = (uint8_t)qrun_clamp_round_f(v, lo, hi);
     }
+}
+
+typedef void (*quant_rows16_fn)(const int32_t *acc,
+                                int rows,
+                                const float *mult,
+                                const int32_t *bias,
+                                int32_t zp,
+                                int32_t qmin,
+                                int32_t qmax,
+                                uint8_t *y,
+                                int64_t ldy);
+
+static void quant_rows16_c(const int32_t *acc,
+                           int rows,
+                           const float *mult,
+                           const int32_t *bias,
+                           int32_t zp,
+                           int32_t qmin,
+                           int32_t qmax,
+                           uint8_t *y,
+                           int64_t ldy) {
+    float lo = (float)(qmin - zp), hi = (float)(qmax - zp);
+    for (int r = 0; r < rows; r++) {
+        for (int j = 0; j < 16; j++) {
+            int32_t a = (int32_t)((uint32_t)acc[r * 16 + j] + (uint32_t)bias[r]);
+            y[r * ldy + j] = qrun_requantize_f8bit(a, mult[r], lo, hi, zp);
+        }
+    }
+}
+
+#if QUANT_X86
+/* The same with one 16-lane vector per row: clamp in float, then convert (round half even). */
+__attribute__((target("avx512f"))) static void quant_rows16_avx512(const int32_t *acc,
+                                                                   int rows,
+                                                                   const float *mult,
+                                                                   const int32_t *bias,
+                                                                   int32_t zp,
+                                                                   int32_t qmin,
+                                                                   int32_t qmax,
+                                                                   uint8_t *y,
+                                                                   int64_t ldy) {
+    __m512 lo = _mm512_set1_ps((float)(qmin - zp)), hi = _mm512_set1_ps((float)(qmax - zp));
+    __m512i z = _mm512_set1_epi32(zp);
+    for (int r = 0; r < rows; r++) {
+        __m512i a = _mm512_add_epi32(_mm512_loadu_si512(acc + r * 16), _mm512_set1_epi32(bias[r]));
+        __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(a), _mm512_set1_ps(mult[r]));
+        f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
+        __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), z);
+        _mm_storeu_si128((__m128i *)(y + r * ldy), _mm512_cvtepi32_epi8(q));
+    }
+}
+#endif
+
+static quant_rows16_fn quant_rows16_pick(void) {
+#if QUANT_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        return quant_rows16_avx512;
+#endif
+    return quant_rows16_c;
+}
+
+void qrun_requantize_rows16(const int32_t *acc,
+                            int rows,
+                            const float *mult,
+                            const int32_t *bias,
+                            int32_t zp,
+                            int32_t qmin,
+                            int32_t qmax,
+                            uint8_t *y,
+                            int64_t ldy) {
+    static quant_rows16_fn fn; /* benign race: every thread picks the same function */
+    quant_rows16_fn f = __atomic_load_n(&fn, __ATOMIC_RELAXED);
+    if (!f) {
+        f = quant_rows16_pick();
+        __atomic_store_n(&fn, f, __ATOMIC_RELAXED);
+    }
+    f(acc, rows, mult, bias, zp, qmin, qmax, y, ldy);
 }

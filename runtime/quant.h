@@ -374,4 +374,21 @@ void qrun_dequantize_row_8bit(
 void qrun_qadd_row(
     const qrun_qadd *q, const uint8_t *a, const uint8_t *b, bool is_signed, int64_t n, uint8_t *c);
 
+/**
+ * @brief Rows of 16 accumulators requantized in float mode (the integer
+ * GEMM's tile rows): y[r * ldy + j] = qrun_requantize_f8bit(acc[r * 16 + j] +
+ * bias[r], mult[r], qmin - zp, qmax - zp, zp) for r < rows, j < 16, with the
+ * int32 sum wrapping. Every mult[r] must be finite. AVX-512 machines run it
+ * as one vector per row (conversion rounds to nearest even, qrun's mode).
+ */
+void qrun_requantize_rows16(const int32_t *acc,
+                            int rows,
+                            const float *mult,
+                            const int32_t *bias,
+                            int32_t zp,
+                            int32_t qmin,
+                            int32_t qmax,
+                            uint8_t *y,
+                            int64_t ldy);
+
 #endif

@@ -598,6 +598,37 @@ static void test_requantize_row(void **state) {
     }
 }
 
+/* Tile rows of 16 (the conv epilogue) against qrun_requantize, one multiplier and bias per row. */
+static void test_requantize_rows16(void **state) {
+    (void)state;
+    enum { ROWS = 4, LDY = 21 };
+    int32_t acc[ROWS * 16], bias[ROWS];
+    float mult[ROWS];
+    uint8_t y[ROWS * LDY];
+    static const float mults[] = {0.0003f, 0.0125f, 1.0f, 7.5f, 1e-12f, 3e38f};
+    for (int it = 0; it < 200; it++) {
+        for (int i = 0; i < ROWS * 16; i++)
+            acc[i] = it == 0 && i < 2 ? (i ? INT32_MIN : INT32_MAX) : t_randint(-3000000, 3000000);
+        for (int r = 0; r < ROWS; r++) {
+            mult[r] = mults[t_randint(0, 5)] * (float)t_randint(1, 9);
+            bias[r] = t_randint(-40000, 40000);
+        }
+        bool u = it & 1;
+        int32_t qmin = u ? 0 : -128, qmax = u ? 255 : 127;
+        int32_t zp = u ? t_randint(0, 255) : t_randint(-128, 127);
+        int rows = 1 + it % ROWS;
+        qrun_requantize_rows16(acc, rows, mult, bias, zp, qmin, qmax, y, LDY);
+        for (int r = 0; r < rows; r++) {
+            qrun_requant rq;
+            assert_int_equal(qrun_requant_init(&rq, mult[r], QRUN_REQUANT_FLOAT, NULL), QRUN_OK);
+            for (int j = 0; j < 16; j++) {
+                int32_t a = (int32_t)((uint32_t)acc[r * 16 + j] + (uint32_t)bias[r]);
+                assert_int_equal(y[r * LDY + j], (uint8_t)qrun_requantize(&rq, a, zp, qmin, qmax));
+            }
+        }
+    }
+}
+
 static void test_qadd_row(void **state) {
     (void)state;
     enum { N = 301 };
@@ -677,6 +708,7 @@ int main(void) {
         cmocka_unit_test(test_conv_edges),         cmocka_unit_test(test_depthwise_matches_gemm),
         cmocka_unit_test(test_matmul_random),      cmocka_unit_test(test_quantize_row),
         cmocka_unit_test(test_dequantize_row),     cmocka_unit_test(test_requantize_row),
+        cmocka_unit_test(test_requantize_rows16),
         cmocka_unit_test(test_qadd_row),           cmocka_unit_test(test_qdq_axis_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

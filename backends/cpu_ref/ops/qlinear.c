@@ -529,14 +529,27 @@ QRUN_TARGET_CLONES static void ql_dw_fill(const uint8_t *x,
                                           int64_t lo,
                                           int64_t hi,
                                           int16_t *d) {
-    if (S == 1 && u8) { /* the common case as a plain contiguous loop */
-        const uint8_t *xr = x + x0 + lo;
-        for (int64_t i = 0; i < hi - lo; i++)
-            d[lo + i] = (int16_t)(xr[i] - zp);
-        return;
+    const uint8_t *xu = x + (x0 + lo * S);
+    const int8_t *xs = (const int8_t *)xu;
+    int64_t n = hi - lo;
+    d += lo;
+    /* Strides 1 and 2 (nearly every conv) as loops with constant strides, which vectorise. */
+    if (S == 1 && u8) {
+        for (int64_t i = 0; i < n; i++)
+            d[i] = (int16_t)(xu[i] - zp);
+    } else if (S == 1) {
+        for (int64_t i = 0; i < n; i++)
+            d[i] = (int16_t)(xs[i] - zp);
+    } else if (S == 2 && u8) {
+        for (int64_t i = 0; i < n; i++)
+            d[i] = (int16_t)(xu[2 * i] - zp);
+    } else if (S == 2) {
+        for (int64_t i = 0; i < n; i++)
+            d[i] = (int16_t)(xs[2 * i] - zp);
+    } else {
+        for (int64_t i = 0; i < n; i++)
+            d[i] = (int16_t)((u8 ? (int32_t)xu[i * S] : (int32_t)xs[i * S]) - zp);
     }
-    for (int64_t i = lo; i < hi; i++)
-        d[i] = (int16_t)((u8 ? (int32_t)x[x0 + i * S] : (int32_t)(int8_t)x[x0 + i * S]) - zp);
 }
 
 /*
@@ -717,35 +730,30 @@ typedef struct ql_conv_epi {
     int64_t m0;
 } ql_conv_epi;
 
-QRUN_TARGET_CLONES static void
+_Static_assert(QG_NR == 16, "qrun_requantize_rows16 takes the GEMM's 16-column tile rows");
+
+static void
 ql_conv_epilogue(void *ctx, int64_t r0, int64_t n0, int mr, int nr, const int32_t *tile) {
     const ql_conv_epi *e = ctx;
     const ql_conv_run *run = e->run;
     int64_t sp = run->c->out_sp;
-    float lo = (float)(run->qmin - run->yzp), hi = (float)(run->qmax - run->yzp);
+    float mult[QG_MR];
+    int32_t bias[QG_MR];
+    bool block = nr == QG_NR;
     for (int r = 0; r < mr; r++) {
-        int64_t m = r0 + r;
-        const qrun_requant *q = &run->rq[e->m0 + m].q;
-        int32_t bias = e->bias ? e->bias[m] : 0;
-        uint8_t *y = e->y + m * sp + n0;
-        const int32_t *t = tile + r * QG_NR;
-        if (nr < QG_NR || q->fixed || !isfinite(q->mult)) {
-            qrun_requantize_row(q, t, bias, nr, run->yzp, run->qmin, run->qmax, y);
-            continue;
-        }
-        /*
-         * A whole tile row: a fixed trip count the compiler turns into a few
-         * vector ops, on locals (a byte store through y may alias anything).
-         */
-        float mult = q->mult;
-        int32_t zp = run->yzp, v[QG_NR];
-        uint8_t out[QG_NR];
-        memcpy(v, t, sizeof v);
-        for (int j = 0; j < QG_NR; j++)
-            out[j] =
-                qrun_requantize_f8bit((int32_t)((uint32_t)v[j] + (uint32_t)bias), mult, lo, hi, zp);
-        memcpy(y, out, sizeof out);
+        const qrun_requant *q = &run->rq[e->m0 + r0 + r].q;
+        mult[r] = q->mult;
+        bias[r] = e->bias ? e->bias[r0 + r] : 0;
+        block = block && !q->fixed && isfinite(q->mult);
     }
+    uint8_t *y = e->y + r0 * sp + n0;
+    if (block) { /* whole tile rows in float mode: vector code */
+        qrun_requantize_rows16(tile, mr, mult, bias, run->yzp, run->qmin, run->qmax, y, sp);
+        return;
+    }
+    for (int r = 0; r < mr; r++)
+        qrun_requantize_row(&run->rq[e->m0 + r0 + r].q, tile + r * QG_NR, bias[r], nr, run->yzp,
+                            run->qmin, run->qmax, y + r * sp);
 }
 
 static ql_src ql_conv_src(const ql_conv_run *run) {
