@@ -64,6 +64,28 @@ static void test_gemm_kernels_agree(void **state) {
     }
 }
 
+/* Depthwise tap-pair kernels (AVX2, AVX-512 VNNI) against the portable C one, with tails. */
+static void test_dw_kernels_agree(void **state) {
+    (void)state;
+    enum { NP = 400 };
+    static int16_t p[2 * NP];
+    static int32_t scratch[2 * NP];
+    int64_t off[9];
+    int32_t w[9];
+    for (int round = 0; round < 20; round++) {
+        int lim = round < 10 ? 255 : 32767;
+        for (int i = 0; i < 2 * NP; i++)
+            p[i] = (int16_t)t_randint(-lim, lim);
+        for (int t = 0; t < 9; t++) {
+            off[t] = t_randint(0, 60);
+            int16_t two[2] = {(int16_t)t_randint(-lim, lim), (int16_t)t_randint(-lim, lim)};
+            memcpy(&w[t], two, sizeof two);
+        }
+        int64_t n = t_randint(1, NP - 60 - QG_DW_CHUNK);
+        assert_true(qg_dw_selftest(p, off, w, 1 + round % 9, n, scratch));
+    }
+}
+
 /* ---- convolution -------------------------------------------------------------- */
 
 typedef struct fconv {
@@ -704,12 +726,18 @@ static void test_qdq_axis_runs(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gemm_kernels_agree), cmocka_unit_test(test_conv_random),
-        cmocka_unit_test(test_conv_edges),         cmocka_unit_test(test_depthwise_matches_gemm),
-        cmocka_unit_test(test_matmul_random),      cmocka_unit_test(test_quantize_row),
-        cmocka_unit_test(test_dequantize_row),     cmocka_unit_test(test_requantize_row),
+        cmocka_unit_test(test_gemm_kernels_agree),
+        cmocka_unit_test(test_dw_kernels_agree),
+        cmocka_unit_test(test_conv_random),
+        cmocka_unit_test(test_conv_edges),
+        cmocka_unit_test(test_depthwise_matches_gemm),
+        cmocka_unit_test(test_matmul_random),
+        cmocka_unit_test(test_quantize_row),
+        cmocka_unit_test(test_dequantize_row),
+        cmocka_unit_test(test_requantize_row),
         cmocka_unit_test(test_requantize_rows16),
-        cmocka_unit_test(test_qadd_row),           cmocka_unit_test(test_qdq_axis_runs),
+        cmocka_unit_test(test_qadd_row),
+        cmocka_unit_test(test_qdq_axis_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

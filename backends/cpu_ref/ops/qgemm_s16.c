@@ -140,6 +140,85 @@ qg_kernel_vnni(const int16_t *a, const int16_t *b, int64_t kp, int32_t *tile) {
 }
 #endif
 
+/* ---- depthwise tap pairs ---------------------------------------------------- */
+
+typedef void (*qg_dw_fn)(
+    const int16_t *p, const int64_t *off, const int32_t *w, int ntaps, int64_t n, int32_t *out);
+
+static void qg_dw_c(
+    const int16_t *p, const int64_t *off, const int32_t *w, int ntaps, int64_t n, int32_t *out) {
+    for (int64_t j = 0; j < n; j++) {
+        uint32_t acc = 0;
+        for (int t = 0; t < ntaps; t++) {
+            const int16_t *q = p + 2 * (j + off[t]);
+            int16_t wp[2];
+            memcpy(wp, &w[t], sizeof wp);
+            acc += (uint32_t)(q[0] * wp[0]) + (uint32_t)(q[1] * wp[1]);
+        }
+        out[j] = (int32_t)acc;
+    }
+}
+
+#if QG_X86
+__attribute__((target("avx2"))) static void qg_dw_avx2(
+    const int16_t *p, const int64_t *off, const int32_t *w, int ntaps, int64_t n, int32_t *out) {
+    for (int64_t o0 = 0; o0 < n; o0 += QG_DW_CHUNK) {
+        __m256i c[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                        _mm256_setzero_si256()};
+        for (int t = 0; t < ntaps; t++) {
+            const int16_t *q = p + 2 * (o0 + off[t]);
+            __m256i wv = _mm256_set1_epi32(w[t]);
+            for (int v = 0; v < 4; v++)
+                c[v] = _mm256_add_epi32(
+                    c[v], _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(q + 16 * v)), wv));
+        }
+        int32_t t32[QG_DW_CHUNK];
+        for (int v = 0; v < 4; v++)
+            _mm256_storeu_si256((__m256i *)(t32 + 8 * v), c[v]);
+        memcpy(out + o0, t32, (size_t)(n - o0 < QG_DW_CHUNK ? n - o0 : QG_DW_CHUNK) * 4);
+    }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void qg_dw_vnni(
+    const int16_t *p, const int64_t *off, const int32_t *w, int ntaps, int64_t n, int32_t *out) {
+    for (int64_t o0 = 0; o0 < n; o0 += QG_DW_CHUNK) {
+        __m512i c0 = _mm512_setzero_si512(), c1 = _mm512_setzero_si512();
+        for (int t = 0; t < ntaps; t++) {
+            const int16_t *q = p + 2 * (o0 + off[t]);
+            __m512i wv = _mm512_set1_epi32(w[t]);
+            c0 = _mm512_dpwssd_epi32(c0, _mm512_loadu_si512(q), wv);
+            c1 = _mm512_dpwssd_epi32(c1, _mm512_loadu_si512(q + 32), wv);
+        }
+        int32_t t32[QG_DW_CHUNK];
+        _mm512_storeu_si512(t32, c0);
+        _mm512_storeu_si512(t32 + 16, c1);
+        memcpy(out + o0, t32, (size_t)(n - o0 < QG_DW_CHUNK ? n - o0 : QG_DW_CHUNK) * 4);
+    }
+}
+#endif
+
+static qg_dw_fn qg_dw_pick(void) {
+#if QG_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw"))
+        return qg_dw_vnni;
+    if (__builtin_cpu_supports("avx2"))
+        return qg_dw_avx2;
+#endif
+    return qg_dw_c;
+}
+
+void qg_dw_pairs(
+    const int16_t *p, const int64_t *off, const int32_t *w, int ntaps, int64_t n, int32_t *out) {
+    static qg_dw_fn fn; /* benign race: every thread picks the same function */
+    qg_dw_fn f = __atomic_load_n(&fn, __ATOMIC_RELAXED);
+    if (!f) {
+        f = qg_dw_pick();
+        __atomic_store_n(&fn, f, __ATOMIC_RELAXED);
+    }
+    f(p, off, w, ntaps, n, out);
+}
+
 /* The widest micro-kernel this CPU runs (chosen once; all give identical sums). */
 static qg_kernel qg_pick(void) {
 #if QG_X86
@@ -213,6 +292,30 @@ bool qg_kernel_selftest(const int16_t *a, const int16_t *b, int64_t kp) {
     for (int i = 0; i < n; i++) {
         ks[i](a, b, kp, t1);
         if (memcmp(t0, t1, sizeof t0) != 0)
+            return false;
+    }
+    return true;
+}
+
+bool qg_dw_selftest(const int16_t *p,
+                    const int64_t *off,
+                    const int32_t *w,
+                    int ntaps,
+                    int64_t n,
+                    int32_t *scratch) {
+    qg_dw_fn fs[3];
+    int k = 0;
+#if QG_X86
+    if (__builtin_cpu_supports("avx2"))
+        fs[k++] = qg_dw_avx2;
+    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw"))
+        fs[k++] = qg_dw_vnni;
+#endif
+    fs[k++] = qg_dw_pairs;
+    qg_dw_c(p, off, w, ntaps, n, scratch);
+    for (int i = 0; i < k; i++) {
+        fs[i](p, off, w, ntaps, n, scratch + n);
+        if (memcmp(scratch, scratch + n, (size_t)n * sizeof(int32_t)) != 0)
             return false;
     }
     return true;

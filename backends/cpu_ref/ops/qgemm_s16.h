@@ -78,10 +78,29 @@ typedef struct qg_store {
 void qg_store_epilogue(void *ctx, int64_t m0, int64_t n0, int mr, int nr, const int32_t *tile);
 
 /**
+ * @brief Depthwise sums over tap pairs: out[j] = sum over t < ntaps of
+ * p[2 (j + off[t])] * lo(w[t]) + p[2 (j + off[t]) + 1] * hi(w[t]) for j < n,
+ * where p holds int16 pairs and w[t] two int16 weights (low half first).
+ * Chunks of QG_DW_CHUNK outputs are summed in registers; the last chunk
+ * reads up to QG_DW_CHUNK - 1 pairs past j = n - 1 (the caller's slack) and
+ * drops their sums. The same pmaddwd/vpdpwssd step as the GEMM.
+ */
+#define QG_DW_CHUNK 32
+void qg_dw_pairs(
+    const int16_t *p, const int64_t *off, const int32_t *w, int ntaps, int64_t n, int32_t *out);
+
+/**
  * @brief Test hook: whether the portable C micro-kernel and every SIMD one
  * this CPU can run give the same tile for one packed A block and B panel of
  * kp pairs.
  */
 bool qg_kernel_selftest(const int16_t *a, const int16_t *b, int64_t kp);
+
+/**
+ * @brief Test hook: whether every depthwise pair kernel this CPU runs gives
+ * the portable C sums (scratch: 2n int32; p readable past n as qg_dw_pairs).
+ */
+bool qg_dw_selftest(
+    const int16_t *p, const int64_t *off, const int32_t *w, int ntaps, int64_t n, int32_t *scratch);
 
 #endif

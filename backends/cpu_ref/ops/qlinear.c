@@ -39,8 +39,8 @@
 #define QL_NTILE 1024 /* output positions per GEMM tile: the accumulator row tile stays in L1 */
 /* Multiply-adds below which a conv/matmul runs on one thread: forking a team costs more. */
 #define QL_PARALLEL_MIN ((int64_t)1 << 18)
-#define QL_DW_CHUNK 32    /* depthwise outputs summed in registers at once */
-#define QL_DW_MAX_TAPS 64 /* larger depthwise kernels take the GEMM path */
+#define QL_DW_CHUNK QG_DW_CHUNK /* depthwise outputs summed in registers at once */
+#define QL_DW_MAX_TAPS 64       /* larger depthwise kernels take the GEMM path */
 /* Zeroed int16 after a channel's planes: what a last depthwise chunk reads past them. */
 #define QL_PLANE_SLACK(c) (QL_DW_CHUNK + (c)->pl_cols)
 
@@ -337,11 +337,11 @@ static qrun_status ql_conv_plan(const qrun_kernel_call *call, ql_conv *c) {
         c->slot_bytes = ql_round64((size_t)(c->kdim * c->out_sp) * c->elem) +
                         ql_round64((size_t)(c->mg * c->out_sp) * sizeof(float));
     } else if (ql_conv_is_dw(c)) {
-        /* weights [c_out][kk]; per slot one channel's planes, then int32 sums */
+        /* weights [c_out][kk]; per slot one channel's planes, their row pairs, the int32 sums */
         c->dw = true;
         ql_conv_plan_planes(c);
         c->w_bytes = ql_round64((size_t)(p->c_out * c->kdim) * sizeof(int16_t));
-        c->slot_bytes = c->plane_bytes + ql_round64(ql_dw_acc_elems(c) * sizeof(int32_t));
+        c->slot_bytes = 3 * c->plane_bytes + ql_round64(ql_dw_acc_elems(c) * sizeof(int32_t));
     } else {
         /* weights packed per group (qgemm_s16.h); per slot packed columns, sums stay in tiles */
         c->pointwise = ql_conv_is_pointwise(p);
@@ -786,38 +786,26 @@ static void ql_conv_unit_fp8(const ql_conv_run *run,
     ql_conv_requant_fp8(c, run->rq, acc, m0, y, y_off, nt);
 }
 
-/* GCC/Clang vector extension: 16 int16 / int32 lanes, mapped onto whatever registers exist. */
-typedef int16_t ql_v16h __attribute__((vector_size(32)));
-typedef int32_t ql_v16i __attribute__((vector_size(64)));
-
-/* One depthwise channel's taps: plane offset (phase, row, column) and weight of each. */
-typedef struct ql_dw_taps {
-    int n;
-    int64_t off[QL_DW_MAX_TAPS];
-    int32_t w[QL_DW_MAX_TAPS];
-} ql_dw_taps;
+/* Elements of one channel's planes with their slack, and of their row-paired copy (pairs). */
+static int64_t ql_plane_elems(const ql_conv *c) {
+    return c->pl_phases * c->pl_rows * c->pl_cols + QL_PLANE_SLACK(c);
+}
 
 /*
- * One output row: acc[ox] = sum over taps of w * row[ox + off]. Chunks of
- * 2 x 16 outputs stay in registers across the taps; a chunk past the row's
- * end reads zeroed slack or next-row values and its extra sums are dropped.
+ * pairs[2q] = plane[q], pairs[2q + 1] = plane[q + dist] (0 past the end):
+ * two taps dist apart (kernel rows ky and ky + 1) become one 32-bit pair, so
+ * qg_dw_pairs sums both with one multiply-add.
  */
 QRUN_TARGET_CLONES static void
-ql_dw_row(const ql_dw_taps *t, const int16_t *row, int64_t ow, int32_t *acc) {
-    for (int64_t o0 = 0; o0 < ow; o0 += QL_DW_CHUNK) {
-        ql_v16i s0 = {0}, s1 = {0};
-        for (int k = 0; k < t->n; k++) {
-            ql_v16h a, b;
-            memcpy(&a, row + o0 + t->off[k], sizeof a);
-            memcpy(&b, row + o0 + t->off[k] + 16, sizeof b);
-            s0 += __builtin_convertvector(a, ql_v16i) * t->w[k];
-            s1 += __builtin_convertvector(b, ql_v16i) * t->w[k];
-        }
-        int32_t out[QL_DW_CHUNK];
-        memcpy(out, &s0, sizeof s0);
-        memcpy(out + 16, &s1, sizeof s1);
-        int64_t n = ow - o0 < QL_DW_CHUNK ? ow - o0 : QL_DW_CHUNK;
-        memcpy(acc + o0, out, (size_t)n * sizeof(int32_t));
+ql_plane_pairs(const int16_t *plane, int64_t n, int64_t dist, int16_t *pairs) {
+    int64_t m = n - dist > 0 ? n - dist : 0;
+    for (int64_t q = 0; q < m; q++) {
+        pairs[2 * q] = plane[q];
+        pairs[2 * q + 1] = plane[q + dist];
+    }
+    for (int64_t q = m; q < n; q++) {
+        pairs[2 * q] = plane[q];
+        pairs[2 * q + 1] = 0;
     }
 }
 
@@ -836,26 +824,32 @@ static void ql_conv_unit_dw(
     int64_t kh = two ? p->kernel[0] : 1, kw = p->kernel[l];
     int64_t sh = two ? p->stride[0] : 1, dh = two ? p->dilation[0] : 1, dw = p->dilation[l];
     int64_t S = c->pl_phases, rows = c->pl_rows, cols = c->pl_cols;
-    int16_t *plane = (int16_t *)slot;
-    int32_t *acc = (int32_t *)(slot + c->plane_bytes);
+    int64_t np = ql_plane_elems(c);
+    int16_t *plane = (int16_t *)slot, *pairs = (int16_t *)(slot + c->plane_bytes);
+    int32_t *acc = (int32_t *)(slot + 3 * c->plane_bytes);
     ql_src s = ql_conv_src(run);
     ql_plane_fill(c, &s, x_off, plane);
+    ql_plane_pairs(plane, np, dh * cols, pairs);
+    /* Taps (ky, kx) and (ky + 1, kx) as one pair: offset of the first, both weights. */
     const int16_t *w = (const int16_t *)run->w + ch * c->kdim;
-    ql_dw_taps t = {.n = (int)(kh * kw)};
-    for (int64_t ky = 0; ky < kh; ky++) {
-        for (int64_t kx = 0; kx < kw; kx++) {
-            int64_t k = ky * kw + kx, off = kx * dw;
-            t.off[k] = off % S * rows * cols + ky * dh * cols + off / S;
-            t.w[k] = w[k];
+    int64_t off[QL_DW_MAX_TAPS];
+    int32_t wp[QL_DW_MAX_TAPS];
+    int nt = 0;
+    for (int64_t ky = 0; ky < kh; ky += 2) {
+        for (int64_t kx = 0; kx < kw; kx++, nt++) {
+            int64_t o = kx * dw;
+            int16_t two_w[2] = {w[ky * kw + kx], ky + 1 < kh ? w[(ky + 1) * kw + kx] : 0};
+            off[nt] = o % S * rows * cols + ky * dh * cols + o / S;
+            memcpy(&wp[nt], two_w, sizeof two_w);
         }
     }
     int64_t stride = ow; /* of acc's rows */
     if (ql_dw_flat(c)) {
-        ql_dw_row(&t, plane, oh * cols, acc);
+        qg_dw_pairs(pairs, off, wp, nt, oh * cols, acc);
         stride = cols;
     } else {
         for (int64_t oy = 0; oy < oh; oy++)
-            ql_dw_row(&t, plane + oy * sh * cols, ow, acc + oy * ow);
+            qg_dw_pairs(pairs + 2 * oy * sh * cols, off, wp, nt, ow, acc + oy * ow);
     }
     if (!c->qlinear) {
         for (int64_t oy = 0; oy < oh; oy++)
