@@ -520,44 +520,49 @@ static void ql_im2col_2d(const ql_conv *c, const ql_src *s, int64_t x_off, void 
     }
 }
 
-/* d[i] = x[x0 + i * S] - zp for i in [lo, hi) (x0 + lo * S >= 0). */
-QRUN_TARGET_CLONES static void ql_dw_fill(const uint8_t *x,
-                                          int64_t x0,
-                                          int64_t S,
-                                          bool u8,
-                                          int32_t zp,
-                                          int64_t lo,
-                                          int64_t hi,
-                                          int16_t *d) {
-    const uint8_t *xu = x + (x0 + lo * S);
-    const int8_t *xs = (const int8_t *)xu;
-    int64_t n = hi - lo;
-    d += lo;
-    /* Strides 1 and 2 (nearly every conv) as loops with constant strides, which vectorise. */
-    if (S == 1 && u8) {
-        for (int64_t i = 0; i < n; i++)
-            d[i] = (int16_t)(xu[i] - zp);
-    } else if (S == 1) {
-        for (int64_t i = 0; i < n; i++)
-            d[i] = (int16_t)(xs[i] - zp);
-    } else if (S == 2 && u8) {
-        for (int64_t i = 0; i < n; i++)
-            d[i] = (int16_t)(xu[2 * i] - zp);
-    } else if (S == 2) {
-        for (int64_t i = 0; i < n; i++)
-            d[i] = (int16_t)(xs[2 * i] - zp);
-    } else {
-        for (int64_t i = 0; i < n; i++)
-            d[i] = (int16_t)((u8 ? (int32_t)xu[i * S] : (int32_t)xs[i * S]) - zp);
+/*
+ * d[i] = x[i * S] - zp for i < n. Strides 1 and 2 (nearly every conv) go in
+ * whole chunks of 16, which compile to a few vector ops however short the
+ * row: the last chunk may write up to 15 elements past n (the caller writes
+ * there afterwards: the row's right padding, the next row, or the planes'
+ * slack) and reads past x[(n - 1) * S] only while x has the bytes (avail).
+ */
+static inline void ql_fill_run(
+    const uint8_t *x, int64_t avail, int64_t S, bool u8, int32_t zp, int64_t n, int16_t *d) {
+    const int8_t *xs = (const int8_t *)x;
+    int64_t i = 0, full = 0;
+    if (S <= 2) {
+        full = (n + 15) / 16 * 16;
+        while (full > 0 && (full - 1) * S >= avail)
+            full -= 16;
     }
+    for (; i < full; i += 16) {
+        if (S == 1 && u8) {
+            for (int j = 0; j < 16; j++)
+                d[i + j] = (int16_t)(x[i + j] - zp);
+        } else if (S == 1) {
+            for (int j = 0; j < 16; j++)
+                d[i + j] = (int16_t)(xs[i + j] - zp);
+        } else if (u8) {
+            for (int j = 0; j < 16; j++)
+                d[i + j] = (int16_t)(x[2 * (i + j)] - zp);
+        } else {
+            for (int j = 0; j < 16; j++)
+                d[i + j] = (int16_t)(xs[2 * (i + j)] - zp);
+        }
+    }
+    for (; i < n; i++)
+        d[i] = (int16_t)((u8 ? (int32_t)x[i * S] : (int32_t)xs[i * S]) - zp);
 }
 
 /*
  * One input channel (x_off) as the integer kernels read it: plane[f][py][i] =
  * x[py - ph][i * S + f - pw] - x_zp, zero outside x, then zeroed slack.
  */
-static void ql_plane_fill(const ql_conv *c, const ql_src *s, int64_t x_off, int16_t *plane) {
+QRUN_TARGET_CLONES static void
+ql_plane_fill(const ql_conv *c, const ql_src *s, int64_t x_off, int16_t *plane) {
     const qrun_conv_params *p = &c->p;
+    int64_t x_end = qrun_tensor_numel_(c->x) - x_off; /* elements readable from x below */
     bool two = p->n_spatial == 2;
     int l = p->n_spatial - 1;
     int64_t ih = two ? p->in[0] : 1, iw = p->in[l];
@@ -578,8 +583,9 @@ static void ql_plane_fill(const ql_conv *c, const ql_src *s, int64_t x_off, int1
                 memset(d, 0, (size_t)cols * sizeof(int16_t));
                 continue;
             }
+            int64_t x0 = iy * iw + f - pw + lo * S; /* >= 0: the first column inside x */
             memset(d, 0, (size_t)lo * sizeof(int16_t));
-            ql_dw_fill(x, iy * iw + f - pw, S, s->u8, s->zp, lo, hi, d);
+            ql_fill_run(x + x0, x_end - x0, S, s->u8, s->zp, hi - lo, d + lo);
             memset(d + hi, 0, (size_t)(cols - hi) * sizeof(int16_t));
         }
     }
