@@ -11,6 +11,9 @@
 #include "runtime/shape/shape_util.h"
 
 #include <math.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <stdio.h>
 #include <string.h>
 
@@ -520,39 +523,58 @@ static void ql_im2col_2d(const ql_conv *c, const ql_src *s, int64_t x_off, void 
     }
 }
 
+#if defined(__SSE2__)
+/* 16 elements x[j * S] - zp (S 1 or 2) as int16 with SSE2 (every x86-64): widen the bytes (for
+ * S = 2 keep each 16-bit lane's low byte), then subtract. */
+static inline void ql_fill16(const uint8_t *x, int64_t S, bool u8, __m128i zp, int16_t *d) {
+    __m128i lo, hi;
+    if (S == 1) {
+        __m128i v = _mm_loadu_si128((const __m128i *)x);
+        if (u8) {
+            lo = _mm_unpacklo_epi8(v, _mm_setzero_si128());
+            hi = _mm_unpackhi_epi8(v, _mm_setzero_si128());
+        } else {
+            lo = _mm_srai_epi16(_mm_unpacklo_epi8(v, v), 8);
+            hi = _mm_srai_epi16(_mm_unpackhi_epi8(v, v), 8);
+        }
+    } else {
+        __m128i v0 = _mm_loadu_si128((const __m128i *)x);
+        __m128i v1 = _mm_loadu_si128((const __m128i *)(x + 16));
+        if (u8) {
+            lo = _mm_and_si128(v0, _mm_set1_epi16(0xff));
+            hi = _mm_and_si128(v1, _mm_set1_epi16(0xff));
+        } else {
+            lo = _mm_srai_epi16(_mm_slli_epi16(v0, 8), 8);
+            hi = _mm_srai_epi16(_mm_slli_epi16(v1, 8), 8);
+        }
+    }
+    _mm_storeu_si128((__m128i *)d, _mm_sub_epi16(lo, zp));
+    _mm_storeu_si128((__m128i *)(d + 8), _mm_sub_epi16(hi, zp));
+}
+#endif
+
 /*
  * d[i] = x[i * S] - zp for i < n. Strides 1 and 2 (nearly every conv) go in
- * whole chunks of 16, which compile to a few vector ops however short the
- * row: the last chunk may write up to 15 elements past n (the caller writes
- * there afterwards: the row's right padding, the next row, or the planes'
- * slack) and reads past x[(n - 1) * S] only while x has the bytes (avail).
+ * whole chunks of 16 on x86 however short the row: the last chunk may write
+ * up to 15 elements past n (the caller writes there afterwards: the row's
+ * right padding, the next row, or the planes' slack) and reads past
+ * x[(n - 1) * S] only while x has the bytes (avail).
  */
 static inline void ql_fill_run(
     const uint8_t *x, int64_t avail, int64_t S, bool u8, int32_t zp, int64_t n, int16_t *d) {
-    const int8_t *xs = (const int8_t *)x;
-    int64_t i = 0, full = 0;
+    int64_t i = 0;
+#if defined(__SSE2__)
     if (S <= 2) {
-        full = (n + 15) / 16 * 16;
-        while (full > 0 && (full - 1) * S >= avail)
+        int64_t full = (n + 15) / 16 * 16;
+        while (full > 0 && full * S > avail) /* a chunk loads 16 * S bytes */
             full -= 16;
+        __m128i z = _mm_set1_epi16((int16_t)zp);
+        for (; i < full; i += 16)
+            ql_fill16(x + i * S, S, u8, z, d + i);
     }
-    for (; i < full; i += 16) {
-        if (S == 1 && u8) {
-            for (int j = 0; j < 16; j++)
-                d[i + j] = (int16_t)(x[i + j] - zp);
-        } else if (S == 1) {
-            for (int j = 0; j < 16; j++)
-                d[i + j] = (int16_t)(xs[i + j] - zp);
-        } else if (u8) {
-            for (int j = 0; j < 16; j++)
-                d[i + j] = (int16_t)(x[2 * (i + j)] - zp);
-        } else {
-            for (int j = 0; j < 16; j++)
-                d[i + j] = (int16_t)(xs[2 * (i + j)] - zp);
-        }
-    }
+#endif
     for (; i < n; i++)
-        d[i] = (int16_t)((u8 ? (int32_t)x[i * S] : (int32_t)xs[i * S]) - zp);
+        d[i] = (int16_t)((u8 ? (int32_t)x[i * S] : (int32_t)(int8_t)x[i * S]) - zp);
 }
 
 /*
