@@ -279,24 +279,84 @@ qrun_status qrun_requant_init(qrun_requant *r, double mult, qrun_requant_mode mo
     return QRUN_OK;
 }
 
-QRUN_TARGET_CLONES void qrun_requantize_row(const qrun_requant *r,
-                                            const int32_t *acc,
-                                            int32_t bias,
-                                            int64_t n,
-                                            int32_t zp,
-                                            int32_t qmin,
-                                            int32_t qmax,
-                                            uint8_t *y) {
+typedef void (*quant_row_fn)(const int32_t *acc,
+                             int32_t bias,
+                             int64_t n,
+                             float mult,
+                             int32_t zp,
+                             int32_t qmin,
+                             int32_t qmax,
+                             uint8_t *y);
+
+QRUN_TARGET_CLONES static void quant_row_c(const int32_t *acc,
+                                           int32_t bias,
+                                           int64_t n,
+                                           float mult,
+                                           int32_t zp,
+                                           int32_t qmin,
+                                           int32_t qmax,
+                                           uint8_t *y) {
+    float lo = (float)(qmin - zp), hi = (float)(qmax - zp);
+    for (int64_t j = 0; j < n; j++)
+        y[j] =
+            qrun_requantize_f8bit((int32_t)((uint32_t)acc[j] + (uint32_t)bias), mult, lo, hi, zp);
+}
+
+#if QUANT_X86
+/* 16 lanes at a time, the tail under a mask: short rows are vector code too. */
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void
+quant_row_avx512(const int32_t *acc,
+                 int32_t bias,
+                 int64_t n,
+                 float mult,
+                 int32_t zp,
+                 int32_t qmin,
+                 int32_t qmax,
+                 uint8_t *y) {
+    __m512 lo = _mm512_set1_ps((float)(qmin - zp)), hi = _mm512_set1_ps((float)(qmax - zp));
+    __m512 m = _mm512_set1_ps(mult);
+    __m512i z = _mm512_set1_epi32(zp), b = _mm512_set1_epi32(bias);
+    for (int64_t j = 0; j < n; j += 16) {
+        __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        __m512i a = _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, acc + j), b);
+        __m512 f = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a), m), lo), hi);
+        __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), z);
+        _mm_mask_storeu_epi8(y + j, k, _mm512_cvtepi32_epi8(q));
+    }
+}
+#endif
+
+static quant_row_fn quant_row_pick(void) {
+#if QUANT_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl"))
+        return quant_row_avx512;
+#endif
+    return quant_row_c;
+}
+
+void qrun_requantize_row(const qrun_requant *r,
+                         const int32_t *acc,
+                         int32_t bias,
+                         int64_t n,
+                         int32_t zp,
+                         int32_t qmin,
+                         int32_t qmax,
+                         uint8_t *y) {
     if (r->fixed || !isfinite(r->mult)) {
         for (int64_t j = 0; j < n; j++)
             y[j] = (uint8_t)qrun_requantize(r, (int32_t)((uint32_t)acc[j] + (uint32_t)bias), zp,
                                             qmin, qmax);
         return;
     }
-    float lo = (float)(qmin - zp), hi = (float)(qmax - zp), mult = r->mult;
-    for (int64_t j = 0; j < n; j++)
-        y[j] =
-            qrun_requantize_f8bit((int32_t)((uint32_t)acc[j] + (uint32_t)bias), mult, lo, hi, zp);
+    static quant_row_fn fn; /* benign race: every thread picks the same function */
+    quant_row_fn f = __atomic_load_n(&fn, __ATOMIC_RELAXED);
+    if (!f) {
+        f = quant_row_pick();
+        __atomic_store_n(&fn, f, __ATOMIC_RELAXED);
+    }
+    f(acc, bias, n, r->mult, zp, qmin, qmax, y);
 }
 
 QRUN_TARGET_CLONES void qrun_quantize_row_f32(
