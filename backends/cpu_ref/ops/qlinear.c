@@ -630,15 +630,27 @@ static void ql_col_row(const ql_conv *c, const int16_t *planes, int64_t r, int16
         memcpy(line + oy * ow, pl + oy * sh * cols, (size_t)ow * sizeof(int16_t));
 }
 
-/* Column rows 2q and 2q + 1 (l1 NULL: the zero padding row) interleaved into packed B. */
-QRUN_TARGET_CLONES static void
+/* Column rows 2q and 2q + 1 interleaved into packed B (whole panels with SSE2 unpacks). */
+static void
 ql_pack_pair(const int16_t *l0, const int16_t *l1, int64_t n, int64_t kp, int64_t q, int16_t *col) {
-    for (int64_t j0 = 0; j0 < n; j0 += QG_NR) {
+    int64_t j0 = 0;
+#if defined(__SSE2__)
+    for (; j0 + QG_NR <= n; j0 += QG_NR) {
+        int16_t *d = col + qg_b_at(kp, 2 * q, j0);
+        for (int h = 0; h < QG_NR; h += 8) {
+            __m128i a = _mm_loadu_si128((const __m128i *)(l0 + j0 + h));
+            __m128i b = _mm_loadu_si128((const __m128i *)(l1 + j0 + h));
+            _mm_storeu_si128((__m128i *)(d + 2 * h), _mm_unpacklo_epi16(a, b));
+            _mm_storeu_si128((__m128i *)(d + 2 * h + 8), _mm_unpackhi_epi16(a, b));
+        }
+    }
+#endif
+    for (; j0 < n; j0 += QG_NR) {
         int16_t *d = col + qg_b_at(kp, 2 * q, j0);
         int64_t nn = n - j0 < QG_NR ? n - j0 : QG_NR;
         for (int64_t j = 0; j < nn; j++) {
             d[2 * j] = l0[j0 + j];
-            d[2 * j + 1] = l1 ? l1[j0 + j] : 0;
+            d[2 * j + 1] = l1[j0 + j];
         }
     }
 }
@@ -665,7 +677,9 @@ static void ql_pack_cols_2d(
             bool pair = 2 * q + 1 < c->kdim;
             if (pair)
                 ql_col_row(c, planes, 2 * q + 1, l1);
-            ql_pack_pair(l0, pair ? l1 : NULL, c->out_sp, kp, q, col);
+            else /* the zero row that pads K to pairs */
+                memset(l1, 0, (size_t)c->out_sp * sizeof(int16_t));
+            ql_pack_pair(l0, l1, c->out_sp, kp, q, col);
         }
     }
 }
