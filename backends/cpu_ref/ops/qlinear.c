@@ -37,9 +37,19 @@
  *
  * Requantization parameters (one per output channel / scale combination)
  * are computed at prepare when the scales are constants, else at every run.
+ *
+ * Integer speed (the arithmetic above is unchanged, so results are the same
+ * bits on every path and thread count): products run on the packed int16
+ * GEMM of ops/qgemm_s16.h (pmaddwd / vpdpwssd micro-kernels), with weights
+ * and constant matmul B packed once at prepare. QLinearConv requantizes each
+ * finished GEMM tile in the epilogue. Conv columns are copied from
+ * zero-padded per-channel planes (x - x_zp as int16, split by column phase
+ * for strides > 1) rather than gathered per element; 1x1 convs with unit
+ * strides pack X directly; depthwise convs sum their taps directly on the
+ * planes, two kernel rows per multiply-add (qg_dw_pairs).
  */
 
-#define QL_NTILE 1024 /* output positions per GEMM tile: the accumulator row tile stays in L1 */
+#define QL_NTILE 1024 /* FP8 GEMM: output positions per tile, the accumulator tile stays in L1 */
 /* Multiply-adds below which a conv/matmul runs on one thread: forking a team costs more. */
 #define QL_PARALLEL_MIN ((int64_t)1 << 18)
 #define QL_DW_CHUNK QG_DW_CHUNK /* depthwise outputs summed in registers at once */
