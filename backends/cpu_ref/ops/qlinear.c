@@ -50,8 +50,9 @@
  */
 
 #define QL_NTILE 1024 /* FP8 GEMM: output positions per tile, the accumulator tile stays in L1 */
-/* Multiply-adds below which a conv/matmul runs on one thread: forking a team costs more. */
-#define QL_PARALLEL_MIN ((int64_t)1 << 18)
+/* Multiply-adds (~20 us of work) below which a conv/matmul runs on one thread: forking and
+ * joining a team costs more, most of all when the cores are shared. */
+#define QL_PARALLEL_MIN ((int64_t)1 << 20)
 #define QL_DW_CHUNK QG_DW_CHUNK /* depthwise outputs summed in registers at once */
 #define QL_DW_MAX_TAPS 64       /* larger depthwise kernels take the GEMM path */
 /* Zeroed int16 after a channel's planes: what a last depthwise chunk reads past them. */
