@@ -57,7 +57,7 @@ bool qrun_quant_int_range(qrun_dtype t, int32_t *qmin, int32_t *qmax) {
 bool qrun_quant_is_small_float(qrun_dtype t) {
     return t == QRUN_DTYPE_FLOAT8E4M3FN || t == QRUN_DTYPE_FLOAT8E4M3FNUZ ||
            t == QRUN_DTYPE_FLOAT8E5M2 || t == QRUN_DTYPE_FLOAT8E5M2FNUZ ||
-           t == QRUN_DTYPE_FLOAT4E2M1;
+           t == QRUN_DTYPE_FLOAT8E3M4 || t == QRUN_DTYPE_FLOAT4E2M1;
 }
 
 /* Round a float32 result to the 16-bit type the reference keeps it in. */
@@ -119,10 +119,18 @@ static qrun_status quant_map_block(qrun_qparam_map *m,
                          scale->rank, rank);
     for (int d = 0; d < rank; d++) {
         int64_t want = d == ax ? (dims[d] + block_size - 1) / block_size : dims[d];
-        if (scale->dims[d] != want)
-            return qrun_errf(err, QRUN_E_MODEL,
-                             "blocked quantization: scale dim %d is %lld, expected %lld", d,
-                             (long long)scale->dims[d], (long long)want);
+        if (scale->dims[d] == want)
+            continue;
+        if (d == ax) /* ceil(D / B) blocks: B must lie in [ceil(D/S), ceil(D/(S-1)) - 1] */
+            return qrun_errf(
+                err, QRUN_E_MODEL,
+                "blocked quantization: scale dim %d is %lld, expected %lld (= ceil(%lld "
+                "/ block_size %lld))",
+                d, (long long)scale->dims[d], (long long)want, (long long)dims[d],
+                (long long)block_size);
+        return qrun_errf(err, QRUN_E_MODEL,
+                         "blocked quantization: scale dim %d is %lld, expected %lld", d,
+                         (long long)scale->dims[d], (long long)want);
     }
     m->kind = QRUN_QPARAM_BLOCK;
     m->block = block_size;
@@ -157,11 +165,106 @@ qrun_status qrun_qparam_map_init(qrun_qparam_map *m,
         m->inner *= dims[d];
     if (block_size > 0)
         return quant_map_block(m, rank, dims, scale, ax, block_size, err);
+    if (rank >= 2 && scale->rank == rank)
+        return qrun_errf(err, QRUN_E_MODEL,
+                         "scale has the input's rank %d (blocked quantization) but block_size is 0",
+                         rank);
     if (scale->rank != 1 || scale->dims[0] != dims[ax])
         return qrun_errf(err, QRUN_E_MODEL,
                          "per-axis scale must be 1-D of length %lld (axis %d), got %lld elements",
                          (long long)dims[ax], ax, (long long)n);
     m->kind = QRUN_QPARAM_AXIS;
+    return QRUN_OK;
+}
+
+qrun_status
+qrun_quant_check_scale(const struct qrun_tensor *scale, const char *what, qrun_err *err) {
+    if (!scale || !scale->data)
+        return QRUN_OK;
+    int64_t n = qrun_tensor_numel_(scale);
+    for (int64_t i = 0; i < n; i++) {
+        double v = qrun_tensor_get_f64(scale, i);
+        if (v > 0 && isfinite(v))
+            continue;
+        if (n == 1)
+            return qrun_errf(err, QRUN_E_MODEL, "%s is %g; a scale must be positive and finite",
+                             what, v);
+        return qrun_errf(err, QRUN_E_MODEL,
+                         "%s element %lld is %g; a scale must be positive and finite", what,
+                         (long long)i, v);
+    }
+    return QRUN_OK;
+}
+
+qrun_status
+qrun_quant_check_zero_point(const struct qrun_tensor *zp, const char *what, qrun_err *err) {
+    if (!zp || !zp->data || zp->dtype != QRUN_DTYPE_INT32)
+        return QRUN_OK;
+    const int32_t *v = zp->data;
+    for (int64_t i = 0; i < qrun_tensor_numel_(zp); i++) {
+        if (v[i] != 0)
+            return qrun_errf(err, QRUN_E_MODEL,
+                             "%s: an int32 zero point must be 0 (int32 has no zero point), element "
+                             "%lld is %d",
+                             what, (long long)i, (int)v[i]);
+    }
+    return QRUN_OK;
+}
+
+/* Which inputs of each quantization op are scales and zero points. */
+typedef struct quant_param_role {
+    int input;
+    const char *name;
+    bool is_scale;
+} quant_param_role;
+
+static int quant_param_roles(const qrun_node *n, const quant_param_role **out) {
+    static const quant_param_role q[] = {{1, "y_scale", true}, {2, "y_zero_point", false}};
+    static const quant_param_role dq[] = {{1, "x_scale", true}, {2, "x_zero_point", false}};
+    static const quant_param_role conv[] = {{1, "x_scale", true}, {2, "x_zero_point", false},
+                                            {4, "w_scale", true}, {5, "w_zero_point", false},
+                                            {6, "y_scale", true}, {7, "y_zero_point", false}};
+    static const quant_param_role mm[] = {{1, "a_scale", true}, {2, "a_zero_point", false},
+                                          {4, "b_scale", true}, {5, "b_zero_point", false},
+                                          {6, "y_scale", true}, {7, "y_zero_point", false}};
+    static const quant_param_role conv_int[] = {{2, "x_zero_point", false},
+                                                {3, "w_zero_point", false}};
+    static const quant_param_role mm_int[] = {{2, "a_zero_point", false},
+                                              {3, "b_zero_point", false}};
+#define QUANT_ROLES(a) (*out = (a), (int)(sizeof(a) / sizeof((a)[0])))
+    switch (n->op) {
+    case QRUN_OP_QUANTIZE_LINEAR:
+        return QUANT_ROLES(q);
+    case QRUN_OP_DEQUANTIZE_LINEAR:
+        return QUANT_ROLES(dq);
+    case QRUN_OP_QLINEAR_CONV:
+        return QUANT_ROLES(conv);
+    case QRUN_OP_QLINEAR_MATMUL:
+        return QUANT_ROLES(mm);
+    case QRUN_OP_CONV_INTEGER:
+        return QUANT_ROLES(conv_int);
+    case QRUN_OP_MATMUL_INTEGER:
+        return QUANT_ROLES(mm_int);
+    default:
+        return 0;
+    }
+#undef QUANT_ROLES
+}
+
+qrun_status
+qrun_quant_check_constants(const struct qrun_graph *g, const struct qrun_node *n, qrun_err *err) {
+    const quant_param_role *roles = NULL;
+    int nr = quant_param_roles(n, &roles);
+    for (int r = 0; r < nr; r++) {
+        int v = qrun_node_input(n, roles[r].input);
+        if (v < 0 || g->values[v].kind != QRUN_VALUE_CONSTANT)
+            continue;
+        const struct qrun_tensor *t = &g->values[v].info;
+        qrun_status st = roles[r].is_scale ? qrun_quant_check_scale(t, roles[r].name, err)
+                                           : qrun_quant_check_zero_point(t, roles[r].name, err);
+        if (st != QRUN_OK)
+            return st;
+    }
     return QRUN_OK;
 }
 
@@ -464,4 +567,67 @@ void qrun_requantize_rows16(const int32_t *acc,
         __atomic_store_n(&fn, f, __ATOMIC_RELAXED);
     }
     f(acc, rows, mult, bias, zp, qmin, qmax, y, ldy);
+}
+
+/* ---- post-training quantization ------------------------------------------ */
+
+bool qrun_ptq_format_ok(qrun_dtype t) {
+    return t == QRUN_DTYPE_INT8 || t == QRUN_DTYPE_UINT8 ||
+           (qrun_quant_is_small_float(t) && t != QRUN_DTYPE_FLOAT4E2M1);
+}
+
+static double ptq_pow2_up(double s) {
+    return ldexp(1.0, (int)ceil(log2(s)));
+}
+
+qrun_ptq_qparams
+qrun_ptq_choose_qparams(qrun_dtype fmt, double lo, double hi, bool symmetric, bool pow2) {
+    qrun_ptq_qparams p = {fmt, 1.0f, 0};
+    lo = fmin(lo, 0.0);
+    hi = fmax(hi, 0.0);
+    double amax = fmax(-lo, hi);
+    int32_t qmin = 0, qmax = 0;
+    bool is_int = qrun_quant_int_range(fmt, &qmin, &qmax);
+    if (!(amax > 0.0) || !isfinite(amax)) {
+        p.zp = is_int && symmetric && fmt == QRUN_DTYPE_UINT8 ? 128 : 0;
+        if (is_int && !symmetric)
+            p.zp = qmin < 0 ? 0 : qmin;
+        return p;
+    }
+    double scale;
+    if (!is_int) {
+        scale = amax / qrun_dtype_traits_get(fmt)->max_value;
+    } else if (symmetric) {
+        scale = amax / 127.0;
+    } else {
+        scale = (hi - lo) / (double)(qmax - qmin);
+    }
+    if (pow2)
+        scale = ptq_pow2_up(scale);
+    p.scale = (float)scale;
+    if (!is_int)
+        return p;
+    if (symmetric) {
+        p.zp = fmt == QRUN_DTYPE_UINT8 ? 128 : 0;
+        return p;
+    }
+    double zp = qrun_round_half_even((double)qmin - lo / (double)p.scale);
+    p.zp = (int32_t)fmin(fmax(zp, (double)qmin), (double)qmax);
+    return p;
+}
+
+double qrun_ptq_quantize_value(const qrun_ptq_qparams *p, double x) {
+    double q = (double)((float)x / p->scale);
+    int32_t qmin, qmax;
+    if (qrun_quant_int_range(p->fmt, &qmin, &qmax))
+        return (double)qrun_quantize_int(q, p->zp, qmin, qmax);
+    const struct qrun_dtype_traits *t = qrun_dtype_traits_get(p->fmt);
+    unsigned char code = 0;
+    t->set(&code, 0, q, true);
+    return t->get(&code, 0);
+}
+
+double qrun_ptq_fake_quant(const qrun_ptq_qparams *p, double x) {
+    double q = qrun_ptq_quantize_value(p, x);
+    return (double)qrun_dequantize((float)q, (float)p->zp, p->scale);
 }

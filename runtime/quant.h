@@ -129,6 +129,29 @@ qrun_status qrun_qparam_map_init(qrun_qparam_map *m,
                                  int64_t block_size,
                                  qrun_err *err);
 
+/**
+ * @brief Values of quantization parameters, when known (data != NULL): every
+ * element of a scale must be positive and finite, and an int32 zero point
+ * (DequantizeLinear of int32, which has no zero point) must be 0. what names
+ * the input in the message ("x_scale", ...). QRUN_E_MODEL otherwise.
+ */
+qrun_status
+qrun_quant_check_scale(const struct qrun_tensor *scale, const char *what, qrun_err *err);
+qrun_status
+qrun_quant_check_zero_point(const struct qrun_tensor *zp, const char *what, qrun_err *err);
+
+struct qrun_graph;
+struct qrun_node;
+/**
+ * @brief Load-time check of the scale and zero-point inputs of node n that are
+ * graph constants (initializers, Constant nodes), with the two checks above,
+ * for QuantizeLinear, DequantizeLinear, QLinearConv, QLinearMatMul,
+ * ConvInteger and MatMulInteger; other ops pass. Shape-dependent checks
+ * (axis, blocks, per-axis lengths) happen in shape inference.
+ */
+qrun_status
+qrun_quant_check_constants(const struct qrun_graph *g, const struct qrun_node *n, qrun_err *err);
+
 /** @brief Index into the scale/zero-point tensors of element i (row-major) of x. */
 static inline int64_t qrun_qparam_index(const qrun_qparam_map *m, int64_t i) {
     switch (m->kind) {
@@ -390,5 +413,44 @@ void qrun_requantize_rows16(const int32_t *acc,
                             int32_t qmax,
                             uint8_t *y,
                             int64_t ldy);
+
+/* ---- post-training quantization: choosing and simulating parameters -------- */
+
+/*
+ * Quantizer of one tensor (or one channel) for PTQ: the format, a float32
+ * scale and, for integer formats, a zero point (FP8 zero points are 0).
+ * value = (q - zp) * scale, as DequantizeLinear.
+ */
+typedef struct qrun_ptq_qparams {
+    qrun_dtype fmt;
+    float scale;
+    int32_t zp;
+} qrun_ptq_qparams;
+
+/** @brief Formats PTQ produces: int8, uint8 and the FP8 formats (E3M4 included). */
+bool qrun_ptq_format_ok(qrun_dtype t);
+
+/**
+ * @brief Parameters covering the clipping range [lo, hi] (widened to hold 0,
+ * so that zero is exactly representable).
+ * - Integer, asymmetric: scale = (hi - lo) / (qmax - qmin), zp = round(qmin - lo / scale).
+ * - Integer, symmetric: scale = max(|lo|, |hi|) / qmax_sym, zp = 0 for int8
+ *   (qmax_sym 127, the -128 code unused) and 128 for uint8 (qmax_sym 127).
+ * - FP8 (always symmetric): scale = max(|lo|, |hi|) / max_finite.
+ * pow2 rounds the scale up to a power of two (2^ceil(log2 s)): the range still fits,
+ * so nothing saturates that would not with the float scale. An empty range
+ * (lo == hi == 0) gives scale 1.
+ */
+qrun_ptq_qparams
+qrun_ptq_choose_qparams(qrun_dtype fmt, double lo, double hi, bool symmetric, bool pow2);
+
+/**
+ * @brief Quantize then dequantize x with p, exactly as QuantizeLinear (x / scale in
+ * float32, round half to even, saturate) followed by DequantizeLinear.
+ */
+double qrun_ptq_fake_quant(const qrun_ptq_qparams *p, double x);
+
+/** @brief The quantized code of x (integer value, or the FP8 value before scaling back). */
+double qrun_ptq_quantize_value(const qrun_ptq_qparams *p, double x);
 
 #endif

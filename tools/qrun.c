@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* qrun: the command-line tool, a client of include/qrun/qrun.h only. */
 #include "qrun/qrun.h"
+#include "tools/ptq_cli.h"
 #include "tools/qrun_hw.h"
 
 #include <ctype.h>
@@ -41,6 +42,7 @@ typedef struct cli {
     int repeat;
     qrun_requant_mode requant;
     qrun_fp8_accum fp8_accum;
+    ptq_cli ptq; /* --dtype, --calib, ... */
 } cli;
 
 static const char *k_usage =
@@ -80,13 +82,15 @@ static const char *k_usage =
     "                         (rounded after every add, as narrow hardware accumulators)\n"
     "%s"
     "\n"
+    "%s"
+    "\n"
     "Exit status: 0 on success; 1 on any error, with one line on stderr naming the file and,\n"
     "where relevant, the node or tensor.\n";
 
 /* ---- small utilities ---------------------------------------------------- */
 
 static void print_usage(FILE *f) {
-    fprintf(f, k_usage, qrun_hw_usage_commands, qrun_hw_usage_options);
+    fprintf(f, k_usage, qrun_hw_usage_commands, qrun_hw_usage_options, k_ptq_cli_usage);
 }
 
 int fail(const char *fmt, ...) {
@@ -170,15 +174,15 @@ static void json_number(FILE *f, double v) {
 /* ---- argument parsing --------------------------------------------------- */
 
 static bool option_takes_value(const char *a) {
-    static const char *const with_value[] = {"--inputs",        "--input",   "--output-dir",
-                                             "--output-format", "--backend", "--threads",
-                                             "--repeat",        "--requant", "--fp8-accum",
-                                             "--hw",            "--sim"};
+    static const char *const with_value[] = {
+        "--inputs",    "--input",   "--output-dir", "--output-format",
+        "--backend",   "--threads", "--repeat",     "--requant",
+        "--fp8-accum", "--hw",      "--sim"};
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
         if (strcmp(a, with_value[k]) == 0)
             return true;
     }
-    return false;
+    return ptq_cli_takes_value(a);
 }
 
 static int parse_args(int argc, char **argv, cli *c) {
@@ -186,6 +190,8 @@ static int parse_args(int argc, char **argv, cli *c) {
     c->output_format = "pb";
     c->backend = "cpu_ref";
     c->repeat = 1;
+    ptq_cli_init(&c->ptq);
+    int ptq_rc = 0;
     int i = 1;
     if (i < argc && (strcmp(argv[i], "run") == 0 || strcmp(argv[i], "info") == 0))
         c->command = argv[i++];
@@ -253,6 +259,9 @@ static int parse_args(int argc, char **argv, cli *c) {
             c->profile = true;
         } else if (strcmp(a, "--no-lower") == 0) {
             c->no_lower = true;
+        } else if ((ptq_rc = ptq_cli_parse(&c->ptq, a, takes_value ? val : NULL)) != 0) {
+            if (ptq_rc < 0)
+                return 1;
         } else if (a[0] == '-' && a[1]) {
             return fail("unknown option '%s' (see qrun --help)", a);
         } else if (!c->model) {
@@ -522,6 +531,13 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     }
     if (gather_inputs(ctx, c, m, ins))
         goto out;
+    if (ptq_cli_active(&c->ptq)) {
+        qrun_model *q = NULL;
+        if (ptq_cli_quantize(ctx, m, c->model, &c->ptq, ins, &q))
+            goto out;
+        qrun_model_free(m); /* the quantized model has the same inputs and outputs */
+        m = q;
+    }
     qrun_session_options so;
     qrun_session_options_init(&so);
     so.backend = c->backend;
@@ -607,6 +623,11 @@ static void print_lowering_text(const qrun_model *m) {
     int n = qrun_model_lowering_count(m), lowered = 0;
     if (!qrun_model_lowering_enabled(m)) {
         printf("QDQ lowering: disabled (--no-lower)\n");
+        return;
+    }
+    if (n == 0) {
+        printf("QDQ lowering: no DequantizeLinear -> op -> QuantizeLinear units (integer ops "
+               "such as QLinearConv run as they are)\n");
         return;
     }
     for (int i = 0; i < n; i++) {

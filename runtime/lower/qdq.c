@@ -617,6 +617,13 @@ static qrun_status lw_compute_unit(lw *L, int k, bool *done, char *why, char *ta
         return QRUN_OK;
     const lw_qp *all[] = {&x, &w, &u.y};
     bool fp8 = lw_any_small_float(all, 3);
+    if (fp8 && !(qrun_quant_is_small_float(x.qtype) && qrun_quant_is_small_float(w.qtype) &&
+                 qrun_quant_is_small_float(u.y.qtype))) {
+        /* the integer and FP8 kernels each take one family (PTQ makes such units: exact uint8
+         * pixels into an FP8 layer, or per-node formats) */
+        snprintf(why, LW_WHY, "mixes 8-bit integer and FP8 operands");
+        return QRUN_OK;
+    }
     if (src != QRUN_OP_GEMM) {
         u.op = src == QRUN_OP_CONV ? QRUN_OP_QLINEAR_CONV : QRUN_OP_QLINEAR_MATMUL;
         u.opset = lw_opset(L, fp8 ? 21 : 10);
@@ -887,9 +894,15 @@ static qrun_status lw_movement_unit(lw *L, int k, bool *done, char *why, char *t
 
 /* ---- units that stay float ---------------------------------------------- */
 
-/* Does node k touch a DQ output or feed a Q? Then it is a unit for the report. */
+/*
+ * Does node k touch a DQ output or feed a Q? Then it is a unit for the report.
+ * Shape and Size read only the shape of their input: there is no arithmetic
+ * to move into the integer domain, so they are not units.
+ */
 static bool lw_is_unit(lw *L, int k) {
     const qrun_node *n = lw_node(L, k);
+    if (qrun_op_desc_get(n->op)->flags & QRUN_OPF_SHAPE_ONLY)
+        return false;
     for (int i = 0; i < n->n_inputs; i++) {
         if (lw_producer(L, n->inputs[i], QRUN_OP_DEQUANTIZE_LINEAR) >= 0)
             return true;

@@ -58,14 +58,17 @@ if [ -f "$mnv2" ]; then
   "$qrun" info "$mnv2" >"$tmp/out" 2>&1
   grep -q "QLinearMatMul *x1 *MACs 1280000$" "$tmp/out" && grep -q "MACs: 300774272" "$tmp/out" &&
     ok "info MACs of integer ops" || bad "info MACs of integer ops: $(grep MACs "$tmp/out")"
+  # A QOperator model has no Q/DQ units to lower; the report says so.
+  grep -q "^QDQ lowering: no DequantizeLinear -> op -> QuantizeLinear units" "$tmp/out" &&
+    ok "info: lowering report on a QOperator model" || bad "info: lowering report on a QOperator model: $(grep -A2 "QDQ lowering" "$tmp/out")"
 fi
 
 # QDQ lowering report (real QDQ model from ../shared, when present).
 qdq="$src/../shared/models/int8/qdq/mlperftiny_ic_resnet8_qdq.onnx"
 if [ -f "$qdq" ]; then
   "$qrun" info "$qdq" >"$tmp/out" 2>&1
-  # 11 of 17 with ONNX integer ops only; 16 with the com.microsoft ones (Add, AveragePool, Gemm).
-  grep -Eq "^QDQ lowering: (11|16) of 17 units lowered" "$tmp/out" &&
+  # Every unit but the final Softmax (its output is the graph output: no Q to fold).
+  grep -q "^QDQ lowering: 16 of 17 units lowered" "$tmp/out" &&
     grep -q "lowered .*Conv .*model/conv2d/BiasAdd -> QLinearConv" "$tmp/out" &&
     grep -q "not lowered .*Softmax .*model/dense/Softmax: " "$tmp/out" &&
     ok "info: QDQ lowering report" || bad "info: QDQ lowering report: $(cat "$tmp/out")"
@@ -107,6 +110,16 @@ if [ -d "$qm" ]; then
   ! cmp -s "$tmp/rq_float/output_0.pb" "$tmp/rq_fixed/output_0.pb" && ok "--requant fixed" ||
     bad "--requant fixed changes the output"
 fi
+# Malformed quantization parameters (models made by tests/test_quant_params.c): a load-time error
+# for a constant scale <= 0, a plan-time one for a blocked scale of the wrong shape; both name the
+# node. The second needs its float32 [2, 4] input X given, written here as a NumPy v1 file.
+expect_error "bad quant scale" "node 'dq_bad_scale' (DequantizeLinear): x_scale is -0.5; a scale must be positive" \
+  "$qrun" run "$src/tests/cli/quant_bad_scale.onnx"
+hdr="{'descr': '<f4', 'fortran_order': False, 'shape': (2, 4), }"
+hdr=$(printf '%-117s' "$hdr")
+{ printf '\x93NUMPY\x01\x00\x76\x00%s\n' "$hdr"; head -c 32 /dev/zero; } >"$tmp/x24.npy"
+expect_error "bad quant block_size" "node 'q_bad_block' (QuantizeLinear).*scale dim 1 is 3, expected 2 (= ceil(4 / block_size 3))" \
+  "$qrun" run "$src/tests/cli/quant_bad_block.onnx" --input "X=$tmp/x24.npy"
 td=/usr/share/libonnx-testdata/data/node/test_strnormalizer_export_monday_casesensintive_lower
 if [ -d "$td" ]; then
   expect_error "unsupported op" "StringNormalizer.*not supported" "$qrun" run "$td/model.onnx"
@@ -154,6 +167,32 @@ if [ -d "$qlc" ]; then
 fi
 "$qrun" run "$ex/model.onnx" --hw "$tmp/hw.json" >"$tmp/out" 2>"$tmp/err" && grep -q "is valid; it affects only --backend accel_sim" "$tmp/err" \
   && ok "run --hw FILE with cpu_ref" || bad "run --hw FILE: $(head -c 300 "$tmp/err")"
+
+# Post-training quantization on the fly: mnist-8 calibrated on its three test_data_set folders.
+for opt in --dtype --calib --calib-method --percentile --scale --act-symmetric --keep-float --dtype-for; do
+  grep -q -- "$opt" "$tmp/help" && ok "--help mentions $opt" || bad "--help mentions $opt"
+done
+for d in int8 fp8e4m3 fp8e3m4; do
+  if "$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype $d --calib "$ex" >"$tmp/out" 2>"$tmp/err"; then
+    grep -q "quantized to $d: 8 nodes quantized, 0 kept float, 0 BatchNormalization folded; percentile calibration on 3 samples" "$tmp/err" \
+      && grep -q 'top-5: 2 ' "$tmp/out" && ok "run --dtype $d --calib" || bad "run --dtype $d --calib: $(head -c 300 "$tmp/err") $(grep top-5 "$tmp/out")"
+  else
+    bad "run --dtype $d --calib: $(head -c 300 "$tmp/err")"
+  fi
+done
+"$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --calib-method mse --scale pow2 --act-symmetric \
+  --keep-float Convolution28 --dtype-for Convolution110=fp8e5m2 >"$tmp/out" 2>"$tmp/err" \
+  && grep -q "no --calib: calibrating int8 on the run's own input" "$tmp/err" && grep -q "7 nodes quantized, 1 kept float" "$tmp/err" \
+  && ok "run --dtype without --calib warns; per-node options" || bad "run --dtype per-node options: $(head -c 400 "$tmp/err")"
+mkdir -p "$tmp/empty_calib"
+expect_error "--dtype unknown format" "--dtype: unknown format 'int7'" "$qrun" run "$ex/model.onnx" --dtype int7
+expect_error "--calib empty dir" "empty_calib: no \*.npy files or test_data_set_\* folders" "$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --calib "$tmp/empty_calib"
+mkdir -p "$tmp/bad_calib"
+cp "$ex/test_data_set_0/output_0.pb" "$tmp/bad_calib/x.npy" 2>/dev/null
+cp "$src/tests/cli/int64_input.npy" "$tmp/bad_calib/a.npy"
+expect_error "--calib sample mismatch names the file" "bad_calib/a.npy: calibration sample: input 'Input3'" "$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --calib "$tmp/bad_calib"
+expect_error "--keep-float unknown node" "keep_float: the model has no node named 'Nope'" "$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --keep-float Nope
+expect_error "--calib-method unknown" "--calib-method must be minmax, percentile, mse or entropy" "$qrun" run "$ex/model.onnx" --dtype int8 --calib-method kl
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
