@@ -33,6 +33,7 @@ typedef struct cli {
     const char *backend;
     const char *hw;  /* --hw PRESET|FILE */
     const char *sim; /* --sim MODE */
+    const char *dtype; /* --dtype FMT (accel_sim timing) */
     bool json;
     bool random_input;
     bool profile;
@@ -173,7 +174,7 @@ static bool option_takes_value(const char *a) {
     static const char *const with_value[] = {"--inputs",        "--input",   "--output-dir",
                                              "--output-format", "--backend", "--threads",
                                              "--repeat",        "--requant", "--fp8-accum",
-                                             "--hw",            "--sim"};
+                                             "--hw",            "--sim",     "--dtype"};
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
         if (strcmp(a, with_value[k]) == 0)
             return true;
@@ -223,6 +224,8 @@ static int parse_args(int argc, char **argv, cli *c) {
             c->hw = val;
         } else if (strcmp(a, "--sim") == 0) {
             c->sim = val;
+        } else if (strcmp(a, "--dtype") == 0) {
+            c->dtype = val;
         } else if (strcmp(a, "--threads") == 0) {
             if (!parse_int(val, 1, 1024, &c->threads))
                 return fail("--threads expects an integer in [1, 1024], got '%s'", val);
@@ -506,7 +509,9 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     qrun_tensor **ins = NULL, **outs = NULL;
     double *times = NULL;
     qrun_hw *hw = NULL;
-    if (qrun_hw_option(ctx, c->hw, c->backend, c->sim, &hw))
+    qrun_session_options so;
+    qrun_session_options_init(&so);
+    if (qrun_hw_option(ctx, c->hw, c->backend, c->sim, c->dtype, &hw, &so))
         goto out;
     if (qrun_model_load(ctx, c->model, &m)) {
         fail("%s", qrun_context_errmsg(ctx));
@@ -522,8 +527,6 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     }
     if (gather_inputs(ctx, c, m, ins))
         goto out;
-    qrun_session_options so;
-    qrun_session_options_init(&so);
     so.backend = c->backend;
     so.profile = c->profile;
     so.requant = c->requant;
