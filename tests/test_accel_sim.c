@@ -12,9 +12,14 @@
 
 #include "backends/accel_sim/timing.h"
 #include "runtime/alloc.h"
+#include "runtime/dtype.h"
+#include "runtime/fp8_math.h"
+#include "runtime/quant.h"
+#include "tests/support/graph_builder.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -440,6 +445,466 @@ static void test_backend_onnx_node_tests(void **state) {
     qrun_context_free(ctx);
 }
 
+/* ---- hardware variants, built models ---------------------------------------- */
+
+/*
+ * A copy of preset `base` whose dtypes.<key>.accumulator is {kind, bits}, written to a file
+ * under /tmp and loaded: the accumulator is the only difference.
+ */
+static qrun_hw *hw_with_accumulator(
+    qrun_context *ctx, const char *base, const char *key, const char *kind, int bits) {
+    qrun_hw *hw = NULL;
+    const char *json = NULL;
+    assert_int_equal(qrun_hw_load(ctx, base, &hw), QRUN_OK);
+    assert_int_equal(qrun_hw_to_json(hw, &json), QRUN_OK);
+    char want[64];
+    snprintf(want, sizeof want, "\"%s\":", key);
+    const char *at = strstr(json, want);
+    assert_non_null(at);
+    const char *acc = strstr(at, "\"accumulator\":");
+    const char *end = acc ? strchr(acc, '}') : NULL;
+    assert_non_null(end);
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/qrun_test_accel_%d_%s_%s%d.json", (int)getpid(), key, kind,
+             bits);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "%.*s\"accumulator\": {\"kind\": \"%s\", \"bits\": %d%s", (int)(acc - json), json,
+            kind, bits, end);
+    fclose(f);
+    qrun_hw_free(hw);
+    hw = NULL;
+    if (qrun_hw_load(ctx, path, &hw) != QRUN_OK)
+        fail_msg("%s", qrun_context_errmsg(ctx));
+    unlink(path);
+    return hw;
+}
+
+static qrun_model *load_built(qrun_context *ctx, gbuild *b) {
+    size_t n = 0;
+    uint8_t *buf = gb_pack(b, &n);
+    qrun_model *m = NULL;
+    if (qrun_model_load_bytes(ctx, buf, n, NULL, &m))
+        fail_msg("%s", qrun_context_errmsg(ctx));
+    free(buf);
+    gb_free(b);
+    return m;
+}
+
+enum { T_FLOAT = 1, T_UINT8 = 2, T_INT8 = 3, T_E4M3FN = 17 };
+
+/* y = MatMulInteger(a uint8 [1, 4], b int8 [4, 2]) with b's columns given. */
+static qrun_model *build_matmul_integer(qrun_context *ctx, const int8_t *b_rows) {
+    gbuild *b = gb_new(13);
+    int64_t ad[2] = {1, 4}, bd[2] = {4, 2};
+    gb_input(b, "a", T_UINT8, 2, ad);
+    gb_init(b, "b", T_INT8, 2, bd, b_rows, 8);
+    gb_node(b, "MatMulInteger", "mm", "a b", "y");
+    gb_output(b, "y");
+    return load_built(ctx, b);
+}
+
+static qrun_tensor *u8_input(qrun_context *ctx, int rank, const int64_t *dims, const uint8_t *v) {
+    qrun_tensor *t = NULL;
+    assert_int_equal(qrun_tensor_create(ctx, QRUN_DTYPE_UINT8, rank, dims, NULL, &t), QRUN_OK);
+    memcpy(qrun_tensor_data(t), v, qrun_tensor_nbytes(t));
+    return t;
+}
+
+/* Run a one-input model on backend/hw with an FP8 accumulator for cpu_ref; output 0. */
+static qrun_tensor *run_one(qrun_context *ctx,
+                            const qrun_model *m,
+                            const char *backend,
+                            const qrun_hw *hw,
+                            qrun_fp8_accum acc,
+                            const qrun_tensor *in) {
+    qrun_session_options so;
+    qrun_session_options_init(&so);
+    so.backend = backend;
+    so.hw = hw;
+    so.fp8_accum = acc;
+    qrun_session *sess = NULL;
+    qrun_tensor *out = NULL;
+    if (qrun_session_create(ctx, m, &so, &sess) ||
+        qrun_session_run(sess, &in, 1, &out, 1))
+        fail_msg("%s", qrun_context_errmsg(ctx));
+    qrun_session_free(sess);
+    return out;
+}
+
+/*
+ * The integer accumulator width comes from the hardware description and saturates at every
+ * add. a = 255 x 4, b's column 0 = (127, 127, -127, -127): products +-32385, exact sum 0.
+ * int32 (speedai240's) gives cpu_ref's 0; an int16 register saturates: 32385, then
+ * min(64770, 32767) = 32767, then 382, then -32003. Column 1 (1, 2, 3, 4) sums to 2550 either
+ * way.
+ */
+static void test_datapath_int_accumulator(void **state) {
+    (void)state;
+    qrun_context *ctx = NULL;
+    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
+    static const int8_t brows[8] = {127, 1, 127, 2, -127, 3, -127, 4};
+    qrun_model *m = build_matmul_integer(ctx, brows);
+    int64_t ad[2] = {1, 4};
+    static const uint8_t av[4] = {255, 255, 255, 255};
+    qrun_tensor *a = u8_input(ctx, 2, ad, av);
+    qrun_hw *hw32 = NULL, *hw16 = hw_with_accumulator(ctx, "speedai240", "uint8", "int", 16);
+    assert_int_equal(qrun_hw_load(ctx, "speedai240", &hw32), QRUN_OK);
+    qrun_tensor *ref = run_one(ctx, m, "cpu_ref", NULL, QRUN_FP8_ACCUM_FP32, a);
+    qrun_tensor *y32 = run_one(ctx, m, "accel_sim", hw32, QRUN_FP8_ACCUM_FP32, a);
+    qrun_tensor *y16 = run_one(ctx, m, "accel_sim", hw16, QRUN_FP8_ACCUM_FP32, a);
+    const int32_t *r = qrun_tensor_data_const(ref), *p32 = qrun_tensor_data_const(y32),
+                  *p16 = qrun_tensor_data_const(y16);
+    assert_int_equal(r[0], 0);
+    assert_int_equal(r[1], 2550);
+    assert_int_equal(p32[0], 0);
+    assert_int_equal(p32[1], 2550);
+    assert_int_equal(p16[0], -32003);
+    assert_int_equal(p16[1], 2550);
+    qrun_tensor_free(ref);
+    qrun_tensor_free(y32);
+    qrun_tensor_free(y16);
+    qrun_tensor_free(a);
+    qrun_hw_free(hw32);
+    qrun_hw_free(hw16);
+    qrun_model_free(m);
+    qrun_context_free(ctx);
+}
+
+/*
+ * A real model with narrower accumulators: mnist ConvInteger/MatMulInteger on its reference
+ * digit (a 7). Its partial sums pass 2^15 but stay below 2^17: an 18-bit register gives
+ * cpu_ref's logits exactly, a 16-bit one clips some sums (logits move, the 7 still wins), a
+ * 12-bit one clips more (the logits shrink several-fold).
+ */
+static void test_datapath_narrow_accumulator_model(void **state) {
+    (void)state;
+    const char *path = MODELS "/int8/integer/mnist_convinteger_matmulinteger/model_quantized.onnx";
+    const char *dir =
+        MODELS "/refs/int8__integer__mnist_convinteger_matmulinteger__model_quantized/test_data_set_0";
+    if (access(path, R_OK) != 0 || access(dir, R_OK) != 0)
+        skip();
+    qrun_context *ctx = NULL;
+    qrun_model *m = NULL;
+    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
+    assert_int_equal(qrun_model_load(ctx, path, &m), QRUN_OK);
+    static const int bits[] = {18, 16, 12};
+    double change[3];
+    run_result ref;
+    assert_int_equal(run_model(ctx, m, "cpu_ref", NULL, dir, &ref), QRUN_OK);
+    for (int b = 0; b < 3; b++) {
+        qrun_hw *hw = hw_with_accumulator(ctx, "speedai240", "uint8", "int", bits[b]);
+        run_result r;
+        assert_int_equal(run_model(ctx, m, "accel_sim", hw, dir, &r), QRUN_OK);
+        change[b] = 0;
+        int64_t top = 0;
+        for (int64_t i = 0; i < qrun_tensor_numel(ref.out); i++) {
+            double v = qrun_tensor_get_f64(r.out, i);
+            change[b] = fmax(change[b], fabs(v - qrun_tensor_get_f64(ref.out, i)));
+            if (v > qrun_tensor_get_f64(r.out, top))
+                top = i;
+        }
+        if (bits[b] >= 16)
+            assert_int_equal(top, 7);
+        qrun_tensor_free(r.out);
+        qrun_hw_free(hw);
+    }
+    print_message("mnist integer, largest logit change: int18 %g, int16 %g, int12 %g\n", change[0],
+                  change[1], change[2]);
+    assert_true(change[0] == 0);
+    assert_true(change[1] > 0.1);
+    assert_true(change[2] > change[1]);
+    qrun_tensor_free(ref.out);
+    qrun_model_free(m);
+    qrun_context_free(ctx);
+}
+
+/* FP8 QLinearConv (E4M3FN, 8 -> 4 channels, 3x3, pad 1, 6x6) with a float32 bias. */
+#define FC 8
+#define FM 4
+#define FH 6
+static uint8_t g_w[FM * FC * 9];
+static float g_bias[FM] = {0.5f, -1.25f, 0.0f, 3.0f};
+static const float g_xs = 0.5f, g_ws = 0.25f, g_ys = 2.0f;
+
+static qrun_model *build_fp8_conv(qrun_context *ctx) {
+    gbuild *b = gb_new(21);
+    int64_t xd[4] = {1, FC, FH, FH}, wd[4] = {FM, FC, 3, 3}, bd[1] = {FM};
+    gb_input(b, "x", T_E4M3FN, 4, xd);
+    uint8_t zero = 0;
+    gb_scalar_f32(b, "xs", g_xs);
+    gb_init(b, "xz", T_E4M3FN, 0, NULL, &zero, 1);
+    gb_init(b, "w", T_E4M3FN, 4, wd, g_w, sizeof g_w);
+    gb_scalar_f32(b, "ws", g_ws);
+    gb_init(b, "wz", T_E4M3FN, 0, NULL, &zero, 1);
+    gb_scalar_f32(b, "ys", g_ys);
+    gb_init(b, "yz", T_E4M3FN, 0, NULL, &zero, 1);
+    gb_init(b, "bias", T_FLOAT, 1, bd, g_bias, sizeof g_bias);
+    Onnx__NodeProto *n = gb_node(b, "QLinearConv", "conv", "x xs xz w ws wz ys yz bias", "y");
+    gb_attr_ints(b, n, "pads", 4, (int64_t[]){1, 1, 1, 1});
+    gb_output(b, "y");
+    return load_built(ctx, b);
+}
+
+/*
+ * Reference of a fixed-point accumulator with its LSB at 2^-18 (E4M3FN's least value 2^-9,
+ * squared) and `bits` bits: the exact sum (double is exact here: |terms| < 2^10, 2^-18 grid)
+ * with saturation at every add, then the row unit's requantization.
+ */
+static void fp8_conv_fixed_ref(const uint8_t *x, int bits, uint8_t *y, int *saturated) {
+    double lsb = ldexp(1, -18), hi = (ldexp(1, bits - 1) - 1) * lsb, lo = -ldexp(1, bits - 1) * lsb;
+    float mult = (float)qrun_requant_multiplier(g_xs, g_ws, g_ys, QRUN_DTYPE_FLOAT);
+    *saturated = 0;
+    for (int m = 0; m < FM; m++) {
+        for (int oy = 0; oy < FH; oy++) {
+            for (int ox = 0; ox < FH; ox++) {
+                double sum = 0;
+                for (int c = 0; c < FC; c++) {
+                    for (int ky = 0; ky < 3; ky++) {
+                        for (int kx = 0; kx < 3; kx++) {
+                            int iy = oy + ky - 1, ix = ox + kx - 1;
+                            if (iy < 0 || iy >= FH || ix < 0 || ix >= FH)
+                                continue;
+                            double p = (double)qrun_fp8_decode(QRUN_DTYPE_FLOAT8E4M3FN,
+                                                               x[(c * FH + iy) * FH + ix]) *
+                                       qrun_fp8_decode(QRUN_DTYPE_FLOAT8E4M3FN,
+                                                       g_w[((m * FC + c) * 3 + ky) * 3 + kx]);
+                            sum += p;
+                            if (sum > hi || sum < lo) {
+                                sum = sum > hi ? hi : lo;
+                                (*saturated)++;
+                            }
+                        }
+                    }
+                }
+                y[(m * FH + oy) * FH + ox] = qrun_fp8_requantize(
+                    QRUN_DTYPE_FLOAT8E4M3FN, (float)sum, mult, g_bias[m] / g_ys);
+            }
+        }
+    }
+}
+
+static int count_diff(const qrun_tensor *a, const qrun_tensor *b) {
+    const uint8_t *p = qrun_tensor_data_const(a), *q = qrun_tensor_data_const(b);
+    int n = 0;
+    for (size_t i = 0; i < qrun_tensor_nbytes(a); i++)
+        n += p[i] != q[i];
+    return n;
+}
+
+/*
+ * The FP8 datapath on each accumulator of the hardware description:
+ *   float32 (speedai240's fp8e4m3): bit-identical to cpu_ref (default FP32 accumulator);
+ *   float16: bit-identical to cpu_ref with --fp8-accum fp16, and different from float32;
+ *   fixed 48: the exactly rounded sum (the reference above), different from float32 sums;
+ *   fixed 24: saturates at +-32 (2^23 x 2^-18): equals the saturating reference.
+ */
+static void test_datapath_fp8_accumulators(void **state) {
+    (void)state;
+    qrun_context *ctx = NULL;
+    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
+    uint32_t seed = 7;
+    for (size_t i = 0; i < sizeof g_w; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        uint8_t c;
+        do {
+            c = (uint8_t)(seed >> 13);
+            seed = seed * 1664525u + 1013904223u;
+        } while (!(fabsf(qrun_fp8_decode(QRUN_DTYPE_FLOAT8E4M3FN, c)) <= 16.0f));
+        g_w[i] = c;
+    }
+    qrun_model *m = build_fp8_conv(ctx);
+    int64_t xd[4] = {1, FC, FH, FH};
+    uint8_t xv[FC * FH * FH];
+    for (size_t i = 0; i < sizeof xv; i++) {
+        do {
+            seed = seed * 1664525u + 1013904223u;
+            xv[i] = (uint8_t)(seed >> 11);
+        } while (!(fabsf(qrun_fp8_decode(QRUN_DTYPE_FLOAT8E4M3FN, xv[i])) <= 8.0f));
+    }
+    qrun_tensor *x = NULL;
+    assert_int_equal(qrun_tensor_create(ctx, QRUN_DTYPE_FLOAT8E4M3FN, 4, xd, NULL, &x), QRUN_OK);
+    memcpy(qrun_tensor_data(x), xv, sizeof xv);
+
+    qrun_hw *f32 = NULL;
+    assert_int_equal(qrun_hw_load(ctx, "speedai240", &f32), QRUN_OK);
+    qrun_hw *f16 = hw_with_accumulator(ctx, "speedai240", "fp8e4m3", "float", 16);
+    qrun_hw *fx48 = hw_with_accumulator(ctx, "speedai240", "fp8e4m3", "fixed", 48);
+    qrun_hw *fx24 = hw_with_accumulator(ctx, "speedai240", "fp8e4m3", "fixed", 24);
+    qrun_tensor *ref32 = run_one(ctx, m, "cpu_ref", NULL, QRUN_FP8_ACCUM_FP32, x);
+    qrun_tensor *ref16 = run_one(ctx, m, "cpu_ref", NULL, QRUN_FP8_ACCUM_FP16, x);
+    qrun_tensor *y32 = run_one(ctx, m, "accel_sim", f32, QRUN_FP8_ACCUM_FP32, x);
+    qrun_tensor *y16 = run_one(ctx, m, "accel_sim", f16, QRUN_FP8_ACCUM_FP32, x);
+    qrun_tensor *y48 = run_one(ctx, m, "accel_sim", fx48, QRUN_FP8_ACCUM_FP32, x);
+    qrun_tensor *y24 = run_one(ctx, m, "accel_sim", fx24, QRUN_FP8_ACCUM_FP32, x);
+    assert_same_values(ref32, y32);
+    assert_same_values(ref16, y16);
+    int d16 = count_diff(y32, y16), d48 = count_diff(y32, y48), d24 = count_diff(y48, y24);
+    uint8_t want[FM * FH * FH];
+    int sat48 = 0, sat24 = 0;
+    fp8_conv_fixed_ref(xv, 48, want, &sat48);
+    assert_int_equal(sat48, 0);
+    assert_memory_equal(qrun_tensor_data_const(y48), want, sizeof want);
+    fp8_conv_fixed_ref(xv, 24, want, &sat24);
+    assert_memory_equal(qrun_tensor_data_const(y24), want, sizeof want);
+    print_message("FP8 conv, %d outputs: float16 vs float32 accumulator differ in %d; fixed48 vs "
+                  "float32 in %d; fixed24 saturated %d partial sums, %d outputs differ from "
+                  "fixed48\n",
+                  FM * FH * FH, d16, d48, sat24, d24);
+    assert_true(d16 > 0);
+    assert_true(sat24 > 0 && d24 > 0);
+    qrun_tensor *outs[] = {ref32, ref16, y32, y16, y48, y24};
+    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++)
+        qrun_tensor_free(outs[i]);
+    qrun_hw *hws[] = {f32, f16, fx48, fx24};
+    for (size_t i = 0; i < sizeof hws / sizeof hws[0]; i++)
+        qrun_hw_free(hws[i]);
+    qrun_tensor_free(x);
+    qrun_model_free(m);
+    qrun_context_free(ctx);
+}
+
+/* Every real quantized model: the accelerator's datapath with int32 accumulators gives
+ * cpu_ref's outputs bit for bit, in both requantization modes. */
+static void test_datapath_real_models_bit_identical(void **state) {
+    (void)state;
+    static const char *const models[] = {
+        "int8/qoperator/ic_quantized_int8.onnx",
+        "int8/qoperator/ks_quantized_int8.onnx",
+        "int8/qoperator/mobilenetv2-12-int8.onnx",
+        "int8/qdq/mlperftiny_ad_deep_autoencoder_qdq.onnx",
+        "int8/qdq/mlperftiny_ic_resnet8_qdq.onnx",
+        "int8/qdq/mlperftiny_kws_dscnn_qdq.onnx",
+        "int8/integer/mnist_convinteger_matmulinteger/model_quantized.onnx",
+    };
+    qrun_context *ctx = NULL;
+    qrun_hw *hw = NULL;
+    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
+    assert_int_equal(qrun_hw_load(ctx, "speedai240", &hw), QRUN_OK);
+    for (size_t k = 0; k < sizeof models / sizeof models[0]; k++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", MODELS, models[k]);
+        if (access(path, R_OK) != 0)
+            continue;
+        qrun_model *m = NULL;
+        assert_int_equal(qrun_model_load(ctx, path, &m), QRUN_OK);
+        for (int mode = 0; mode < 2; mode++) {
+            qrun_session_options so;
+            qrun_session_options_init(&so);
+            so.requant = mode ? QRUN_REQUANT_FIXED : QRUN_REQUANT_FLOAT;
+            run_result ref, sim;
+            assert_int_equal(run_model_opts(ctx, m, &so, NULL, &ref), QRUN_OK);
+            so.backend = "accel_sim";
+            so.hw = hw;
+            if (run_model_opts(ctx, m, &so, NULL, &sim) != QRUN_OK)
+                fail_msg("%s: %s", models[k], qrun_context_errmsg(ctx));
+            assert_same_values(ref.out, sim.out);
+            assert_true(sim.sum.n_accel > 0 && sim.sum.macs > 0);
+            assert_consistent(&sim, 3.5);
+            qrun_tensor_free(ref.out);
+            qrun_tensor_free(sim.out);
+        }
+        qrun_model_free(m);
+    }
+    qrun_hw_free(hw);
+    qrun_context_free(ctx);
+}
+
+/* Timing mode on a float model (light_resnet50: weights made by ConstantOfShape, folded):
+ * --dtype int8 selects the datapath; MAC outputs are not computed; Softmax stays on the host. */
+static void test_timing_float_model(void **state) {
+    (void)state;
+    const char *path = MODELS "/light/light_resnet50.onnx";
+    if (access(path, R_OK) != 0)
+        skip();
+    qrun_context *ctx = NULL;
+    qrun_model *m = NULL;
+    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
+    assert_int_equal(qrun_model_load(ctx, path, &m), QRUN_OK);
+    static const char *const presets[] = {"speedai240", "runai200", "edge_small"};
+    for (int p = 0; p < 3; p++) {
+        qrun_hw *hw = NULL;
+        assert_int_equal(qrun_hw_load(ctx, presets[p], &hw), QRUN_OK);
+        qrun_session_options so;
+        qrun_session_options_init(&so);
+        so.backend = "accel_sim";
+        so.hw = hw;
+        so.sim = QRUN_SIM_TIMING;
+        so.sim_dtype = QRUN_DTYPE_INT8;
+        run_result r;
+        if (run_model_opts(ctx, m, &so, NULL, &r) != QRUN_OK)
+            fail_msg("%s: %s", presets[p], qrun_context_errmsg(ctx));
+        assert_string_equal(r.sum.mode, "timing");
+        assert_int_equal(r.sum.macs, 4089184256LL); /* qrun info */
+        assert_int_equal(r.sum.n_host, 1);          /* Softmax */
+        assert_true(r.sum.n_folded >= 239);         /* the ConstantOfShape weights */
+        assert_true(r.sum.n_fused > 0);             /* BatchNorm, Relu in the row units */
+        assert_near(r.sum.weight_bytes, 25502912, 0); /* int8 weights (Conv + Gemm) */
+        assert_string_equal(r.first.dtype, "int8");
+        /* edge_small's 2 MB cannot hold the weights: layer by layer, streamed. */
+        bool small = p == 2;
+        assert_string_equal(r.sum.execution, small ? "layer_by_layer" : "layer_pipelined");
+        assert_true(small ? r.sum.streamed_bytes > 0 : r.sum.streamed_bytes == 0);
+        hw_config cfg;
+        load_hw(presets[p], &cfg);
+        assert_consistent(&r, cfg.static_w);
+        hw_config_release(&cfg);
+        print_message("light_resnet50 int8 on %s: %s, latency %.1f us, %.0f inferences/s, %.1f "
+                      "uJ/inference, %.2f W\n",
+                      presets[p], r.sum.execution, r.sum.latency_us, r.sum.throughput_ips,
+                      r.sum.energy_uj, r.sum.average_w);
+        qrun_tensor_free(r.out);
+        qrun_hw_free(hw);
+    }
+    /* Without --dtype the float convolutions have no datapath: all on the host. */
+    qrun_hw *hw = NULL;
+    assert_int_equal(qrun_hw_load(ctx, "speedai240", &hw), QRUN_OK);
+    qrun_session_options so;
+    qrun_session_options_init(&so);
+    so.backend = "accel_sim";
+    so.hw = hw;
+    so.sim_dtype = QRUN_DTYPE_INT8; /* full mode: refused */
+    qrun_session *sess = NULL;
+    assert_int_equal(qrun_session_create(ctx, m, &so, &sess), QRUN_E_ARG);
+    assert_non_null(strstr(qrun_context_errmsg(ctx), "applies to --sim timing"));
+    qrun_hw_free(hw);
+    qrun_model_free(m);
+    qrun_context_free(ctx);
+}
+
+/* Timing mode reads no weight values: the same model with zero weights times identically, and
+ * the MAC output is not computed (zeros). */
+static void test_timing_ignores_weights(void **state) {
+    (void)state;
+    qrun_context *ctx = NULL;
+    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
+    static const int8_t rows_a[8] = {127, 1, 127, 2, -127, 3, -127, 4};
+    static const int8_t rows_b[8] = {0};
+    qrun_model *ma = build_matmul_integer(ctx, rows_a), *mb = build_matmul_integer(ctx, rows_b);
+    qrun_hw *hw = NULL;
+    assert_int_equal(qrun_hw_load(ctx, "edge_small", &hw), QRUN_OK);
+    qrun_session_options so;
+    qrun_session_options_init(&so);
+    so.backend = "accel_sim";
+    so.hw = hw;
+    so.sim = QRUN_SIM_TIMING;
+    run_result ra, rb;
+    assert_int_equal(run_model_opts(ctx, ma, &so, NULL, &ra), QRUN_OK);
+    assert_int_equal(run_model_opts(ctx, mb, &so, NULL, &rb), QRUN_OK);
+    assert_near(ra.sum.latency_us, rb.sum.latency_us, 0);
+    assert_near(ra.sum.energy_uj, rb.sum.energy_uj, 0);
+    assert_int_equal(ra.sum.macs, 8);
+    const int32_t *y = qrun_tensor_data_const(ra.out);
+    assert_int_equal(y[0], 0);
+    assert_int_equal(y[1], 0);
+    qrun_tensor_free(ra.out);
+    qrun_tensor_free(rb.out);
+    qrun_hw_free(hw);
+    qrun_model_free(ma);
+    qrun_model_free(mb);
+    qrun_context_free(ctx);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm_row_split),
@@ -450,6 +915,12 @@ int main(void) {
         cmocka_unit_test(test_backend_qoperator_model),
         cmocka_unit_test(test_backend_float_falls_back),
         cmocka_unit_test(test_backend_onnx_node_tests),
+        cmocka_unit_test(test_datapath_int_accumulator),
+        cmocka_unit_test(test_datapath_narrow_accumulator_model),
+        cmocka_unit_test(test_datapath_fp8_accumulators),
+        cmocka_unit_test(test_datapath_real_models_bit_identical),
+        cmocka_unit_test(test_timing_float_model),
+        cmocka_unit_test(test_timing_ignores_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,7 @@ static int fp8_min_exp(qrun_dtype t) {
 }
 
 static void set_range(accel_acc *acc, int bits) {
-    int b = bits > 63 ? 63 : bits;
+    int b = bits > 62 ? 62 : bits;
     acc->hi = (int64_t)((UINT64_C(1) << (b - 1)) - 1);
     acc->lo = -acc->hi - 1;
 }
@@ -64,10 +64,10 @@ qrun_status accel_acc_init(accel_acc *acc,
         acc->facc = acc->bits == 32 ? QRUN_FP8_ACCUM_FP32 : QRUN_FP8_ACCUM_FP16;
         return QRUN_OK;
     case HW_ACC_FIXED:
-        if (acc->bits > 63)
+        if (acc->bits > 62)
             return qrun_errf(err, QRUN_E_UNSUPPORTED,
                              "hardware '%s': dtypes.%s.accumulator fixed%d: the simulator "
-                             "models fixed-point registers of at most 63 bits",
+                             "models fixed-point registers of at most 62 bits",
                              hw->name, key, acc->bits);
         set_range(acc, acc->bits);
         acc->lsb_exp = fp8_min_exp(a) + fp8_min_exp(w);

@@ -10,7 +10,7 @@
  *            wrap). QLinearConv's int32 bias is preloaded into the register
  *            (saturated to it). N >= 32 never saturates on ONNX-valid data, so
  *            int32 gives cpu_ref's numbers exactly; a narrower register clips
- *            large partial sums. Widths above 63 bits behave as 63 (no 8-bit
+ *            large partial sums. Widths above 62 bits behave as 62 (no 8-bit
  *            dot product of realistic length gets near).
  *   float N  FP8 operands: exact products (fp8_math.h step 2) added into a
  *            float register rounded to nearest even after every add: N = 32
@@ -20,8 +20,9 @@
  *            2^lsb_exp = (smallest positive value of A's format) x (smallest of
  *            W's), so it is shifted onto an N-bit fixed-point register with
  *            that LSB and summed exactly (§1.3's interpretation for E3M4);
- *            a product or sum beyond the register saturates. The sum goes to
- *            the row unit as float32 (one rounding). N <= 63.
+ *            each add saturates to the register (the adder sees the exact
+ *            product). The sum goes to the row unit as float32 (one
+ *            rounding). N <= 62.
  *
  * The functional model accumulates each output's dot product in k order in
  * one register (the order cpu_ref uses), whichever mapping the timing model
@@ -79,11 +80,15 @@ static inline void accel_fp8_add(const accel_acc *c, accel_freg *r, float p) {
         r->f = qrun_fp8_accum_add(c->facc, r->f, p);
         return;
     }
-    /* p / 2^lsb is an integer (exact in double: at most 10 significant bits); a product beyond
-     * the register saturates before the add, so the int64 sum cannot overflow (bits <= 63). */
+    /* p / 2^lsb is an integer (exact in double: at most 10 significant bits). The register
+     * holds at most 62 bits (|q| < 2^61), so a term of 2^62 or more saturates the sum whatever
+     * the register holds, and a smaller one cannot overflow the int64 add. */
     double d = ldexp((double)p, -c->lsb_exp);
-    int64_t q = d >= (double)c->hi ? c->hi : d <= (double)c->lo ? c->lo : (int64_t)d;
-    r->q = accel_sat(c, r->q + q);
+    if (fabs(d) >= 0x1p62) {
+        r->q = d > 0 ? c->hi : c->lo;
+        return;
+    }
+    r->q = accel_sat(c, r->q + (int64_t)d);
 }
 
 /** @brief The register's value as the row unit receives it (float32). */
