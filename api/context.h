@@ -27,9 +27,8 @@ qrun_err *qrun_session_err_(const qrun_session *sess);
 const qrun_allocator *qrun_session_alloc_(const qrun_session *sess);
 /** @brief Apply opts.sim / opts.sim_dtype to the session's accel_sim backend (qrun_sim_api.c);
  * QRUN_E_ARG for options that do not apply. */
-qrun_status qrun_session_sim_configure_(qrun_session *sess,
-                                        const qrun_session_options *opts,
-                                        qrun_err *err);
+qrun_status
+qrun_session_sim_configure_(qrun_session *sess, const qrun_session_options *opts, qrun_err *err);
 /** @brief The hardware description behind a qrun_hw handle (qrun_hw_api.c). */
 const hw_config *qrun_hw_config_(const qrun_hw *hw);
 

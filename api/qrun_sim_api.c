@@ -27,9 +27,8 @@ static void *sim_backend(const qrun_session *sess, int *index) {
     return NULL;
 }
 
-qrun_status qrun_session_sim_configure_(qrun_session *sess,
-                                        const qrun_session_options *opts,
-                                        qrun_err *err) {
+qrun_status
+qrun_session_sim_configure_(qrun_session *sess, const qrun_session_options *opts, qrun_err *err) {
     void *ctx = sim_backend(sess, NULL);
     if (opts->sim != QRUN_SIM_FULL && opts->sim != QRUN_SIM_TIMING)
         return qrun_errf(err, QRUN_E_ARG, "qrun_session_create: unknown simulation mode %d",

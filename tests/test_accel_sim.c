@@ -180,7 +180,7 @@ typedef struct run_result {
     qrun_tensor *out;
     char hw[64]; /* the summary's hw name, copied: it lives as long as the session */
     int n_sim;
-    qrun_sim_node first; /* the first record with MACs */
+    qrun_sim_node first;                                         /* the first record with MACs */
     double node_seconds, node_host_us, node_host_bytes, node_pj; /* sums over the records */
     qrun_sim_summary sum;
 } run_result;
@@ -525,8 +525,7 @@ static qrun_tensor *run_one(qrun_context *ctx,
     so.fp8_accum = acc;
     qrun_session *sess = NULL;
     qrun_tensor *out = NULL;
-    if (qrun_session_create(ctx, m, &so, &sess) ||
-        qrun_session_run(sess, &in, 1, &out, 1))
+    if (qrun_session_create(ctx, m, &so, &sess) || qrun_session_run(sess, &in, 1, &out, 1))
         fail_msg("%s", qrun_context_errmsg(ctx));
     qrun_session_free(sess);
     return out;
@@ -580,8 +579,8 @@ static void test_datapath_int_accumulator(void **state) {
 static void test_datapath_narrow_accumulator_model(void **state) {
     (void)state;
     const char *path = MODELS "/int8/integer/mnist_convinteger_matmulinteger/model_quantized.onnx";
-    const char *dir =
-        MODELS "/refs/int8__integer__mnist_convinteger_matmulinteger__model_quantized/test_data_set_0";
+    const char *dir = MODELS
+        "/refs/int8__integer__mnist_convinteger_matmulinteger__model_quantized/test_data_set_0";
     if (access(path, R_OK) != 0 || access(dir, R_OK) != 0)
         skip();
     qrun_context *ctx = NULL;
@@ -835,10 +834,10 @@ static void test_timing_float_model(void **state) {
         if (run_model_opts(ctx, m, &so, NULL, &r) != QRUN_OK)
             fail_msg("%s: %s", presets[p], qrun_context_errmsg(ctx));
         assert_string_equal(r.sum.mode, "timing");
-        assert_int_equal(r.sum.macs, 4089184256LL); /* qrun info */
-        assert_int_equal(r.sum.n_host, 1);          /* Softmax */
-        assert_true(r.sum.n_folded >= 239);         /* the ConstantOfShape weights */
-        assert_true(r.sum.n_fused > 0);             /* BatchNorm, Relu in the row units */
+        assert_int_equal(r.sum.macs, 4089184256LL);   /* qrun info */
+        assert_int_equal(r.sum.n_host, 1);            /* Softmax */
+        assert_true(r.sum.n_folded >= 239);           /* the ConstantOfShape weights */
+        assert_true(r.sum.n_fused > 0);               /* BatchNorm, Relu in the row units */
         assert_near(r.sum.weight_bytes, 25502912, 0); /* int8 weights (Conv + Gemm) */
         assert_string_equal(r.first.dtype, "int8");
         /* edge_small's 2 MB cannot hold the weights: layer by layer, streamed. */

@@ -31,8 +31,8 @@ typedef struct cli {
     const char *output_dir;
     const char *output_format; /* "pb" | "npy" */
     const char *backend;
-    const char *hw;  /* --hw PRESET|FILE */
-    const char *sim; /* --sim MODE */
+    const char *hw;    /* --hw PRESET|FILE */
+    const char *sim;   /* --sim MODE */
     const char *dtype; /* --dtype FMT (accel_sim timing) */
     bool json;
     bool random_input;
@@ -171,10 +171,10 @@ static void json_number(FILE *f, double v) {
 /* ---- argument parsing --------------------------------------------------- */
 
 static bool option_takes_value(const char *a) {
-    static const char *const with_value[] = {"--inputs",        "--input",   "--output-dir",
-                                             "--output-format", "--backend", "--threads",
-                                             "--repeat",        "--requant", "--fp8-accum",
-                                             "--hw",            "--sim",     "--dtype"};
+    static const char *const with_value[] = {
+        "--inputs",    "--input",   "--output-dir", "--output-format",
+        "--backend",   "--threads", "--repeat",     "--requant",
+        "--fp8-accum", "--hw",      "--sim",        "--dtype"};
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
         if (strcmp(a, with_value[k]) == 0)
             return true;

@@ -169,9 +169,9 @@ static void print_op_json(FILE *f, const qrun_sim_node *nd) {
             "\"noc\": %.6g, \"offchip\": %.6g, \"host\": %.6g}, \"energy_uj\": ",
             nd->op_type, nd->placement, nd->dtype, nd->mapping, nd->banks,
             nd->weights_streamed ? "true" : "false", (long long)nd->macs, nd->cycles,
-            nd->compute_cycles, nd->noc_stall_cycles, nd->memory_stall_cycles,
-            nd->dispatch_cycles, nd->time_us, nd->host_link_us, nd->utilization, nd->bytes_sram,
-            nd->bytes_noc, nd->bytes_offchip, nd->bytes_host);
+            nd->compute_cycles, nd->noc_stall_cycles, nd->memory_stall_cycles, nd->dispatch_cycles,
+            nd->time_us, nd->host_link_us, nd->utilization, nd->bytes_sram, nd->bytes_noc,
+            nd->bytes_offchip, nd->bytes_host);
     print_energy_json(f, nd->energy_kind_uj, nd->energy_uj);
     fprintf(f, "}");
 }

@@ -143,8 +143,8 @@ static bool dtype_listed(const accel_ctx *ctx,
                  "(quantize the model, or time it with --sim timing --dtype)",
                  node->op_type, qrun_dtype_name(e), ctx->hw.name);
     else
-        snprintf(why, why_cap, "accel_sim: hardware '%s' has no datapath for %s (%s)",
-                 ctx->hw.name, qrun_dtype_name(e), node->op_type);
+        snprintf(why, why_cap, "accel_sim: hardware '%s' has no datapath for %s (%s)", ctx->hw.name,
+                 qrun_dtype_name(e), node->op_type);
     return false;
 }
 
@@ -287,8 +287,9 @@ prepare_values(accel_ctx *ctx, op_info inf, const qrun_kernel_call *call, accel_
         an->arith = true;
         return accel_mac_prepare(&ctx->hw, an->mac_dtype, call, &an->mac);
     }
-    return ctx->ref.iface.prepare_node ? ctx->ref.iface.prepare_node(ctx->ref.ctx, call, &an->ref_data)
-                                       : QRUN_OK;
+    return ctx->ref.iface.prepare_node
+               ? ctx->ref.iface.prepare_node(ctx->ref.ctx, call, &an->ref_data)
+               : QRUN_OK;
 }
 
 static qrun_status accel_prepare(void *vctx, const qrun_kernel_call *call, void **op_data) {

@@ -39,9 +39,9 @@
 typedef struct accel_acc {
     hw_acc_kind kind;
     int bits;
-    int64_t lo, hi;       /* int, fixed: register range */
-    qrun_fp8_accum facc;  /* float: the format after every add */
-    int lsb_exp;          /* fixed: the register's LSB is 2^lsb_exp */
+    int64_t lo, hi;      /* int, fixed: register range */
+    qrun_fp8_accum facc; /* float: the format after every add */
+    int lsb_exp;         /* fixed: the register's LSB is 2^lsb_exp */
 } accel_acc;
 
 /**

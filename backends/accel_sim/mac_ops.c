@@ -127,7 +127,8 @@ bool accel_mac_supports(const qrun_node *node,
         io.as = inputs[1], io.ws = n_inputs > 4 ? inputs[4] : NULL;
         io.wzp = n_inputs > 5 ? inputs[5] : NULL;
         int yi = node->op == QRUN_OP_MS_QGEMM ? 7 : 6;
-        io.ys = n_inputs > yi ? inputs[yi] : NULL, io.yzp = n_inputs > yi + 1 ? inputs[yi + 1] : NULL;
+        io.ys = n_inputs > yi ? inputs[yi] : NULL,
+        io.yzp = n_inputs > yi + 1 ? inputs[yi + 1] : NULL;
     } else {
         io.wzp = n_inputs > 3 ? inputs[3] : NULL;
     }
@@ -172,8 +173,8 @@ qrun_status accel_mac_prepare(const hw_config *hw,
 /* How a channel's outputs leave the row unit: int32 as is, requantized, or float (QGemm). */
 typedef struct row_out {
     qrun_requant rq;
-    float fbias;  /* FP8: bias / y_scale */
-    float fmult;  /* QGemm without y_scale: float output multiplier */
+    float fbias; /* FP8: bias / y_scale */
+    float fmult; /* QGemm without y_scale: float output multiplier */
     int32_t zp, qmin, qmax;
 } row_out;
 
@@ -199,8 +200,8 @@ static qrun_status row_out_init(const accel_mac_op *op,
         return qrun_requant_init(&r->rq, m, mode, call->err);
     }
     double sy = scale_at(io->ys, 0);
-    double mult = qrun_requant_multiplier(scale_at(io->as, 0), scale_at(io->ws, ch), sy,
-                                          io->as->dtype);
+    double mult =
+        qrun_requant_multiplier(scale_at(io->as, 0), scale_at(io->ws, ch), sy, io->as->dtype);
     if (op->fp8)
         r->fbias = io->bias ? (float)get(io->bias, ch) / (float)sy : 0.0f;
     else
@@ -217,8 +218,8 @@ static int32_t clamp32(int64_t v) {
 }
 
 /* Write output i from an integer register (the row unit takes a 32-bit value). */
-static void put_int(const accel_mac_op *op, const mac_io *io, const row_out *r, int64_t i,
-                    int64_t reg) {
+static void
+put_int(const accel_mac_op *op, const mac_io *io, const row_out *r, int64_t i, int64_t reg) {
     int32_t v = clamp32(reg);
     if (!qlinear_op(op->op)) {
         ((int32_t *)io->y->data)[i] = v;
@@ -233,8 +234,8 @@ static void put_int(const accel_mac_op *op, const mac_io *io, const row_out *r, 
     }
 }
 
-static void put_fp8(const accel_mac_op *op, const mac_io *io, const row_out *r, int64_t i,
-                    const accel_freg *reg) {
+static void put_fp8(
+    const accel_mac_op *op, const mac_io *io, const row_out *r, int64_t i, const accel_freg *reg) {
     float sum = accel_fp8_value(&op->acc, reg);
     ((uint8_t *)io->y->data)[i] = qrun_fp8_requantize(io->y->dtype, sum, r->rq.mult, r->fbias);
 }
@@ -249,7 +250,8 @@ typedef struct operand {
 } operand;
 
 static operand operand_of(const struct qrun_tensor *t, const qrun_fp8_table *tab, bool fp8) {
-    return (operand){.data = t->data, .u8 = t->dtype == QRUN_DTYPE_UINT8, .lut = fp8 ? tab->v : NULL};
+    return (operand){
+        .data = t->data, .u8 = t->dtype == QRUN_DTYPE_UINT8, .lut = fp8 ? tab->v : NULL};
 }
 
 static inline int32_t int_at(const operand *o, int64_t i) {
@@ -342,9 +344,8 @@ static qrun_status conv_run(const accel_mac_op *op, const qrun_kernel_call *call
         a.wzp = op->fp8 ? 0 : zp_at(io.wzp, m);
         a.w_base = m * cg * kk;
         /* QLinearConv's int32 bias is preloaded into the register. */
-        int64_t init = !op->fp8 && io.bias
-                           ? accel_sat(&op->acc, ((const int32_t *)io.bias->data)[m])
-                           : 0;
+        int64_t init =
+            !op->fp8 && io.bias ? accel_sat(&op->acc, ((const int32_t *)io.bias->data)[m]) : 0;
         for (int64_t b = 0; b < p->batch; b++) {
             a.x_base = (b * p->c_in + (m / mg) * cg) * in_sp;
             int64_t od[QRUN_MAX_RANK] = {0}, yi = (b * p->c_out + m) * out_sp;
@@ -397,8 +398,9 @@ static qrun_status matmul_run(const accel_mac_op *op, const qrun_kernel_call *ca
             if (c) {
                 int64_t crows = c->rank == 2 ? c->dims[0] : 1;
                 int64_t ccols = c->rank >= 1 ? c->dims[c->rank - 1] : 1;
-                reg = accel_sat(&op->acc, ((const int32_t *)c->data)[(crows > 1 ? i : 0) * ccols +
-                                                                      (ccols > 1 ? j : 0)]);
+                reg = accel_sat(
+                    &op->acc,
+                    ((const int32_t *)c->data)[(crows > 1 ? i : 0) * ccols + (ccols > 1 ? j : 0)]);
             }
             for (int64_t k = 0; k < op->k; k++) {
                 int32_t av = int_at(&a, i * sar + k * sak) - azp;

@@ -26,10 +26,10 @@ typedef struct accel_mac_op {
     bool conv;
     bool fp8;
     accel_acc acc;
-    qrun_fp8_table ta, tw;  /* FP8 decode tables of the two operands */
-    qrun_conv_params p;     /* conv geometry */
-    int64_t rows, k, n;     /* matmul: output rows (all batch dims), K, N */
-    bool ta_t, tb_t;        /* QGemm transA, transB */
+    qrun_fp8_table ta, tw; /* FP8 decode tables of the two operands */
+    qrun_conv_params p;    /* conv geometry */
+    int64_t rows, k, n;    /* matmul: output rows (all batch dims), K, N */
+    bool ta_t, tb_t;       /* QGemm transA, transB */
 } accel_mac_op;
 
 /** @brief Input index of the weights (second GEMM operand) of a MAC op, -1 for other ops. */

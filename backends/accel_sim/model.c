@@ -103,7 +103,8 @@ static void fuse(walk *w, accel_model *m) {
     }
 }
 
-static qrun_status cost_at(const walk *w, accel_model_node *mn, int banks, bool stream, qrun_err *err) {
+static qrun_status
+cost_at(const walk *w, accel_model_node *mn, int banks, bool stream, qrun_err *err) {
     accel_work wk = mn->an->work;
     wk.banks = banks;
     wk.stream_weights = stream;
@@ -113,7 +114,8 @@ static qrun_status cost_at(const walk *w, accel_model_node *mn, int banks, bool 
 /* A fused op: no time of its own; the row unit's per-element energy. */
 static void cost_fused(const walk *w, accel_model_node *mn) {
     memset(&mn->cost, 0, sizeof mn->cost);
-    mn->cost.energy_pj[ACCEL_E_REQUANT] = (double)mn->an->work.outputs * w->hw->requant_pj_per_element;
+    mn->cost.energy_pj[ACCEL_E_REQUANT] =
+        (double)mn->an->work.outputs * w->hw->requant_pj_per_element;
     accel_cost_total(&mn->cost);
 }
 
@@ -213,7 +215,8 @@ static void totals(const walk *w, accel_model *m) {
     for (int k = 0; k < m->n_nodes; k++) {
         accel_model_node *mn = &m->nodes[k];
         if (mn->host_values > 0) {
-            mn->host_seconds = mn->host_bytes / link_bps + mn->host_values * w->hw->host_latency_us * 1e-6;
+            mn->host_seconds =
+                mn->host_bytes / link_bps + mn->host_values * w->hw->host_latency_us * 1e-6;
             mn->cost.bytes_host = mn->host_bytes;
             mn->cost.energy_pj[ACCEL_E_HOST] = mn->host_bytes * w->hw->host_pj_per_byte;
             accel_cost_total(&mn->cost);
@@ -246,9 +249,9 @@ static void place_nodes(walk *w, accel_model *m, int accel_backend) {
     for (int k = 0; k < w->g->n_nodes; k++) {
         accel_model_node *mn = &m->nodes[k];
         mn->node = &w->g->nodes[k];
-        mn->place = k < n_rec && rec[k].folded                ? ACCEL_PLACE_FOLDED
+        mn->place = k < n_rec && rec[k].folded                     ? ACCEL_PLACE_FOLDED
                     : k < n_rec && rec[k].backend == accel_backend ? ACCEL_PLACE_ACCEL
-                                                                  : ACCEL_PLACE_HOST;
+                                                                   : ACCEL_PLACE_HOST;
         if (mn->place != ACCEL_PLACE_ACCEL)
             continue;
         for (int a = 0; a < n_an && !mn->an; a++) {

@@ -36,7 +36,11 @@
 #include "backends/accel_sim/backend.h"
 #include "runtime/exec.h"
 
-typedef enum accel_place { ACCEL_PLACE_HOST = 0, ACCEL_PLACE_ACCEL, ACCEL_PLACE_FOLDED } accel_place;
+typedef enum accel_place {
+    ACCEL_PLACE_HOST = 0,
+    ACCEL_PLACE_ACCEL,
+    ACCEL_PLACE_FOLDED
+} accel_place;
 
 typedef struct accel_model_node {
     const qrun_node *node;

@@ -82,7 +82,9 @@ static void charge_energy(const hw_config *hw, const accel_work *w, accel_cost *
     bool mac = w->kind == ACCEL_WORK_MAC;
     double ops = mac ? (double)c->macs : w->kind == ACCEL_WORK_SIMD ? (double)w->ops : 0;
     e[ACCEL_E_MAC] = ops * mac_pj;
-    c->bytes_sram = mac ? (double)c->macs * operand_bytes + moved : w->kind == ACCEL_WORK_VIEW ? 0 : 2 * moved;
+    c->bytes_sram = mac                          ? (double)c->macs * operand_bytes + moved
+                    : w->kind == ACCEL_WORK_VIEW ? 0
+                                                 : 2 * moved;
     e[ACCEL_E_SRAM] = (mac ? (double)c->macs * operand_bytes : moved) * hw->sram_read_pj_per_byte +
                       (w->kind == ACCEL_WORK_VIEW ? 0 : moved) * hw->sram_write_pj_per_byte;
     e[ACCEL_E_ROTATOR] = mac && c->mapping == ACCEL_MAP_PE_OUTPUT
@@ -113,9 +115,10 @@ static void cost_rows(const hw_config *hw, const accel_work *w, double rate, acc
         double pes = banks * hw->pe_rows * hw->pes_per_row;
         c->waves = (int64_t)ceil_div((double)w->ops, pes * rate);
         c->compute_cycles = (double)c->waves;
-        c->requant_cycles = w->requant ? ceil_div((double)w->outputs,
-                                                  banks * hw->pe_rows * hw->requant_elements_per_cycle)
-                                       : 0;
+        c->requant_cycles =
+            w->requant
+                ? ceil_div((double)w->outputs, banks * hw->pe_rows * hw->requant_elements_per_cycle)
+                : 0;
     }
     double busy = c->compute_cycles + c->requant_cycles;
     double longest = fmax(busy, c->noc_cycles);
@@ -165,8 +168,8 @@ accel_sim_cost(const hw_config *hw, const accel_work *w, accel_cost *out, qrun_e
     out->stall_cycles = longest - busy;
     out->cycles = out->dispatch_cycles + longest;
     out->seconds = out->cycles / clock_hz;
-    out->utilization = (double)out->macs /
-                       (out->cycles * (double)out->banks * hw->pe_rows * hw->pes_per_row * out->rate);
+    out->utilization = (double)out->macs / (out->cycles * (double)out->banks * hw->pe_rows *
+                                            hw->pes_per_row * out->rate);
     charge_energy(hw, w, out);
     return QRUN_OK;
 }

@@ -308,8 +308,10 @@ typedef enum qrun_fp8_accum {
 
 /** What backend accel_sim simulates (see the accelerator simulation report below). */
 typedef enum qrun_sim_mode {
-    QRUN_SIM_FULL = 0,   /**< compute outputs on the accelerator's datapaths and time them (default) */
-    QRUN_SIM_TIMING = 1, /**< time only: no arithmetic on the accelerator, no weight values read */
+    /** compute outputs on the accelerator's datapaths and time them (default) */
+    QRUN_SIM_FULL = 0,
+    /** time only: no arithmetic on the accelerator, no weight values read */
+    QRUN_SIM_TIMING = 1,
 } qrun_sim_mode;
 
 typedef struct qrun_session_options {
@@ -433,7 +435,7 @@ QRUN_API qrun_status qrun_hw_to_text(qrun_hw *hw, const char **text);
 QRUN_API const char *qrun_sim_energy_name(int i);
 
 typedef struct qrun_sim_node {
-    const char *name;      /**< node name, owned by the model */
+    const char *name; /**< node name, owned by the model */
     const char *op_type;
     const char *placement; /**< "accel", "fused" (in the producer's row unit) or "host" */
     const char *dtype;     /**< datatype that set the rate ("int8", ...); "" on the host */
@@ -461,8 +463,8 @@ typedef struct qrun_sim_summary {
     int n_nodes;           /**< records (accel + fused + host nodes) */
     int n_accel;           /**< nodes on the accelerator, fused ones included */
     int n_fused;
-    int n_host;            /**< nodes that fell back to the host */
-    int n_folded;          /**< constants folded at plan time (weights from constant subgraphs) */
+    int n_host;   /**< nodes that fell back to the host */
+    int n_folded; /**< constants folded at plan time (weights from constant subgraphs) */
     int banks_used;
     int64_t macs;
     double weight_bytes;   /**< accelerator weights */
