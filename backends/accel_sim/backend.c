@@ -245,7 +245,7 @@ static void row_work(accel_ctx *ctx, const qrun_kernel_call *call, op_info inf, 
                       .outputs = numel(y),
                       .a_dtype = dt,
                       .w_dtype = dt,
-                      .in_bytes = moved,
+                      .in_bytes = inf.cls == OPC_VIEW ? 0 : moved,
                       .requant = qrun_dtype_bits(yt) <= 8 && qrun_dtype_bits(dt) <= 8 &&
                                  call->node->domain[0] != '\0'}; /* com.microsoft QLinear* */
     if (inf.cls == OPC_SIMD)

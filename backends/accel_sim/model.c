@@ -20,6 +20,7 @@ typedef struct walk {
     unsigned char *moved; /* per value: bit SIDE_x set once it was copied to side x */
     int *uses;            /* per value: consuming nodes (graph outputs count as a use) */
     int *fused_from_mac;  /* per value: 1 when produced by a MAC layer or an op fused into one */
+    unsigned char *is_const; /* per value: computed from constants only */
 } walk;
 
 static double value_bytes(const walk *w, int v) {
@@ -241,6 +242,16 @@ static void totals(const walk *w, accel_model *m) {
         m->energy_pj += m->energy_kind_pj[e];
 }
 
+/* Every input of n is an initializer or the result of a constant subgraph. */
+static bool const_inputs(const walk *w, const qrun_node *n) {
+    for (int i = 0; i < n->n_inputs; i++) {
+        int v = n->inputs[i];
+        if (v >= 0 && !w->is_const[v] && w->g->values[v].kind != QRUN_VALUE_CONSTANT)
+            return false;
+    }
+    return true;
+}
+
 static void place_nodes(walk *w, accel_model *m, int accel_backend) {
     int n_rec = 0;
     const qrun_exec_record *rec = qrun_exec_records(w->x, &n_rec);
@@ -252,6 +263,14 @@ static void place_nodes(walk *w, accel_model *m, int accel_backend) {
         mn->place = k < n_rec && rec[k].folded                     ? ACCEL_PLACE_FOLDED
                     : k < n_rec && rec[k].backend == accel_backend ? ACCEL_PLACE_ACCEL
                                                                    : ACCEL_PLACE_HOST;
+        /* A constant subgraph too large for the executor to fold still computes a constant:
+         * it is prepare-time work, and its result a stationary weight. */
+        if (const_inputs(w, mn->node))
+            mn->place = ACCEL_PLACE_FOLDED;
+        for (int o = 0; mn->place == ACCEL_PLACE_FOLDED && o < mn->node->n_outputs; o++) {
+            if (mn->node->outputs[o] >= 0)
+                w->is_const[mn->node->outputs[o]] = 1;
+        }
         if (mn->place != ACCEL_PLACE_ACCEL)
             continue;
         for (int a = 0; a < n_an && !mn->an; a++) {
@@ -286,9 +305,10 @@ qrun_status accel_model_eval(const qrun_graph *g,
     w.moved = qrun_calloc(alloc, nv, 1);
     w.uses = qrun_calloc(alloc, nv, sizeof *w.uses);
     w.fused_from_mac = qrun_calloc(alloc, nv, sizeof *w.fused_from_mac);
+    w.is_const = qrun_calloc(alloc, nv, 1);
     int *banks = qrun_calloc(alloc, (size_t)g->n_nodes + 1, sizeof *banks);
     qrun_status s = QRUN_OK;
-    if (!m->nodes || !w.side || !w.moved || !w.uses || !w.fused_from_mac || !banks)
+    if (!m->nodes || !w.side || !w.moved || !w.uses || !w.fused_from_mac || !w.is_const || !banks)
         s = qrun_errf(err, QRUN_E_NOMEM, "out of memory");
     if (!s) {
         m->n_nodes = g->n_nodes;
@@ -313,6 +333,7 @@ qrun_status accel_model_eval(const qrun_graph *g,
     qrun_free(alloc, w.moved);
     qrun_free(alloc, w.uses);
     qrun_free(alloc, w.fused_from_mac);
+    qrun_free(alloc, w.is_const);
     qrun_free(alloc, banks);
     if (s)
         accel_model_release(m, alloc);

@@ -134,7 +134,7 @@ accel_sim_cost(const hw_config *hw, const accel_work *w, accel_cost *out, qrun_e
     if (s)
         return s;
     double clock_hz = hw->clock_mhz * 1e6;
-    out->banks = (int)banks_of(hw, w);
+    out->banks = w->kind == ACCEL_WORK_VIEW ? 0 : (int)banks_of(hw, w);
     if (w->kind != ACCEL_WORK_MAC) {
         out->rate = hw->dtypes[slow].macs_per_pe_per_cycle;
         cost_rows(hw, w, out->rate, out);
