@@ -157,6 +157,8 @@ QRUN_API qrun_status qrun_session_sim_summary(const qrun_session *sess, qrun_sim
     out->host_link_bytes = m->host_bytes;
     out->host_link_us = m->host_seconds * 1e6;
     out->latency_us = m->latency_s * 1e6;
+    out->latency_pipelined_us = m->latency_pipelined_s * 1e6;
+    out->latency_layer_by_layer_us = m->latency_layer_s * 1e6;
     out->throughput_ips = m->period_s > 0 ? 1.0 / m->period_s : 0;
     out->energy_uj = m->energy_pj * 1e-6;
     out->average_w = m->period_s > 0 ? m->energy_pj * 1e-12 / m->period_s : 0;

@@ -191,12 +191,14 @@ static void print_sim_json(FILE *f, const qrun_session *sess, const qrun_sim_sum
             "\"partition\": {\"accel_nodes\": %d, \"fused_nodes\": %d, \"host_nodes\": %d, "
             "\"folded_constants\": %d, \"host_link_bytes\": %.6g, \"host_link_us\": %.6g}, "
             "\"banks_used\": %d, \"macs\": %lld, \"weight_bytes\": %.6g, \"sram_bytes\": %.6g, "
-            "\"streamed_weight_bytes\": %.6g, \"average_w\": %.6g, \"effective_tops\": %.6g, "
+            "\"streamed_weight_bytes\": %.6g, \"latency_pipelined_us\": %.6g, "
+            "\"latency_layer_by_layer_us\": %.6g, \"average_w\": %.6g, \"effective_tops\": %.6g, "
             "\"energy_uj\": ",
             sum->mode, sum->hw, sum->execution, sum->n_accel, sum->n_fused, sum->n_host,
             sum->n_folded, sum->host_link_bytes, sum->host_link_us, sum->banks_used,
             (long long)sum->macs, sum->weight_bytes, sum->sram_bytes, sum->streamed_bytes,
-            sum->average_w, sum->effective_tops);
+            sum->latency_pipelined_us, sum->latency_layer_by_layer_us, sum->average_w,
+            sum->effective_tops);
     print_energy_json(f, sum->energy_kind_uj, sum->energy_uj);
     fprintf(f, "}");
 }
@@ -226,10 +228,12 @@ static void print_sim_text(FILE *f, const qrun_session *sess, const qrun_sim_sum
             "off-chip per inference\n",
             sum->banks_used, sum->weight_bytes, sum->sram_bytes, sum->streamed_bytes);
     fprintf(f,
-            "  latency %.4g us (batch 1), throughput %.4g inferences/s, energy %.4g uJ/inference, "
-            "average power %.4g W, %lld MACs, %.4g TOPS effective\n",
-            sum->latency_us, sum->throughput_ips, sum->energy_uj, sum->average_w,
-            (long long)sum->macs, sum->effective_tops);
+            "  latency %.4g us (batch 1; pipeline fill %.4g us, layer by layer %.4g us), "
+            "throughput %.4g inferences/s, energy %.4g uJ/inference, average power %.4g W, "
+            "%lld MACs, %.4g TOPS effective\n",
+            sum->latency_us, sum->latency_pipelined_us, sum->latency_layer_by_layer_us,
+            sum->throughput_ips, sum->energy_uj, sum->average_w, (long long)sum->macs,
+            sum->effective_tops);
     fprintf(f, "  energy uJ:");
     for (int k = 0; k < QRUN_SIM_ENERGY_KINDS; k++)
         fprintf(f, " %s %.4g", qrun_sim_energy_name(k), sum->energy_kind_uj[k]);

@@ -16,10 +16,10 @@ typedef struct walk {
     void *bctx;
     const hw_config *hw;
     const qrun_allocator *alloc;
-    unsigned char *side;  /* per value */
-    unsigned char *moved; /* per value: bit SIDE_x set once it was copied to side x */
-    int *uses;            /* per value: consuming nodes (graph outputs count as a use) */
-    int *fused_from_mac;  /* per value: 1 when produced by a MAC layer or an op fused into one */
+    unsigned char *side;     /* per value */
+    unsigned char *moved;    /* per value: bit SIDE_x set once it was copied to side x */
+    int *uses;               /* per value: consuming nodes (graph outputs count as a use) */
+    int *fused_from_mac;     /* per value: 1 when produced by a MAC layer or an op fused into one */
     unsigned char *is_const; /* per value: computed from constants only */
 } walk;
 
@@ -235,6 +235,7 @@ static void totals(const walk *w, accel_model *m) {
             stage_max = mn->cost.seconds;
     }
     m->latency_s = sum + m->host_seconds;
+    m->latency_layer_s = m->pipelined ? 0 : m->latency_s;
     m->period_s = m->pipelined ? fmax(stage_max, m->host_seconds) : m->latency_s;
     m->energy_kind_pj[ACCEL_E_STATIC] = w->hw->static_w * m->period_s * 1e12;
     m->energy_pj = 0;
@@ -290,13 +291,15 @@ static void place_nodes(walk *w, accel_model *m, int accel_backend) {
     }
 }
 
-qrun_status accel_model_eval(const qrun_graph *g,
-                             const qrun_exec *x,
-                             int accel_backend,
-                             void *bctx,
-                             const qrun_allocator *alloc,
-                             accel_model *m,
-                             qrun_err *err) {
+/* One schedule: pipelined (when it fits; else layer by layer) or layer by layer. */
+static qrun_status eval_schedule(const qrun_graph *g,
+                                 const qrun_exec *x,
+                                 int accel_backend,
+                                 void *bctx,
+                                 const qrun_allocator *alloc,
+                                 bool try_pipeline,
+                                 accel_model *m,
+                                 qrun_err *err) {
     memset(m, 0, sizeof *m);
     size_t nv = (size_t)g->n_values + 1;
     walk w = {.g = g, .x = x, .bctx = bctx, .hw = accel_sim_backend_hw(bctx), .alloc = alloc};
@@ -324,7 +327,7 @@ qrun_status accel_model_eval(const qrun_graph *g,
             else if (mn->place == ACCEL_PLACE_ACCEL)
                 mn->cost = mn->an->cost;
         }
-        m->pipelined = fits_pipelined(&w, m);
+        m->pipelined = try_pipeline && fits_pipelined(&w, m);
         s = m->pipelined ? pipeline(&w, m, banks, err) : layer_by_layer(&w, m, err);
     }
     if (!s)
@@ -338,6 +341,38 @@ qrun_status accel_model_eval(const qrun_graph *g,
     if (s)
         accel_model_release(m, alloc);
     return s;
+}
+
+qrun_status accel_model_eval(const qrun_graph *g,
+                             const qrun_exec *x,
+                             int accel_backend,
+                             void *bctx,
+                             const qrun_allocator *alloc,
+                             accel_model *m,
+                             qrun_err *err) {
+    qrun_status s = eval_schedule(g, x, accel_backend, bctx, alloc, true, m, err);
+    if (s || !m->pipelined)
+        return s;
+    /* The weights fit: a layer-by-layer pass over every bank (each layer's weights striped
+     * over all banks) is possible too. Keep the schedule with the higher throughput; latency
+     * is the lower of the two (a batch-1 stream would run the faster schedule). */
+    accel_model lbl;
+    s = eval_schedule(g, x, accel_backend, bctx, alloc, false, &lbl, err);
+    if (s) {
+        accel_model_release(m, alloc);
+        return s;
+    }
+    double pipelined_latency = m->latency_s, layer_latency = lbl.latency_s;
+    if (lbl.period_s < m->period_s) {
+        accel_model_release(m, alloc);
+        *m = lbl;
+    } else {
+        accel_model_release(&lbl, alloc);
+    }
+    m->latency_s = fmin(pipelined_latency, layer_latency);
+    m->latency_pipelined_s = pipelined_latency;
+    m->latency_layer_s = layer_latency;
+    return QRUN_OK;
 }
 
 void accel_model_release(accel_model *m, const qrun_allocator *alloc) {

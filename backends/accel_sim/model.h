@@ -26,6 +26,13 @@
  * in SRAM, the remaining layers stream theirs from off-chip memory each
  * inference (refused on chips without off-chip memory); latency = sum of
  * layers and host transfers, throughput = 1 / latency.
+ * When the weights fit, both schedules are possible (layer by layer with
+ * every layer's weights striped over all banks): the one with the higher
+ * throughput is kept (its per-node costs are reported), and the batch-1
+ * latency is the lower of the two: a pipeline of hundreds of small stages
+ * (DenseNet) is slower than one pass over all banks, and the pipeline's fill
+ * (every stage in turn, no overlap inside an inference) is a pessimistic
+ * latency for any deep network.
  *
  * Energy per inference = dynamic energy of every node + host-link energy +
  * static power x (1 / throughput); average power = energy x throughput.
@@ -66,6 +73,8 @@ typedef struct accel_model {
     double streamed_bytes; /* weights streamed from off-chip per inference */
     double host_bytes, host_seconds;
     double latency_s, period_s;
+    double latency_pipelined_s; /* the pipeline's fill when it was evaluated, else 0 */
+    double latency_layer_s;     /* a layer-by-layer pass, when that is the schedule kept */
     double energy_pj, energy_kind_pj[ACCEL_E_COUNT];
 } accel_model;
 

@@ -471,11 +471,13 @@ typedef struct qrun_sim_summary {
     double sram_bytes;     /**< on-chip SRAM */
     double streamed_bytes; /**< weights streamed from off-chip per inference */
     double host_link_bytes, host_link_us;
-    double latency_us;     /**< one inference, batch 1 */
-    double throughput_ips; /**< steady state, inferences per second */
-    double energy_uj;      /**< per inference (static power over 1 / throughput) */
-    double average_w;      /**< energy x throughput */
-    double effective_tops; /**< 2 x MACs x throughput */
+    double latency_us; /**< one inference, batch 1: the lower of the two schedules below */
+    double latency_pipelined_us;      /**< the pipeline's fill (0: weights do not fit) */
+    double latency_layer_by_layer_us; /**< one pass layer by layer over all banks */
+    double throughput_ips;            /**< steady state, inferences per second */
+    double energy_uj;                 /**< per inference (static power over 1 / throughput) */
+    double average_w;                 /**< energy x throughput */
+    double effective_tops;            /**< 2 x MACs x throughput */
     double energy_kind_uj[QRUN_SIM_ENERGY_KINDS];
 } qrun_sim_summary;
 

@@ -147,7 +147,7 @@ qlc=/usr/share/libonnx-testdata/data/node/test_qlinearconv
 if [ -d "$qlc" ]; then
   "$qrun" run "$qlc/model.onnx" --inputs "$qlc/test_data_set_0" --backend accel_sim --hw edge_small --output-dir "$tmp/qlc_sim" >"$tmp/out" 2>&1
   grep -q '^accel_sim full on edge_small (layer_pipelined)' "$tmp/out" && grep -q '^  QLinearConv_0,QLinearConv,accel,uint8,row_split_k,' "$tmp/out" \
-    && grep -q 'partition: accel: 1 nodes (0 fused into row units), host: 0 nodes' "$tmp/out" && grep -q 'latency .* us (batch 1), throughput' "$tmp/out" \
+    && grep -q 'partition: accel: 1 nodes (0 fused into row units), host: 0 nodes' "$tmp/out" && grep -q "latency .* us (batch 1; pipeline fill .* us, layer by layer .* us), throughput" "$tmp/out" \
     && cmp -s "$tmp/qlc_sim/output_0.pb" "$qlc/test_data_set_0/output_0.pb" \
     && ok "run --backend accel_sim report, datapath output" || bad "run --backend accel_sim report: $(head -c 600 "$tmp/out")"
   "$qrun" run "$qlc/model.onnx" --inputs "$qlc/test_data_set_0" --backend accel_sim --hw speedai240 --json >"$tmp/sim.json" 2>&1
@@ -166,7 +166,7 @@ d=json.load(open(sys.argv[1])); s=d["sim"]
 host=[o["op"] for o in d["ops"] if o["placement"]=="host"]
 assert s["mode"]=="timing" and s["macs"]==4089184256, s
 assert s["partition"]["folded_constants"]>0 and host==["Softmax"], host
-assert s["execution"]=="layer_pipelined" and d["latency_us"]>0 and d["throughput_ips"]*d["latency_us"]*1e-6>=1
+assert s["execution"]=="layer_pipelined" and 0<d["latency_us"]<=s["latency_pipelined_us"] and d["throughput_ips"]*s["latency_pipelined_us"]*1e-6>=1
 assert all(o["dtype"]=="int8" for o in d["ops"] if o["placement"]=="accel")
 ' "$tmp/light.json" && ok "run --sim timing --dtype int8 on a float model" || bad "run --sim timing --dtype int8: $(head -c 400 "$tmp/light.json") $(head -c 300 "$tmp/err")"
 fi
