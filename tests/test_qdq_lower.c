@@ -374,30 +374,23 @@ static void test_fp8_units(void **state) {
     /* FP8 steps grow with magnitude: a one-code move is at most 2^(e-3) y_scale units. */
     assert_true(d <= 4.0);
     gb_free(b);
-    /* A Conv unit in FP8 is lowered only when a backend runs FP8 QLinearConv. */
+    /* A Conv unit in FP8 lowers to QLinearConv on cpu_ref's FP8 datapath. */
     b = build_matmul(true, true);
     l = load_built(b, true);
-    qrun_lowering_info u;
-    assert_true(find_unit(l.m, "mm", &u));
-    if (!u.lowered)
-        expect_not_lowered(l.m, "mm", "no backend runs QLinearConv");
+    expect_lowered(l.m, "mm", "QLinearConv");
     unload(&l);
+    n_diff = 0;
+    d = compare_paths(b, 2, k_mm_in, -3.0f, 3.0f, 0.25, 1, &n_diff);
+    print_message("Conv float8e4m3fn: max %.3g (in units of y_scale), %d of 6 differ\n", d, n_diff);
+    assert_true(d <= 4.0);
     gb_free(b);
 }
 
-/*
- * The pass targets com.microsoft ops only when they are in the op table; until
- * then the unit stays float and says which op it needs.
- */
-static void expect_contrib(const qrun_model *m, const char *node, const char *op, const char *src) {
+/* Units whose integer form is a com.microsoft op (QGemm, QLinearAdd, ...). */
+static void expect_contrib(const qrun_model *m, const char *node, const char *op) {
     char want[128];
-    if (qrun_op_lookup("com.microsoft", op) != QRUN_OP_UNKNOWN) {
-        snprintf(want, sizeof want, "com.microsoft %s", op);
-        expect_lowered(m, node, want);
-    } else {
-        snprintf(want, sizeof want, "no integer kernel for %s (needs com.microsoft %s)", src, op);
-        expect_not_lowered(m, node, want);
-    }
+    snprintf(want, sizeof want, "com.microsoft %s", op);
+    expect_lowered(m, node, want);
 }
 
 /* MatMul with B quantized per column (axis 1 of a 2-D B). */
@@ -444,7 +437,7 @@ static void test_concat_units(void **state) {
         if (same)
             expect_lowered(l.m, "cat", "Concat on int8");
         else
-            expect_contrib(l.m, "cat", "QLinearConcat", "Concat");
+            expect_contrib(l.m, "cat", "QLinearConcat");
         unload(&l);
         int n_diff = 0;
         double d = compare_paths(b, 4, k_conv_in, -2.0f, 2.0f, 0.05, 1, &n_diff);
@@ -488,7 +481,7 @@ static void test_add_unit(void **state) {
     add_entry(b, "s", "out", 0.07f, 3);
     gb_output(b, "out");
     loaded l = load_built(b, true);
-    expect_contrib(l.m, "add", "QLinearAdd", "Add");
+    expect_contrib(l.m, "add", "QLinearAdd");
     unload(&l);
     int n_diff = 0;
     double d = compare_paths(b, 4, k_conv_in, -2.0f, 2.0f, 0.07, 1, &n_diff);
@@ -520,7 +513,7 @@ static void test_gemm_unit(void **state) {
     add_entry(b, "y", "out", 0.25f, -3);
     gb_output(b, "out");
     loaded l = load_built(b, true);
-    expect_contrib(l.m, "gemm", "QGemm", "Gemm");
+    expect_contrib(l.m, "gemm", "QGemm");
     unload(&l);
     int n_diff = 0;
     double d = compare_paths(b, 2, k_mm_in, -3.0f, 3.0f, 0.25, 1, &n_diff);

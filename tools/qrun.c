@@ -612,6 +612,11 @@ static void print_lowering_text(const qrun_model *m) {
         printf("QDQ lowering: disabled (--no-lower)\n");
         return;
     }
+    if (n == 0) {
+        printf("QDQ lowering: no DequantizeLinear -> op -> QuantizeLinear units (integer ops "
+               "such as QLinearConv run as they are)\n");
+        return;
+    }
     for (int i = 0; i < n; i++) {
         qrun_lowering_info u;
         qrun_model_lowering_get(m, i, &u);

@@ -887,9 +887,15 @@ static qrun_status lw_movement_unit(lw *L, int k, bool *done, char *why, char *t
 
 /* ---- units that stay float ---------------------------------------------- */
 
-/* Does node k touch a DQ output or feed a Q? Then it is a unit for the report. */
+/*
+ * Does node k touch a DQ output or feed a Q? Then it is a unit for the report.
+ * Shape and Size read only the shape of their input: there is no arithmetic
+ * to move into the integer domain, so they are not units.
+ */
 static bool lw_is_unit(lw *L, int k) {
     const qrun_node *n = lw_node(L, k);
+    if (qrun_op_desc_get(n->op)->flags & QRUN_OPF_SHAPE_ONLY)
+        return false;
     for (int i = 0; i < n->n_inputs; i++) {
         if (lw_producer(L, n->inputs[i], QRUN_OP_DEQUANTIZE_LINEAR) >= 0)
             return true;
