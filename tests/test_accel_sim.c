@@ -910,6 +910,51 @@ static void test_timing_ignores_weights(void **state) {
     qrun_context_free(ctx);
 }
 
+/* Bad parameters give an error naming the node, not a crash: w_scale with 3 elements for 4
+ * output channels. */
+static void test_datapath_bad_params(void **state) {
+    (void)state;
+    qrun_context *ctx = NULL;
+    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
+    gbuild *b = gb_new(13);
+    int64_t xd[4] = {1, 2, 3, 3}, wd[4] = {4, 2, 1, 1}, sd[1] = {3};
+    gb_input(b, "x", T_UINT8, 4, xd);
+    int8_t w[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    float ws[3] = {0.1f, 0.2f, 0.3f};
+    gb_scalar_f32(b, "xs", 0.5f);
+    gb_scalar_u8(b, "xz", 0);
+    gb_init(b, "w", T_INT8, 4, wd, w, sizeof w);
+    gb_init(b, "ws", T_FLOAT, 1, sd, ws, sizeof ws);
+    gb_scalar_i8(b, "wz", 0);
+    gb_scalar_f32(b, "ys", 1.0f);
+    gb_scalar_u8(b, "yz", 0);
+    gb_node(b, "QLinearConv", "badconv", "x xs xz w ws wz ys yz", "y");
+    gb_output(b, "y");
+    qrun_model *m = NULL;
+    size_t n = 0;
+    uint8_t *buf = gb_pack(b, &n);
+    gb_free(b);
+    qrun_status st = qrun_model_load_bytes(ctx, buf, n, NULL, &m);
+    free(buf);
+    if (st == QRUN_OK) {
+        qrun_hw *hw = NULL;
+        assert_int_equal(qrun_hw_load(ctx, "edge_small", &hw), QRUN_OK);
+        qrun_session_options so;
+        qrun_session_options_init(&so);
+        so.backend = "accel_sim";
+        so.hw = hw;
+        qrun_session *sess = NULL;
+        st = qrun_session_create(ctx, m, &so, &sess);
+        qrun_session_free(sess);
+        qrun_hw_free(hw);
+        qrun_model_free(m);
+    }
+    assert_int_not_equal(st, QRUN_OK);
+    print_message("%s\n", qrun_context_errmsg(ctx));
+    assert_non_null(strstr(qrun_context_errmsg(ctx), "badconv"));
+    qrun_context_free(ctx);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm_row_split),
@@ -926,6 +971,7 @@ int main(void) {
         cmocka_unit_test(test_datapath_real_models_bit_identical),
         cmocka_unit_test(test_timing_float_model),
         cmocka_unit_test(test_timing_ignores_weights),
+        cmocka_unit_test(test_datapath_bad_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

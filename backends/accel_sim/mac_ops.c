@@ -141,6 +141,33 @@ bool accel_mac_supports(const qrun_node *node,
 
 /* ---- prepare ----------------------------------------------------------------- */
 
+static qrun_status count_error(const qrun_kernel_call *call, const char *what, int64_t n) {
+    if (n > 1)
+        return qrun_errf(call->err, QRUN_E_MODEL,
+                         "%s must have 1 element or one per output channel (%lld)", what,
+                         (long long)n);
+    return qrun_errf(call->err, QRUN_E_MODEL, "%s must have 1 element", what);
+}
+
+/* Parameter counts the kernels index by (out_ch output channels; a conv's bias has one per
+ * channel): per tensor, or per output channel for the weights' scale and zero point. */
+static qrun_status
+check_params(const qrun_kernel_call *call, const mac_io *io, int64_t out_ch, bool conv) {
+    const struct qrun_tensor *one[] = {io->as, io->azp, io->ys, io->yzp};
+    static const char *const one_names[] = {"x_scale", "x_zero_point", "y_scale", "y_zero_point"};
+    for (int i = 0; i < 4; i++) {
+        if (one[i] && numel(one[i]) != 1)
+            return count_error(call, one_names[i], 1);
+    }
+    if ((io->ws && !param_ok(io->ws, out_ch)) || (io->wzp && !param_ok(io->wzp, out_ch)))
+        return count_error(call, io->ws && !param_ok(io->ws, out_ch) ? "w_scale" : "w_zero_point",
+                           out_ch);
+    bool conv_bias = conv && io->bias;
+    if (conv_bias && (io->bias->rank != 1 || io->bias->dims[0] != out_ch))
+        return qrun_errf(call->err, QRUN_E_MODEL, "bias must have shape [%lld]", (long long)out_ch);
+    return QRUN_OK;
+}
+
 qrun_status accel_mac_prepare(const hw_config *hw,
                               qrun_dtype mac_dtype,
                               const qrun_kernel_call *call,
@@ -158,14 +185,24 @@ qrun_status accel_mac_prepare(const hw_config *hw,
         qrun_fp8_table_init(&op->ta, io.a->dtype);
         qrun_fp8_table_init(&op->tw, io.w->dtype);
     }
-    if (op->conv)
-        return qrun_conv_params_get(call->node, io.a, io.w, &op->p, call->err);
+    if (op->conv) {
+        s = qrun_conv_params_get(call->node, io.a, io.w, &op->p, call->err);
+        return s ? s : check_params(call, &io, op->p.c_out, true);
+    }
     op->ta_t = op->op == QRUN_OP_MS_QGEMM && qrun_node_attr_int(call->node, "transA", 0) != 0;
     op->tb_t = op->op == QRUN_OP_MS_QGEMM && qrun_node_attr_int(call->node, "transB", 0) != 0;
     op->k = io.w->dims[op->tb_t ? 1 : 0];
     op->n = io.w->dims[op->tb_t ? 0 : 1];
     op->rows = qrun_tensor_numel_(io.a) / (op->k ? op->k : 1);
-    return QRUN_OK;
+    s = check_params(call, &io, op->n, false);
+    const struct qrun_tensor *c = op->op == QRUN_OP_MS_QGEMM ? io.bias : NULL;
+    if (!s && c &&
+        (c->rank > 2 ||
+         (c->rank >= 1 && c->dims[c->rank - 1] != 1 && c->dims[c->rank - 1] != op->n) ||
+         (c->rank == 2 && c->dims[0] != 1 && c->dims[0] != op->rows)))
+        return qrun_errf(call->err, QRUN_E_MODEL, "C does not broadcast to [%lld, %lld]",
+                         (long long)op->rows, (long long)op->n);
+    return s;
 }
 
 /* ---- the row unit: one output from its accumulator ----------------------- */
