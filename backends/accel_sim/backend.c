@@ -8,6 +8,7 @@
 #include "runtime/alloc.h"
 #include "runtime/macs.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,6 +30,8 @@ typedef struct accel_ctx {
 /* ---- which ops, and what kind of work ---------------------------------------- */
 
 typedef enum op_class { OPC_NONE = 0, OPC_MAC, OPC_SIMD, OPC_MOVE, OPC_VIEW } op_class;
+
+enum { ALL_INPUTS = INT_MAX }; /* variadic ops: every input is an activation */
 
 typedef struct op_info {
     op_class cls;
@@ -57,10 +60,10 @@ static op_info op_info_of(qrun_op op) {
     case QRUN_OP_ADD:
     case QRUN_OP_MUL:
     case QRUN_OP_SUM:
-        return (op_info){OPC_SIMD, 8, 1};
+        return (op_info){OPC_SIMD, ALL_INPUTS, 1};
     case QRUN_OP_MS_QLINEAR_ADD:
     case QRUN_OP_MS_QLINEAR_MUL:
-        return (op_info){OPC_SIMD, 1, 1}; /* inputs 0 and 3 are the operands, see node_work */
+        return (op_info){OPC_SIMD, 1, 1}; /* inputs 0 and 3 are the operands: is_data_input */
     case QRUN_OP_MAX_POOL:
     case QRUN_OP_AVERAGE_POOL:
     case QRUN_OP_GLOBAL_AVERAGE_POOL:
@@ -70,9 +73,8 @@ static op_info op_info_of(qrun_op op) {
         return (op_info){OPC_SIMD, 1, 0};
     case QRUN_OP_CONCAT:
     case QRUN_OP_TRANSPOSE:
-        return (op_info){OPC_MOVE, 64, 0};
     case QRUN_OP_MS_QLINEAR_CONCAT: /* inputs: y_scale, y_zp, then (x, scale, zp) triples */
-        return (op_info){OPC_MOVE, 64, 0};
+        return (op_info){OPC_MOVE, ALL_INPUTS, 0};
     case QRUN_OP_RESHAPE:
     case QRUN_OP_FLATTEN:
     case QRUN_OP_SQUEEZE:
