@@ -174,6 +174,59 @@ static void test_dtype_rates(void **state) {
     hw_config_release(&hw);
 }
 
+/* Row-unit and data-movement ops on edge_small (4096 PEs, 204.8 GB/s of NoC, 800 MHz):
+ * an Add of two int8 tensors of 100000 elements on 4 of the 16 banks, a Concat moving 8192
+ * bytes, a Reshape. */
+static void test_row_ops(void **state) {
+    (void)state;
+    hw_config hw;
+    load_hw("edge_small", &hw);
+    qrun_err err;
+    accel_cost c;
+    /* Add: one operand in place, the other (100000 B) over the op's quarter of the network;
+     * 100000 ops over 1024 PEs = 98 passes; 100000 B / 51.2 GB/s = 1562.5 cycles: NoC-bound. */
+    accel_work add = {.kind = ACCEL_WORK_SIMD,
+                      .ops = 100000,
+                      .banks = 4,
+                      .outputs = 100000,
+                      .a_dtype = QRUN_DTYPE_INT8,
+                      .w_dtype = QRUN_DTYPE_INT8,
+                      .in_bytes = 100000,
+                      .requant = true};
+    assert_int_equal(accel_sim_cost(&hw, &add, &c, &err), QRUN_OK);
+    assert_int_equal(c.banks, 4);
+    assert_near(c.compute_cycles, 98, 0);
+    assert_near(c.requant_cycles, ceil(100000 / 16.0), 0); /* 16 rows, 1 element per cycle */
+    assert_near(c.noc_cycles, 100000 / 51.2e9 * 0.8e9, 1e-9);
+    assert_near(c.cycles, 100 + 98 + 6250, 1e-9); /* requant-bound: 6348 > 1562.5 */
+    assert_near(c.energy_pj[ACCEL_E_MAC], 100000 * 0.115, 1e-6);
+    /* SRAM: reads 100000 ops x 1 B + the 100000 B that arrived, writes 100000 outputs. */
+    assert_near(c.bytes_sram, 300000, 0);
+    assert_near(c.energy_pj[ACCEL_E_SRAM], 300000 * 0.217, 1e-6);
+    assert_near(c.energy_pj[ACCEL_E_REQUANT], 100000 * 1.3, 1e-6);
+    assert_near(c.energy_pj[ACCEL_E_STATIC], 0.2 * c.seconds * 1e12 * 4 / 16, 1e-9);
+    /* Concat: 8192 B over the whole network, no arithmetic. */
+    accel_work cat = {.kind = ACCEL_WORK_MOVE,
+                      .outputs = 8192,
+                      .a_dtype = QRUN_DTYPE_INT8,
+                      .w_dtype = QRUN_DTYPE_INT8,
+                      .in_bytes = 8192};
+    assert_int_equal(accel_sim_cost(&hw, &cat, &c, &err), QRUN_OK);
+    assert_near(c.compute_cycles, 0, 0);
+    assert_near(c.cycles, 100 + 8192 / 204.8e9 * 0.8e9, 1e-9);
+    assert_near(c.energy_pj[ACCEL_E_MAC], 0, 0);
+    assert_near(c.bytes_noc, 8192, 0);
+    /* Reshape: free. */
+    accel_work view = {.kind = ACCEL_WORK_VIEW,
+                       .outputs = 8192,
+                       .a_dtype = QRUN_DTYPE_INT8,
+                       .w_dtype = QRUN_DTYPE_INT8};
+    assert_int_equal(accel_sim_cost(&hw, &view, &c, &err), QRUN_OK);
+    assert_near(c.cycles, 0, 0);
+    assert_near(c.energy_pj_total, 0, 0);
+    hw_config_release(&hw);
+}
+
 /* ---- the backend on real models ------------------------------------------ */
 
 typedef struct run_result {
@@ -963,6 +1016,7 @@ int main(void) {
         cmocka_unit_test(test_depthwise_pe_output),
         cmocka_unit_test(test_weight_spill),
         cmocka_unit_test(test_dtype_rates),
+        cmocka_unit_test(test_row_ops),
         cmocka_unit_test(test_backend_mnist_integer),
         cmocka_unit_test(test_backend_qoperator_model),
         cmocka_unit_test(test_backend_float_falls_back),

@@ -82,11 +82,21 @@ static void charge_energy(const hw_config *hw, const accel_work *w, accel_cost *
     bool mac = w->kind == ACCEL_WORK_MAC;
     double ops = mac ? (double)c->macs : w->kind == ACCEL_WORK_SIMD ? (double)w->ops : 0;
     e[ACCEL_E_MAC] = ops * mac_pj;
-    c->bytes_sram = mac                          ? (double)c->macs * operand_bytes + moved
-                    : w->kind == ACCEL_WORK_VIEW ? 0
-                                                 : 2 * moved;
-    e[ACCEL_E_SRAM] = (mac ? (double)c->macs * operand_bytes : moved) * hw->sram_read_pj_per_byte +
-                      (w->kind == ACCEL_WORK_VIEW ? 0 : moved) * hw->sram_write_pj_per_byte;
+    /* SRAM: a MAC reads both operands and writes results; an element op reads its operands
+     * (ops x the element size) and writes its outputs; a move reads and writes what it moves. */
+    double elem = dtype_bytes(w->a_dtype);
+    double reads = 0, writes = 0;
+    if (mac) {
+        reads = (double)c->macs * operand_bytes;
+        writes = moved;
+    } else if (w->kind == ACCEL_WORK_SIMD) {
+        reads = (double)w->ops * elem + moved;
+        writes = (double)w->outputs * elem;
+    } else if (w->kind == ACCEL_WORK_MOVE) {
+        reads = writes = moved;
+    }
+    c->bytes_sram = reads + writes;
+    e[ACCEL_E_SRAM] = reads * hw->sram_read_pj_per_byte + writes * hw->sram_write_pj_per_byte;
     e[ACCEL_E_ROTATOR] = mac && c->mapping == ACCEL_MAP_PE_OUTPUT
                              ? (double)c->macs * dtype_bytes(w->a_dtype) * hw->rotator_pj_per_byte
                              : 0;
