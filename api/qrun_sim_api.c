@@ -111,6 +111,7 @@ QRUN_API qrun_status qrun_session_sim_node(const qrun_session *sess, int i, qrun
     out->mapping = on && mn->an->work.kind == ACCEL_WORK_MAC && !mn->fused
                        ? accel_mapping_name(c->mapping)
                        : "";
+    out->accumulator = on ? mn->an->accumulator : "";
     out->banks = c->banks;
     out->weights_streamed = mn->streamed;
     out->macs = c->macs;

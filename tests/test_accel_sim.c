@@ -279,8 +279,11 @@ static qrun_status run_model_opts(qrun_context *ctx,
         for (int i = r->n_sim - 1; i >= 0; i--) {
             qrun_sim_node nd;
             assert_int_equal(qrun_session_sim_node(sess, i, &nd), QRUN_OK);
-            if (nd.macs > 0)
+            if (nd.macs > 0) {
                 r->first = nd;
+                snprintf(r->first_acc, sizeof r->first_acc, "%s", nd.accumulator);
+                r->first.accumulator = NULL;
+            }
             r->node_seconds += nd.time_us * 1e-6;
             r->node_host_us += nd.host_link_us;
             r->node_host_bytes += nd.bytes_host;
@@ -372,6 +375,7 @@ static void test_backend_mnist_integer(void **state) {
     assert_string_equal(sim.first.op_type, "ConvInteger");
     assert_string_equal(sim.first.placement, "accel");
     assert_string_equal(sim.first.dtype, "uint8");
+    assert_string_equal(sim.first_acc, "int32");
     assert_int_equal(sim.first.macs, 6272 * 25);
     assert_true(sim.first.banks >= 1 && sim.first.banks <= 16);
     /* Its input (the host's QuantizeLinear output, 784 bytes) crossed the host link. */

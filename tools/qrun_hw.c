@@ -162,12 +162,13 @@ static void print_op_json(FILE *f, const qrun_sim_node *nd) {
     json_name(f, nd->name);
     fprintf(f,
             ", \"op\": \"%s\", \"placement\": \"%s\", \"dtype\": \"%s\", \"mapping\": \"%s\", "
+            "\"accumulator\": \"%s\", "
             "\"banks\": %d, \"weights_streamed\": %s, \"macs\": %lld, \"cycles\": %.6g, "
             "\"compute_cycles\": %.6g, \"noc_stall_cycles\": %.6g, "
             "\"memory_stall_cycles\": %.6g, \"dispatch_cycles\": %.6g, \"time_us\": %.6g, "
             "\"host_link_us\": %.6g, \"utilization\": %.6g, \"bytes\": {\"sram\": %.6g, "
             "\"noc\": %.6g, \"offchip\": %.6g, \"host\": %.6g}, \"energy_uj\": ",
-            nd->op_type, nd->placement, nd->dtype, nd->mapping, nd->banks,
+            nd->op_type, nd->placement, nd->dtype, nd->mapping, nd->accumulator, nd->banks,
             nd->weights_streamed ? "true" : "false", (long long)nd->macs, nd->cycles,
             nd->compute_cycles, nd->noc_stall_cycles, nd->memory_stall_cycles, nd->dispatch_cycles,
             nd->time_us, nd->host_link_us, nd->utilization, nd->bytes_sram, nd->bytes_noc,

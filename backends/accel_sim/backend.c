@@ -279,6 +279,13 @@ static qrun_dtype slower(const hw_config *hw, qrun_dtype a, qrun_dtype w) {
 
 static qrun_status
 prepare_values(accel_ctx *ctx, op_info inf, const qrun_kernel_call *call, accel_sim_node *an) {
+    if (inf.cls == OPC_MAC) {
+        accel_acc acc;
+        qrun_err quiet;
+        if (accel_acc_init(&acc, &ctx->hw, an->mac_dtype, an->work.a_dtype, an->work.w_dtype,
+                           &quiet) == QRUN_OK)
+            accel_acc_describe(&acc, an->accumulator, sizeof an->accumulator);
+    }
     /* Constant nodes are folded at plan time: their values must be the real ones. */
     bool folding = all_inputs_known(call);
     if (inf.cls == OPC_MAC && ctx->mode == QRUN_SIM_TIMING && !folding) {

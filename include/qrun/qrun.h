@@ -437,11 +437,12 @@ QRUN_API const char *qrun_sim_energy_name(int i);
 typedef struct qrun_sim_node {
     const char *name; /**< node name, owned by the model */
     const char *op_type;
-    const char *placement; /**< "accel", "fused" (in the producer's row unit) or "host" */
-    const char *dtype;     /**< datatype that set the rate ("int8", ...); "" on the host */
-    const char *mapping;   /**< MAC nodes: "pe_output" or "row_split_k"; else "" */
-    int banks;             /**< banks the node runs on */
-    bool weights_streamed; /**< weights come from off-chip memory every inference */
+    const char *placement;   /**< "accel", "fused" (in the producer's row unit) or "host" */
+    const char *dtype;       /**< datatype that set the rate ("int8", ...); "" on the host */
+    const char *mapping;     /**< MAC nodes: "pe_output" or "row_split_k"; else "" */
+    const char *accumulator; /**< MAC nodes: "int32", "float16", "fixed40@2^-12" ...; else "" */
+    int banks;               /**< banks the node runs on */
+    bool weights_streamed;   /**< weights come from off-chip memory every inference */
     int64_t macs;
     double cycles;              /**< total, at the hardware clock (host-link time excluded) */
     double compute_cycles;      /**< MAC waves / SIMD passes with rotator, reduce and requant */
