@@ -233,7 +233,8 @@ typedef struct run_result {
     qrun_tensor *out;
     char hw[64]; /* the summary's hw name, copied: it lives as long as the session */
     int n_sim;
-    qrun_sim_node first;                                         /* the first record with MACs */
+    qrun_sim_node first; /* the first record with MACs */
+    char first_acc[32];  /* its accumulator, copied: the string lives as long as the session */
     double node_seconds, node_host_us, node_host_bytes, node_pj; /* sums over the records */
     qrun_sim_summary sum;
 } run_result;
