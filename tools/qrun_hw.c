@@ -206,15 +206,15 @@ static void print_sim_json(FILE *f, const qrun_session *sess, const qrun_sim_sum
 
 static void print_sim_text(FILE *f, const qrun_session *sess, const qrun_sim_summary *sum) {
     fprintf(f, "accel_sim %s on %s (%s)\n", sum->mode, sum->hw, sum->execution);
-    fprintf(f, "  node,op,placement,dtype,mapping,banks,macs,cycles,compute_cycles,"
+    fprintf(f, "  node,op,placement,dtype,mapping,accumulator,banks,macs,cycles,compute_cycles,"
                "noc_stall_cycles,memory_stall_cycles,dispatch_cycles,time_us,host_link_us,"
                "utilization,energy_uj\n");
     for (int i = 0; i < sum->n_nodes; i++) {
         qrun_sim_node nd;
         if (qrun_session_sim_node(sess, i, &nd) != QRUN_OK)
             continue;
-        fprintf(f, "  %s,%s,%s,%s,%s,%d,%lld,%.0f,%.0f,%.0f,%.0f,%.0f,%.4g,%.4g,%.4f,%.4g\n",
-                nd.name, nd.op_type, nd.placement, nd.dtype, nd.mapping, nd.banks,
+        fprintf(f, "  %s,%s,%s,%s,%s,%s,%d,%lld,%.0f,%.0f,%.0f,%.0f,%.0f,%.4g,%.4g,%.4f,%.4g\n",
+                nd.name, nd.op_type, nd.placement, nd.dtype, nd.mapping, nd.accumulator, nd.banks,
                 (long long)nd.macs, nd.cycles, nd.compute_cycles, nd.noc_stall_cycles,
                 nd.memory_stall_cycles, nd.dispatch_cycles, nd.time_us, nd.host_link_us,
                 nd.utilization, nd.energy_uj);
