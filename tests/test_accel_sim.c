@@ -1015,6 +1015,96 @@ static void test_datapath_bad_params(void **state) {
     qrun_context_free(ctx);
 }
 
+/* ONNX 1.22 node tests of QLinearMatMul with int8/uint8 operands and float16/float32 scales:
+ * on the accelerator's datapath, outputs equal the expected ones. */
+static void test_datapath_onnx122_qlinearmatmul(void **state) {
+    (void)state;
+    static const char *const cases[] = {
+        "test_qlinearmatmul_2D_int8_float16", "test_qlinearmatmul_2D_int8_float32",
+        "test_qlinearmatmul_2D_uint8_float16", "test_qlinearmatmul_2D_uint8_float32"};
+    const char *root = MODELS "/onnx-node-v1.22";
+    if (access(root, R_OK) != 0)
+        skip();
+    qrun_context *ctx = NULL;
+    qrun_hw *hw = NULL;
+    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
+    assert_int_equal(qrun_hw_load(ctx, "speedai240", &hw), QRUN_OK);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char model[512], dir[512], want_path[512];
+        snprintf(model, sizeof model, "%s/%s/model.onnx", root, cases[c]);
+        snprintf(dir, sizeof dir, "%s/%s/test_data_set_0", root, cases[c]);
+        snprintf(want_path, sizeof want_path, "%s/output_0.pb", dir);
+        qrun_model *m = NULL;
+        qrun_tensor *want = NULL;
+        assert_int_equal(qrun_model_load(ctx, model, &m), QRUN_OK);
+        assert_int_equal(qrun_tensor_load_file(ctx, want_path, &want), QRUN_OK);
+        run_result sim;
+        if (run_model(ctx, m, "accel_sim", hw, dir, &sim) != QRUN_OK)
+            fail_msg("%s: %s", cases[c], qrun_context_errmsg(ctx));
+        if (sim.sum.n_accel != 1)
+            fail_msg("%s: %d nodes on the accelerator", cases[c], sim.sum.n_accel);
+        assert_same_values(want, sim.out);
+        qrun_tensor_free(sim.out);
+        qrun_tensor_free(want);
+        qrun_model_free(m);
+    }
+    qrun_hw_free(hw);
+    qrun_context_free(ctx);
+}
+
+/* FP8 QLinearMatMul (E4M3FN, [3, 40] x [40, 5]): float32 and float16 accumulators give cpu_ref's
+ * outputs with the matching --fp8-accum. */
+static void test_datapath_fp8_matmul(void **state) {
+    (void)state;
+    qrun_context *ctx = NULL;
+    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
+    gbuild *b = gb_new(21);
+    int64_t ad[2] = {3, 40}, bd[2] = {40, 5};
+    gb_input(b, "a", T_E4M3FN, 2, ad);
+    uint8_t zero = 0, bw[200];
+    uint32_t seed = 99;
+    for (size_t i = 0; i < sizeof bw; i++) {
+        do {
+            seed = seed * 1664525u + 1013904223u;
+            bw[i] = (uint8_t)(seed >> 12);
+        } while (!(fabsf(qrun_fp8_decode(QRUN_DTYPE_FLOAT8E4M3FN, bw[i])) <= 32.0f));
+    }
+    gb_scalar_f32(b, "as", 0.5f);
+    gb_init(b, "az", T_E4M3FN, 0, NULL, &zero, 1);
+    gb_init(b, "b", T_E4M3FN, 2, bd, bw, sizeof bw);
+    gb_scalar_f32(b, "bs", 0.125f);
+    gb_init(b, "bz", T_E4M3FN, 0, NULL, &zero, 1);
+    gb_scalar_f32(b, "ys", 4.0f);
+    gb_init(b, "yz", T_E4M3FN, 0, NULL, &zero, 1);
+    gb_node(b, "QLinearMatMul", "mm", "a as az b bs bz ys yz", "y");
+    gb_output(b, "y");
+    qrun_model *m = load_built(ctx, b);
+    qrun_tensor *a = NULL;
+    assert_int_equal(qrun_tensor_create(ctx, QRUN_DTYPE_FLOAT8E4M3FN, 2, ad, NULL, &a), QRUN_OK);
+    uint8_t *av = qrun_tensor_data(a);
+    for (int i = 0; i < 120; i++) {
+        do {
+            seed = seed * 1664525u + 1013904223u;
+            av[i] = (uint8_t)(seed >> 12);
+        } while (!(fabsf(qrun_fp8_decode(QRUN_DTYPE_FLOAT8E4M3FN, av[i])) <= 32.0f));
+    }
+    qrun_hw *f32 = NULL, *f16 = hw_with_accumulator(ctx, "speedai240", "fp8e4m3", "float", 16);
+    assert_int_equal(qrun_hw_load(ctx, "speedai240", &f32), QRUN_OK);
+    qrun_tensor *r32 = run_one(ctx, m, "cpu_ref", NULL, QRUN_FP8_ACCUM_FP32, a);
+    qrun_tensor *r16 = run_one(ctx, m, "cpu_ref", NULL, QRUN_FP8_ACCUM_FP16, a);
+    qrun_tensor *y32 = run_one(ctx, m, "accel_sim", f32, QRUN_FP8_ACCUM_FP32, a);
+    qrun_tensor *y16 = run_one(ctx, m, "accel_sim", f16, QRUN_FP8_ACCUM_FP32, a);
+    assert_same_values(r32, y32);
+    assert_same_values(r16, y16);
+    qrun_tensor *outs[] = {r32, r16, y32, y16, a};
+    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++)
+        qrun_tensor_free(outs[i]);
+    qrun_hw_free(f32);
+    qrun_hw_free(f16);
+    qrun_model_free(m);
+    qrun_context_free(ctx);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm_row_split),
@@ -1033,6 +1123,8 @@ int main(void) {
         cmocka_unit_test(test_timing_float_model),
         cmocka_unit_test(test_timing_ignores_weights),
         cmocka_unit_test(test_datapath_bad_params),
+        cmocka_unit_test(test_datapath_onnx122_qlinearmatmul),
+        cmocka_unit_test(test_datapath_fp8_matmul),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
