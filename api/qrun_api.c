@@ -11,6 +11,7 @@
 #include "runtime/lower/qdq.h"
 #include "runtime/macs.h"
 #include "runtime/npy.h"
+#include "runtime/quant.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -154,7 +155,21 @@ check_ops_supported(qrun_context *ctx, api_chain *chain, const qrun_graph *g, co
     return QRUN_OK;
 }
 
-/* Lower QDQ node units (unless the context says not to), then check every op. */
+/* Constant scales and zero points of the quantization ops are checked once, at load. */
+static qrun_status check_quant_params(qrun_context *ctx, const qrun_graph *g, const char *file) {
+    for (int k = 0; k < g->n_nodes; k++) {
+        const qrun_node *n = &g->nodes[k];
+        qrun_status s = qrun_quant_check_constants(g, n, &ctx->err);
+        if (s) {
+            qrun_err_prefix(&ctx->err, "%s: node '%s' (%s): ", file, n->name, n->op_type);
+            return s;
+        }
+    }
+    return QRUN_OK;
+}
+
+/* Check the constant quantization parameters (on the graph as written, so errors name the
+ * file's nodes), lower QDQ node units (unless the context says not to), then check every op. */
 static qrun_status model_prepare_graph(
     qrun_context *ctx, qrun_graph *g, const char *file, bool check, qrun_lower_report *rep) {
     api_chain chain;
@@ -162,7 +177,9 @@ static qrun_status model_prepare_graph(
         qrun_registry_create_chain("cpu_ref", ctx->alloc, chain.bs, &chain.n, &ctx->err);
     if (s)
         return s;
-    if (!ctx->no_qdq_lowering) {
+    if (check)
+        s = check_quant_params(ctx, g, file);
+    if (!s && !ctx->no_qdq_lowering) {
         s = qrun_lower_qdq(g, chain_supports, &chain, rep, &ctx->err);
         if (s)
             qrun_err_prefix(&ctx->err, "%s: QDQ lowering: ", file);

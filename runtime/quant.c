@@ -111,10 +111,18 @@ static qrun_status quant_map_block(qrun_qparam_map *m,
                          scale->rank, rank);
     for (int d = 0; d < rank; d++) {
         int64_t want = d == ax ? (dims[d] + block_size - 1) / block_size : dims[d];
-        if (scale->dims[d] != want)
-            return qrun_errf(err, QRUN_E_MODEL,
-                             "blocked quantization: scale dim %d is %lld, expected %lld", d,
-                             (long long)scale->dims[d], (long long)want);
+        if (scale->dims[d] == want)
+            continue;
+        if (d == ax) /* ceil(D / B) blocks: B must lie in [ceil(D/S), ceil(D/(S-1)) - 1] */
+            return qrun_errf(
+                err, QRUN_E_MODEL,
+                "blocked quantization: scale dim %d is %lld, expected %lld (= ceil(%lld "
+                "/ block_size %lld))",
+                d, (long long)scale->dims[d], (long long)want, (long long)dims[d],
+                (long long)block_size);
+        return qrun_errf(err, QRUN_E_MODEL,
+                         "blocked quantization: scale dim %d is %lld, expected %lld", d,
+                         (long long)scale->dims[d], (long long)want);
     }
     m->kind = QRUN_QPARAM_BLOCK;
     m->block = block_size;
@@ -149,11 +157,106 @@ qrun_status qrun_qparam_map_init(qrun_qparam_map *m,
         m->inner *= dims[d];
     if (block_size > 0)
         return quant_map_block(m, rank, dims, scale, ax, block_size, err);
+    if (rank >= 2 && scale->rank == rank)
+        return qrun_errf(err, QRUN_E_MODEL,
+                         "scale has the input's rank %d (blocked quantization) but block_size is 0",
+                         rank);
     if (scale->rank != 1 || scale->dims[0] != dims[ax])
         return qrun_errf(err, QRUN_E_MODEL,
                          "per-axis scale must be 1-D of length %lld (axis %d), got %lld elements",
                          (long long)dims[ax], ax, (long long)n);
     m->kind = QRUN_QPARAM_AXIS;
+    return QRUN_OK;
+}
+
+qrun_status
+qrun_quant_check_scale(const struct qrun_tensor *scale, const char *what, qrun_err *err) {
+    if (!scale || !scale->data)
+        return QRUN_OK;
+    int64_t n = qrun_tensor_numel_(scale);
+    for (int64_t i = 0; i < n; i++) {
+        double v = qrun_tensor_get_f64(scale, i);
+        if (v > 0 && isfinite(v))
+            continue;
+        if (n == 1)
+            return qrun_errf(err, QRUN_E_MODEL, "%s is %g; a scale must be positive and finite",
+                             what, v);
+        return qrun_errf(err, QRUN_E_MODEL,
+                         "%s element %lld is %g; a scale must be positive and finite", what,
+                         (long long)i, v);
+    }
+    return QRUN_OK;
+}
+
+qrun_status
+qrun_quant_check_zero_point(const struct qrun_tensor *zp, const char *what, qrun_err *err) {
+    if (!zp || !zp->data || zp->dtype != QRUN_DTYPE_INT32)
+        return QRUN_OK;
+    const int32_t *v = zp->data;
+    for (int64_t i = 0; i < qrun_tensor_numel_(zp); i++) {
+        if (v[i] != 0)
+            return qrun_errf(err, QRUN_E_MODEL,
+                             "%s: an int32 zero point must be 0 (int32 has no zero point), element "
+                             "%lld is %d",
+                             what, (long long)i, (int)v[i]);
+    }
+    return QRUN_OK;
+}
+
+/* Which inputs of each quantization op are scales and zero points. */
+typedef struct quant_param_role {
+    int input;
+    const char *name;
+    bool is_scale;
+} quant_param_role;
+
+static int quant_param_roles(const qrun_node *n, const quant_param_role **out) {
+    static const quant_param_role q[] = {{1, "y_scale", true}, {2, "y_zero_point", false}};
+    static const quant_param_role dq[] = {{1, "x_scale", true}, {2, "x_zero_point", false}};
+    static const quant_param_role conv[] = {{1, "x_scale", true}, {2, "x_zero_point", false},
+                                            {4, "w_scale", true}, {5, "w_zero_point", false},
+                                            {6, "y_scale", true}, {7, "y_zero_point", false}};
+    static const quant_param_role mm[] = {{1, "a_scale", true}, {2, "a_zero_point", false},
+                                          {4, "b_scale", true}, {5, "b_zero_point", false},
+                                          {6, "y_scale", true}, {7, "y_zero_point", false}};
+    static const quant_param_role conv_int[] = {{2, "x_zero_point", false},
+                                                {3, "w_zero_point", false}};
+    static const quant_param_role mm_int[] = {{2, "a_zero_point", false},
+                                              {3, "b_zero_point", false}};
+#define QUANT_ROLES(a) (*out = (a), (int)(sizeof(a) / sizeof((a)[0])))
+    switch (n->op) {
+    case QRUN_OP_QUANTIZE_LINEAR:
+        return QUANT_ROLES(q);
+    case QRUN_OP_DEQUANTIZE_LINEAR:
+        return QUANT_ROLES(dq);
+    case QRUN_OP_QLINEAR_CONV:
+        return QUANT_ROLES(conv);
+    case QRUN_OP_QLINEAR_MATMUL:
+        return QUANT_ROLES(mm);
+    case QRUN_OP_CONV_INTEGER:
+        return QUANT_ROLES(conv_int);
+    case QRUN_OP_MATMUL_INTEGER:
+        return QUANT_ROLES(mm_int);
+    default:
+        return 0;
+    }
+#undef QUANT_ROLES
+}
+
+qrun_status
+qrun_quant_check_constants(const struct qrun_graph *g, const struct qrun_node *n, qrun_err *err) {
+    const quant_param_role *roles = NULL;
+    int nr = quant_param_roles(n, &roles);
+    for (int r = 0; r < nr; r++) {
+        int v = qrun_node_input(n, roles[r].input);
+        if (v < 0 || g->values[v].kind != QRUN_VALUE_CONSTANT)
+            continue;
+        const struct qrun_tensor *t = &g->values[v].info;
+        qrun_status st = roles[r].is_scale ? qrun_quant_check_scale(t, roles[r].name, err)
+                                           : qrun_quant_check_zero_point(t, roles[r].name, err);
+        if (st != QRUN_OK)
+            return st;
+    }
     return QRUN_OK;
 }
 

@@ -129,6 +129,29 @@ qrun_status qrun_qparam_map_init(qrun_qparam_map *m,
                                  int64_t block_size,
                                  qrun_err *err);
 
+/**
+ * @brief Values of quantization parameters, when known (data != NULL): every
+ * element of a scale must be positive and finite, and an int32 zero point
+ * (DequantizeLinear of int32, which has no zero point) must be 0. what names
+ * the input in the message ("x_scale", ...). QRUN_E_MODEL otherwise.
+ */
+qrun_status
+qrun_quant_check_scale(const struct qrun_tensor *scale, const char *what, qrun_err *err);
+qrun_status
+qrun_quant_check_zero_point(const struct qrun_tensor *zp, const char *what, qrun_err *err);
+
+struct qrun_graph;
+struct qrun_node;
+/**
+ * @brief Load-time check of the scale and zero-point inputs of node n that are
+ * graph constants (initializers, Constant nodes), with the two checks above,
+ * for QuantizeLinear, DequantizeLinear, QLinearConv, QLinearMatMul,
+ * ConvInteger and MatMulInteger; other ops pass. Shape-dependent checks
+ * (axis, blocks, per-axis lengths) happen in shape inference.
+ */
+qrun_status
+qrun_quant_check_constants(const struct qrun_graph *g, const struct qrun_node *n, qrun_err *err);
+
 /** @brief Index into the scale/zero-point tensors of element i (row-major) of x. */
 static inline int64_t qrun_qparam_index(const qrun_qparam_map *m, int64_t i) {
     switch (m->kind) {

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "qrun/qrun.h"
+#include "tests/support/datasets.h"
 
 #include <limits.h>
 #include <math.h>
@@ -15,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <zlib.h>
 
 #define MODELS QRUN_SHARED_DIR "/models"
 
@@ -104,60 +104,33 @@ static void test_resnet8_ref(void **state) {
     close_model(&f);
 }
 
-/* Read a gzip file fully (the MNIST IDX files are shipped compressed). */
-static unsigned char *gunzip_file(const char *path, size_t *n) {
-    gzFile g = gzopen(path, "rb");
-    if (!g)
-        return NULL;
-    size_t cap = 1 << 20, used = 0;
-    unsigned char *buf = malloc(cap);
-    for (;;) {
-        if (used == cap) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-        }
-        int got = gzread(g, buf + used, (unsigned)(cap - used));
-        if (got <= 0)
-            break;
-        used += (size_t)got;
-    }
-    gzclose(g);
-    *n = used;
-    return buf;
-}
-
 /* mnist-8 on all 10,000 MNIST test images, pixels as floats 0..255: ORT gets 99.33 %. */
 static void test_mnist8_accuracy(void **state) {
     (void)state;
     fixture f = {0};
     open_model(&f, MODELS "/fp32/mnist-8/model.onnx");
-    size_t ni = 0, nl = 0;
-    unsigned char *img = gunzip_file(MODELS "/data/mnist-t10k/t10k-images-idx3-ubyte.gz", &ni);
-    unsigned char *lab = gunzip_file(MODELS "/data/mnist-t10k/t10k-labels-idx1-ubyte.gz", &nl);
-    assert_non_null(img);
-    assert_non_null(lab);
-    assert_int_equal(ni, 16 + 10000 * 784);
-    assert_int_equal(nl, 8 + 10000);
+    ds_set d;
+    assert_true(ds_load_mnist(MODELS "/data/mnist-t10k", &d));
+    assert_int_equal(d.n, 10000);
+    ds_preproc pp;
+    ds_preproc_init(&pp);
     int64_t dims[4] = {1, 1, 28, 28};
     qrun_tensor *in = NULL;
     assert_int_equal(qrun_tensor_create(f.ctx, QRUN_DTYPE_FLOAT, 4, dims, "Input3", &in), QRUN_OK);
-    float *x = qrun_tensor_data(in);
     int correct = 0;
-    for (int s = 0; s < 10000; s++) {
-        for (int p = 0; p < 784; p++)
-            x[p] = (float)img[16 + (size_t)s * 784 + (size_t)p];
+    for (int s = 0; s < d.n; s++) {
+        ds_preprocess(&d, s, &pp, qrun_tensor_data(in));
         qrun_tensor *out = NULL;
         if (qrun_session_run(f.sess, (const qrun_tensor *const *)&in, 1, &out, 1))
             fail_msg("%s", qrun_context_errmsg(f.ctx));
-        correct += argmax(out) == lab[8 + s];
+        correct += argmax(out) == d.labels[s];
         qrun_tensor_free(out);
     }
     print_message("mnist-8 top-1 on 10000 MNIST test images: %.2f %% (ONNX Runtime: 99.33 %%)\n",
                   correct / 100.0);
     assert_int_equal(correct, 9933);
     qrun_tensor_free(in);
-    free(img);
-    free(lab);
+    ds_free(&d);
     close_model(&f);
 }
 
@@ -167,55 +140,39 @@ static void test_resnet8_cifar(void **state) {
     (void)state;
     fixture f = {0};
     open_model(&f, MODELS "/fp32/mlperftiny_ic_resnet8_fp32.onnx");
-    FILE *labels = fopen(MODELS "/data/eembc-ic01-cifar10/y_labels.csv", "r");
-    FILE *preds = fopen(MODELS "/refs/fp32__mlperftiny_ic_resnet8_fp32/predictions.csv", "r");
-    assert_non_null(labels);
-    assert_non_null(preds);
-    char line[512], pline[128];
-    assert_non_null(fgets(pline, sizeof pline, preds)); /* header */
+    ds_set d;
+    assert_true(ds_load_cifar(MODELS "/data/eembc-ic01-cifar10", &d));
+    int np = 0;
+    int *ort = ds_read_predictions(MODELS "/refs/fp32__mlperftiny_ic_resnet8_fp32/predictions.csv",
+                                   &d, &np);
+    assert_non_null(ort);
+    assert_int_equal(np, d.n);
+    ds_preproc pp;
+    ds_preproc_init(&pp);
+    pp.chw = true;
     int64_t dims[4] = {1, 3, 32, 32};
     qrun_tensor *in = NULL;
     assert_int_equal(qrun_tensor_create(f.ctx, QRUN_DTYPE_FLOAT, 4, dims, "input_1", &in), QRUN_OK);
-    float *x = qrun_tensor_data(in);
-    int n = 0, correct = 0, agree = 0;
-    while (fgets(line, sizeof line, labels)) {
-        char file[256];
-        int ncls = 0, label = -1;
-        if (sscanf(line, "%255[^,],%d,%d", file, &ncls, &label) != 3)
-            continue;
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, MODELS "/data/eembc-ic01-cifar10/%s", file);
-        FILE *bf = fopen(path, "rb");
-        assert_non_null(bf);
-        unsigned char px[3072];
-        assert_int_equal(fread(px, 1, sizeof px, bf), sizeof px);
-        fclose(bf);
-        for (int c = 0; c < 3; c++) {
-            for (int p = 0; p < 1024; p++)
-                x[c * 1024 + p] = (float)px[p * 3 + c];
-        }
+    int correct = 0, agree = 0;
+    for (int s = 0; s < d.n; s++) {
+        ds_preprocess(&d, s, &pp, qrun_tensor_data(in));
         qrun_tensor *out = NULL;
         if (qrun_session_run(f.sess, (const qrun_tensor *const *)&in, 1, &out, 1))
             fail_msg("%s", qrun_context_errmsg(f.ctx));
         int64_t am = argmax(out);
         qrun_tensor_free(out);
-        int sample = -1, plabel = -1, ort = -1;
-        assert_non_null(fgets(pline, sizeof pline, preds));
-        assert_int_equal(sscanf(pline, "%d,%d,%d", &sample, &plabel, &ort), 3);
-        assert_int_equal(plabel, label);
-        correct += am == label;
-        agree += am == ort;
-        n++;
+        correct += am == d.labels[s];
+        agree += am == ort[s];
     }
-    fclose(labels);
-    fclose(preds);
     qrun_tensor_free(in);
     print_message("ResNet-8 top-1 on %d CIFAR-10 images: %.2f %% (ONNX Runtime: 85.50 %%), "
                   "agreement with ORT %d/%d\n",
-                  n, 100.0 * correct / n, agree, n);
-    assert_int_equal(n, 200);
+                  d.n, 100.0 * correct / d.n, agree, d.n);
+    assert_int_equal(d.n, 200);
     assert_int_equal(correct, 171);
     assert_int_equal(agree, 200);
+    free(ort);
+    ds_free(&d);
     close_model(&f);
 }
 

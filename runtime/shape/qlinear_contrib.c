@@ -13,7 +13,7 @@
 #include "runtime/quant.h"
 #include "runtime/shape/shape_util.h"
 
-#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define QC_MAX_CONCAT 256 /* inputs of one QLinearConcat */
@@ -65,16 +65,9 @@ static qrun_status qc_check_scale(const qrun_infer_ctx *c, int si, int64_t per_l
                            : qrun_errf(c->err, QRUN_E_MODEL,
                                        "%s: scale (input %d) must be a scalar, got %lld elements",
                                        op, si, (long long)n);
-    if (!s->data)
-        return QRUN_OK;
-    for (int64_t i = 0; i < n; i++) {
-        float v = ((const float *)s->data)[i];
-        if (!(v > 0.0f) || !isfinite(v))
-            return qrun_errf(c->err, QRUN_E_MODEL,
-                             "%s: scale (input %d) must be positive and finite, got %g", op, si,
-                             (double)v);
-    }
-    return QRUN_OK;
+    char what[96];
+    snprintf(what, sizeof what, "%s: scale (input %d)", op, si);
+    return qrun_quant_check_scale(s, what, c->err);
 }
 
 /* Optional zero point zi: type t, 1 (or per_len) elements. */

@@ -44,6 +44,77 @@ static qrun_status qs_zp_matches(const qrun_infer_ctx *c, int v, int z) {
                      qrun_dtype_name(tz->dtype));
 }
 
+/*
+ * A scale or zero point (input i, when present) holds one element, or one
+ * per `per` (len of them; or len per matrix of a batch of mats matrices,
+ * as the numpy-style batched QLinearMatMul allows).
+ */
+static qrun_status qs_param_len(
+    const qrun_infer_ctx *c, int i, const char *what, int64_t len, int64_t mats, const char *per) {
+    const struct qrun_tensor *t = qs_input(c, i);
+    int64_t n = t ? qrun_shape_numel(t->rank, t->dims) : 1;
+    if (n == 1 || (len > 1 && (n == len || n == len * mats)))
+        return QRUN_OK;
+    if (len <= 1)
+        return qrun_errf(c->err, QRUN_E_MODEL, "%s has %lld elements; it must be a scalar", what,
+                         (long long)n);
+    return qrun_errf(c->err, QRUN_E_MODEL, "%s has %lld elements; expected 1 or %lld (%s)", what,
+                     (long long)n, (long long)len, per);
+}
+
+/* Scalar x/y parameters and per-output-channel w parameters of QLinearConv / ConvInteger. */
+static qrun_status qs_conv_params(const qrun_infer_ctx *c, bool qlinear) {
+    const struct qrun_tensor *w = c->inputs[qlinear ? 3 : 1];
+    int64_t m = w->rank > 0 ? w->dims[0] : 1;
+    static const char per[] = "one per output channel";
+    if (!qlinear) {
+        qrun_status st = qs_param_len(c, 2, "x_zero_point", 1, 1, per);
+        return st != QRUN_OK ? st : qs_param_len(c, 3, "w_zero_point", m, 1, per);
+    }
+    static const struct {
+        int input;
+        const char *name;
+        bool per_channel;
+    } p[] = {{1, "x_scale", false},     {2, "x_zero_point", false}, {4, "w_scale", true},
+             {5, "w_zero_point", true}, {6, "y_scale", false},      {7, "y_zero_point", false}};
+    for (size_t k = 0; k < sizeof p / sizeof p[0]; k++) {
+        qrun_status st = qs_param_len(c, p[k].input, p[k].name, p[k].per_channel ? m : 1, 1, per);
+        if (st != QRUN_OK)
+            return st;
+    }
+    return QRUN_OK;
+}
+
+/* Matrices in a batch of t (the product of its dims before the last two). */
+static int64_t qs_mats(const struct qrun_tensor *t) {
+    int64_t n = 1;
+    for (int d = 0; d + 2 < t->rank; d++)
+        n *= t->dims[d];
+    return n;
+}
+
+/* QLinearMatMul / MatMulInteger parameters: scalar, per row of a, or per column of b. */
+static qrun_status qs_matmul_params(const qrun_infer_ctx *c, bool qlinear) {
+    const struct qrun_tensor *a = c->inputs[0], *b = c->inputs[qlinear ? 3 : 1];
+    int64_t m = a->rank >= 2 ? a->dims[a->rank - 2] : 1;
+    int64_t n = b->rank >= 2 ? b->dims[b->rank - 1] : 1;
+    static const char row[] = "one per row of a", col[] = "one per column of b";
+    int azp = 2, bzp = qlinear ? 5 : 3;
+    qrun_status st = qs_param_len(c, azp, "a_zero_point", m, qs_mats(a), row);
+    if (st == QRUN_OK)
+        st = qs_param_len(c, bzp, "b_zero_point", n, qs_mats(b), col);
+    if (st != QRUN_OK || !qlinear)
+        return st;
+    st = qs_param_len(c, 1, "a_scale", m, qs_mats(a), row);
+    if (st == QRUN_OK)
+        st = qs_param_len(c, 4, "b_scale", n, qs_mats(b), col);
+    if (st == QRUN_OK)
+        st = qs_param_len(c, 6, "y_scale", m, 1, "one per row of y");
+    if (st == QRUN_OK)
+        st = qs_param_len(c, 7, "y_zero_point", m, 1, "one per row of y");
+    return st;
+}
+
 /* Scale inputs listed in idx must be float32 (or 16-bit floats where allowed). */
 static qrun_status qs_check_scales(const qrun_infer_ctx *c, const int *idx, int n, bool half_ok) {
     for (int k = 0; k < n; k++) {
@@ -193,11 +264,15 @@ static qrun_status qs_check_integer_op(qrun_infer_ctx *c) {
 
 qrun_status qrun_infer_conv_integer(qrun_infer_ctx *c) {
     qrun_status st = qs_check_integer_op(c);
+    if (st == QRUN_OK)
+        st = qs_conv_params(c, false);
     return st != QRUN_OK ? st : qs_conv_out(c, 0, 1, QRUN_DTYPE_INT32);
 }
 
 qrun_status qrun_infer_matmul_integer(qrun_infer_ctx *c) {
     qrun_status st = qs_check_integer_op(c);
+    if (st == QRUN_OK)
+        st = qs_matmul_params(c, false);
     return st != QRUN_OK ? st : qs_matmul_out(c, 0, 1, QRUN_DTYPE_INT32);
 }
 
@@ -237,6 +312,8 @@ qrun_status qrun_infer_qlinear_conv(qrun_infer_ctx *c) {
         st = qs_check_qlinear_types(c, &fp8);
     if (st == QRUN_OK)
         st = qs_check_scales(c, ks, 3, fp8);
+    if (st == QRUN_OK)
+        st = qs_conv_params(c, true);
     if (st != QRUN_OK)
         return st;
     const struct qrun_tensor *b = qs_input(c, 8);
@@ -256,6 +333,8 @@ qrun_status qrun_infer_qlinear_matmul(qrun_infer_ctx *c) {
         st = qs_check_qlinear_types(c, &fp8);
     if (st == QRUN_OK)
         st = qs_check_scales(c, ks, 3, fp8 || c->node->opset >= 21);
+    if (st == QRUN_OK)
+        st = qs_matmul_params(c, true);
     if (st != QRUN_OK)
         return st;
     const struct qrun_tensor *yzp = qs_input(c, 7);

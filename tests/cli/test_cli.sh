@@ -110,6 +110,16 @@ if [ -d "$qm" ]; then
   ! cmp -s "$tmp/rq_float/output_0.pb" "$tmp/rq_fixed/output_0.pb" && ok "--requant fixed" ||
     bad "--requant fixed changes the output"
 fi
+# Malformed quantization parameters (models made by tests/test_quant_params.c): a load-time error
+# for a constant scale <= 0, a plan-time one for a blocked scale of the wrong shape; both name the
+# node. The second needs its float32 [2, 4] input X given, written here as a NumPy v1 file.
+expect_error "bad quant scale" "node 'dq_bad_scale' (DequantizeLinear): x_scale is -0.5; a scale must be positive" \
+  "$qrun" run "$src/tests/cli/quant_bad_scale.onnx"
+hdr="{'descr': '<f4', 'fortran_order': False, 'shape': (2, 4), }"
+hdr=$(printf '%-117s' "$hdr")
+{ printf '\x93NUMPY\x01\x00\x76\x00%s\n' "$hdr"; head -c 32 /dev/zero; } >"$tmp/x24.npy"
+expect_error "bad quant block_size" "node 'q_bad_block' (QuantizeLinear).*scale dim 1 is 3, expected 2 (= ceil(4 / block_size 3))" \
+  "$qrun" run "$src/tests/cli/quant_bad_block.onnx" --input "X=$tmp/x24.npy"
 td=/usr/share/libonnx-testdata/data/node/test_strnormalizer_export_monday_casesensintive_lower
 if [ -d "$td" ]; then
   expect_error "unsupported op" "StringNormalizer.*not supported" "$qrun" run "$td/model.onnx"

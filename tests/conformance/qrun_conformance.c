@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <math.h>
@@ -37,6 +38,9 @@ static const char *k_usage =
     "  --timeout SEC           per-case time limit (default 120)\n"
     "  --threads N             kernel threads per case (default 1)\n"
     "  --quiet                 print only failures and the summary\n"
+    "  --cli QRUN              run each data set with the command-line tool instead of the API:\n"
+    "                          `QRUN run model.onnx --inputs SET --output-dir TMP`, then compare\n"
+    "                          the output_N.pb files it wrote (their dtype included)\n"
     "Prints one line per case and ends with 'N passed, M failed, K skipped' where skipped counts "
     "the\n"
     "known failures; exits 1 if any case not in the known-failures list fails.\n";
@@ -164,11 +168,117 @@ out:
     return rc;
 }
 
+/* ---- one data set through the command-line tool ----------------------- */
+
+/* Run argv (NULL-terminated) with stdout to /dev/null and stderr into err; its exit status. */
+static int spawn(char *const *argv, char *err, size_t cap) {
+    int fds[2];
+    err[0] = '\0';
+    if (pipe(fds) != 0)
+        return -1;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0)
+            dup2(null, STDOUT_FILENO);
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t used = 0;
+    ssize_t got;
+    char buf[1024];
+    while ((got = read(fds[0], buf, sizeof buf)) > 0) {
+        size_t take = (size_t)got;
+        if (used + take >= cap)
+            take = cap - used - 1;
+        memcpy(err + used, buf, take);
+        used += take;
+    }
+    err[used] = '\0';
+    err[strcspn(err, "\n")] = '\0';
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Compare every output_N.pb of the data set with the file the CLI wrote into out_dir. */
+static int compare_written(qrun_context *ctx, const char *set, const char *out_dir) {
+    char want_path[PATH_MAX], got_path[PATH_MAX];
+    for (int j = 0; j < MAX_IO; j++) {
+        snprintf(want_path, sizeof want_path, "%s/output_%d.pb", set, j);
+        if (!path_exists(want_path))
+            break;
+        snprintf(got_path, sizeof got_path, "%s/output_%d.pb", out_dir, j);
+        if (!path_exists(got_path))
+            return case_fail("output %d: the CLI wrote no %s", j, got_path);
+        qrun_tensor *got = NULL, *want = NULL;
+        int bad = 0;
+        if (qrun_tensor_load_file(ctx, got_path, &got) ||
+            qrun_tensor_load_file(ctx, want_path, &want))
+            bad = case_fail("%s", qrun_context_errmsg(ctx));
+        if (!bad && bf16_stored_as_u16(qrun_tensor_dtype(got), want))
+            bad = retype_bf16(ctx, &want);
+        if (!bad)
+            bad = compare_tensor(got, want, j);
+        qrun_tensor_free(got);
+        qrun_tensor_free(want);
+        if (bad)
+            return 1;
+    }
+    return 0;
+}
+
+static void remove_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        char p[PATH_MAX];
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.')
+                continue;
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            unlink(p);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+static int run_data_set_cli(
+    qrun_context *ctx, const char *cli, const char *model, const char *set, int threads) {
+    const char *tmp = getenv("TMPDIR");
+    char out_dir[PATH_MAX], th[16], err[1024];
+    snprintf(out_dir, sizeof out_dir, "%s/qrun_conformance.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(out_dir))
+        return case_fail("mkdtemp: %s", strerror(errno));
+    snprintf(th, sizeof th, "%d", threads);
+    char *argv[] = {(char *)cli,    "run",   (char *)model, "--inputs", (char *)set,
+                    "--output-dir", out_dir, "--threads",   th,         NULL};
+    int code = spawn(argv, err, sizeof err);
+    int rc = code == 0 ? compare_written(ctx, set, out_dir)
+                       : case_fail("%s exited with %d: %s", cli, code, err);
+    remove_dir(out_dir);
+    return rc;
+}
+
 static int name_cmp(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int run_one_case(const char *case_dir, int threads) {
+static int run_one_case(const char *case_dir, int threads, const char *cli) {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/model.onnx", case_dir);
     qrun_options o;
@@ -180,11 +290,13 @@ static int run_one_case(const char *case_dir, int threads) {
     qrun_model *m = NULL;
     qrun_session *sess = NULL;
     int rc = 1, n_sets = 0;
-    if (qrun_model_load(ctx, path, &m)) {
+    char model_path[PATH_MAX];
+    snprintf(model_path, sizeof model_path, "%s", path);
+    if (!cli && qrun_model_load(ctx, path, &m)) {
         case_fail("load: %s", qrun_context_errmsg(ctx));
         goto out;
     }
-    if (qrun_session_create(ctx, m, NULL, &sess)) {
+    if (!cli && qrun_session_create(ctx, m, NULL, &sess)) {
         case_fail("session: %s", qrun_context_errmsg(ctx));
         goto out;
     }
@@ -204,7 +316,10 @@ static int run_one_case(const char *case_dir, int threads) {
     rc = n_sets ? 0 : case_fail("no test_data_set_* folder");
     for (int s = 0; s < n_sets; s++) {
         snprintf(path, sizeof path, "%s/%s", case_dir, sets[s]);
-        if (!rc && run_data_set(ctx, sess, m, path)) {
+        int bad = rc    ? 0
+                  : cli ? run_data_set_cli(ctx, cli, model_path, path, threads)
+                        : run_data_set(ctx, sess, m, path);
+        if (bad) {
             rc = 1;
             printf("  (in %s)\n", sets[s]);
         }
@@ -316,8 +431,13 @@ static void collect_cases(const char *path, name_list *cases) {
 typedef enum outcome { PASS, FAIL, CRASH, TIMEOUT } outcome;
 
 /* Fork; the child runs the case with an alarm; its stdout comes back through a pipe. */
-static outcome run_isolated(
-    const char *self, const char *case_dir, int timeout, int threads, char *msg, size_t cap) {
+static outcome run_isolated(const char *self,
+                            const char *case_dir,
+                            int timeout,
+                            int threads,
+                            const char *cli,
+                            char *msg,
+                            size_t cap) {
     int fds[2];
     msg[0] = '\0';
     if (pipe(fds) != 0)
@@ -338,7 +458,10 @@ static outcome run_isolated(
         snprintf(t, sizeof t, "%d", timeout);
         snprintf(th, sizeof th, "%d", threads);
         alarm((unsigned)timeout);
-        execl(self, self, "--threads", th, "--one", case_dir, (char *)NULL);
+        if (cli)
+            execl(self, self, "--threads", th, "--cli", cli, "--one", case_dir, (char *)NULL);
+        else
+            execl(self, self, "--threads", th, "--one", case_dir, (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -385,7 +508,7 @@ static outcome run_isolated(
 
 int main(int argc, char **argv) {
     name_list known = {0}, only = {0}, cases = {0};
-    const char *write_failures = NULL;
+    const char *write_failures = NULL, *cli = NULL;
     int timeout = 120, threads = 1;
     bool quiet = false;
     for (int i = 1; i < argc; i++) {
@@ -395,7 +518,9 @@ int main(int argc, char **argv) {
             fputs(k_usage, stdout);
             return 0;
         } else if (strcmp(a, "--one") == 0 && has) {
-            return run_one_case(argv[i + 1], threads) ? 1 : 0;
+            return run_one_case(argv[i + 1], threads, cli) ? 1 : 0;
+        } else if (strcmp(a, "--cli") == 0 && has) {
+            cli = argv[++i];
         } else if (strcmp(a, "--known-failures") == 0 && has) {
             if (list_read(&known, argv[++i]))
                 return 2;
@@ -438,7 +563,7 @@ int main(int argc, char **argv) {
         if (only.n && !list_has(&only, name))
             continue;
         char msg[2048];
-        outcome o = run_isolated(self, cases.names[c], timeout, threads, msg, sizeof msg);
+        outcome o = run_isolated(self, cases.names[c], timeout, threads, cli, msg, sizeof msg);
         bool expected_fail = list_has(&known, name);
         if (o == PASS) {
             passed++;

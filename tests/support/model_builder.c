@@ -153,3 +153,113 @@ void rm_rf(const char *dir) {
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
 }
+
+void qm_init(qm_model *q, const char *op_type, const char *name, int64_t opset) {
+    memset(q, 0, sizeof *q);
+    onnx__model_proto__init(&q->m);
+    onnx__graph_proto__init(&q->g);
+    onnx__operator_set_id_proto__init(&q->opset);
+    q->opset.domain = "";
+    q->opset.has_version = 1;
+    q->opset.version = opset;
+    q->opsets[0] = &q->opset;
+    q->m.has_ir_version = 1;
+    q->m.ir_version = 8;
+    q->m.n_opset_import = 1;
+    q->m.opset_import = q->opsets;
+    q->m.graph = &q->g;
+    q->g.name = "qm";
+    q->g.input = q->ins;
+    q->g.output = q->outs;
+    q->g.initializer = q->inits;
+    onnx__node_proto__init(&q->node);
+    q->node.op_type = (char *)op_type;
+    q->node.name = (char *)name;
+    q->node.input = q->node_in;
+    q->node.output = q->node_out;
+    q->node.attribute = q->attrs;
+    q->nodes[0] = &q->node;
+    q->g.n_node = 1;
+    q->g.node = q->nodes;
+}
+
+static void qm_add_node_input(qm_model *q, const char *name) {
+    assert_true(q->node.n_input < QM_MAX_IO);
+    q->node_in[q->node.n_input++] = (char *)name;
+}
+
+void qm_input(qm_model *q, const char *name, int dtype, int rank, const int64_t *dims) {
+    size_t i = q->g.n_input++;
+    assert_true(i < QM_MAX_IO && rank <= QM_MAX_DIMS);
+    onnx__value_info_proto__init(&q->in[i]);
+    onnx__type_proto__init(&q->in_type[i]);
+    onnx__type_proto__tensor__init(&q->in_tt[i]);
+    onnx__tensor_shape_proto__init(&q->in_shape[i]);
+    for (int d = 0; d < rank; d++) {
+        onnx__tensor_shape_proto__dimension__init(&q->in_dim[i][d]);
+        q->in_dim[i][d].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+        q->in_dim[i][d].dim_value = dims[d];
+        q->in_dims[i][d] = &q->in_dim[i][d];
+    }
+    q->in_shape[i].n_dim = (size_t)rank;
+    q->in_shape[i].dim = q->in_dims[i];
+    q->in_tt[i].has_elem_type = 1;
+    q->in_tt[i].elem_type = dtype;
+    q->in_tt[i].shape = &q->in_shape[i];
+    q->in_type[i].value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    q->in_type[i].tensor_type = &q->in_tt[i];
+    q->in[i].name = (char *)name;
+    q->in[i].type = &q->in_type[i];
+    q->ins[i] = &q->in[i];
+    qm_add_node_input(q, name);
+}
+
+void qm_const(qm_model *q,
+              const char *name,
+              int dtype,
+              int rank,
+              const int64_t *dims,
+              const void *raw,
+              size_t n) {
+    size_t i = q->g.n_initializer++;
+    assert_true(i < QM_MAX_IO && rank <= QM_MAX_DIMS && n <= QM_MAX_BYTES);
+    Onnx__TensorProto *t = &q->init[i];
+    onnx__tensor_proto__init(t);
+    t->name = (char *)name;
+    t->has_data_type = 1;
+    t->data_type = dtype;
+    memcpy(q->init_dims[i], dims, (size_t)rank * sizeof *dims);
+    t->n_dims = (size_t)rank;
+    t->dims = q->init_dims[i];
+    memcpy(q->init_data[i], raw, n);
+    t->has_raw_data = 1;
+    t->raw_data.data = q->init_data[i];
+    t->raw_data.len = n;
+    q->inits[i] = t;
+    qm_add_node_input(q, name);
+}
+
+void qm_none(qm_model *q) {
+    qm_add_node_input(q, "");
+}
+
+void qm_output(qm_model *q, const char *name) {
+    size_t i = q->g.n_output++;
+    assert_true(i < QM_MAX_IO);
+    onnx__value_info_proto__init(&q->out[i]);
+    q->out[i].name = (char *)name;
+    q->outs[i] = &q->out[i];
+    q->node_out[q->node.n_output++] = (char *)name;
+}
+
+void qm_attr_int(qm_model *q, const char *name, int64_t v) {
+    size_t i = q->node.n_attribute++;
+    assert_true(i < QM_MAX_ATTRS);
+    onnx__attribute_proto__init(&q->attr[i]);
+    q->attr[i].name = (char *)name;
+    q->attr[i].has_type = 1;
+    q->attr[i].type = 2; /* AttributeType INT */
+    q->attr[i].has_i = 1;
+    q->attr[i].i = v;
+    q->attrs[i] = &q->attr[i];
+}

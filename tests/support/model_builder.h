@@ -69,4 +69,56 @@ void write_file(const char *dir, const char *name, const void *data, size_t n);
 /** @brief Remove dir and everything in it (rm -rf). */
 void rm_rf(const char *dir);
 
+/*
+ * A one-node model of any op, built input by input: graph inputs (typed, with
+ * a static shape), initializers (raw little-endian bytes) and omitted optional
+ * inputs, plus int attributes. Strings are borrowed; the data is copied.
+ */
+enum { QM_MAX_IO = 10, QM_MAX_ATTRS = 4, QM_MAX_DIMS = 4, QM_MAX_BYTES = 256 };
+typedef struct qm_model {
+    Onnx__ModelProto m;
+    Onnx__GraphProto g;
+    Onnx__OperatorSetIdProto opset;
+    Onnx__OperatorSetIdProto *opsets[1];
+    Onnx__NodeProto node;
+    Onnx__NodeProto *nodes[1];
+    char *node_in[QM_MAX_IO], *node_out[QM_MAX_IO];
+    Onnx__AttributeProto attr[QM_MAX_ATTRS];
+    Onnx__AttributeProto *attrs[QM_MAX_ATTRS];
+    /* graph inputs */
+    Onnx__ValueInfoProto in[QM_MAX_IO];
+    Onnx__ValueInfoProto *ins[QM_MAX_IO];
+    Onnx__TypeProto in_type[QM_MAX_IO];
+    Onnx__TypeProto__Tensor in_tt[QM_MAX_IO];
+    Onnx__TensorShapeProto in_shape[QM_MAX_IO];
+    Onnx__TensorShapeProto__Dimension in_dim[QM_MAX_IO][QM_MAX_DIMS];
+    Onnx__TensorShapeProto__Dimension *in_dims[QM_MAX_IO][QM_MAX_DIMS];
+    /* graph outputs */
+    Onnx__ValueInfoProto out[QM_MAX_IO];
+    Onnx__ValueInfoProto *outs[QM_MAX_IO];
+    /* initializers */
+    Onnx__TensorProto init[QM_MAX_IO];
+    Onnx__TensorProto *inits[QM_MAX_IO];
+    int64_t init_dims[QM_MAX_IO][QM_MAX_DIMS];
+    uint8_t init_data[QM_MAX_IO][QM_MAX_BYTES];
+} qm_model;
+
+/** @brief Reset q to an empty graph with one node of op_type named name (ai.onnx at opset). */
+void qm_init(qm_model *q, const char *op_type, const char *name, int64_t opset);
+/** @brief Next node input: a graph input of ONNX type dtype and shape dims. */
+void qm_input(qm_model *q, const char *name, int dtype, int rank, const int64_t *dims);
+/** @brief Next node input: an initializer with n raw bytes of data. */
+void qm_const(qm_model *q,
+              const char *name,
+              int dtype,
+              int rank,
+              const int64_t *dims,
+              const void *raw,
+              size_t n);
+/** @brief Next node input: omitted (""). */
+void qm_none(qm_model *q);
+/** @brief Next node output, also a graph output. */
+void qm_output(qm_model *q, const char *name);
+void qm_attr_int(qm_model *q, const char *name, int64_t v);
+
 #endif
