@@ -15,6 +15,7 @@
 #include "runtime/dtype.h"
 #include "runtime/fp8_math.h"
 #include "runtime/quant.h"
+#include "tests/support/datasets.h"
 #include "tests/support/graph_builder.h"
 
 #include <math.h>
@@ -1105,6 +1106,84 @@ static void test_datapath_fp8_matmul(void **state) {
     qrun_context_free(ctx);
 }
 
+/* Top-1 of the mnist integer model on the first n MNIST test digits, one session. */
+static int mnist_top1(qrun_context *ctx,
+                      const qrun_model *m,
+                      const char *backend,
+                      const qrun_hw *hw,
+                      const ds_set *d,
+                      int n,
+                      int *pred) {
+    qrun_session_options so;
+    qrun_session_options_init(&so);
+    so.backend = backend;
+    so.hw = hw;
+    qrun_session *sess = NULL;
+    if (qrun_session_create(ctx, m, &so, &sess))
+        fail_msg("%s", qrun_context_errmsg(ctx));
+    int64_t dims[4] = {1, 1, 28, 28};
+    qrun_tensor *in = NULL;
+    assert_int_equal(qrun_tensor_create(ctx, QRUN_DTYPE_FLOAT, 4, dims, NULL, &in), QRUN_OK);
+    ds_preproc pp;
+    ds_preproc_init(&pp);
+    pp.div = 255.0f; /* the model's preprocessing (MANIFEST: pixels/255) */
+    int correct = 0;
+    for (int i = 0; i < n; i++) {
+        ds_preprocess(d, i, &pp, qrun_tensor_data(in));
+        qrun_tensor *out = NULL;
+        if (qrun_session_run(sess, (const qrun_tensor *const *)&in, 1, &out, 1))
+            fail_msg("%s", qrun_context_errmsg(ctx));
+        pred[i] = ds_argmax(qrun_tensor_data_const(out), 10);
+        correct += pred[i] == d->labels[i];
+        qrun_tensor_free(out);
+    }
+    qrun_tensor_free(in);
+    qrun_session_free(sess);
+    return correct;
+}
+
+/*
+ * Narrow accumulators on real data: the mnist integer model on 200 MNIST test digits. int32
+ * predicts exactly as cpu_ref; int16 clips the second conv's largest partial sums (the reference
+ * digit's logits move by 0.7) without changing a prediction here; int12 clips most sums and
+ * changes about a third of them (72 of 200 when written).
+ */
+static void test_datapath_accumulator_accuracy(void **state) {
+    (void)state;
+    enum { N = 200 };
+    const char *path = MODELS "/int8/integer/mnist_convinteger_matmulinteger/model_quantized.onnx";
+    ds_set d;
+    if (access(path, R_OK) != 0 || !ds_load_mnist(MODELS "/data/mnist-t10k", &d))
+        skip();
+    qrun_context *ctx = NULL;
+    qrun_model *m = NULL;
+    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
+    assert_int_equal(qrun_model_load(ctx, path, &m), QRUN_OK);
+    static int ref[N], got[N];
+    int ref_ok = mnist_top1(ctx, m, "cpu_ref", NULL, &d, N, ref);
+    static const int bits[] = {32, 16, 12};
+    int ok[3], changed[3];
+    for (int b = 0; b < 3; b++) {
+        qrun_hw *hw = hw_with_accumulator(ctx, "speedai240", "uint8", "int", bits[b]);
+        ok[b] = mnist_top1(ctx, m, "accel_sim", hw, &d, N, got);
+        changed[b] = 0;
+        for (int i = 0; i < N; i++)
+            changed[b] += got[i] != ref[i];
+        qrun_hw_free(hw);
+    }
+    print_message(
+        "mnist integer, %d digits: cpu_ref %d correct; accel_sim int32 %d (%d predictions "
+        "changed), int16 %d (%d changed), int12 %d (%d changed)\n",
+        N, ref_ok, ok[0], changed[0], ok[1], changed[1], ok[2], changed[2]);
+    assert_int_equal(changed[0], 0);
+    assert_int_equal(ok[0], ref_ok);
+    assert_true(ok[2] < ok[1]);
+    assert_true(changed[2] > changed[1]);
+    ds_free(&d);
+    qrun_model_free(m);
+    qrun_context_free(ctx);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm_row_split),
@@ -1125,6 +1204,7 @@ int main(void) {
         cmocka_unit_test(test_datapath_bad_params),
         cmocka_unit_test(test_datapath_onnx122_qlinearmatmul),
         cmocka_unit_test(test_datapath_fp8_matmul),
+        cmocka_unit_test(test_datapath_accumulator_accuracy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
