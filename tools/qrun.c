@@ -552,6 +552,11 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     double ms = times[c->repeat / 2];
     if (c->output_dir && write_outputs(ctx, c, outs, n_out))
         goto out;
+    qrun_sim_summary sim;
+    if (hw && qrun_session_sim_summary(sess, &sim) == QRUN_E_UNSUPPORTED) {
+        fail("%s", qrun_context_errmsg(ctx)); /* the model cannot be placed on the chip */
+        goto out;
+    }
     if (c->json)
         print_json_summary(c, sess, outs, n_out, ms, qrun_session_arena_bytes(sess));
     else

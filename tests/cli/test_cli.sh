@@ -182,6 +182,15 @@ assert s["partition"]["folded_constants"]>0 and host==["Softmax"], host
 assert s["execution"]=="layer_pipelined" and 0<d["latency_us"]<=s["latency_pipelined_us"] and d["throughput_ips"]*s["latency_pipelined_us"]*1e-6>=1
 assert all(o["dtype"]=="int8" for o in d["ops"] if o["placement"]=="accel")
 ' "$tmp/light.json" && ok "run --sim timing --dtype int8 on a float model" || bad "run --sim timing --dtype int8: $(head -c 400 "$tmp/light.json") $(head -c 300 "$tmp/err")"
+  # A chip without off-chip memory whose SRAM cannot hold a layer: an error naming the node.
+  "$qrun" hw show edge_small --json | python3 -c '
+import json,sys
+d=json.load(sys.stdin); d.pop("peak_tops"); d["name"]="edge_nodram"
+d["offchip"].update(bytes=0, gb_per_s=0, latency_ns=0)
+json.dump(d, open(sys.argv[1], "w"))' "$tmp/nodram.json"
+  "$qrun" run "$light" --backend accel_sim --hw "$tmp/nodram.json" --sim timing --dtype int8 >"$tmp/out" 2>"$tmp/err"
+  [ $? -eq 1 ] && grep -q "^qrun: error: .*node 'n143' (Conv): accel_sim: weights of 2359296 bytes exceed the 2097152 bytes of on-chip SRAM of 'edge_nodram', which has no off-chip memory" "$tmp/err" \
+    && ok "run on a chip too small without off-chip memory" || bad "run on a too-small chip: $(head -c 300 "$tmp/err")"
 fi
 "$qrun" run "$ex/model.onnx" --hw "$tmp/hw.json" >"$tmp/out" 2>"$tmp/err" && grep -q "is valid; it affects only --backend accel_sim" "$tmp/err" \
   && ok "run --hw FILE with cpu_ref" || bad "run --hw FILE: $(head -c 300 "$tmp/err")"
