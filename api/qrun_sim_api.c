@@ -125,6 +125,9 @@ QRUN_API qrun_status qrun_session_sim_node(const qrun_session *sess, int i, qrun
     out->time_us = c->seconds * 1e6;
     out->host_link_us = mn->host_seconds * 1e6;
     out->utilization = c->utilization;
+    out->zero_fraction = on && mn->an->measured && c->macs > 0
+                             ? (double)mn->an->zero_products / (double)c->macs
+                             : -1;
     out->bytes_sram = c->bytes_sram;
     out->bytes_noc = c->bytes_noc;
     out->bytes_offchip = c->bytes_offchip;

@@ -234,8 +234,9 @@ typedef struct run_result {
     qrun_tensor *out;
     char hw[64]; /* the summary's hw name, copied: it lives as long as the session */
     int n_sim;
-    qrun_sim_node first; /* the first record with MACs */
-    char first_acc[32];  /* its accumulator, copied: the string lives as long as the session */
+    qrun_sim_node first;      /* the first record with MACs */
+    char first_acc[32];       /* its accumulator, copied: the string lives as long as the session */
+    double max_zero_fraction; /* over the MAC records */
     double node_seconds, node_host_us, node_host_bytes, node_pj; /* sums over the records */
     qrun_sim_summary sum;
 } run_result;
@@ -281,6 +282,8 @@ static qrun_status run_model_opts(qrun_context *ctx,
         for (int i = r->n_sim - 1; i >= 0; i--) {
             qrun_sim_node nd;
             assert_int_equal(qrun_session_sim_node(sess, i, &nd), QRUN_OK);
+            if (nd.macs > 0 && nd.zero_fraction > r->max_zero_fraction)
+                r->max_zero_fraction = nd.zero_fraction;
             if (nd.macs > 0) {
                 r->first = nd;
                 snprintf(r->first_acc, sizeof r->first_acc, "%s", nd.accumulator);
@@ -378,6 +381,9 @@ static void test_backend_mnist_integer(void **state) {
     assert_string_equal(sim.first.placement, "accel");
     assert_string_equal(sim.first.dtype, "uint8");
     assert_string_equal(sim.first_acc, "int32");
+    /* edge_small has no zero-detect: every MAC costs its energy (0.115 pJ). */
+    assert_true(sim.first.zero_fraction >= 0);
+    assert_near(sim.first.energy_kind_uj[0], 6272 * 25 * 0.115 * 1e-6, 1e-12);
     assert_int_equal(sim.first.macs, 6272 * 25);
     assert_true(sim.first.banks >= 1 && sim.first.banks <= 16);
     /* Its input (the host's QuantizeLinear output, 784 bytes) crossed the host link. */
@@ -417,6 +423,12 @@ static void test_backend_qoperator_model(void **state) {
     assert_string_equal(sim.first.op_type, "QLinearConv");
     assert_string_equal(sim.first.dtype, "uint8");
     assert_true(sim.first.cycles >= 100); /* each pays the controller dispatch */
+    /* speedai240 has zero-detect: the run measured the products with a zero operand and the
+     * MAC energy counts only the others (0.03 pJ each for uint8 x int8). */
+    assert_true(sim.first.zero_fraction >= 0 && sim.first.zero_fraction <= 1);
+    assert_true(sim.max_zero_fraction > 0.1); /* ReLU'd activations at their zero point */
+    assert_near(sim.first.energy_kind_uj[0],
+                (double)sim.first.macs * 0.03 * (1 - sim.first.zero_fraction) * 1e-6, 1e-12);
     /* ReduceMean, QuantizeLinear and DequantizeLinear have no cost basis: host. */
     assert_true(sim.sum.n_host >= 4);
     assert_true(sim.sum.host_link_bytes > 0);

@@ -166,13 +166,14 @@ static void print_op_json(FILE *f, const qrun_sim_node *nd) {
             "\"banks\": %d, \"weights_streamed\": %s, \"macs\": %lld, \"cycles\": %.6g, "
             "\"compute_cycles\": %.6g, \"noc_stall_cycles\": %.6g, "
             "\"memory_stall_cycles\": %.6g, \"dispatch_cycles\": %.6g, \"time_us\": %.6g, "
-            "\"host_link_us\": %.6g, \"utilization\": %.6g, \"bytes\": {\"sram\": %.6g, "
+            "\"host_link_us\": %.6g, \"utilization\": %.6g, \"zero_fraction\": %.6g, "
+            "\"bytes\": {\"sram\": %.6g, "
             "\"noc\": %.6g, \"offchip\": %.6g, \"host\": %.6g}, \"energy_uj\": ",
             nd->op_type, nd->placement, nd->dtype, nd->mapping, nd->accumulator, nd->banks,
             nd->weights_streamed ? "true" : "false", (long long)nd->macs, nd->cycles,
             nd->compute_cycles, nd->noc_stall_cycles, nd->memory_stall_cycles, nd->dispatch_cycles,
-            nd->time_us, nd->host_link_us, nd->utilization, nd->bytes_sram, nd->bytes_noc,
-            nd->bytes_offchip, nd->bytes_host);
+            nd->time_us, nd->host_link_us, nd->utilization, nd->zero_fraction, nd->bytes_sram,
+            nd->bytes_noc, nd->bytes_offchip, nd->bytes_host);
     print_energy_json(f, nd->energy_kind_uj, nd->energy_uj);
     fprintf(f, "}");
 }

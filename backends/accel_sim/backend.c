@@ -376,8 +376,9 @@ static size_t accel_scratch(void *vctx, const qrun_kernel_call *call) {
 }
 
 static qrun_status accel_run(void *vctx, const qrun_kernel_call *call) {
-    const accel_ctx *ctx = vctx;
-    const accel_sim_node *an = call->op_data;
+    accel_ctx *ctx = vctx;
+    /* The node record is ours (made by accel_prepare); a run adds what it measured. */
+    accel_sim_node *an = (accel_sim_node *)call->op_data;
     if (an && an->skip) {
         for (int o = 0; o < call->n_outputs; o++) {
             if (call->outputs[o])
@@ -385,8 +386,12 @@ static qrun_status accel_run(void *vctx, const qrun_kernel_call *call) {
         }
         return QRUN_OK;
     }
-    if (an && an->arith)
-        return accel_mac_run(&an->mac, call);
+    if (an && an->arith) {
+        qrun_status s = accel_mac_run(&an->mac, call, &an->zero_products);
+        an->measured = s == QRUN_OK;
+        ctx->generation++; /* the model report uses the measurement */
+        return s;
+    }
     qrun_kernel_call c = ref_call(call);
     return ctx->ref.iface.run_node(ctx->ref.ctx, &c);
 }

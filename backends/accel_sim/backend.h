@@ -47,8 +47,10 @@ typedef struct accel_sim_node {
     bool fusable;         /**< unary row op (Relu, Clip, BatchNorm...): can run in the
                                producing layer's row requant unit (accelerator.md §5.5) */
     accel_mac_op mac;
-    char accumulator[32]; /**< MAC nodes: the accumulator ("int32", "fixed40@2^-12"), else "" */
-    void *ref_data;       /**< cpu_ref's prepared data for the same node */
+    char accumulator[32];  /**< MAC nodes: the accumulator ("int32", "fixed40@2^-12"), else "" */
+    int64_t zero_products; /**< full mode MAC: products with a zero operand in the last run */
+    bool measured;         /**< zero_products is from a run */
+    void *ref_data;        /**< cpu_ref's prepared data for the same node */
 } accel_sim_node;
 
 /** @brief Create the backend for hw (copied; its citations are not needed). */

@@ -332,9 +332,10 @@ typedef struct conv_dot_args {
     int32_t xzp, wzp;
     int64_t x_base, w_base, plane;
     const int64_t *origin;
+    int64_t zeros; /* products with a zero operand (what zero-detect PEs skip) */
 } conv_dot_args;
 
-static int64_t conv_dot_int(const accel_mac_op *op, const conv_dot_args *a, int64_t reg) {
+static int64_t conv_dot_int(const accel_mac_op *op, conv_dot_args *a, int64_t reg) {
     const qrun_conv_params *p = &op->p;
     int64_t wk = a->w_base;
     for (int64_t c = 0; c < p->c_in / p->group; c++) {
@@ -343,13 +344,14 @@ static int64_t conv_dot_int(const accel_mac_op *op, const conv_dot_args *a, int6
             int64_t src = conv_src(p, a->origin, kd);
             int32_t xv = src < 0 ? 0 : int_at(a->x, a->x_base + c * a->plane + src) - a->xzp;
             int32_t wv = int_at(a->w, wk++) - a->wzp;
+            a->zeros += xv == 0 || wv == 0;
             reg = accel_int_add(&op->acc, reg, (int64_t)xv * wv);
         } while (next_index(kd, p->kernel, p->n_spatial));
     }
     return reg;
 }
 
-static void conv_dot_fp8(const accel_mac_op *op, const conv_dot_args *a, accel_freg *reg) {
+static void conv_dot_fp8(const accel_mac_op *op, conv_dot_args *a, accel_freg *reg) {
     const qrun_conv_params *p = &op->p;
     int64_t wk = a->w_base;
     for (int64_t c = 0; c < p->c_in / p->group; c++) {
@@ -357,12 +359,15 @@ static void conv_dot_fp8(const accel_mac_op *op, const conv_dot_args *a, accel_f
         do {
             int64_t src = conv_src(p, a->origin, kd);
             float xv = src < 0 ? 0.0f : fp8_at(a->x, a->x_base + c * a->plane + src);
-            accel_fp8_add(&op->acc, reg, xv * fp8_at(a->w, wk++));
+            float wv = fp8_at(a->w, wk++);
+            a->zeros += xv == 0.0f || wv == 0.0f;
+            accel_fp8_add(&op->acc, reg, xv * wv);
         } while (next_index(kd, p->kernel, p->n_spatial));
     }
 }
 
-static qrun_status conv_run(const accel_mac_op *op, const qrun_kernel_call *call) {
+static qrun_status
+conv_run(const accel_mac_op *op, const qrun_kernel_call *call, int64_t *zero_products) {
     mac_io io = bind(call);
     const qrun_conv_params *p = &op->p;
     operand x = operand_of(io.a, &op->ta, op->fp8), w = operand_of(io.w, &op->tw, op->fp8);
@@ -401,19 +406,22 @@ static qrun_status conv_run(const accel_mac_op *op, const qrun_kernel_call *call
             } while (next_index(od, p->out, p->n_spatial));
         }
     }
+    *zero_products = a.zeros;
     return QRUN_OK;
 }
 
 /* ---- matrix products ------------------------------------------------------- */
 
 /* y[r][j] = sum_k a(r, k) * b(k, j) with a(r, k) = A[r*sar + k*sak], b(k, j) = B[k*sbk + j*sbn]. */
-static qrun_status matmul_run(const accel_mac_op *op, const qrun_kernel_call *call) {
+static qrun_status
+matmul_run(const accel_mac_op *op, const qrun_kernel_call *call, int64_t *zero_products) {
     mac_io io = bind(call);
     operand a = operand_of(io.a, &op->ta, op->fp8), w = operand_of(io.w, &op->tw, op->fp8);
     int64_t sar = op->ta_t ? 1 : op->k, sak = op->ta_t ? op->rows : 1;
     int64_t sbk = op->tb_t ? 1 : op->n, sbn = op->tb_t ? op->k : 1;
     int32_t azp = op->fp8 ? 0 : zp_at(io.azp, 0);
     const struct qrun_tensor *c = op->op == QRUN_OP_MS_QGEMM ? io.bias : NULL;
+    int64_t zeros = 0;
     for (int64_t j = 0; j < op->n; j++) {
         row_out r;
         qrun_status s = row_out_init(op, call, &io, j, &r);
@@ -424,9 +432,11 @@ static qrun_status matmul_run(const accel_mac_op *op, const qrun_kernel_call *ca
             int64_t yi = i * op->n + j;
             if (op->fp8) {
                 accel_freg reg = {0};
-                for (int64_t k = 0; k < op->k; k++)
-                    accel_fp8_add(&op->acc, &reg,
-                                  fp8_at(&a, i * sar + k * sak) * fp8_at(&w, k * sbk + j * sbn));
+                for (int64_t k = 0; k < op->k; k++) {
+                    float av = fp8_at(&a, i * sar + k * sak), wv = fp8_at(&w, k * sbk + j * sbn);
+                    zeros += av == 0.0f || wv == 0.0f;
+                    accel_fp8_add(&op->acc, &reg, av * wv);
+                }
                 put_fp8(op, &io, &r, yi, &reg);
                 continue;
             }
@@ -442,11 +452,13 @@ static qrun_status matmul_run(const accel_mac_op *op, const qrun_kernel_call *ca
             for (int64_t k = 0; k < op->k; k++) {
                 int32_t av = int_at(&a, i * sar + k * sak) - azp;
                 int32_t wv = int_at(&w, k * sbk + j * sbn) - wzp;
+                zeros += av == 0 || wv == 0;
                 reg = accel_int_add(&op->acc, reg, (int64_t)av * wv);
             }
             put_int(op, &io, &r, yi, reg);
         }
     }
+    *zero_products = zeros;
     return QRUN_OK;
 }
 
@@ -466,9 +478,11 @@ static qrun_status fp8_zero_points(const qrun_kernel_call *call) {
     return QRUN_OK;
 }
 
-qrun_status accel_mac_run(const accel_mac_op *op, const qrun_kernel_call *call) {
+qrun_status
+accel_mac_run(const accel_mac_op *op, const qrun_kernel_call *call, int64_t *zero_products) {
     qrun_status s = op->fp8 ? fp8_zero_points(call) : QRUN_OK;
     if (s)
         return s;
-    return op->conv ? conv_run(op, call) : matmul_run(op, call);
+    *zero_products = 0;
+    return op->conv ? conv_run(op, call, zero_products) : matmul_run(op, call, zero_products);
 }

@@ -51,7 +51,9 @@ qrun_status accel_mac_prepare(const hw_config *hw,
                               const qrun_kernel_call *call,
                               accel_mac_op *op);
 
-/** @brief Compute the node's output on the datapath. */
-qrun_status accel_mac_run(const accel_mac_op *op, const qrun_kernel_call *call);
+/** @brief Compute the node's output on the datapath; *zero_products counts the products with a
+ * zero operand (zero point subtracted; padding included), which zero-detect PEs skip. */
+qrun_status
+accel_mac_run(const accel_mac_op *op, const qrun_kernel_call *call, int64_t *zero_products);
 
 #endif

@@ -209,12 +209,25 @@ static bool fits_pipelined(const walk *w, const accel_model *m) {
     return m->weight_bytes <= m->sram_bytes && need <= w->hw->banks;
 }
 
+/* Zero-detect PEs (hw.bank.zero_detect) spend no MAC energy on products with a zero operand
+ * (accelerator.md §5.4: energy, not time); the fraction is what the last full run measured. */
+static void apply_zero_detect(const walk *w, accel_model_node *mn) {
+    const accel_sim_node *an = mn->an;
+    if (!w->hw->zero_detect || mn->place != ACCEL_PLACE_ACCEL || mn->fused || !an->measured ||
+        mn->cost.macs <= 0)
+        return;
+    double frac = fmin(1.0, (double)an->zero_products / (double)mn->cost.macs);
+    mn->cost.energy_pj[ACCEL_E_MAC] *= 1.0 - frac;
+    accel_cost_total(&mn->cost);
+}
+
 /* Host-link time and energy into each node's cost, then the model totals. */
 static void totals(const walk *w, accel_model *m) {
     double link_bps = w->hw->host_gb_per_s * 1e9;
     double stage_max = 0, sum = 0;
     for (int k = 0; k < m->n_nodes; k++) {
         accel_model_node *mn = &m->nodes[k];
+        apply_zero_detect(w, mn);
         if (mn->host_values > 0) {
             mn->host_seconds =
                 mn->host_bytes / link_bps + mn->host_values * w->hw->host_latency_us * 1e-6;

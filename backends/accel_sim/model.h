@@ -34,6 +34,10 @@
  * (every stage in turn, no overlap inside an inference) is a pessimistic
  * latency for any deep network.
  *
+ * Zero-detect (hw.bank.zero_detect): after a full-mode run a MAC node's MAC
+ * energy is scaled by the share of its products that had no zero operand
+ * (accelerator.md §5.4: energy, not time); timing mode has no values.
+ *
  * Energy per inference = dynamic energy of every node + host-link energy +
  * static power x (1 / throughput); average power = energy x throughput.
  */

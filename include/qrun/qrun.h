@@ -452,6 +452,8 @@ typedef struct qrun_sim_node {
     double time_us;             /**< cycles / clock */
     double host_link_us;        /**< values pulled over the host link for this node */
     double utilization;         /**< MACs / (cycles x PEs of its banks x MAC rate), 0..1 */
+    double zero_fraction;       /**< MAC nodes after a full-mode run: share of products with a zero
+                                     operand (no MAC energy on zero-detect hardware); else -1 */
     double bytes_sram, bytes_noc, bytes_offchip, bytes_host; /**< bytes moved per level */
     double energy_uj; /**< total: dynamic, static share of its banks, host link */
     double energy_kind_uj[QRUN_SIM_ENERGY_KINDS];
