@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* qrun: the command-line tool, a client of include/qrun/qrun.h only. */
 #include "qrun/qrun.h"
+#include "tools/ptq_cli.h"
 #include "tools/qrun_hw.h"
 
 #include <ctype.h>
@@ -31,9 +32,8 @@ typedef struct cli {
     const char *output_dir;
     const char *output_format; /* "pb" | "npy" */
     const char *backend;
-    const char *hw;    /* --hw PRESET|FILE */
-    const char *sim;   /* --sim MODE */
-    const char *dtype; /* --dtype FMT (accel_sim timing) */
+    const char *hw;  /* --hw PRESET|FILE */
+    const char *sim; /* --sim MODE */
     bool json;
     bool random_input;
     bool profile;
@@ -42,6 +42,7 @@ typedef struct cli {
     int repeat;
     qrun_requant_mode requant;
     qrun_fp8_accum fp8_accum;
+    ptq_cli ptq; /* --dtype, --calib, ... */
 } cli;
 
 static const char *k_usage =
@@ -81,13 +82,15 @@ static const char *k_usage =
     "                         (rounded after every add, as narrow hardware accumulators)\n"
     "%s"
     "\n"
+    "%s"
+    "\n"
     "Exit status: 0 on success; 1 on any error, with one line on stderr naming the file and,\n"
     "where relevant, the node or tensor.\n";
 
 /* ---- small utilities ---------------------------------------------------- */
 
 static void print_usage(FILE *f) {
-    fprintf(f, k_usage, qrun_hw_usage_commands, qrun_hw_usage_options);
+    fprintf(f, k_usage, qrun_hw_usage_commands, qrun_hw_usage_options, k_ptq_cli_usage);
 }
 
 int fail(const char *fmt, ...) {
@@ -174,12 +177,12 @@ static bool option_takes_value(const char *a) {
     static const char *const with_value[] = {
         "--inputs",    "--input",   "--output-dir", "--output-format",
         "--backend",   "--threads", "--repeat",     "--requant",
-        "--fp8-accum", "--hw",      "--sim",        "--dtype"};
+        "--fp8-accum", "--hw",      "--sim"};
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
         if (strcmp(a, with_value[k]) == 0)
             return true;
     }
-    return false;
+    return ptq_cli_takes_value(a);
 }
 
 static int parse_args(int argc, char **argv, cli *c) {
@@ -187,6 +190,8 @@ static int parse_args(int argc, char **argv, cli *c) {
     c->output_format = "pb";
     c->backend = "cpu_ref";
     c->repeat = 1;
+    ptq_cli_init(&c->ptq);
+    int ptq_rc = 0;
     int i = 1;
     if (i < argc && (strcmp(argv[i], "run") == 0 || strcmp(argv[i], "info") == 0))
         c->command = argv[i++];
@@ -224,8 +229,6 @@ static int parse_args(int argc, char **argv, cli *c) {
             c->hw = val;
         } else if (strcmp(a, "--sim") == 0) {
             c->sim = val;
-        } else if (strcmp(a, "--dtype") == 0) {
-            c->dtype = val;
         } else if (strcmp(a, "--threads") == 0) {
             if (!parse_int(val, 1, 1024, &c->threads))
                 return fail("--threads expects an integer in [1, 1024], got '%s'", val);
@@ -256,6 +259,9 @@ static int parse_args(int argc, char **argv, cli *c) {
             c->profile = true;
         } else if (strcmp(a, "--no-lower") == 0) {
             c->no_lower = true;
+        } else if ((ptq_rc = ptq_cli_parse(&c->ptq, a, takes_value ? val : NULL)) != 0) {
+            if (ptq_rc < 0)
+                return 1;
         } else if (a[0] == '-' && a[1]) {
             return fail("unknown option '%s' (see qrun --help)", a);
         } else if (!c->model) {
@@ -511,7 +517,7 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     qrun_hw *hw = NULL;
     qrun_session_options so;
     qrun_session_options_init(&so);
-    if (qrun_hw_option(ctx, c->hw, c->backend, c->sim, c->dtype, &hw, &so))
+    if (qrun_hw_option(ctx, c->hw, c->backend, c->sim, c->ptq.dtype, &hw, &so))
         goto out;
     if (qrun_model_load(ctx, c->model, &m)) {
         fail("%s", qrun_context_errmsg(ctx));
@@ -527,6 +533,14 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     }
     if (gather_inputs(ctx, c, m, ins))
         goto out;
+    /* --sim timing only takes --dtype as the datapath: it needs no quantized values. */
+    if (ptq_cli_active(&c->ptq) && so.sim != QRUN_SIM_TIMING) {
+        qrun_model *q = NULL;
+        if (ptq_cli_quantize(ctx, m, c->model, &c->ptq, ins, &q))
+            goto out;
+        qrun_model_free(m); /* the quantized model has the same inputs and outputs */
+        m = q;
+    }
     so.backend = c->backend;
     so.profile = c->profile;
     so.requant = c->requant;

@@ -20,8 +20,8 @@ const char qrun_hw_usage_options[] =
     "                         latency, throughput, energy, per-op cycles and the host/accel\n"
     "                         partition; timing reports the same without arithmetic or\n"
     "                         weight values\n"
-    "  --dtype FMT            with --sim timing: time every tensor as FMT (int8, fp8e4m3,\n"
-    "                         fp8e3m4, ...), e.g. a float model before quantization\n";
+    "                         (with --sim timing, --dtype FMT only sets the datatype every\n"
+    "                         tensor is timed in: a float model is timed unquantized)\n";
 
 static const char k_hw_usage[] =
     "Usage:\n"
@@ -115,15 +115,12 @@ int qrun_hw_option(qrun_context *ctx,
     if (accel && !spec)
         return fail("--backend accel_sim needs --hw PRESET|FILE (presets: see qrun hw list)");
     bool timing = sim && strcmp(sim, "timing") == 0;
-    if (dtype) {
+    /* With --sim timing, --dtype only picks the datapath (no quantization: the PTQ options are
+     * not applied); otherwise it is the PTQ option and the session sees a quantized model. */
+    if (timing && dtype && strcmp(dtype, "auto") != 0) {
         qrun_dtype dt = qrun_dtype_from_name(dtype);
         if (dt == QRUN_DTYPE_UNDEFINED)
             return fail("--dtype: unknown datatype '%s' (e.g. int8, fp8e4m3, fp8e3m4)", dtype);
-        if (!accel || !timing)
-            return fail("--dtype %s: quantizing a model on the fly needs the PTQ pass, which "
-                        "this build does not have; --backend accel_sim --sim timing --dtype %s "
-                        "times the model as if it were %s",
-                        dtype, dtype, dtype);
         so->sim_dtype = dt;
     }
     so->sim = timing ? QRUN_SIM_TIMING : QRUN_SIM_FULL;

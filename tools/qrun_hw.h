@@ -21,8 +21,9 @@ int qrun_hw_main(int argc, char **argv);
  * @brief The --hw and --sim options of run: load and validate spec (preset
  * or file) into *hw (NULL when spec is NULL); check that --sim (NULL when not
  * given) names a mode and comes with --backend accel_sim, which in turn needs
- * --hw; --dtype (NULL when not given) with --sim timing. Sets so->sim and
- * so->sim_dtype. Returns 0 or 1 (error printed).
+ * --hw. With --sim timing, dtype (the --dtype value, NULL when not given)
+ * becomes so->sim_dtype: the run is timed in that datatype instead of being
+ * quantized (the caller skips PTQ). Sets so->sim. Returns 0 or 1 (error printed).
  */
 int qrun_hw_option(qrun_context *ctx,
                    const char *spec,

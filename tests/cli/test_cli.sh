@@ -154,8 +154,13 @@ expect_error "run --hw bad preset" "--hw: unknown hardware preset 'nope'" "$qrun
 expect_error "run --backend accel_sim without --hw" "--backend accel_sim needs --hw" "$qrun" run "$ex/model.onnx" --backend accel_sim
 expect_error "run --sim unknown mode" "--sim: unknown mode 'cycle'" "$qrun" run "$ex/model.onnx" --backend accel_sim --hw edge_small --sim cycle
 expect_error "run --sim without accel_sim" "--sim timing needs --backend accel_sim" "$qrun" run "$ex/model.onnx" --sim timing
-expect_error "run --dtype without --sim timing" "--dtype int8: quantizing a model on the fly needs the PTQ pass" "$qrun" run "$ex/model.onnx" --backend accel_sim --hw edge_small --dtype int8
-expect_error "run --dtype unknown" "--dtype: unknown datatype 'int7'" "$qrun" run "$ex/model.onnx" --backend accel_sim --hw edge_small --sim timing --dtype int7
+expect_error "run --sim timing --dtype unknown" "--dtype: unknown format 'int7'" "$qrun" run "$ex/model.onnx" --backend accel_sim --hw edge_small --sim timing --dtype int7
+# A float model quantized on the fly (PTQ) and run on the accelerator's datapath: cpu_ref's numbers.
+"$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --calib "$ex" --output-dir "$tmp/ptq_ref" >/dev/null 2>&1
+"$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --calib "$ex" --backend accel_sim --hw speedai240 --output-dir "$tmp/ptq_sim" >"$tmp/out" 2>&1
+grep -q '^accel_sim full on speedai240' "$tmp/out" && grep -q 'partition: accel: [1-9]' "$tmp/out" \
+  && cmp -s "$tmp/ptq_ref/output_0.pb" "$tmp/ptq_sim/output_0.pb" \
+  && ok "run --dtype int8 --backend accel_sim: quantized, on the datapath, cpu_ref's output" || bad "run --dtype int8 --backend accel_sim: $(head -c 400 "$tmp/out")"
 qlc=/usr/share/libonnx-testdata/data/node/test_qlinearconv
 if [ -d "$qlc" ]; then
   "$qrun" run "$qlc/model.onnx" --inputs "$qlc/test_data_set_0" --backend accel_sim --hw edge_small --output-dir "$tmp/qlc_sim" >"$tmp/out" 2>&1
@@ -194,6 +199,32 @@ json.dump(d, open(sys.argv[1], "w"))' "$tmp/nodram.json"
 fi
 "$qrun" run "$ex/model.onnx" --hw "$tmp/hw.json" >"$tmp/out" 2>"$tmp/err" && grep -q "is valid; it affects only --backend accel_sim" "$tmp/err" \
   && ok "run --hw FILE with cpu_ref" || bad "run --hw FILE: $(head -c 300 "$tmp/err")"
+
+# Post-training quantization on the fly: mnist-8 calibrated on its three test_data_set folders.
+for opt in --dtype --calib --calib-method --percentile --scale --act-symmetric --keep-float --dtype-for; do
+  grep -q -- "$opt" "$tmp/help" && ok "--help mentions $opt" || bad "--help mentions $opt"
+done
+for d in int8 fp8e4m3 fp8e3m4; do
+  if "$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype $d --calib "$ex" >"$tmp/out" 2>"$tmp/err"; then
+    grep -q "quantized to $d: 8 nodes quantized, 0 kept float, 0 BatchNormalization folded; percentile calibration on 3 samples" "$tmp/err" \
+      && grep -q 'top-5: 2 ' "$tmp/out" && ok "run --dtype $d --calib" || bad "run --dtype $d --calib: $(head -c 300 "$tmp/err") $(grep top-5 "$tmp/out")"
+  else
+    bad "run --dtype $d --calib: $(head -c 300 "$tmp/err")"
+  fi
+done
+"$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --calib-method mse --scale pow2 --act-symmetric \
+  --keep-float Convolution28 --dtype-for Convolution110=fp8e5m2 >"$tmp/out" 2>"$tmp/err" \
+  && grep -q "no --calib: calibrating int8 on the run's own input" "$tmp/err" && grep -q "7 nodes quantized, 1 kept float" "$tmp/err" \
+  && ok "run --dtype without --calib warns; per-node options" || bad "run --dtype per-node options: $(head -c 400 "$tmp/err")"
+mkdir -p "$tmp/empty_calib"
+expect_error "--dtype unknown format" "--dtype: unknown format 'int7'" "$qrun" run "$ex/model.onnx" --dtype int7
+expect_error "--calib empty dir" "empty_calib: no \*.npy files or test_data_set_\* folders" "$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --calib "$tmp/empty_calib"
+mkdir -p "$tmp/bad_calib"
+cp "$ex/test_data_set_0/output_0.pb" "$tmp/bad_calib/x.npy" 2>/dev/null
+cp "$src/tests/cli/int64_input.npy" "$tmp/bad_calib/a.npy"
+expect_error "--calib sample mismatch names the file" "bad_calib/a.npy: calibration sample: input 'Input3'" "$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --calib "$tmp/bad_calib"
+expect_error "--keep-float unknown node" "keep_float: the model has no node named 'Nope'" "$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --keep-float Nope
+expect_error "--calib-method unknown" "--calib-method must be minmax, percentile, mse or entropy" "$qrun" run "$ex/model.onnx" --dtype int8 --calib-method kl
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
