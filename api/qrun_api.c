@@ -583,6 +583,8 @@ QRUN_API qrun_status qrun_session_create(qrun_context *ctx,
     s = qrun_registry_create_chain_hw(opts->backend, ctx->alloc,
                                       opts->hw ? qrun_hw_config_(opts->hw) : NULL, sess->backends,
                                       &sess->n_backends, &ctx->err);
+    if (!s)
+        s = qrun_session_sim_configure_(sess, opts, &ctx->err);
     if (s)
         goto out_free;
     sess->observer = opts->observer;
@@ -625,6 +627,22 @@ out_free:
     qrun_free(ctx->alloc, ptrs);
     qrun_session_free(sess);
     return s;
+}
+
+const qrun_exec *qrun_session_exec_(const qrun_session *sess) {
+    return sess->exec;
+}
+
+const qrun_graph *qrun_session_graph_(const qrun_session *sess) {
+    return sess->model->g;
+}
+
+qrun_err *qrun_session_err_(const qrun_session *sess) {
+    return &sess->ctx->err;
+}
+
+const qrun_allocator *qrun_session_alloc_(const qrun_session *sess) {
+    return sess->ctx->alloc;
 }
 
 int qrun_session_backends_(const qrun_session *sess, const qrun_backend **out) {
