@@ -1162,6 +1162,8 @@ static int mnist_top1(qrun_context *ctx,
  */
 static void test_datapath_accumulator_accuracy(void **state) {
     (void)state;
+    if (!ds_dataset_runs_enabled())
+        skip();
     enum { N = 200 };
     const char *path = MODELS "/int8/integer/mnist_convinteger_matmulinteger/model_quantized.onnx";
     ds_set d;
