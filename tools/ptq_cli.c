@@ -172,7 +172,8 @@ static int list_samples(const char *opt, const char *dir, sample_kind *kind, nam
         if (out->n)
             return 0;
     }
-    return fail("%s %s: no test_data_set_* folders, *.npy files or *.jpg/*.png images", opt, dir);
+    return fail("%s %s: no *.npy files or test_data_set_* folders (or *.jpg/*.png images)", opt,
+                dir);
 }
 
 void ptq_cli_progress(const char *what, int done, int total) {
