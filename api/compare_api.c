@@ -38,6 +38,7 @@ typedef struct cmp_format {
     int labeled, correct, agree, samples;
     double sig, noise, max_abs_err;
     bool has_sim;
+    int sim_nodes;
     double cycles, latency_us, energy_uj;
 } cmp_format;
 
@@ -429,6 +430,7 @@ static qrun_status run_format(qrun_compare *cmp,
     qrun_sim_summary sim;
     if (qrun_session_sim_summary(f->sess, &sim) == QRUN_OK) {
         f->has_sim = true;
+        f->sim_nodes = sim.n_nodes;
         f->cycles = sim.cycles;
         f->latency_us = sim.time_us;
         f->energy_uj = sim.energy_uj;
@@ -500,6 +502,7 @@ QRUN_API qrun_status qrun_compare_get_result(const qrun_compare *cmp,
     out->n_layers = f->n_layers;
     out->n_quantized_nodes = f->n_quantized_nodes;
     out->has_sim = f->has_sim;
+    out->sim_nodes = f->sim_nodes;
     out->cycles = f->cycles;
     out->latency_us = f->latency_us;
     out->energy_uj = f->energy_uj;

@@ -130,14 +130,15 @@ static int read_labels(const char *path, int **out, int *n) {
     *n = 0;
     while (!rc && fgets(buf, sizeof buf, f)) {
         line++;
+        buf[strcspn(buf, "\r\n")] = '\0';
         char *p = buf;
         while (*p == ' ' || *p == '\t')
             p++;
-        if (*p == '\n' || *p == '\r' || !*p)
+        if (!*p)
             continue;
         char *end = NULL;
         long v = strtol(p, &end, 10);
-        while (end && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+        while (end && (*end == ' ' || *end == '\t'))
             end++;
         if (end == p || *end || v < 0 || v > 1000000000L) {
             rc = fail("--labels %s:%d: expected a class index >= 0, got '%.40s'", path, line, p);
@@ -215,6 +216,7 @@ static void print_json(const qrun_compare *cmp, const compare_cli *c, int n_cali
         cJSON_AddNumberToObject(o, "samples", r.samples);
         cJSON_AddNumberToObject(o, "quantized_nodes", r.n_quantized_nodes);
         if (r.has_sim) {
+            cJSON_AddNumberToObject(o, "sim_nodes", r.sim_nodes);
             cJSON_AddNumberToObject(o, "cycles", r.cycles);
             cJSON_AddNumberToObject(o, "latency_us", r.latency_us);
             cJSON_AddNumberToObject(o, "energy_uj", r.energy_uj);
@@ -287,8 +289,11 @@ static void print_text(const qrun_compare *cmp, const compare_cli *c, int n_cali
         fmt_pct(b, sizeof b, r.agree_fp32);
         fmt_db(d, sizeof d, r.sqnr_db);
         printf("%-12s %8s %9s %9s %11.4g", r.dtype, a, b, d, r.max_abs_err);
-        if (r.has_sim)
+        if (r.has_sim && r.sim_nodes > 0)
             printf(" %12.0f %11.2f %11.3f", r.cycles, r.latency_us, r.energy_uj);
+        else if (r.has_sim)
+            printf(" %12s %11s %11s  (no node timed: the hardware runs none in %s)", "-", "-", "-",
+                   r.dtype);
         printf("\n");
     }
     for (int i = 0; i < n; i++) {

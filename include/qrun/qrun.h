@@ -584,6 +584,7 @@ typedef struct qrun_compare_result {
     int n_layers;       /**< quantized activation tensors (qrun_compare_layer) */
     int n_quantized_nodes;
     bool has_sim;      /**< backend accel_sim: the simulated costs below are set */
+    int sim_nodes;     /**< nodes the simulator timed (0: the hardware runs none of them) */
     double cycles;     /**< per inference */
     double latency_us; /**< per inference */
     double energy_uj;  /**< per inference */
