@@ -300,14 +300,14 @@ static void print_text(const qrun_compare *cmp, const compare_cli *c, int n_cali
         qrun_compare_result r;
         qrun_compare_get_result(cmp, i, &r);
         printf("\nper layer, %s (%d quantized activations):\n", r.dtype, r.n_layers);
-        printf("  %-40s %9s %22s\n", "tensor", "SQNR dB", "saturated");
+        printf("  %9s %20s  %s\n", "SQNR dB", "saturated", "tensor");
         for (int j = 0; j < r.n_layers; j++) {
             qrun_compare_layer l;
             qrun_compare_get_layer(cmp, i, j, &l);
             fmt_db(d, sizeof d, l.sqnr_db);
             char sat[48];
             snprintf(sat, sizeof sat, "%lld/%lld", (long long)l.saturated, (long long)l.count);
-            printf("  %-40s %9s %22s\n", l.name, d, sat);
+            printf("  %9s %20s  %s\n", d, sat, l.name);
         }
     }
 }

@@ -216,7 +216,7 @@ if "$qrun" compare "$ex/model.onnx" --calib "$ex" --eval "$ex" --labels "$tmp/la
   --calib-method minmax >"$tmp/out" 2>"$tmp/err"; then
   grep -q "3 eval samples (3 labeled), 3 calibration samples, minmax calibration" "$tmp/out" &&
     grep -q "^fp32 *100.00%" "$tmp/out" && grep -q "^int8 " "$tmp/out" && grep -q "^fp8e4m3 " "$tmp/out" &&
-    grep -q "per layer, fp8e4m3 (9 quantized activations)" "$tmp/out" && grep -q "ReLU32_Output_0 " "$tmp/out" &&
+    grep -q "per layer, fp8e4m3 (9 quantized activations)" "$tmp/out" && grep -q " ReLU32_Output_0$" "$tmp/out" &&
     ok "compare text tables" || bad "compare text tables: $(head -c 600 "$tmp/out")"
 else
   bad "compare: $(head -c 300 "$tmp/err")"
