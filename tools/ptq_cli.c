@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,8 +18,9 @@ const char *const k_ptq_cli_usage =
     "Quantization options (qrun run quantizes on the fly):\n"
     "  --dtype FMT            auto (default: run the model as it is) or a format to quantize to:\n"
     "                         int8, uint8, fp8e4m3, fp8e4m3fnuz, fp8e5m2, fp8e5m2fnuz, fp8e3m4\n"
-    "  --calib DIR            calibration samples: DIR/*.npy (one sample each, one-input models)\n"
-    "                         or DIR/test_data_set_*/input_<i>.pb|.npy (default: the run's own\n"
+    "  --calib DIR            calibration samples: DIR/*.npy or DIR/*.jpg|*.png (through\n"
+    "                         --preprocess; one sample each, one-input models) or\n"
+    "                         DIR/test_data_set_*/input_<i>.pb|.npy (default: the run's own\n"
     "                         input, with a warning)\n"
     "  --calib-method M       minmax, percentile (default), mse or entropy\n"
     "  --percentile P         percentile of the percentile method (default 99.99)\n"
@@ -102,25 +104,39 @@ static void names_free(name_list *l) {
     memset(l, 0, sizeof *l);
 }
 
-/* Sorted entries of dir: *.npy files (dirs false) or test_data_set_* folders (dirs true). */
-static int list_dir(const char *dir, bool dirs, name_list *out) {
+typedef enum sample_kind { KIND_SETS, KIND_NPY, KIND_IMAGES } sample_kind;
+
+static bool has_suffix(const char *name, const char *suffix) {
+    size_t n = strlen(name), k = strlen(suffix);
+    return n > k && strcasecmp(name + n - k, suffix) == 0;
+}
+
+static bool entry_wanted(const char *name, const struct stat *st, sample_kind kind) {
+    switch (kind) {
+    case KIND_SETS:
+        return S_ISDIR(st->st_mode) && strncmp(name, "test_data_set_", 14) == 0;
+    case KIND_NPY:
+        return S_ISREG(st->st_mode) && has_suffix(name, ".npy");
+    case KIND_IMAGES:
+        return S_ISREG(st->st_mode) &&
+               (has_suffix(name, ".jpg") || has_suffix(name, ".jpeg") || has_suffix(name, ".png"));
+    }
+    return false;
+}
+
+/* Sorted entries of dir of one kind (test_data_set_ folders, .npy files or images). */
+static int list_dir(const char *opt, const char *dir, sample_kind kind, name_list *out) {
     memset(out, 0, sizeof *out);
     DIR *d = opendir(dir);
     if (!d)
-        return fail("--calib %s: cannot open: %s", dir, strerror(errno));
+        return fail("%s %s: cannot open: %s", opt, dir, strerror(errno));
     int cap = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
-        size_t len = strlen(e->d_name);
         char path[PATH_MAX];
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (stat(path, &st) != 0)
-            continue;
-        bool want =
-            dirs ? S_ISDIR(st.st_mode) && strncmp(e->d_name, "test_data_set_", 14) == 0
-                 : S_ISREG(st.st_mode) && len > 4 && strcmp(e->d_name + len - 4, ".npy") == 0;
-        if (!want)
+        if (stat(path, &st) != 0 || !entry_wanted(e->d_name, &st, kind))
             continue;
         if (out->n == cap) {
             cap = cap ? cap * 2 : 64;
@@ -146,37 +162,36 @@ static int list_dir(const char *dir, bool dirs, name_list *out) {
     return 0;
 }
 
-static void progress(int done, int total) {
+/* The samples of dir: test_data_set_* folders if any, else *.npy files, else images. */
+static int list_samples(const char *opt, const char *dir, sample_kind *kind, name_list *out) {
+    static const sample_kind order[] = {KIND_SETS, KIND_NPY, KIND_IMAGES};
+    for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
+        if (list_dir(opt, dir, order[k], out))
+            return 1;
+        *kind = order[k];
+        if (out->n)
+            return 0;
+    }
+    return fail("%s %s: no *.npy files or test_data_set_* folders (or *.jpg/*.png images)", opt,
+                dir);
+}
+
+void ptq_cli_progress(const char *what, int done, int total) {
     if (!isatty(STDERR_FILENO))
         return;
     int width = 30, filled = total ? done * width / total : width;
-    fprintf(stderr, "\rcalibrating [%.*s%*s] %d/%d", filled, "##############################",
+    fprintf(stderr, "\r%s [%.*s%*s] %d/%d", what, filled, "##############################",
             width - filled, "", done, total);
     if (done == total)
         fputc('\n', stderr);
     fflush(stderr);
 }
 
-/* One sample: the tensor files of one input each; file names the error. */
-static int add_sample(qrun_context *ctx,
-                      qrun_calibrator *cal,
-                      const char *const *files,
-                      int n_inputs,
-                      const char *what) {
-    qrun_tensor **t = calloc((size_t)n_inputs + 1, sizeof *t);
-    if (!t)
-        return fail("out of memory");
-    int rc = 0;
-    for (int i = 0; i < n_inputs && !rc; i++) {
-        if (qrun_tensor_load_file(ctx, files[i], &t[i]))
-            rc = fail("%s", qrun_context_errmsg(ctx));
-    }
-    if (!rc && qrun_calibrator_add_sample(cal, (const qrun_tensor *const *)t, n_inputs))
-        rc = fail("%s: %s", what, qrun_context_errmsg(ctx));
-    for (int i = 0; i < n_inputs; i++)
-        qrun_tensor_free(t[i]);
-    free(t);
-    return rc;
+/* A tensor file (.pb/.npy) or an image through the preprocessing spec, chosen by content. */
+static int load_file(qrun_context *ctx, const char *path, const char *preprocess, qrun_tensor **t) {
+    qrun_status s = qrun_file_is_image(path) ? qrun_tensor_load_image(ctx, path, preprocess, t)
+                                             : qrun_tensor_load_file(ctx, path, t);
+    return s ? fail("%s", qrun_context_errmsg(ctx)) : 0;
 }
 
 /* input_<i>.pb or input_<i>.npy of a test_data_set folder. */
@@ -191,48 +206,84 @@ static int set_input_path(const char *set, int i, char *buf, size_t cap) {
     return fail("%s: no input_%d.pb or input_%d.npy", set, i, i);
 }
 
-static int
-calibrate_dir(qrun_context *ctx, qrun_calibrator *cal, const qrun_model *m, const char *dir) {
+/* Load sample s of dir (every input of m) into t and call fn. */
+static int one_sample(qrun_context *ctx,
+                      const qrun_model *m,
+                      const ptq_sample_set *set,
+                      const char *name,
+                      sample_kind kind,
+                      int index,
+                      int total,
+                      ptq_sample_fn fn,
+                      void *ud) {
     int n_inputs = qrun_model_input_count(m);
-    name_list sets, npys;
-    if (list_dir(dir, true, &sets))
-        return 1;
-    if (list_dir(dir, false, &npys)) {
-        names_free(&sets);
-        return 1;
+    qrun_tensor **t = calloc((size_t)n_inputs + 1, sizeof *t);
+    if (!t)
+        return fail("out of memory");
+    char path[PATH_MAX], file[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", set->dir, name);
+    int rc = 0;
+    for (int i = 0; i < n_inputs && !rc; i++) {
+        if (kind == KIND_SETS)
+            rc = set_input_path(path, i, file, sizeof file) ||
+                 load_file(ctx, file, set->preprocess, &t[i]);
+        else
+            rc = load_file(ctx, path, set->preprocess, &t[i]);
     }
-    int rc = 0, total = sets.n ? sets.n : npys.n;
-    if (total == 0)
-        rc = fail("--calib %s: no *.npy files or test_data_set_* folders", dir);
-    else if (!sets.n && n_inputs != 1)
-        rc = fail("--calib %s: *.npy samples need a one-input model (this one has %d inputs); "
-                  "use test_data_set_*/input_<i>.pb folders",
-                  dir, n_inputs);
-    char(*paths)[PATH_MAX] = calloc((size_t)n_inputs + 1, PATH_MAX);
-    const char **files = calloc((size_t)n_inputs + 1, sizeof *files);
-    if (!rc && (!paths || !files))
-        rc = fail("out of memory");
-    for (int s = 0; !rc && s < total; s++) {
-        char set[PATH_MAX];
-        if (sets.n) {
-            snprintf(set, sizeof set, "%s/%s", dir, sets.names[s]);
-            for (int i = 0; i < n_inputs && !rc; i++) {
-                rc = set_input_path(set, i, paths[i], PATH_MAX);
-                files[i] = paths[i];
-            }
-        } else {
-            snprintf(set, sizeof set, "%s/%s", dir, npys.names[s]);
-            files[0] = set;
-        }
-        if (!rc)
-            rc = add_sample(ctx, cal, files, n_inputs, set);
-        progress(s + 1, total);
-    }
-    free(paths);
-    free(files);
-    names_free(&sets);
-    names_free(&npys);
+    if (!rc)
+        rc = fn(ud, index, total, (const qrun_tensor *const *)t, n_inputs, path);
+    for (int i = 0; i < n_inputs; i++)
+        qrun_tensor_free(t[i]);
+    free(t);
     return rc;
+}
+
+int ptq_cli_sample_count(const ptq_sample_set *set, int *n) {
+    name_list names;
+    sample_kind kind;
+    if (list_samples(set->opt, set->dir, &kind, &names))
+        return 1;
+    *n = names.n;
+    names_free(&names);
+    return 0;
+}
+
+int ptq_cli_for_each_sample(
+    qrun_context *ctx, const qrun_model *m, const ptq_sample_set *set, ptq_sample_fn fn, void *ud) {
+    name_list names;
+    sample_kind kind;
+    if (list_samples(set->opt, set->dir, &kind, &names))
+        return 1;
+    int rc = 0, n_inputs = qrun_model_input_count(m);
+    if (kind != KIND_SETS && n_inputs != 1)
+        rc = fail("%s %s: *.npy and image samples need a one-input model (this one has %d "
+                  "inputs); use test_data_set_*/input_<i>.pb folders",
+                  set->opt, set->dir, n_inputs);
+    for (int s = 0; !rc && s < names.n; s++) {
+        rc = one_sample(ctx, m, set, names.names[s], kind, s, names.n, fn, ud);
+        ptq_cli_progress(set->progress, s + 1, names.n);
+    }
+    names_free(&names);
+    return rc;
+}
+
+typedef struct calib_ud {
+    qrun_context *ctx;
+    qrun_calibrator *cal;
+} calib_ud;
+
+static int calib_one(void *ud,
+                     int index,
+                     int total,
+                     const qrun_tensor *const *inputs,
+                     int n_inputs,
+                     const char *path) {
+    calib_ud *c = ud;
+    (void)index;
+    (void)total;
+    if (qrun_calibrator_add_sample(c->cal, inputs, n_inputs))
+        return fail("%s: %s", path, qrun_context_errmsg(c->ctx));
+    return 0;
 }
 
 int ptq_cli_quantize(qrun_context *ctx,
@@ -247,7 +298,9 @@ int ptq_cli_quantize(qrun_context *ctx,
         return fail("%s: %s", model_path, qrun_context_errmsg(ctx));
     int rc = 0;
     if (p->calib_dir) {
-        rc = calibrate_dir(ctx, cal, m, p->calib_dir);
+        ptq_sample_set set = {"--calib", p->calib_dir, p->preprocess, "calibrating"};
+        calib_ud ud = {ctx, cal};
+        rc = ptq_cli_for_each_sample(ctx, m, &set, calib_one, &ud);
     } else {
         fprintf(stderr,
                 "qrun: warning: no --calib: calibrating %s on the run's own input (one "

@@ -9,8 +9,9 @@
 #include <stdbool.h>
 
 typedef struct ptq_cli {
-    const char *dtype;     /* NULL or "auto": keep the model as it is */
-    const char *calib_dir; /* NULL: calibrate on the run's own input */
+    const char *dtype;      /* NULL or "auto": keep the model as it is */
+    const char *calib_dir;  /* NULL: calibrate on the run's own input */
+    const char *preprocess; /* --preprocess spec for image samples, or NULL */
     qrun_quant_options opts;
 } ptq_cli;
 
@@ -37,6 +38,32 @@ int ptq_cli_quantize(qrun_context *ctx,
                      const ptq_cli *p,
                      qrun_tensor *const *own,
                      qrun_model **out);
+
+/* A folder of samples: test_data_set_* folders (input_<i>.pb or .npy each), else .npy files,
+ * else .jpg/.jpeg/.png images (through preprocess), in sorted name order. */
+typedef struct ptq_sample_set {
+    const char *opt; /* option that named it, for messages ("--calib") */
+    const char *dir;
+    const char *preprocess; /* image preprocessing spec or NULL */
+    const char *progress;   /* progress bar label */
+} ptq_sample_set;
+
+/* Called with sample index of total; inputs in graph-input order, valid during the call.
+ * Returns 0, or 1 after printing an error (stops the walk). */
+typedef int (*ptq_sample_fn)(void *ud,
+                             int index,
+                             int total,
+                             const qrun_tensor *const *inputs,
+                             int n_inputs,
+                             const char *path);
+
+/** @brief Number of samples in set->dir (error printed and 1 when none). */
+int ptq_cli_sample_count(const ptq_sample_set *set, int *n);
+/** @brief Load each sample of set for model m and call fn; progress bar on a terminal. */
+int ptq_cli_for_each_sample(
+    qrun_context *ctx, const qrun_model *m, const ptq_sample_set *set, ptq_sample_fn fn, void *ud);
+/** @brief "label [####   ] done/total" on stderr when it is a terminal. */
+void ptq_cli_progress(const char *what, int done, int total);
 
 /** Usage lines of the PTQ options. */
 extern const char *const k_ptq_cli_usage;

@@ -2,6 +2,7 @@
 /* qrun: the command-line tool, a client of include/qrun/qrun.h only. */
 #include "qrun/qrun.h"
 #include "tools/ptq_cli.h"
+#include "tools/qrun_compare.h"
 #include "tools/qrun_hw.h"
 #include "tools/qrun_save.h"
 
@@ -57,6 +58,7 @@ static const char *k_usage =
     "                                  and which nodes each backend can run\n"
     "%s"
     "%s"
+    "%s"
     "  qrun --help | --version\n"
     "\n"
     "Run options:\n"
@@ -99,8 +101,8 @@ static const char *k_usage =
 /* ---- small utilities ---------------------------------------------------- */
 
 static void print_usage(FILE *f) {
-    fprintf(f, k_usage, qrun_hw_usage_commands, qrun_save_usage_commands, qrun_hw_usage_options,
-            k_ptq_cli_usage);
+    fprintf(f, k_usage, qrun_hw_usage_commands, qrun_save_usage_commands,
+            qrun_compare_usage_commands, qrun_hw_usage_options, k_ptq_cli_usage);
 }
 
 int fail(const char *fmt, ...) {
@@ -229,6 +231,7 @@ static int parse_args(int argc, char **argv, cli *c) {
             c->n_named++;
         } else if (strcmp(a, "--preprocess") == 0) {
             c->preprocess = val;
+            c->ptq.preprocess = val;
         } else if (strcmp(a, "--output-dir") == 0) {
             c->output_dir = val;
         } else if (strcmp(a, "--output-format") == 0) {
@@ -892,6 +895,8 @@ int main(int argc, char **argv) {
     }
     if (strcmp(argv[1], "hw") == 0)
         return qrun_hw_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "compare") == 0)
+        return qrun_compare_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "convert") == 0)
         return qrun_convert_main(argc - 1, argv + 1);
     for (int i = 1; i < argc; i++) {

@@ -545,6 +545,119 @@ QRUN_API qrun_status qrun_model_quant_tensor(const qrun_model *model,
 /** @brief QRUN_E_ARG when the model was not made by qrun_quantize_model. */
 QRUN_API qrun_status qrun_model_quant_summary(const qrun_model *model, qrun_quant_summary *out);
 
+/* ---- INT8 vs FP8 comparison (qrun compare) ------------------------------ */
+
+/*
+ * Flow: qrun_compare_create(float model, options) -> add calibration samples
+ * (each runs the float model once per format's calibrator) -> add evaluation
+ * samples: the first one quantizes the model to every format; each runs the
+ * float model once and each quantized model once, with tensor observers, and
+ * accumulates per format: output-0 SQNR and max |error| vs FP32, top-1
+ * accuracy (samples with a label) and top-1 agreement with FP32, and per
+ * quantized activation tensor its SQNR vs the float value and its saturation
+ * count. Nothing is kept across samples but the sums.
+ *
+ * Definitions. SQNR = 10*log10(sum x^2 / sum (x - xq)^2) over every element
+ * of every sample (x: float model's value, xq: the quantized model's value
+ * dequantized with the tensor's scale and zero point); +Inf when there is no
+ * error. Top-1 is the argmax over every element of graph output 0 (models
+ * with several outputs are judged on output 0). A value is saturated when its
+ * code is the format's smallest or largest code (+-max finite for FP8), that code is
+ * not the zero point (an asymmetric post-ReLU tensor's zero is not a clip) and the float
+ * value lies beyond the value of that code. Weights and biases are folded constants and are
+ * not listed.
+ */
+
+typedef struct qrun_compare qrun_compare;
+
+/** Options of a comparison. Initialise with qrun_compare_options_init(). */
+typedef struct qrun_compare_options {
+    const char *dtypes; /**< comma-separated formats, default "int8,fp8e4m3,fp8e5m2,fp8e3m4" */
+    qrun_quant_options quant; /**< PTQ options of every format (its dtype field is ignored) */
+    const char *backend; /**< backend of the quantized runs: "cpu_ref" (default), "accel_sim" */
+    const qrun_hw *hw;   /**< hardware of accel_sim (must outlive the comparison) */
+    qrun_requant_mode requant;
+    qrun_fp8_accum fp8_accum;
+} qrun_compare_options;
+
+/** Results of the float model. */
+typedef struct qrun_compare_fp32 {
+    int samples;
+    int labeled; /**< samples given with a label */
+    double top1; /**< fraction correct among labeled samples; NaN when none */
+} qrun_compare_fp32;
+
+/** Results of one format. Strings are owned by the comparison. */
+typedef struct qrun_compare_result {
+    const char *dtype; /**< format name as given ("int8", "fp8e4m3", ...) */
+    int samples;
+    int labeled;
+    double top1;        /**< fraction correct among labeled samples; NaN when none */
+    double agree_fp32;  /**< fraction of samples whose top-1 equals the float model's */
+    double sqnr_db;     /**< of graph output 0 vs FP32 */
+    double max_abs_err; /**< largest |output 0 - FP32 output 0| */
+    int n_layers;       /**< quantized activation tensors (qrun_compare_layer) */
+    int n_quantized_nodes;
+    bool has_sim;      /**< backend accel_sim: the simulated costs below are set */
+    int sim_nodes;     /**< nodes the simulator timed (0: the hardware runs none of them) */
+    double cycles;     /**< per inference */
+    double latency_us; /**< per inference */
+    double energy_uj;  /**< per inference */
+} qrun_compare_result;
+
+/** One quantized activation tensor of one format. Strings are owned by the comparison. */
+typedef struct qrun_compare_layer {
+    const char *name; /**< the tensor's name in the float model */
+    qrun_dtype dtype; /**< format of its codes */
+    double sqnr_db;   /**< NaN when never observed */
+    int64_t saturated;
+    int64_t count; /**< elements compared (over every sample) */
+    float scale;   /**< per-tensor scale (first one when per channel) */
+    int32_t zero_point;
+    double range_lo, range_hi; /**< calibrated clipping range */
+} qrun_compare_layer;
+
+QRUN_API void qrun_compare_options_init(qrun_compare_options *opts);
+/**
+ * @brief Prepare a comparison of a float model (one output at least) with
+ * its quantized versions. Errors: unknown format in dtypes (the message names
+ * it and lists the formats), the PTQ option errors of qrun_calibrator_create.
+ * The model must outlive the comparison.
+ */
+QRUN_API qrun_status qrun_compare_create(qrun_context *ctx,
+                                         const qrun_model *model,
+                                         const qrun_compare_options *opts,
+                                         qrun_compare **out);
+QRUN_API void qrun_compare_free(qrun_compare *cmp);
+/** @brief Add one calibration sample (inputs in graph-input order). Only before the first eval
+ * sample. */
+QRUN_API qrun_status qrun_compare_add_calib(qrun_compare *cmp,
+                                            const qrun_tensor *const *inputs,
+                                            int n_inputs);
+/**
+ * @brief Add one evaluation sample with its label (class index, or -1 for
+ * none). The first call quantizes every format (at least one calibration
+ * sample needed).
+ */
+QRUN_API qrun_status qrun_compare_add_eval(qrun_compare *cmp,
+                                           const qrun_tensor *const *inputs,
+                                           int n_inputs,
+                                           int label);
+QRUN_API void qrun_compare_get_fp32(const qrun_compare *cmp, qrun_compare_fp32 *out);
+/** @brief Number of formats compared. */
+QRUN_API int qrun_compare_result_count(const qrun_compare *cmp);
+/** @return QRUN_OK or QRUN_E_ARG when i is out of range. */
+QRUN_API qrun_status qrun_compare_get_result(const qrun_compare *cmp,
+                                             int i,
+                                             qrun_compare_result *out);
+/** @brief Layer j of format i (valid after the first eval sample). */
+QRUN_API qrun_status qrun_compare_get_layer(const qrun_compare *cmp,
+                                            int i,
+                                            int j,
+                                            qrun_compare_layer *out);
+/** @brief The quantized model of format i (NULL before the first eval sample); owned by cmp. */
+QRUN_API const qrun_model *qrun_compare_model(const qrun_compare *cmp, int i);
+
 /* ---- accelerator hardware descriptions (accel_sim) ---------------------- */
 
 /*

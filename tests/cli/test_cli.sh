@@ -239,6 +239,48 @@ if [ -f "$mnv2" ] && [ -f "$jpeg" ]; then
   expect_error "image of the wrong size" "input" "$qrun" run "$mnv2" --input "input=$jpeg" --preprocess "resize=100"
 fi
 
+# compare: FP32 vs formats on mnist-8's three test sets (labels 2, 0, 9 are the digits drawn).
+printf '2\n0\n9\n' >"$tmp/labels3"
+printf '2\ncat\n9\n' >"$tmp/labels3bad"
+"$qrun" compare --help | grep -q -- "--dtypes" && ok "compare --help" || bad "compare --help"
+grep -q "qrun compare MODEL" "$tmp/help" && ok "--help mentions compare" || bad "--help mentions compare"
+if "$qrun" compare "$ex/model.onnx" --calib "$ex" --eval "$ex" --labels "$tmp/labels3" --dtypes int8,fp8e4m3 \
+  --calib-method minmax >"$tmp/out" 2>"$tmp/err"; then
+  grep -q "3 eval samples (3 labeled), 3 calibration samples, minmax calibration" "$tmp/out" &&
+    grep -q "^fp32 *100.00%" "$tmp/out" && grep -q "^int8 " "$tmp/out" && grep -q "^fp8e4m3 " "$tmp/out" &&
+    grep -q "per layer, fp8e4m3 (9 quantized activations)" "$tmp/out" && grep -q " ReLU32_Output_0$" "$tmp/out" &&
+    ok "compare text tables" || bad "compare text tables: $(head -c 600 "$tmp/out")"
+else
+  bad "compare: $(head -c 300 "$tmp/err")"
+fi
+"$qrun" compare "$ex/model.onnx" --calib "$ex" --eval "$ex" --labels "$tmp/labels3" --json \
+  --backend accel_sim --hw runai200 >"$tmp/cmp.json" 2>"$tmp/err"
+if has_python; then
+  python3 -c '
+import json, math, sys
+d = json.load(open(sys.argv[1]))
+assert d["fp32"]["top1"] == 1.0 and d["fp32"]["samples"] == 3
+r = d["results"]
+assert [x["dtype"] for x in r] == ["int8", "fp8e4m3", "fp8e5m2", "fp8e3m4"]
+for x in r:
+    for k in ("top1", "agree_fp32", "sqnr_db", "max_abs_err", "layers", "latency_us", "energy_uj", "cycles"):
+        assert k in x, k
+    assert 0 <= x["top1"] <= 1 and 0 <= x["agree_fp32"] <= 1 and math.isfinite(x["sqnr_db"])
+    assert len(x["layers"]) == 9
+    for l in x["layers"]:
+        assert set(("name", "sqnr_db", "saturated")) <= set(l) and l["saturated"] >= 0
+assert r[0]["cycles"] > 0 and r[0]["energy_uj"] > 0
+' "$tmp/cmp.json" && ok "compare --json schema (accel_sim costs)" || bad "compare --json schema: $(head -c 300 "$tmp/cmp.json") $(head -c 300 "$tmp/err")"
+else
+  grep -q '"agree_fp32"' "$tmp/cmp.json" && grep -q '"layers"' "$tmp/cmp.json" && ok "compare --json (no python3)" || bad "compare --json"
+fi
+expect_error "compare unknown dtype" "dtypes: unknown format 'fp9'" "$qrun" compare "$ex/model.onnx" --calib "$ex" --eval "$ex" --dtypes int8,fp9
+expect_error "compare labels count" "has 2 labels, --eval .* has 3 samples" "$qrun" compare "$ex/model.onnx" --calib "$ex" --eval "$ex" --labels <(printf '1\n2\n')
+expect_error "compare no samples" "--eval .*empty_calib: no \*.npy files" "$qrun" compare "$ex/model.onnx" --calib "$ex" --eval "$tmp/empty_calib"
+expect_error "compare needs --eval" "--calib DIR and --eval DIR are required" "$qrun" compare "$ex/model.onnx" --calib "$ex"
+expect_error "compare takes --dtypes" "not --dtype" "$qrun" compare "$ex/model.onnx" --dtype int8
+expect_error "compare bad label" "labels3bad:2: expected a class index" "$qrun" compare "$ex/model.onnx" --calib "$ex" --eval "$ex" --labels "$tmp/labels3bad"
+
 # convert: opset upgrade of mnist-8 (opset 8) to 13, run with the same outputs.
 "$qrun" convert "$ex/model.onnx" --opset 13 -o "$tmp/m13.onnx" 2>"$tmp/err" && "$qrun" info "$tmp/m13.onnx" >"$tmp/out" 2>&1
 grep -q 'opsets: ai.onnx=13' "$tmp/out" && grep -q 'producer: qrun' "$tmp/out" && ok "convert --opset 13" || bad "convert --opset 13: $(head -c 300 "$tmp/err")"
