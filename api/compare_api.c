@@ -431,8 +431,16 @@ static qrun_status run_format(qrun_compare *cmp,
     if (qrun_session_sim_summary(f->sess, &sim) == QRUN_OK) {
         f->has_sim = true;
         f->sim_nodes = sim.n_nodes;
-        f->cycles = sim.cycles;
-        f->latency_us = sim.time_us;
+        /* Accelerator cycles of one inference: the nodes' cycles summed (layer by layer; the
+         * host link and host fallbacks are in latency_us, not here). */
+        double cycles = 0.0;
+        for (int i = 0; i < qrun_session_sim_node_count(f->sess); i++) {
+            qrun_sim_node nd;
+            if (qrun_session_sim_node(f->sess, i, &nd) == QRUN_OK)
+                cycles += nd.cycles;
+        }
+        f->cycles = cycles;
+        f->latency_us = sim.latency_us;
         f->energy_uj = sim.energy_uj;
     }
     free_outputs(o, n_out);
