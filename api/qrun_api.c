@@ -2,6 +2,7 @@
 /* The public API (include/qrun/qrun.h): load file -> onnx/ -> session over the backend registry. */
 #include "qrun/qrun.h"
 
+#include "api/api_internal.h"
 #include "api/context.h"
 #include "api/registry.h"
 #include "onnx/onnx_loader.h"
@@ -13,30 +14,13 @@
 #include "runtime/macs.h"
 #include "runtime/npy.h"
 #include "runtime/quant.h"
+#include "runtime/quantize/ptq.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-struct qrun_model {
-    qrun_context *ctx;
-    qrun_graph *g;
-    char *path;
-    qrun_lower_report lowering;
-    qrun_graph *source; /* the graph before QDQ lowering changed it, for qrun_model_save; or NULL */
-};
-
-struct qrun_session {
-    qrun_context *ctx;
-    const qrun_model *model;
-    qrun_backend backends[QRUN_MAX_BACKENDS];
-    int n_backends;
-    qrun_exec *exec;
-    bool profile;
-    qrun_node_profile *prof;
-};
 
 /* ---- status, version ---------------------------------------------------- */
 
@@ -201,8 +185,12 @@ static bool has_qdq(const qrun_graph *g) {
     return false;
 }
 
-static qrun_status
-model_finish(qrun_context *ctx, qrun_graph *g, const char *path, bool check, qrun_model **out) {
+qrun_status qrun_api_ok(qrun_context *ctx) {
+    return ctx_ok(ctx);
+}
+
+qrun_status qrun_api_model_from_graph(
+    qrun_context *ctx, qrun_graph *g, const char *path, bool check, qrun_model **out) {
     const char *file = path ? base_name(path) : "<memory>";
     qrun_lower_report rep = {0};
     /* Lowering turns QDQ units into integer forms that are not always valid ONNX at the model's
@@ -241,7 +229,7 @@ model_load_file(qrun_context *ctx, const char *path, bool check, qrun_model **ou
     qrun_status s = onnx_load_file(path, ctx->alloc, &g, &ctx->err);
     if (s)
         return s;
-    return model_finish(ctx, g, path, check, out);
+    return qrun_api_model_from_graph(ctx, g, path, check, out);
 }
 
 QRUN_API qrun_status qrun_model_load(qrun_context *ctx, const char *path, qrun_model **out) {
@@ -262,7 +250,7 @@ QRUN_API qrun_status qrun_model_load_bytes(
     qrun_status s = onnx_load_bytes(data, size, base_dir, ctx->alloc, &g, &ctx->err);
     if (s)
         return s;
-    return model_finish(ctx, g, NULL, true, out);
+    return qrun_api_model_from_graph(ctx, g, NULL, true, out);
 }
 
 QRUN_API void qrun_model_free(qrun_model *m) {
@@ -271,6 +259,7 @@ QRUN_API void qrun_model_free(qrun_model *m) {
     const qrun_allocator *a = m->ctx->alloc;
     qrun_graph_free(m->g);
     qrun_graph_free(m->source);
+    qrun_ptq_report_free(a, m->ptq);
     qrun_lower_report_free(a, &m->lowering);
     qrun_free(a, m->path);
     qrun_free(a, m);
@@ -556,6 +545,12 @@ void qrun_declared_inputs_(const qrun_graph *g,
     }
 }
 
+/* Exec observer -> public observer: value index to name. */
+static void session_observe(void *ud, int v, const struct qrun_tensor *t) {
+    const qrun_session *sess = ud;
+    sess->observer(sess->observer_ud, sess->model->g->values[v].name, t);
+}
+
 QRUN_API qrun_status qrun_session_create(qrun_context *ctx,
                                          const qrun_model *model,
                                          const qrun_session_options *opts,
@@ -590,11 +585,17 @@ QRUN_API qrun_status qrun_session_create(qrun_context *ctx,
                                       &sess->n_backends, &ctx->err);
     if (s)
         goto out_free;
+    sess->observer = opts->observer;
+    sess->observer_ud = opts->observer_ud;
     qrun_exec_options xo = {.n_threads = ctx->n_threads,
                             .profile = opts->profile,
                             .fold_constants = true,
                             .requant = opts->requant,
                             .fp8_accum = opts->fp8_accum};
+    if (opts->observer) {
+        xo.observe = session_observe;
+        xo.observe_ud = sess;
+    }
     s = qrun_exec_create(model->g, sess->backends, sess->n_backends, ctx->alloc, &xo, &sess->exec,
                          &ctx->err);
     if (s)
@@ -642,8 +643,8 @@ QRUN_API void qrun_session_free(qrun_session *sess) {
 }
 
 /* Inputs must match the declared dtype and every static dim. */
-static qrun_status
-check_input(qrun_context *ctx, const qrun_graph *g, int i, const qrun_tensor *t) {
+qrun_status
+qrun_api_check_input(qrun_context *ctx, const qrun_graph *g, int i, const qrun_tensor *t) {
     const qrun_value *v = &g->values[g->inputs[i]];
     const struct qrun_tensor *decl = &v->info;
     char s1[160], s2[160];
@@ -707,7 +708,7 @@ QRUN_API qrun_status qrun_session_run(qrun_session *sess,
         return qrun_errf(&ctx->err, QRUN_E_ARG, "the model has %d outputs, %d requested",
                          g->n_outputs, n_outputs);
     for (int i = 0; i < n_inputs; i++) {
-        qrun_status s = check_input(ctx, g, i, inputs[i]);
+        qrun_status s = qrun_api_check_input(ctx, g, i, inputs[i]);
         if (s) {
             qrun_err_prefix(&ctx->err, "%s: ", base_name(sess->model->path));
             return s;

@@ -506,6 +506,17 @@ static void release_dead(qrun_exec *x, int k) {
     }
 }
 
+/* Report node k's outputs to the observer (see qrun_exec_options). */
+static void observe_outputs(const qrun_exec *x, const qrun_node *n) {
+    if (!x->opts.observe)
+        return;
+    for (int o = 0; o < n->n_outputs; o++) {
+        int v = n->outputs[o];
+        if (v >= 0)
+            x->opts.observe(x->opts.observe_ud, v, &x->vals[v]);
+    }
+}
+
 static qrun_status run_dynamic_part(qrun_exec *x, qrun_err *err) {
     const qrun_graph *g = x->g;
     for (int k = x->first_dynamic; k < g->n_nodes; k++) {
@@ -531,6 +542,7 @@ static qrun_status run_dynamic_part(qrun_exec *x, qrun_err *err) {
             return node_error(err, n, s);
         if (x->opts.profile)
             x->rec[k].ms = now_ms() - t0;
+        observe_outputs(x, n);
         release_dead(x, k);
     }
     return QRUN_OK;
@@ -593,8 +605,11 @@ qrun_status qrun_exec_run(qrun_exec *x,
         if (s)
             return s;
     }
-    for (int i = 0; i < n_inputs; i++)
+    for (int i = 0; i < n_inputs; i++) {
         x->vals[g->inputs[i]].data = inputs[i]->data;
+        if (x->opts.observe)
+            x->opts.observe(x->opts.observe_ud, g->inputs[i], &x->vals[g->inputs[i]]);
+    }
 
     for (int k = 0; k < x->first_dynamic; k++) {
         const qrun_node *n = &g->nodes[k];
@@ -610,6 +625,7 @@ qrun_status qrun_exec_run(qrun_exec *x,
         }
         if (x->opts.profile)
             x->rec[k].ms = now_ms() - t0;
+        observe_outputs(x, n);
     }
     qrun_status s = run_dynamic_part(x, err);
     if (!s)

@@ -26,12 +26,23 @@
  */
 typedef struct qrun_exec qrun_exec;
 
+/*
+ * Observer: called with every graph input when a run starts and with every
+ * output of a node right after the node computed it (folded nodes are not
+ * reported: their outputs are constants of the plan). The tensor is valid
+ * only during the call (it may live in the arena). Used by calibration to
+ * collect statistics of every tensor in one pass, and by comparisons.
+ */
+typedef void (*qrun_exec_observer)(void *ud, int value, const struct qrun_tensor *t);
+
 typedef struct qrun_exec_options {
     int n_threads;
     bool profile;
-    bool fold_constants;       /* default true */
-    qrun_requant_mode requant; /* passed to every kernel call */
-    qrun_fp8_accum fp8_accum;  /* passed to every kernel call */
+    bool fold_constants;        /* default true */
+    qrun_requant_mode requant;  /* passed to every kernel call */
+    qrun_fp8_accum fp8_accum;   /* passed to every kernel call */
+    qrun_exec_observer observe; /* NULL: none */
+    void *observe_ud;
 } qrun_exec_options;
 
 /* Per node, indexed like graph->nodes. */

@@ -502,6 +502,25 @@ qrun_status qrun_node_set_inputs(qrun_graph *g, int node, int n, const int *inpu
     return QRUN_OK;
 }
 
+/* dtype/shape/name of src with its own copy of the data (none when src has none). */
+static bool
+ir_tensor_copy(const qrun_allocator *a, const struct qrun_tensor *src, struct qrun_tensor *dst) {
+    *dst = *src;
+    dst->data = NULL;
+    dst->owns_data = false;
+    dst->name = NULL;
+    dst->alloc = a;
+    if (src->name && !(dst->name = qrun_strdup(a, src->name)))
+        return false;
+    if (!src->data)
+        return true;
+    if (qrun_tensor_alloc_data(dst, a))
+        return false;
+    if (src->nbytes)
+        memcpy(dst->data, src->data, src->nbytes);
+    return true;
+}
+
 /* Append one zeroed attribute slot to n; NULL on NOMEM. */
 static qrun_attr *ir_attr_append(const qrun_allocator *a, qrun_node *n) {
     qrun_attr *p = qrun_calloc(a, (size_t)n->n_attrs + 1, sizeof *p);
@@ -539,6 +558,22 @@ static bool ir_attr_copy(const qrun_allocator *a, qrun_attr *dst, const qrun_att
         ok = dst->floats != NULL;
         if (ok && src->n)
             memcpy(dst->floats, src->floats, src->n * sizeof *dst->floats);
+    }
+    if (ok && src->strings) {
+        dst->strings = qrun_calloc(a, src->n ? src->n : 1, sizeof *dst->strings);
+        ok = dst->strings != NULL;
+        for (size_t i = 0; ok && i < src->n; i++)
+            ok = !src->strings[i] || (dst->strings[i] = qrun_strdup(a, src->strings[i]));
+    }
+    if (ok && src->t) {
+        dst->t = qrun_calloc(a, 1, sizeof *dst->t);
+        ok = dst->t && ir_tensor_copy(a, src->t, dst->t);
+    }
+    if (ok && src->ts) {
+        dst->ts = qrun_calloc(a, src->n ? src->n : 1, sizeof *dst->ts);
+        ok = dst->ts != NULL;
+        for (size_t i = 0; ok && i < src->n; i++)
+            ok = ir_tensor_copy(a, &src->ts[i], &dst->ts[i]);
     }
     return ok;
 }
@@ -642,4 +677,119 @@ void qrun_graph_remove_nodes(qrun_graph *g, const bool *dead) {
         g->nodes[w++] = g->nodes[k];
     }
     g->n_nodes = w;
+}
+
+/* ---- deep copy and queries ---- */
+
+static bool ir_node_copy(qrun_graph *g, const qrun_node *src) {
+    const qrun_allocator *a = g->alloc;
+    int k = qrun_graph_add_node(g);
+    if (k < 0)
+        return false;
+    qrun_node *n = &g->nodes[k];
+    n->op = src->op;
+    n->opset = src->opset;
+    n->n_inputs = src->n_inputs;
+    n->n_outputs = src->n_outputs;
+    n->name = qrun_strdup(a, src->name);
+    n->op_type = qrun_strdup(a, src->op_type);
+    n->domain = qrun_strdup(a, src->domain ? src->domain : "");
+    n->inputs = qrun_calloc(a, (size_t)src->n_inputs + 1, sizeof *n->inputs);
+    n->outputs = qrun_calloc(a, (size_t)src->n_outputs + 1, sizeof *n->outputs);
+    if (!n->name || !n->op_type || !n->domain || !n->inputs || !n->outputs)
+        return false;
+    memcpy(n->inputs, src->inputs, (size_t)src->n_inputs * sizeof *n->inputs);
+    memcpy(n->outputs, src->outputs, (size_t)src->n_outputs * sizeof *n->outputs);
+    if (src->n_attrs) {
+        if (!(n->attrs = qrun_calloc(a, (size_t)src->n_attrs, sizeof *n->attrs)))
+            return false;
+        n->n_attrs = src->n_attrs;
+        for (int i = 0; i < src->n_attrs; i++) {
+            if (!ir_attr_copy(a, &n->attrs[i], &src->attrs[i]))
+                return false;
+        }
+    }
+    return true;
+}
+
+static bool ir_value_copy(qrun_graph *g, const qrun_value *src) {
+    int v = qrun_graph_add_value(g, src->name, src->kind);
+    if (v < 0)
+        return false;
+    qrun_value *dst = &g->values[v];
+    dst->producer = src->producer;
+    dst->is_output = src->is_output;
+    for (int d = 0; d < QRUN_MAX_RANK; d++) {
+        if (src->dim_params[d] && !(dst->dim_params[d] = qrun_strdup(g->alloc, src->dim_params[d])))
+            return false;
+    }
+    return ir_tensor_copy(g->alloc, &src->info, &dst->info);
+}
+
+static bool ir_graph_copy(const qrun_graph *src, qrun_graph *g) {
+    const qrun_allocator *a = g->alloc;
+    g->ir_version = src->ir_version;
+    g->n_initializers = src->n_initializers;
+    if ((src->producer_name && !(g->producer_name = qrun_strdup(a, src->producer_name))) ||
+        (src->producer_version && !(g->producer_version = qrun_strdup(a, src->producer_version))) ||
+        (src->name && !(g->name = qrun_strdup(a, src->name))))
+        return false;
+    if (src->n_opsets) {
+        if (!(g->opsets = qrun_calloc(a, (size_t)src->n_opsets, sizeof *g->opsets)))
+            return false;
+        g->n_opsets = src->n_opsets;
+        for (int i = 0; i < src->n_opsets; i++) {
+            g->opsets[i].version = src->opsets[i].version;
+            if (!(g->opsets[i].domain =
+                      qrun_strdup(a, src->opsets[i].domain ? src->opsets[i].domain : "")))
+                return false;
+        }
+    }
+    g->inputs = qrun_calloc(a, (size_t)src->n_inputs + 1, sizeof *g->inputs);
+    g->outputs = qrun_calloc(a, (size_t)src->n_outputs + 1, sizeof *g->outputs);
+    if (!g->inputs || !g->outputs)
+        return false;
+    g->n_inputs = src->n_inputs;
+    g->n_outputs = src->n_outputs;
+    memcpy(g->inputs, src->inputs, (size_t)src->n_inputs * sizeof *g->inputs);
+    memcpy(g->outputs, src->outputs, (size_t)src->n_outputs * sizeof *g->outputs);
+    for (int v = 0; v < src->n_values; v++) {
+        if (!ir_value_copy(g, &src->values[v]))
+            return false;
+    }
+    for (int k = 0; k < src->n_nodes; k++) {
+        if (!ir_node_copy(g, &src->nodes[k]))
+            return false;
+    }
+    return true;
+}
+
+qrun_status qrun_graph_clone(const qrun_graph *src, qrun_graph **out) {
+    *out = NULL;
+    qrun_graph *g = NULL;
+    qrun_status s = qrun_graph_create(src->alloc, &g);
+    if (s)
+        return s;
+    if (!ir_graph_copy(src, g)) {
+        qrun_graph_free(g);
+        return QRUN_E_NOMEM;
+    }
+    *out = g;
+    return QRUN_OK;
+}
+
+int qrun_graph_consumers(const qrun_graph *g, int v, int *first) {
+    int count = 0;
+    if (first)
+        *first = -1;
+    for (int k = 0; k < g->n_nodes; k++) {
+        for (int i = 0; i < g->nodes[k].n_inputs; i++) {
+            if (g->nodes[k].inputs[i] != v)
+                continue;
+            if (first && *first < 0)
+                *first = k;
+            count++;
+        }
+    }
+    return count;
 }

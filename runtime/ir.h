@@ -174,4 +174,11 @@ static inline int qrun_node_input(const qrun_node *n, int i) {
     return i < n->n_inputs ? n->inputs[i] : -1;
 }
 
+/* ---- copies and queries for passes ---- */
+/** @brief Deep copy of a graph (values, constant data, nodes, attributes) with src's allocator. */
+qrun_status qrun_graph_clone(const qrun_graph *src, qrun_graph **out);
+/** @brief Number of node inputs reading value v; *first (may be NULL) gets the first such node or
+ * -1. */
+int qrun_graph_consumers(const qrun_graph *g, int v, int *first);
+
 #endif

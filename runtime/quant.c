@@ -49,7 +49,7 @@ bool qrun_quant_int_range(qrun_dtype t, int32_t *qmin, int32_t *qmax) {
 bool qrun_quant_is_small_float(qrun_dtype t) {
     return t == QRUN_DTYPE_FLOAT8E4M3FN || t == QRUN_DTYPE_FLOAT8E4M3FNUZ ||
            t == QRUN_DTYPE_FLOAT8E5M2 || t == QRUN_DTYPE_FLOAT8E5M2FNUZ ||
-           t == QRUN_DTYPE_FLOAT4E2M1;
+           t == QRUN_DTYPE_FLOAT8E3M4 || t == QRUN_DTYPE_FLOAT4E2M1;
 }
 
 /* Round a float32 result to the 16-bit type the reference keeps it in. */
@@ -372,4 +372,67 @@ qrun_status qrun_requant_init(qrun_requant *r, double mult, qrun_requant_mode mo
                          "2^30)",
                          mult);
     return QRUN_OK;
+}
+
+/* ---- post-training quantization ------------------------------------------ */
+
+bool qrun_ptq_format_ok(qrun_dtype t) {
+    return t == QRUN_DTYPE_INT8 || t == QRUN_DTYPE_UINT8 ||
+           (qrun_quant_is_small_float(t) && t != QRUN_DTYPE_FLOAT4E2M1);
+}
+
+static double ptq_pow2_up(double s) {
+    return ldexp(1.0, (int)ceil(log2(s)));
+}
+
+qrun_ptq_qparams
+qrun_ptq_choose_qparams(qrun_dtype fmt, double lo, double hi, bool symmetric, bool pow2) {
+    qrun_ptq_qparams p = {fmt, 1.0f, 0};
+    lo = fmin(lo, 0.0);
+    hi = fmax(hi, 0.0);
+    double amax = fmax(-lo, hi);
+    int32_t qmin = 0, qmax = 0;
+    bool is_int = qrun_quant_int_range(fmt, &qmin, &qmax);
+    if (!(amax > 0.0) || !isfinite(amax)) {
+        p.zp = is_int && symmetric && fmt == QRUN_DTYPE_UINT8 ? 128 : 0;
+        if (is_int && !symmetric)
+            p.zp = qmin < 0 ? 0 : qmin;
+        return p;
+    }
+    double scale;
+    if (!is_int) {
+        scale = amax / qrun_dtype_traits_get(fmt)->max_value;
+    } else if (symmetric) {
+        scale = amax / 127.0;
+    } else {
+        scale = (hi - lo) / (double)(qmax - qmin);
+    }
+    if (pow2)
+        scale = ptq_pow2_up(scale);
+    p.scale = (float)scale;
+    if (!is_int)
+        return p;
+    if (symmetric) {
+        p.zp = fmt == QRUN_DTYPE_UINT8 ? 128 : 0;
+        return p;
+    }
+    double zp = qrun_round_half_even((double)qmin - lo / (double)p.scale);
+    p.zp = (int32_t)fmin(fmax(zp, (double)qmin), (double)qmax);
+    return p;
+}
+
+double qrun_ptq_quantize_value(const qrun_ptq_qparams *p, double x) {
+    double q = (double)((float)x / p->scale);
+    int32_t qmin, qmax;
+    if (qrun_quant_int_range(p->fmt, &qmin, &qmax))
+        return (double)qrun_quantize_int(q, p->zp, qmin, qmax);
+    const struct qrun_dtype_traits *t = qrun_dtype_traits_get(p->fmt);
+    unsigned char code = 0;
+    t->set(&code, 0, q, true);
+    return t->get(&code, 0);
+}
+
+double qrun_ptq_fake_quant(const qrun_ptq_qparams *p, double x) {
+    double q = qrun_ptq_quantize_value(p, x);
+    return (double)qrun_dequantize((float)q, (float)p->zp, p->scale);
 }

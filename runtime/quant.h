@@ -331,4 +331,43 @@ qrun_requantize(const qrun_requant *r, int32_t acc, int32_t zp, int32_t qmin, in
     return v < qmin ? qmin : v > qmax ? qmax : (int32_t)v;
 }
 
+/* ---- post-training quantization: choosing and simulating parameters -------- */
+
+/*
+ * Quantizer of one tensor (or one channel) for PTQ: the format, a float32
+ * scale and, for integer formats, a zero point (FP8 zero points are 0).
+ * value = (q - zp) * scale, as DequantizeLinear.
+ */
+typedef struct qrun_ptq_qparams {
+    qrun_dtype fmt;
+    float scale;
+    int32_t zp;
+} qrun_ptq_qparams;
+
+/** @brief Formats PTQ produces: int8, uint8 and the FP8 formats (E3M4 included). */
+bool qrun_ptq_format_ok(qrun_dtype t);
+
+/**
+ * @brief Parameters covering the clipping range [lo, hi] (widened to hold 0,
+ * so that zero is exactly representable).
+ * - Integer, asymmetric: scale = (hi - lo) / (qmax - qmin), zp = round(qmin - lo / scale).
+ * - Integer, symmetric: scale = max(|lo|, |hi|) / qmax_sym, zp = 0 for int8
+ *   (qmax_sym 127, the -128 code unused) and 128 for uint8 (qmax_sym 127).
+ * - FP8 (always symmetric): scale = max(|lo|, |hi|) / max_finite.
+ * pow2 rounds the scale up to a power of two (2^ceil(log2 s)): the range still fits,
+ * so nothing saturates that would not with the float scale. An empty range
+ * (lo == hi == 0) gives scale 1.
+ */
+qrun_ptq_qparams
+qrun_ptq_choose_qparams(qrun_dtype fmt, double lo, double hi, bool symmetric, bool pow2);
+
+/**
+ * @brief Quantize then dequantize x with p, exactly as QuantizeLinear (x / scale in
+ * float32, round half to even, saturate) followed by DequantizeLinear.
+ */
+double qrun_ptq_fake_quant(const qrun_ptq_qparams *p, double x);
+
+/** @brief The quantized code of x (integer value, or the FP8 value before scaling back). */
+double qrun_ptq_quantize_value(const qrun_ptq_qparams *p, double x);
+
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* qrun: the command-line tool, a client of include/qrun/qrun.h only. */
 #include "qrun/qrun.h"
+#include "tools/ptq_cli.h"
 #include "tools/qrun_hw.h"
 #include "tools/qrun_save.h"
 
@@ -43,6 +44,7 @@ typedef struct cli {
     int repeat;
     qrun_requant_mode requant;
     qrun_fp8_accum fp8_accum;
+    ptq_cli ptq; /* --dtype, --calib, ... */
 } cli;
 
 static const char *k_usage =
@@ -89,13 +91,16 @@ static const char *k_usage =
     "                         (rounded after every add, as narrow hardware accumulators)\n"
     "%s"
     "\n"
+    "%s"
+    "\n"
     "Exit status: 0 on success; 1 on any error, with one line on stderr naming the file and,\n"
     "where relevant, the node or tensor.\n";
 
 /* ---- small utilities ---------------------------------------------------- */
 
 static void print_usage(FILE *f) {
-    fprintf(f, k_usage, qrun_hw_usage_commands, qrun_save_usage_commands, qrun_hw_usage_options);
+    fprintf(f, k_usage, qrun_hw_usage_commands, qrun_save_usage_commands, qrun_hw_usage_options,
+            k_ptq_cli_usage);
 }
 
 int fail(const char *fmt, ...) {
@@ -187,7 +192,7 @@ static bool option_takes_value(const char *a) {
         if (strcmp(a, with_value[k]) == 0)
             return true;
     }
-    return false;
+    return ptq_cli_takes_value(a);
 }
 
 static int parse_args(int argc, char **argv, cli *c) {
@@ -195,6 +200,8 @@ static int parse_args(int argc, char **argv, cli *c) {
     c->output_format = "pb";
     c->backend = "cpu_ref";
     c->repeat = 1;
+    ptq_cli_init(&c->ptq);
+    int ptq_rc = 0;
     int i = 1;
     if (i < argc && (strcmp(argv[i], "run") == 0 || strcmp(argv[i], "info") == 0))
         c->command = argv[i++];
@@ -264,6 +271,9 @@ static int parse_args(int argc, char **argv, cli *c) {
             c->profile = true;
         } else if (strcmp(a, "--no-lower") == 0) {
             c->no_lower = true;
+        } else if ((ptq_rc = ptq_cli_parse(&c->ptq, a, takes_value ? val : NULL)) != 0) {
+            if (ptq_rc < 0)
+                return 1;
         } else if (a[0] == '-' && a[1]) {
             return fail("unknown option '%s' (see qrun --help)", a);
         } else if (!c->model) {
@@ -274,6 +284,7 @@ static int parse_args(int argc, char **argv, cli *c) {
     }
     if (!c->model)
         return fail("no model given (see qrun --help)");
+    c->ptq.preprocess = c->preprocess; /* image calibration samples */
     return 0;
 }
 
@@ -545,6 +556,13 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     }
     if (gather_inputs(ctx, c, m, ins))
         goto out;
+    if (ptq_cli_active(&c->ptq)) {
+        qrun_model *q = NULL;
+        if (ptq_cli_quantize(ctx, m, c->model, &c->ptq, ins, &q))
+            goto out;
+        qrun_model_free(m); /* the quantized model has the same inputs and outputs */
+        m = q;
+    }
     qrun_session_options so;
     qrun_session_options_init(&so);
     so.backend = c->backend;
@@ -871,6 +889,8 @@ int main(int argc, char **argv) {
         return qrun_hw_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "convert") == 0)
         return qrun_convert_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "quantize") == 0)
+        return qrun_quantize_main(argc - 1, argv + 1);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             print_usage(stdout);

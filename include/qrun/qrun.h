@@ -347,12 +347,23 @@ typedef enum qrun_fp8_accum {
     QRUN_FP8_ACCUM_BF16 = 2, /**< bfloat16 accumulator, round to nearest even after every add */
 } qrun_fp8_accum;
 
+/**
+ * Tensor observer: called during qrun_session_run with each graph input as
+ * the run starts and with each node output right after the node computed it
+ * (outputs of nodes folded at plan time are not reported). name is the
+ * model's value name; t (float, integer or FP8) is valid only during the
+ * call. Used for calibration, per-layer comparisons and debugging.
+ */
+typedef void (*qrun_tensor_observer)(void *ud, const char *name, const qrun_tensor *t);
+
 typedef struct qrun_session_options {
-    const char *backend;       /**< "cpu_ref" (default) or "accel_sim" (needs hw) */
-    bool profile;              /**< collect per-node timings */
-    const qrun_hw *hw;         /**< hardware accel_sim simulates (copied at session creation) */
-    qrun_requant_mode requant; /**< integer requantization (default QRUN_REQUANT_FLOAT) */
-    qrun_fp8_accum fp8_accum;  /**< FP8 accumulator (default QRUN_FP8_ACCUM_FP32) */
+    const char *backend;           /**< "cpu_ref" (default) or "accel_sim" (needs hw) */
+    bool profile;                  /**< collect per-node timings */
+    const qrun_hw *hw;             /**< hardware accel_sim simulates (copied at session creation) */
+    qrun_requant_mode requant;     /**< integer requantization (default QRUN_REQUANT_FLOAT) */
+    qrun_fp8_accum fp8_accum;      /**< FP8 accumulator (default QRUN_FP8_ACCUM_FP32) */
+    qrun_tensor_observer observer; /**< NULL: none */
+    void *observer_ud;             /**< passed to observer */
 } qrun_session_options;
 QRUN_API void qrun_session_options_init(qrun_session_options *opts);
 
@@ -401,6 +412,123 @@ QRUN_API qrun_status qrun_model_analyze(qrun_context *ctx,
                                         const qrun_model *model,
                                         qrun_node_analysis *out);
 QRUN_API int qrun_model_node_count(const qrun_model *model);
+
+/* ---- post-training quantization ---------------------------------------- */
+
+/*
+ * Flow: qrun_calibrator_create(float model, options) -> add samples (each
+ * runs the float model once and updates the statistics of every tensor) ->
+ * qrun_quantize_model() gives a new model: the float graph with
+ * BatchNormalization folded and QuantizeLinear/DequantizeLinear pairs around
+ * the quantized ops (ONNX QDQ form; weights stored quantized per output
+ * channel, integer formats' biases as int32 with scale s_x * s_w). It runs
+ * like any model and lists its quantized tensors for comparisons.
+ */
+
+typedef enum qrun_calib_method {
+    QRUN_CALIB_MINMAX = 0,
+    QRUN_CALIB_PERCENTILE, /**< default, percentile 99.99 */
+    QRUN_CALIB_MSE,        /**< clip minimising the quantization MSE, per tensor */
+    QRUN_CALIB_ENTROPY     /**< clip minimising the KL divergence of the histogram */
+} qrun_calib_method;
+
+typedef enum qrun_scale_mode {
+    QRUN_SCALE_FLOAT = 0, /**< any float32 scale */
+    QRUN_SCALE_POW2       /**< power-of-two scales (rounded up: nothing extra saturates) */
+} qrun_scale_mode;
+
+/** Options of a quantization. Initialise with qrun_quant_options_init(). */
+typedef struct qrun_quant_options {
+    const char *dtype;  /**< "int8" (default), "uint8", "fp8e4m3", "fp8e4m3fnuz", "fp8e5m2",
+                             "fp8e5m2fnuz", "fp8e3m4" */
+    bool act_symmetric; /**< integer activations symmetric (zp 0 for int8, 128 for uint8);
+                             default asymmetric. FP8 is always symmetric. */
+    qrun_scale_mode scale_mode;
+    qrun_calib_method calib_method;
+    double percentile;      /**< PERCENTILE: in (50, 100]; default 99.99 */
+    const char *keep_float; /**< comma-separated node names left in float, or NULL */
+    const char *dtype_for;  /**< per-node formats "NODE=fmt[,NODE=fmt...]", or NULL */
+} qrun_quant_options;
+
+QRUN_API void qrun_quant_options_init(qrun_quant_options *opts);
+/** @brief PTQ format for a --dtype name ("int8", "fp8e4m3", ...); UNDEFINED if not one. */
+QRUN_API qrun_dtype qrun_quant_format_from_name(const char *name);
+/** @brief Comma-separated list of the PTQ format names, for messages. */
+QRUN_API const char *qrun_quant_format_names(void);
+/** @brief "minmax" | "percentile" | "mse" | "entropy" to a method; false if unknown. */
+QRUN_API bool qrun_calib_method_from_name(const char *name, qrun_calib_method *out);
+QRUN_API const char *qrun_calib_method_name(qrun_calib_method m);
+
+typedef struct qrun_calibrator qrun_calibrator;
+
+/**
+ * @brief Prepare calibration of a float model: checks the options (unknown
+ * format, node names in keep_float/dtype_for that the model lacks), folds
+ * BatchNormalization into the preceding Conv/Gemm. The model must outlive
+ * the calibrator.
+ */
+QRUN_API qrun_status qrun_calibrator_create(qrun_context *ctx,
+                                            const qrun_model *model,
+                                            const qrun_quant_options *opts,
+                                            qrun_calibrator **out);
+QRUN_API void qrun_calibrator_free(qrun_calibrator *cal);
+/**
+ * @brief Run the float model on one sample (inputs in graph-input order) and
+ * add every tensor's values to its statistics. Errors (wrong count, shape or
+ * dtype) name the input.
+ */
+QRUN_API qrun_status qrun_calibrator_add_sample(qrun_calibrator *cal,
+                                                const qrun_tensor *const *inputs,
+                                                int n_inputs);
+QRUN_API int qrun_calibrator_sample_count(const qrun_calibrator *cal);
+/**
+ * @brief Build the quantized model from the statistics so far (at least one
+ * sample). The new model is independent of the calibrator and freed with
+ * qrun_model_free.
+ */
+QRUN_API qrun_status qrun_quantize_model(qrun_calibrator *cal, qrun_model **out);
+
+/**
+ * One quantized tensor of a model made by qrun_quantize_model. Owned by the
+ * model. To compare layers, run the float model and the quantized model on
+ * the same sample with a qrun_tensor_observer on each: the float values come
+ * under `name` (the float model after BN folding keeps the names of the
+ * original model's tensors), the quantized codes under `quantized` and, when
+ * the unit was not lowered, the dequantized values under `dequantized`.
+ * Lowering (the default) replaces lowered units' DQ values by integer ops;
+ * quantize with a context made with qrun_options.no_qdq_lowering to keep
+ * every `dequantized` value, or dequantize the codes with scales/zero_points.
+ * Constant tensors (weights, biases) are folded and not observed.
+ */
+typedef struct qrun_quant_tensor_info {
+    const char *name;        /**< the tensor in the float model (after BN folding) */
+    const char *quantized;   /**< value holding the quantized codes in the quantized model */
+    const char *dequantized; /**< value holding the dequantized values (observe it) */
+    qrun_dtype dtype;        /**< format of the codes (int32 for integer biases) */
+    bool is_constant;        /**< weight, bias or other initializer; else an activation */
+    int axis;                /**< per-channel axis of scales, or -1 (per tensor) */
+    int n_params;            /**< number of scales (1 per tensor) */
+    const float *scales;
+    const int32_t *zero_points; /**< integer zero points (0 for FP8) */
+    double range_lo, range_hi;  /**< clipping range chosen by calibration (activations) */
+} qrun_quant_tensor_info;
+
+/** Counts of a quantization, for reports. */
+typedef struct qrun_quant_summary {
+    int n_bn_folded;       /**< BatchNormalization nodes folded away */
+    int n_quantized_nodes; /**< nodes running between DequantizeLinear and QuantizeLinear */
+    int n_float_nodes;     /**< candidate nodes kept in float (keep_float) */
+    int n_samples;         /**< calibration samples */
+    qrun_dtype dtype;      /**< default format */
+} qrun_quant_summary;
+
+/** @brief Number of quantized tensors (0 for a model not made by qrun_quantize_model). */
+QRUN_API int qrun_model_quant_tensor_count(const qrun_model *model);
+QRUN_API qrun_status qrun_model_quant_tensor(const qrun_model *model,
+                                             int i,
+                                             qrun_quant_tensor_info *out);
+/** @brief QRUN_E_ARG when the model was not made by qrun_quantize_model. */
+QRUN_API qrun_status qrun_model_quant_summary(const qrun_model *model, qrun_quant_summary *out);
 
 /* ---- accelerator hardware descriptions (accel_sim) ---------------------- */
 

@@ -617,6 +617,13 @@ static qrun_status lw_compute_unit(lw *L, int k, bool *done, char *why, char *ta
         return QRUN_OK;
     const lw_qp *all[] = {&x, &w, &u.y};
     bool fp8 = lw_any_small_float(all, 3);
+    if (fp8 && !(qrun_quant_is_small_float(x.qtype) && qrun_quant_is_small_float(w.qtype) &&
+                 qrun_quant_is_small_float(u.y.qtype))) {
+        /* the integer and FP8 kernels each take one family (PTQ makes such units: exact uint8
+         * pixels into an FP8 layer, or per-node formats) */
+        snprintf(why, LW_WHY, "mixes 8-bit integer and FP8 operands");
+        return QRUN_OK;
+    }
     if (src != QRUN_OP_GEMM) {
         u.op = src == QRUN_OP_CONV ? QRUN_OP_QLINEAR_CONV : QRUN_OP_QLINEAR_MATMUL;
         u.opset = lw_opset(L, fp8 ? 21 : 10);
