@@ -176,6 +176,10 @@ static qrun_status model_prepare_graph(
     return s;
 }
 
+qrun_status qrun_api_ok(qrun_context *ctx) {
+    return ctx_ok(ctx);
+}
+
 static bool has_qdq(const qrun_graph *g) {
     for (int k = 0; k < g->n_nodes; k++) {
         if (g->nodes[k].op == QRUN_OP_QUANTIZE_LINEAR ||
@@ -183,10 +187,6 @@ static bool has_qdq(const qrun_graph *g) {
             return true;
     }
     return false;
-}
-
-qrun_status qrun_api_ok(qrun_context *ctx) {
-    return ctx_ok(ctx);
 }
 
 qrun_status qrun_api_model_from_graph(
@@ -258,8 +258,8 @@ QRUN_API void qrun_model_free(qrun_model *m) {
         return;
     const qrun_allocator *a = m->ctx->alloc;
     qrun_graph_free(m->g);
-    qrun_graph_free(m->source);
     qrun_ptq_report_free(a, m->ptq);
+    qrun_graph_free(m->source);
     qrun_lower_report_free(a, &m->lowering);
     qrun_free(a, m->path);
     qrun_free(a, m);
@@ -583,6 +583,8 @@ QRUN_API qrun_status qrun_session_create(qrun_context *ctx,
     s = qrun_registry_create_chain_hw(opts->backend, ctx->alloc,
                                       opts->hw ? qrun_hw_config_(opts->hw) : NULL, sess->backends,
                                       &sess->n_backends, &ctx->err);
+    if (!s)
+        s = qrun_session_sim_configure_(sess, opts, &ctx->err);
     if (s)
         goto out_free;
     sess->observer = opts->observer;
@@ -625,6 +627,22 @@ out_free:
     qrun_free(ctx->alloc, ptrs);
     qrun_session_free(sess);
     return s;
+}
+
+const qrun_exec *qrun_session_exec_(const qrun_session *sess) {
+    return sess->exec;
+}
+
+const qrun_graph *qrun_session_graph_(const qrun_session *sess) {
+    return sess->model->g;
+}
+
+qrun_err *qrun_session_err_(const qrun_session *sess) {
+    return &sess->ctx->err;
+}
+
+const qrun_allocator *qrun_session_alloc_(const qrun_session *sess) {
+    return sess->ctx->alloc;
 }
 
 int qrun_session_backends_(const qrun_session *sess, const qrun_backend **out) {

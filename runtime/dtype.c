@@ -682,7 +682,7 @@ static const struct {
     {"fp4", QRUN_DTYPE_FLOAT4E2M1},
 };
 
-qrun_dtype qrun_dtype_from_name(const char *name) {
+QRUN_API qrun_dtype qrun_dtype_from_name(const char *name) {
     if (!name || !*name)
         return QRUN_DTYPE_UNDEFINED;
     for (int t = 1; t < QRUN_DTYPE_COUNT; t++) {

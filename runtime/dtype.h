@@ -40,8 +40,7 @@ struct qrun_dtype_traits {
 const struct qrun_dtype_traits *qrun_dtype_traits_get(qrun_dtype t);
 /** @brief qrun dtype for an ONNX TensorProto.DataType code; UNDEFINED if none. */
 qrun_dtype qrun_dtype_from_onnx(int onnx_type);
-/** @brief Parse a qrun or ONNX dtype name ("int8", "INT8", "float32"); UNDEFINED if unknown. */
-qrun_dtype qrun_dtype_from_name(const char *name);
+/* qrun_dtype_from_name (parse a dtype name) is public: include/qrun/qrun.h. */
 /** @brief Bytes needed for n elements (rounded up for sub-byte types); false on overflow. */
 bool qrun_dtype_nbytes(qrun_dtype t, int64_t n, size_t *out);
 static inline bool qrun_dtype_is_float(qrun_dtype t) {

@@ -4,9 +4,17 @@
 
 #include "runtime/dtype.h"
 #include "runtime/ir.h"
+#include "runtime/target_clones.h"
 
 #include <limits.h>
 #include <string.h>
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define QUANT_X86 1
+#include <immintrin.h>
+#else
+#define QUANT_X86 0
+#endif
 
 bool qrun_quant_int_range(qrun_dtype t, int32_t *qmin, int32_t *qmax) {
     int32_t lo, hi;
@@ -372,6 +380,193 @@ qrun_status qrun_requant_init(qrun_requant *r, double mult, qrun_requant_mode mo
                          "2^30)",
                          mult);
     return QRUN_OK;
+}
+
+typedef void (*quant_row_fn)(const int32_t *acc,
+                             int32_t bias,
+                             int64_t n,
+                             float mult,
+                             int32_t zp,
+                             int32_t qmin,
+                             int32_t qmax,
+                             uint8_t *y);
+
+QRUN_TARGET_CLONES static void quant_row_c(const int32_t *acc,
+                                           int32_t bias,
+                                           int64_t n,
+                                           float mult,
+                                           int32_t zp,
+                                           int32_t qmin,
+                                           int32_t qmax,
+                                           uint8_t *y) {
+    float lo = (float)(qmin - zp), hi = (float)(qmax - zp);
+    for (int64_t j = 0; j < n; j++)
+        y[j] =
+            qrun_requantize_f8bit((int32_t)((uint32_t)acc[j] + (uint32_t)bias), mult, lo, hi, zp);
+}
+
+#if QUANT_X86
+/* 16 lanes at a time, the tail under a mask: short rows are vector code too. */
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void
+quant_row_avx512(const int32_t *acc,
+                 int32_t bias,
+                 int64_t n,
+                 float mult,
+                 int32_t zp,
+                 int32_t qmin,
+                 int32_t qmax,
+                 uint8_t *y) {
+    __m512 lo = _mm512_set1_ps((float)(qmin - zp)), hi = _mm512_set1_ps((float)(qmax - zp));
+    __m512 m = _mm512_set1_ps(mult);
+    __m512i z = _mm512_set1_epi32(zp), b = _mm512_set1_epi32(bias);
+    for (int64_t j = 0; j < n; j += 16) {
+        __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        __m512i a = _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, acc + j), b);
+        __m512 f = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a), m), lo), hi);
+        __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), z);
+        _mm_mask_storeu_epi8(y + j, k, _mm512_cvtepi32_epi8(q));
+    }
+}
+#endif
+
+static quant_row_fn quant_row_pick(void) {
+#if QUANT_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl"))
+        return quant_row_avx512;
+#endif
+    return quant_row_c;
+}
+
+void qrun_requantize_row(const qrun_requant *r,
+                         const int32_t *acc,
+                         int32_t bias,
+                         int64_t n,
+                         int32_t zp,
+                         int32_t qmin,
+                         int32_t qmax,
+                         uint8_t *y) {
+    if (r->fixed || !isfinite(r->mult)) {
+        for (int64_t j = 0; j < n; j++)
+            y[j] = (uint8_t)qrun_requantize(r, (int32_t)((uint32_t)acc[j] + (uint32_t)bias), zp,
+                                            qmin, qmax);
+        return;
+    }
+    static quant_row_fn fn; /* benign race: every thread picks the same function */
+    quant_row_fn f = __atomic_load_n(&fn, __ATOMIC_RELAXED);
+    if (!f) {
+        f = quant_row_pick();
+        __atomic_store_n(&fn, f, __ATOMIC_RELAXED);
+    }
+    f(acc, bias, n, r->mult, zp, qmin, qmax, y);
+}
+
+QRUN_TARGET_CLONES void qrun_quantize_row_f32(
+    const float *x, int64_t n, float scale, int32_t zp, int32_t qmin, int32_t qmax, uint8_t *y) {
+    float lo = (float)(qmin - zp), hi = (float)(qmax - zp);
+    for (int64_t i = 0; i < n; i++)
+        y[i] = (uint8_t)(qrun_clamp_round_f(x[i] / scale, lo, hi) + zp);
+}
+
+QRUN_TARGET_CLONES void qrun_dequantize_row_8bit(
+    const uint8_t *x, bool is_signed, int64_t n, int32_t zp, float scale, float *y) {
+    float z = (float)zp;
+    if (is_signed) {
+        for (int64_t i = 0; i < n; i++)
+            y[i] = qrun_dequantize((float)(int8_t)x[i], z, scale);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++)
+        y[i] = qrun_dequantize((float)x[i], z, scale);
+}
+
+QRUN_TARGET_CLONES void qrun_qadd_row(
+    const qrun_qadd *q, const uint8_t *a, const uint8_t *b, bool is_signed, int64_t n, uint8_t *c) {
+    float lo = (float)q->qmin, hi = (float)q->qmax, ra = q->ra, rb = q->rb, bias = q->bias;
+    for (int64_t i = 0; i < n; i++) {
+        int32_t av = is_signed ? (int8_t)a[i] : a[i], bv = is_signed ? (int8_t)b[i] : b[i];
+        float v = fmaf((float)av, ra, fmaf((float)bv, rb, bias));
+        c[i] = (uint8_t)qrun_clamp_round_f(v, lo, hi);
+    }
+}
+
+typedef void (*quant_rows16_fn)(const int32_t *acc,
+                                int rows,
+                                const float *mult,
+                                const int32_t *bias,
+                                int32_t zp,
+                                int32_t qmin,
+                                int32_t qmax,
+                                uint8_t *y,
+                                int64_t ldy);
+
+static void quant_rows16_c(const int32_t *acc,
+                           int rows,
+                           const float *mult,
+                           const int32_t *bias,
+                           int32_t zp,
+                           int32_t qmin,
+                           int32_t qmax,
+                           uint8_t *y,
+                           int64_t ldy) {
+    float lo = (float)(qmin - zp), hi = (float)(qmax - zp);
+    for (int r = 0; r < rows; r++) {
+        for (int j = 0; j < 16; j++) {
+            int32_t a = (int32_t)((uint32_t)acc[r * 16 + j] + (uint32_t)bias[r]);
+            y[r * ldy + j] = qrun_requantize_f8bit(a, mult[r], lo, hi, zp);
+        }
+    }
+}
+
+#if QUANT_X86
+/* The same with one 16-lane vector per row: clamp in float, then convert (round half even). */
+__attribute__((target("avx512f"))) static void quant_rows16_avx512(const int32_t *acc,
+                                                                   int rows,
+                                                                   const float *mult,
+                                                                   const int32_t *bias,
+                                                                   int32_t zp,
+                                                                   int32_t qmin,
+                                                                   int32_t qmax,
+                                                                   uint8_t *y,
+                                                                   int64_t ldy) {
+    __m512 lo = _mm512_set1_ps((float)(qmin - zp)), hi = _mm512_set1_ps((float)(qmax - zp));
+    __m512i z = _mm512_set1_epi32(zp);
+    for (int r = 0; r < rows; r++) {
+        __m512i a = _mm512_add_epi32(_mm512_loadu_si512(acc + r * 16), _mm512_set1_epi32(bias[r]));
+        __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(a), _mm512_set1_ps(mult[r]));
+        f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
+        __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), z);
+        _mm_storeu_si128((__m128i *)(y + r * ldy), _mm512_cvtepi32_epi8(q));
+    }
+}
+#endif
+
+static quant_rows16_fn quant_rows16_pick(void) {
+#if QUANT_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        return quant_rows16_avx512;
+#endif
+    return quant_rows16_c;
+}
+
+void qrun_requantize_rows16(const int32_t *acc,
+                            int rows,
+                            const float *mult,
+                            const int32_t *bias,
+                            int32_t zp,
+                            int32_t qmin,
+                            int32_t qmax,
+                            uint8_t *y,
+                            int64_t ldy) {
+    static quant_rows16_fn fn; /* benign race: every thread picks the same function */
+    quant_rows16_fn f = __atomic_load_n(&fn, __ATOMIC_RELAXED);
+    if (!f) {
+        f = quant_rows16_pick();
+        __atomic_store_n(&fn, f, __ATOMIC_RELAXED);
+    }
+    f(acc, rows, mult, bias, zp, qmin, qmax, y, ldy);
 }
 
 /* ---- post-training quantization ------------------------------------------ */

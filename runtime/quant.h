@@ -331,6 +331,89 @@ qrun_requantize(const qrun_requant *r, int32_t acc, int32_t zp, int32_t qmin, in
     return v < qmin ? qmin : v > qmax ? qmax : (int32_t)v;
 }
 
+/**
+ * @brief A row of 8-bit requantizations with one multiplier:
+ * y[j] = qrun_requantize(r, acc[j] + bias, zp, qmin, qmax) for j < n, stored
+ * as bytes (an int8 value's two's-complement byte). The int32 sum wraps, as
+ * an accumulator that started at bias would. For 8-bit output ranges only.
+ * Float mode with a finite multiplier runs a loop compilers vectorise (clamp
+ * to [qmin - zp, qmax - zp] in float, then round): clamping to integer bounds
+ * commutes with round-half-even, so the bytes are qrun_requantize's.
+ */
+void qrun_requantize_row(const qrun_requant *r,
+                         const int32_t *acc,
+                         int32_t bias,
+                         int64_t n,
+                         int32_t zp,
+                         int32_t qmin,
+                         int32_t qmax,
+                         uint8_t *y);
+
+/* ---- row kernels: the per-tensor hot loops, vectorisable, bit-identical to the scalar forms ----
+ */
+
+/**
+ * @brief Clamp f to [lo, hi] (integer bounds, |bound| <= 2^22) and round half
+ * to even: the clamp commutes with the rounding, and below 2^22 adding
+ * 1.5 * 2^23 rounds in float32 (no libm call, so loops vectorise). NaN
+ * becomes 0 first, as in qrun_quantize_int.
+ */
+static inline int32_t qrun_clamp_round_f(float f, float lo, float hi) {
+    f = f == f ? f : 0.0f;
+    f = f < lo ? lo : f;
+    f = f > hi ? hi : f;
+    return (int32_t)((f + 0x1.8p23f) - 0x1.8p23f);
+}
+
+/**
+ * @brief qrun_requantize in float mode for an 8-bit output, with the bounds
+ * relative to the zero point precomputed (lo = qmin - zp, hi = qmax - zp):
+ * equal to qrun_requantize_ort(acc, mult, zp, qmin, qmax) for finite mult.
+ */
+static inline uint8_t
+qrun_requantize_f8bit(int32_t acc, float mult, float lo, float hi, int32_t zp) {
+    return (uint8_t)(qrun_clamp_round_f((float)acc * mult, lo, hi) + zp);
+}
+
+/**
+ * @brief Per-tensor QuantizeLinear of float32 x to 8 bits with the division
+ * in float32: y[i] = qrun_quantize_int(x[i] / scale, zp, qmin, qmax) as
+ * bytes. NaN quotients give the zero point, as qrun_quantize_int.
+ */
+void qrun_quantize_row_f32(
+    const float *x, int64_t n, float scale, int32_t zp, int32_t qmin, int32_t qmax, uint8_t *y);
+
+/**
+ * @brief Per-tensor DequantizeLinear of 8-bit x (int8 when is_signed) to
+ * float32: y[i] = qrun_dequantize(x[i], zp, scale).
+ */
+void qrun_dequantize_row_8bit(
+    const uint8_t *x, bool is_signed, int64_t n, int32_t zp, float scale, float *y);
+
+/**
+ * @brief QLinearAdd over contiguous rows: c[i] = qrun_qadd_apply(q, a[i], b[i])
+ * as bytes, a and b 8-bit (int8 when is_signed).
+ */
+void qrun_qadd_row(
+    const qrun_qadd *q, const uint8_t *a, const uint8_t *b, bool is_signed, int64_t n, uint8_t *c);
+
+/**
+ * @brief Rows of 16 accumulators requantized in float mode (the integer
+ * GEMM's tile rows): y[r * ldy + j] = qrun_requantize_f8bit(acc[r * 16 + j] +
+ * bias[r], mult[r], qmin - zp, qmax - zp, zp) for r < rows, j < 16, with the
+ * int32 sum wrapping. Every mult[r] must be finite. AVX-512 machines run it
+ * as one vector per row (conversion rounds to nearest even, qrun's mode).
+ */
+void qrun_requantize_rows16(const int32_t *acc,
+                            int rows,
+                            const float *mult,
+                            const int32_t *bias,
+                            int32_t zp,
+                            int32_t qmin,
+                            int32_t qmax,
+                            uint8_t *y,
+                            int64_t ldy);
+
 /* ---- post-training quantization: choosing and simulating parameters -------- */
 
 /*

@@ -14,6 +14,7 @@
 #include "qrun/qrun.h"
 #include "runtime/alloc.h"
 #include "runtime/image.h"
+#include "tests/support/datasets.h"
 
 #include <limits.h>
 #include <math.h>
@@ -252,6 +253,8 @@ static int64_t argmax(const qrun_tensor *t) {
 
 static void test_imagenet_mobilenet_top1(void **state) {
     (void)state;
+    if (!ds_dataset_runs_enabled())
+        skip();
     sample s[64];
     int n = read_samples(s, 64);
     if (n == 0 || !exists(MOBILENET))

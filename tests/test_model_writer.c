@@ -15,6 +15,7 @@
 #include "qrun/qrun.h"
 #include "runtime/alloc.h"
 #include "runtime/dtype.h"
+#include "tests/support/datasets.h"
 
 #include <dirent.h>
 #include <limits.h>
@@ -281,6 +282,8 @@ static const char *const k_models[] = {
 
 static void test_roundtrip_shared_models(void **state) {
     (void)state;
+    if (!ds_dataset_runs_enabled())
+        skip();
     if (!exists(MODELS "/MANIFEST.md"))
         skip();
     for (size_t i = 0; i < sizeof k_models / sizeof k_models[0]; i++) {

@@ -107,6 +107,8 @@ static void test_resnet8_ref(void **state) {
 /* mnist-8 on all 10,000 MNIST test images, pixels as floats 0..255: ORT gets 99.33 %. */
 static void test_mnist8_accuracy(void **state) {
     (void)state;
+    if (!ds_dataset_runs_enabled())
+        skip();
     fixture f = {0};
     open_model(&f, MODELS "/fp32/mnist-8/model.onnx");
     ds_set d;

@@ -334,6 +334,8 @@ static void test_integer_mnist_ref(void **state) {
 /* pixels / 255 (the model was calibrated on [0, 1] inputs). */
 static void test_integer_mnist_accuracy(void **state) {
     (void)state;
+    if (!ds_dataset_runs_enabled())
+        skip();
     ds_preproc pp;
     ds_preproc_init(&pp);
     pp.div = 255.0f;

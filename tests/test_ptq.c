@@ -14,6 +14,7 @@
 #include "runtime/quantize/calib.h"
 #include "runtime/quantize/fold_bn.h"
 #include "runtime/quantize/fold_const.h"
+#include "tests/support/datasets.h"
 
 #include <limits.h>
 #include <math.h>
@@ -714,6 +715,8 @@ static int n_cases(void) {
 /* ResNet-8: calibrated on the first 50 CIFAR images, evaluated on all 200. */
 static void test_resnet8_accuracy(void **state) {
     (void)state;
+    if (!ds_dataset_runs_enabled())
+        skip();
     if (!have_corpus())
         skip();
     qrun_context *ctx = NULL;
@@ -729,6 +732,8 @@ static void test_resnet8_accuracy(void **state) {
 /* mnist-8: calibrated on the first 50 test images, evaluated on the first 2000. */
 static void test_mnist8_accuracy(void **state) {
     (void)state;
+    if (!ds_dataset_runs_enabled())
+        skip();
     if (!have_corpus())
         skip();
     qrun_context *ctx = NULL;

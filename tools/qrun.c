@@ -540,7 +540,9 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     qrun_tensor **ins = NULL, **outs = NULL;
     double *times = NULL;
     qrun_hw *hw = NULL;
-    if (qrun_hw_option(ctx, c->hw, c->backend, c->sim, &hw))
+    qrun_session_options so;
+    qrun_session_options_init(&so);
+    if (qrun_hw_option(ctx, c->hw, c->backend, c->sim, c->ptq.dtype, &hw, &so))
         goto out;
     if (qrun_model_load(ctx, c->model, &m)) {
         fail("%s", qrun_context_errmsg(ctx));
@@ -556,15 +558,14 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     }
     if (gather_inputs(ctx, c, m, ins))
         goto out;
-    if (ptq_cli_active(&c->ptq)) {
+    /* --sim timing only takes --dtype as the datapath: it needs no quantized values. */
+    if (ptq_cli_active(&c->ptq) && so.sim != QRUN_SIM_TIMING) {
         qrun_model *q = NULL;
         if (ptq_cli_quantize(ctx, m, c->model, &c->ptq, ins, &q))
             goto out;
         qrun_model_free(m); /* the quantized model has the same inputs and outputs */
         m = q;
     }
-    qrun_session_options so;
-    qrun_session_options_init(&so);
     so.backend = c->backend;
     so.profile = c->profile;
     so.requant = c->requant;
@@ -590,6 +591,11 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     double ms = times[c->repeat / 2];
     if (c->output_dir && write_outputs(ctx, c, outs, n_out))
         goto out;
+    qrun_sim_summary sim;
+    if (hw && qrun_session_sim_summary(sess, &sim) == QRUN_E_UNSUPPORTED) {
+        fail("%s", qrun_context_errmsg(ctx)); /* the model cannot be placed on the chip */
+        goto out;
+    }
     if (c->json)
         print_json_summary(c, sess, outs, n_out, ms, qrun_session_arena_bytes(sess));
     else

@@ -15,9 +15,13 @@ const char qrun_hw_usage_commands[] =
 const char qrun_hw_usage_options[] =
     "  --hw PRESET|FILE       accelerator description for --backend accel_sim (a preset from\n"
     "                         `qrun hw list` or a JSON file); loaded and validated\n"
-    "  --sim MODE             with --backend accel_sim: timing (default) prices Conv, MatMul,\n"
-    "                         Gemm and their integer/QLinear forms per node (cycles, energy)\n"
-    "                         while cpu_ref kernels compute the values\n";
+    "  --sim MODE             with --backend accel_sim: full (default) computes conv/matmul on\n"
+    "                         the accelerator's datapaths (accumulators of --hw) and reports\n"
+    "                         latency, throughput, energy, per-op cycles and the host/accel\n"
+    "                         partition; timing reports the same without arithmetic or\n"
+    "                         weight values\n"
+    "                         (with --sim timing, --dtype FMT only sets the datatype every\n"
+    "                         tensor is timed in: a float model is timed unquantized)\n";
 
 static const char k_hw_usage[] =
     "Usage:\n"
@@ -95,16 +99,31 @@ int qrun_hw_main(int argc, char **argv) {
     return fail("unknown hw command '%s' (expected list or show; see qrun hw --help)", sub);
 }
 
-int qrun_hw_option(
-    qrun_context *ctx, const char *spec, const char *backend, const char *sim, qrun_hw **hw) {
+int qrun_hw_option(qrun_context *ctx,
+                   const char *spec,
+                   const char *backend,
+                   const char *sim,
+                   const char *dtype,
+                   qrun_hw **hw,
+                   qrun_session_options *so) {
     *hw = NULL;
     bool accel = backend && strcmp(backend, "accel_sim") == 0;
-    if (sim && strcmp(sim, "timing") != 0)
-        return fail("--sim: unknown mode '%s' (available: timing)", sim);
+    if (sim && strcmp(sim, "timing") != 0 && strcmp(sim, "full") != 0)
+        return fail("--sim: unknown mode '%s' (available: full, timing)", sim);
     if (sim && !accel)
         return fail("--sim %s needs --backend accel_sim", sim);
     if (accel && !spec)
         return fail("--backend accel_sim needs --hw PRESET|FILE (presets: see qrun hw list)");
+    bool timing = sim && strcmp(sim, "timing") == 0;
+    /* With --sim timing, --dtype only picks the datapath (no quantization: the PTQ options are
+     * not applied); otherwise it is the PTQ option and the session sees a quantized model. */
+    if (timing && dtype && strcmp(dtype, "auto") != 0) {
+        qrun_dtype dt = qrun_dtype_from_name(dtype);
+        if (dt == QRUN_DTYPE_UNDEFINED)
+            return fail("--dtype: unknown datatype '%s' (e.g. int8, fp8e4m3, fp8e3m4)", dtype);
+        so->sim_dtype = dt;
+    }
+    so->sim = timing ? QRUN_SIM_TIMING : QRUN_SIM_FULL;
     if (spec && qrun_hw_load(ctx, spec, hw))
         return fail("--hw: %s", qrun_context_errmsg(ctx));
     if (spec && !accel)
@@ -113,57 +132,111 @@ int qrun_hw_option(
     return 0;
 }
 
-static void print_sim_json(FILE *f, const qrun_session *sess, const qrun_sim_summary *sum) {
+static void json_name(FILE *f, const char *p) {
+    /* Node names come from the model file: escape them as JSON strings. */
+    fputc('"', f);
+    for (; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+static void print_energy_json(FILE *f, const double *kinds, double total) {
+    fprintf(f, "{");
+    for (int k = 0; k < QRUN_SIM_ENERGY_KINDS; k++)
+        fprintf(f, "%s\"%s\": %.6g", k ? ", " : "", qrun_sim_energy_name(k), kinds[k]);
+    fprintf(f, ", \"total\": %.6g}", total);
+}
+
+static void print_op_json(FILE *f, const qrun_sim_node *nd) {
+    fprintf(f, "{\"name\": ");
+    json_name(f, nd->name);
     fprintf(f,
-            ", \"sim\": {\"mode\": \"timing\", \"hw\": \"%s\", \"nodes_timed\": %d, "
-            "\"macs\": %lld, \"cycles\": %.6g, \"time_us\": %.6g, \"energy_uj\": %.6g, "
-            "\"effective_tops\": %.6g, \"average_w\": %.6g, \"nodes\": [",
-            sum->hw, sum->n_nodes, (long long)sum->macs, sum->cycles, sum->time_us, sum->energy_uj,
-            sum->effective_tops, sum->average_w);
+            ", \"op\": \"%s\", \"placement\": \"%s\", \"dtype\": \"%s\", \"mapping\": \"%s\", "
+            "\"accumulator\": \"%s\", "
+            "\"banks\": %d, \"weights_streamed\": %s, \"macs\": %lld, \"cycles\": %.6g, "
+            "\"compute_cycles\": %.6g, \"noc_stall_cycles\": %.6g, "
+            "\"memory_stall_cycles\": %.6g, \"dispatch_cycles\": %.6g, \"time_us\": %.6g, "
+            "\"host_link_us\": %.6g, \"utilization\": %.6g, \"zero_fraction\": %.6g, "
+            "\"bytes\": {\"sram\": %.6g, "
+            "\"noc\": %.6g, \"offchip\": %.6g, \"host\": %.6g}, \"energy_uj\": ",
+            nd->op_type, nd->placement, nd->dtype, nd->mapping, nd->accumulator, nd->banks,
+            nd->weights_streamed ? "true" : "false", (long long)nd->macs, nd->cycles,
+            nd->compute_cycles, nd->noc_stall_cycles, nd->memory_stall_cycles, nd->dispatch_cycles,
+            nd->time_us, nd->host_link_us, nd->utilization, nd->zero_fraction, nd->bytes_sram,
+            nd->bytes_noc, nd->bytes_offchip, nd->bytes_host);
+    print_energy_json(f, nd->energy_kind_uj, nd->energy_uj);
+    fprintf(f, "}");
+}
+
+static void print_sim_json(FILE *f, const qrun_session *sess, const qrun_sim_summary *sum) {
+    fprintf(f, ", \"latency_us\": %.6g, \"throughput_ips\": %.6g, \"energy_uj\": %.6g, \"ops\": [",
+            sum->latency_us, sum->throughput_ips, sum->energy_uj);
     for (int i = 0; i < sum->n_nodes; i++) {
         qrun_sim_node nd;
-        qrun_session_sim_node(sess, i, &nd);
-        /* Node names come from the model file: escape them as JSON strings. */
-        fprintf(f, "%s{\"name\": \"", i ? ", " : "");
-        for (const char *p = nd.name; *p; p++) {
-            unsigned char ch = (unsigned char)*p;
-            if (ch == '"' || ch == '\\')
-                fprintf(f, "\\%c", ch);
-            else if (ch < 0x20)
-                fprintf(f, "\\u%04x", ch);
-            else
-                fputc(ch, f);
-        }
-        fprintf(f,
-                "\", \"op\": \"%s\", \"dtype\": \"%s\", \"mapping\": \"%s\", "
-                "\"macs\": %lld, \"cycles\": %.6g, \"stall_cycles\": %.6g, "
-                "\"time_us\": %.6g, \"utilization\": %.6g, \"energy_uj\": {",
-                nd.op_type, nd.dtype, nd.mapping, (long long)nd.macs, nd.cycles, nd.stall_cycles,
-                nd.time_us, nd.utilization);
-        for (int k = 0; k < QRUN_SIM_ENERGY_KINDS; k++)
-            fprintf(f, "%s\"%s\": %.6g", k ? ", " : "", qrun_sim_energy_name(k),
-                    nd.energy_kind_uj[k]);
-        fprintf(f, ", \"total\": %.6g}}", nd.energy_uj);
+        if (qrun_session_sim_node(sess, i, &nd) != QRUN_OK)
+            continue;
+        fprintf(f, "%s", i ? ", " : "");
+        print_op_json(f, &nd);
     }
-    fprintf(f, "]}");
+    fprintf(f,
+            "], \"sim\": {\"mode\": \"%s\", \"hw\": \"%s\", \"execution\": \"%s\", "
+            "\"partition\": {\"accel_nodes\": %d, \"fused_nodes\": %d, \"host_nodes\": %d, "
+            "\"folded_constants\": %d, \"host_link_bytes\": %.6g, \"host_link_us\": %.6g}, "
+            "\"banks_used\": %d, \"macs\": %lld, \"weight_bytes\": %.6g, \"sram_bytes\": %.6g, "
+            "\"streamed_weight_bytes\": %.6g, \"latency_pipelined_us\": %.6g, "
+            "\"latency_layer_by_layer_us\": %.6g, \"average_w\": %.6g, \"effective_tops\": %.6g, "
+            "\"energy_uj\": ",
+            sum->mode, sum->hw, sum->execution, sum->n_accel, sum->n_fused, sum->n_host,
+            sum->n_folded, sum->host_link_bytes, sum->host_link_us, sum->banks_used,
+            (long long)sum->macs, sum->weight_bytes, sum->sram_bytes, sum->streamed_bytes,
+            sum->latency_pipelined_us, sum->latency_layer_by_layer_us, sum->average_w,
+            sum->effective_tops);
+    print_energy_json(f, sum->energy_kind_uj, sum->energy_uj);
+    fprintf(f, "}");
 }
 
 static void print_sim_text(FILE *f, const qrun_session *sess, const qrun_sim_summary *sum) {
-    fprintf(f, "accel_sim timing on %s: %d node%s timed (other nodes ran on cpu_ref, untimed)\n",
-            sum->hw, sum->n_nodes, sum->n_nodes == 1 ? "" : "s");
-    fprintf(f, "  node,op,dtype,mapping,macs,cycles,stall_cycles,time_us,utilization,energy_uj\n");
+    fprintf(f, "accel_sim %s on %s (%s)\n", sum->mode, sum->hw, sum->execution);
+    fprintf(f, "  node,op,placement,dtype,mapping,accumulator,banks,macs,cycles,compute_cycles,"
+               "noc_stall_cycles,memory_stall_cycles,dispatch_cycles,time_us,host_link_us,"
+               "utilization,energy_uj\n");
     for (int i = 0; i < sum->n_nodes; i++) {
         qrun_sim_node nd;
-        qrun_session_sim_node(sess, i, &nd);
-        fprintf(f, "  %s,%s,%s,%s,%lld,%.0f,%.0f,%.4g,%.4f,%.4g\n", nd.name, nd.op_type, nd.dtype,
-                nd.mapping, (long long)nd.macs, nd.cycles, nd.stall_cycles, nd.time_us,
+        if (qrun_session_sim_node(sess, i, &nd) != QRUN_OK)
+            continue;
+        fprintf(f, "  %s,%s,%s,%s,%s,%s,%d,%lld,%.0f,%.0f,%.0f,%.0f,%.0f,%.4g,%.4g,%.4f,%.4g\n",
+                nd.name, nd.op_type, nd.placement, nd.dtype, nd.mapping, nd.accumulator, nd.banks,
+                (long long)nd.macs, nd.cycles, nd.compute_cycles, nd.noc_stall_cycles,
+                nd.memory_stall_cycles, nd.dispatch_cycles, nd.time_us, nd.host_link_us,
                 nd.utilization, nd.energy_uj);
     }
     fprintf(f,
-            "  total: %lld MACs, %.0f cycles, %.4g us, %.4g uJ, %.4g TOPS effective, %.4g W "
-            "average\n",
-            (long long)sum->macs, sum->cycles, sum->time_us, sum->energy_uj, sum->effective_tops,
-            sum->average_w);
+            "  partition: accel: %d nodes (%d fused into row units), host: %d nodes, folded "
+            "constants: %d, host-link bytes %.0f (%.4g us)\n",
+            sum->n_accel, sum->n_fused, sum->n_host, sum->n_folded, sum->host_link_bytes,
+            sum->host_link_us);
+    fprintf(f,
+            "  placement: %d banks, weights %.0f of %.0f SRAM bytes, %.0f bytes streamed from "
+            "off-chip per inference\n",
+            sum->banks_used, sum->weight_bytes, sum->sram_bytes, sum->streamed_bytes);
+    fprintf(f,
+            "  latency %.4g us (batch 1; pipeline fill %.4g us, layer by layer %.4g us), "
+            "throughput %.4g inferences/s, energy %.4g uJ/inference, average power %.4g W, "
+            "%lld MACs, %.4g TOPS effective\n",
+            sum->latency_us, sum->latency_pipelined_us, sum->latency_layer_by_layer_us,
+            sum->throughput_ips, sum->energy_uj, sum->average_w, (long long)sum->macs,
+            sum->effective_tops);
+    fprintf(f, "  energy uJ:");
+    for (int k = 0; k < QRUN_SIM_ENERGY_KINDS; k++)
+        fprintf(f, " %s %.4g", qrun_sim_energy_name(k), sum->energy_kind_uj[k]);
+    fprintf(f, "\n");
 }
 
 void qrun_hw_print_sim(FILE *f, const qrun_session *sess, bool json) {

@@ -21,10 +21,17 @@ int qrun_hw_main(int argc, char **argv);
  * @brief The --hw and --sim options of run: load and validate spec (preset
  * or file) into *hw (NULL when spec is NULL); check that --sim (NULL when not
  * given) names a mode and comes with --backend accel_sim, which in turn needs
- * --hw. Returns 0 or 1 (error printed).
+ * --hw. With --sim timing, dtype (the --dtype value, NULL when not given)
+ * becomes so->sim_dtype: the run is timed in that datatype instead of being
+ * quantized (the caller skips PTQ). Sets so->sim. Returns 0 or 1 (error printed).
  */
-int qrun_hw_option(
-    qrun_context *ctx, const char *spec, const char *backend, const char *sim, qrun_hw **hw);
+int qrun_hw_option(qrun_context *ctx,
+                   const char *spec,
+                   const char *backend,
+                   const char *sim,
+                   const char *dtype,
+                   qrun_hw **hw,
+                   qrun_session_options *so);
 /**
  * @brief The accel_sim report of a session after a run: a CSV-style table
  * and totals (text), or `, "sim": {...}` to splice into the JSON summary.

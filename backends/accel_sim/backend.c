@@ -1,38 +1,127 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* accel_sim backend (timing mode): prices MAC-heavy nodes at plan time, computes with cpu_ref. */
+/* accel_sim backend: which nodes the accelerator takes, what each costs, how values are made
+ * (see backend.h). */
 #include "backends/accel_sim/backend.h"
+#include "backends/accel_sim/model.h"
 
 #include "backends/cpu_ref/kernel.h"
 #include "runtime/alloc.h"
 #include "runtime/macs.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
 typedef struct accel_ctx {
     const qrun_allocator *alloc;
     hw_config hw;
-    qrun_backend ref; /* cpu_ref computes the values */
+    qrun_backend ref; /* cpu_ref: values of the data ops, and of folded constants */
+    qrun_sim_mode mode;
+    qrun_dtype timing_dtype;
     accel_sim_node **nodes;
     int n_nodes;
     size_t cap;
+    unsigned generation;
+    accel_model model; /* report of the plan at model_generation */
+    unsigned model_generation;
+    bool model_valid;
 } accel_ctx;
 
-/* Input index of the second GEMM operand (weights), or -1 for ops accel_sim does not take. */
-static int weight_input(qrun_op op) {
+/* ---- which ops, and what kind of work ---------------------------------------- */
+
+typedef enum op_class { OPC_NONE = 0, OPC_MAC, OPC_SIMD, OPC_MOVE, OPC_VIEW } op_class;
+
+enum { ALL_INPUTS = INT_MAX }; /* variadic ops: every input is an activation */
+
+typedef struct op_info {
+    op_class cls;
+    int data_inputs; /* leading inputs that are activations (the rest: parameters, shapes) */
+    int window;      /* simd: element operations per output (0: per pooling window) */
+} op_info;
+
+static op_info op_info_of(qrun_op op) {
     switch (op) {
     case QRUN_OP_CONV:
-    case QRUN_OP_CONV_INTEGER:
     case QRUN_OP_MATMUL:
-    case QRUN_OP_MATMUL_INTEGER:
     case QRUN_OP_GEMM:
-        return 1;
+    case QRUN_OP_CONV_INTEGER:
+    case QRUN_OP_MATMUL_INTEGER:
     case QRUN_OP_QLINEAR_CONV:
     case QRUN_OP_QLINEAR_MATMUL:
-        return 3;
+    case QRUN_OP_MS_QLINEAR_CONV:
+    case QRUN_OP_MS_QGEMM:
+        return (op_info){OPC_MAC, 1, 0};
+    case QRUN_OP_RELU:
+    case QRUN_OP_CLIP:
+    case QRUN_OP_LEAKY_RELU:
+        return (op_info){OPC_SIMD, 1, 1};
+    case QRUN_OP_BATCH_NORMALIZATION: /* scale and shift per element */
+        return (op_info){OPC_SIMD, 1, 2};
+    case QRUN_OP_ADD:
+    case QRUN_OP_MUL:
+    case QRUN_OP_SUM:
+        return (op_info){OPC_SIMD, ALL_INPUTS, 1};
+    case QRUN_OP_MS_QLINEAR_ADD:
+    case QRUN_OP_MS_QLINEAR_MUL:
+        return (op_info){OPC_SIMD, 1, 1}; /* inputs 0 and 3 are the operands: is_data_input */
+    case QRUN_OP_MAX_POOL:
+    case QRUN_OP_AVERAGE_POOL:
+    case QRUN_OP_GLOBAL_AVERAGE_POOL:
+    case QRUN_OP_GLOBAL_MAX_POOL:
+    case QRUN_OP_MS_QLINEAR_AVERAGE_POOL:
+    case QRUN_OP_MS_QLINEAR_GLOBAL_AVERAGE_POOL:
+        return (op_info){OPC_SIMD, 1, 0};
+    case QRUN_OP_CONCAT:
+    case QRUN_OP_TRANSPOSE:
+    case QRUN_OP_MS_QLINEAR_CONCAT: /* inputs: y_scale, y_zp, then (x, scale, zp) triples */
+        return (op_info){OPC_MOVE, ALL_INPUTS, 0};
+    case QRUN_OP_RESHAPE:
+    case QRUN_OP_FLATTEN:
+    case QRUN_OP_SQUEEZE:
+    case QRUN_OP_UNSQUEEZE:
+    case QRUN_OP_IDENTITY:
+    case QRUN_OP_DROPOUT:
+        return (op_info){OPC_VIEW, 1, 0};
     default:
-        return -1;
+        return (op_info){OPC_NONE, 0, 0};
     }
+}
+
+/* Is input i of node an activation (as opposed to a scale, zero point, shape or axes)? */
+static bool is_data_input(const qrun_node *node, int i) {
+    switch (node->op) {
+    case QRUN_OP_MS_QLINEAR_ADD:
+    case QRUN_OP_MS_QLINEAR_MUL:
+        return i == 0 || i == 3;
+    case QRUN_OP_MS_QLINEAR_CONCAT:
+        return i >= 2 && (i - 2) % 3 == 0;
+    case QRUN_OP_BATCH_NORMALIZATION:
+        return i == 0;
+    default: {
+        op_info inf = op_info_of(node->op);
+        return i < inf.data_inputs;
+    }
+    }
+}
+
+static bool is_float(qrun_dtype t) {
+    return t == QRUN_DTYPE_FLOAT || t == QRUN_DTYPE_FLOAT16 || t == QRUN_DTYPE_BFLOAT16 ||
+           t == QRUN_DTYPE_DOUBLE;
+}
+
+/* The datatype the accelerator holds t in: the timing dtype replaces every 8-bit and float
+ * type of an activation or weight. */
+static qrun_dtype eff_dtype(const accel_ctx *ctx, qrun_dtype t) {
+    if (ctx->mode == QRUN_SIM_TIMING && ctx->timing_dtype != QRUN_DTYPE_UNDEFINED &&
+        (is_float(t) || qrun_dtype_bits(t) == 8))
+        return ctx->timing_dtype;
+    return t;
+}
+
+double accel_sim_backend_bytes(void *vctx, const struct qrun_tensor *t) {
+    const accel_ctx *ctx = vctx;
+    int64_t n = qrun_tensor_numel_(t);
+    return n < 0 ? 0 : (double)n * qrun_dtype_bits(eff_dtype(ctx, t->dtype)) / 8.0;
 }
 
 static const char *accel_name(void *ctx) {
@@ -45,10 +134,19 @@ static bool dtype_listed(const accel_ctx *ctx,
                          const struct qrun_tensor *t,
                          char *why,
                          size_t why_cap) {
-    if (!t || t->dtype == QRUN_DTYPE_UNDEFINED || ctx->hw.dtypes[t->dtype].present)
+    if (!t || t->dtype == QRUN_DTYPE_UNDEFINED)
         return true;
-    snprintf(why, why_cap, "accel_sim: hardware '%s' has no MAC rate for %s (%s)", ctx->hw.name,
-             qrun_dtype_name(t->dtype), node->op_type);
+    qrun_dtype e = eff_dtype(ctx, t->dtype);
+    if (e > 0 && e < QRUN_DTYPE_COUNT && ctx->hw.dtypes[e].present)
+        return true;
+    if (is_float(e) && ctx->mode == QRUN_SIM_FULL)
+        snprintf(why, why_cap,
+                 "accel_sim: %s on %s: the accelerator computes the 8-bit formats of '%s' "
+                 "(quantize the model, or time it with --sim timing --dtype)",
+                 node->op_type, qrun_dtype_name(e), ctx->hw.name);
+    else
+        snprintf(why, why_cap, "accel_sim: hardware '%s' has no datapath for %s (%s)", ctx->hw.name,
+                 qrun_dtype_name(e), node->op_type);
     return false;
 }
 
@@ -59,67 +157,181 @@ static bool accel_supports(void *vctx,
                            char *why,
                            size_t why_cap) {
     const accel_ctx *ctx = vctx;
-    int wi = weight_input(node->op);
-    if (wi < 0) {
-        snprintf(why, why_cap, "accel_sim does not model %s", node->op_type);
+    op_info inf = op_info_of(node->op);
+    if (inf.cls == OPC_NONE) {
+        snprintf(why, why_cap, "accel_sim has no cost basis for %s (runs on the host)",
+                 node->op_type);
         return false;
     }
-    if (inputs && n_inputs > wi &&
-        (!dtype_listed(ctx, node, inputs[0], why, why_cap) ||
-         !dtype_listed(ctx, node, inputs[wi], why, why_cap)))
+    int wi = accel_mac_weight_input(node->op);
+    if (wi < 0 && inf.cls == OPC_MAC)
+        wi = 1; /* float Conv, MatMul, Gemm */
+    for (int i = 0; inputs && i < n_inputs; i++) {
+        if ((is_data_input(node, i) || i == wi) &&
+            !dtype_listed(ctx, node, inputs[i], why, why_cap))
+            return false;
+    }
+    bool timing_mac = inf.cls == OPC_MAC && ctx->mode == QRUN_SIM_TIMING;
+    if (inf.cls == OPC_MAC && !timing_mac && inputs &&
+        !accel_mac_supports(node, inputs, n_inputs, why, why_cap))
         return false;
-    return ctx->ref.iface.supports_node(ctx->ref.ctx, node, inputs, n_inputs, why, why_cap);
+    return timing_mac ||
+           ctx->ref.iface.supports_node(ctx->ref.ctx, node, inputs, n_inputs, why, why_cap);
 }
 
-/* The GEMM view of the node: O dot products of length K, and the bytes it moves. */
-static qrun_status node_work(const qrun_kernel_call *call, accel_work *w) {
-    int wi = weight_input(call->node->op);
+/* ---- the work of one node ------------------------------------------------------ */
+
+static int64_t numel(const struct qrun_tensor *t) {
+    return t ? qrun_tensor_numel_(t) : 0;
+}
+
+static qrun_status mac_work(accel_ctx *ctx, const qrun_kernel_call *call, accel_work *w) {
+    int wi = accel_mac_weight_input(call->node->op);
+    if (wi < 0)
+        wi = 1; /* float Conv, MatMul, Gemm */
     const struct qrun_tensor *a = call->inputs[0], *b = call->inputs[wi];
     const struct qrun_tensor *y = call->outputs[0];
     int64_t macs =
         qrun_node_macs(call->node, call->inputs, (const struct qrun_tensor *const *)call->outputs);
-    int64_t outputs = qrun_tensor_numel_(y);
+    int64_t outputs = numel(y);
     if (macs < 0 || outputs <= 0)
         return qrun_errf(call->err, QRUN_E_INTERNAL, "accel_sim: no static shapes to time %s",
                          call->node->op_type);
-    *w = (accel_work){.outputs = outputs,
+    qrun_dtype yt = eff_dtype(ctx, y->dtype);
+    *w = (accel_work){.kind = ACCEL_WORK_MAC,
+                      .outputs = outputs,
                       .k = macs / outputs,
-                      .a_dtype = a->dtype,
-                      .w_dtype = b->dtype,
-                      .in_bytes = (int64_t)a->nbytes,
-                      .weight_bytes = (int64_t)b->nbytes,
-                      .out_bytes = (int64_t)y->nbytes,
-                      .requant = qrun_dtype_bits(y->dtype) <= 8};
+                      .a_dtype = eff_dtype(ctx, a->dtype),
+                      .w_dtype = eff_dtype(ctx, b->dtype),
+                      .in_bytes = (int64_t)accel_sim_backend_bytes(ctx, a),
+                      .weight_bytes = (int64_t)accel_sim_backend_bytes(ctx, b),
+                      .out_bytes = (int64_t)accel_sim_backend_bytes(ctx, y),
+                      .requant = qrun_dtype_bits(yt) <= 8};
     return QRUN_OK;
+}
+
+/* Element operations of a pooling node: outputs x window (global: inputs). */
+static int64_t pool_ops(const qrun_kernel_call *call) {
+    const struct qrun_tensor *x = call->inputs[0];
+    qrun_op op = call->node->op;
+    if (op == QRUN_OP_GLOBAL_AVERAGE_POOL || op == QRUN_OP_GLOBAL_MAX_POOL ||
+        op == QRUN_OP_MS_QLINEAR_GLOBAL_AVERAGE_POOL)
+        return numel(x);
+    const int64_t *ks = NULL;
+    size_t n = qrun_node_attr_ints(call->node, "kernel_shape", &ks);
+    int64_t win = 1;
+    for (size_t i = 0; i < n; i++)
+        win *= ks[i];
+    return numel(call->outputs[0]) * win;
+}
+
+/* Row-unit and data-movement work: in-place element ops move no activations over the network;
+ * extra operands (Add's second input) and MOVE ops do. */
+static void row_work(accel_ctx *ctx, const qrun_kernel_call *call, op_info inf, accel_work *w) {
+    const struct qrun_tensor *y = call->outputs[0];
+    qrun_dtype dt = eff_dtype(ctx, call->inputs[is_data_input(call->node, 0) ? 0 : 2]->dtype);
+    int64_t moved = 0, first = -1;
+    for (int i = 0; i < call->n_inputs; i++) {
+        const struct qrun_tensor *t = call->inputs[i];
+        if (!t || !is_data_input(call->node, i) || t->data)
+            continue; /* constants sit in the bank already */
+        if (first < 0 && inf.cls == OPC_SIMD)
+            first = i;
+        else
+            moved += (int64_t)accel_sim_backend_bytes(ctx, t);
+    }
+    qrun_dtype yt = eff_dtype(ctx, y->dtype);
+    *w = (accel_work){.kind = inf.cls == OPC_SIMD   ? ACCEL_WORK_SIMD
+                              : inf.cls == OPC_MOVE ? ACCEL_WORK_MOVE
+                                                    : ACCEL_WORK_VIEW,
+                      .outputs = numel(y),
+                      .a_dtype = dt,
+                      .w_dtype = dt,
+                      .in_bytes = inf.cls == OPC_VIEW ? 0 : moved,
+                      .requant = qrun_dtype_bits(yt) <= 8 && qrun_dtype_bits(dt) <= 8 &&
+                                 call->node->domain[0] != '\0'}; /* com.microsoft QLinear* */
+    if (inf.cls == OPC_SIMD)
+        w->ops = inf.window ? numel(y) * inf.window : pool_ops(call);
+}
+
+/* ---- prepare / run / release --------------------------------------------------- */
+
+static bool all_inputs_known(const qrun_kernel_call *call) {
+    for (int i = 0; i < call->n_inputs; i++) {
+        if (call->inputs[i] && !call->inputs[i]->data)
+            return false;
+    }
+    return true;
+}
+
+static qrun_status add_node(accel_ctx *ctx, accel_sim_node *an, const qrun_kernel_call *call) {
+    if (qrun_grow(ctx->alloc, (void **)&ctx->nodes, sizeof *ctx->nodes, &ctx->cap,
+                  (size_t)ctx->n_nodes + 1))
+        return qrun_errf(call->err, QRUN_E_NOMEM, "out of memory");
+    ctx->nodes[ctx->n_nodes++] = an;
+    ctx->generation++;
+    return QRUN_OK;
+}
+
+static qrun_dtype slower(const hw_config *hw, qrun_dtype a, qrun_dtype w) {
+    return hw->dtypes[a].macs_per_pe_per_cycle <= hw->dtypes[w].macs_per_pe_per_cycle ? a : w;
+}
+
+static qrun_status
+prepare_values(accel_ctx *ctx, op_info inf, const qrun_kernel_call *call, accel_sim_node *an) {
+    if (inf.cls == OPC_MAC) {
+        accel_acc acc;
+        qrun_err quiet;
+        if (accel_acc_init(&acc, &ctx->hw, an->mac_dtype, an->work.a_dtype, an->work.w_dtype,
+                           &quiet) == QRUN_OK)
+            accel_acc_describe(&acc, an->accumulator, sizeof an->accumulator);
+    }
+    /* Constant nodes are folded at plan time: their values must be the real ones. */
+    bool folding = all_inputs_known(call);
+    if (inf.cls == OPC_MAC && ctx->mode == QRUN_SIM_TIMING && !folding) {
+        an->skip = true;
+        return QRUN_OK;
+    }
+    if (inf.cls == OPC_MAC && ctx->mode == QRUN_SIM_FULL) {
+        an->arith = true;
+        return accel_mac_prepare(&ctx->hw, an->mac_dtype, call, &an->mac);
+    }
+    return ctx->ref.iface.prepare_node
+               ? ctx->ref.iface.prepare_node(ctx->ref.ctx, call, &an->ref_data)
+               : QRUN_OK;
 }
 
 static qrun_status accel_prepare(void *vctx, const qrun_kernel_call *call, void **op_data) {
     accel_ctx *ctx = vctx;
     *op_data = NULL;
-    accel_work w;
-    qrun_status s = node_work(call, &w);
-    if (s)
-        return s;
+    op_info inf = op_info_of(call->node->op);
     accel_sim_node *an = qrun_calloc(ctx->alloc, 1, sizeof *an);
-    if (!an || qrun_grow(ctx->alloc, (void **)&ctx->nodes, sizeof *ctx->nodes, &ctx->cap,
-                         (size_t)ctx->n_nodes + 1)) {
-        qrun_free(ctx->alloc, an);
+    if (!an)
         return qrun_errf(call->err, QRUN_E_NOMEM, "out of memory");
-    }
     an->node = call->node;
-    an->mac_dtype = ctx->hw.dtypes[w.a_dtype].macs_per_pe_per_cycle <=
-                            ctx->hw.dtypes[w.w_dtype].macs_per_pe_per_cycle
-                        ? w.a_dtype
-                        : w.w_dtype;
-    s = accel_sim_cost(&ctx->hw, &w, &an->cost, call->err);
-    if (!s && ctx->ref.iface.prepare_node)
-        s = ctx->ref.iface.prepare_node(ctx->ref.ctx, call, &an->ref_data);
+    an->fusable = inf.cls == OPC_SIMD && inf.window > 0 && inf.data_inputs == 1 &&
+                  call->node->op != QRUN_OP_MS_QLINEAR_ADD &&
+                  call->node->op != QRUN_OP_MS_QLINEAR_MUL;
+    qrun_status s = QRUN_OK;
+    if (inf.cls == OPC_MAC)
+        s = mac_work(ctx, call, &an->work);
+    else
+        row_work(ctx, call, inf, &an->work);
+    if (!s) {
+        an->mac_dtype = slower(&ctx->hw, an->work.a_dtype, an->work.w_dtype);
+        s = accel_sim_cost(&ctx->hw, &an->work, &an->cost, call->err);
+    }
+    if (!s)
+        s = prepare_values(ctx, inf, call, an);
+    if (!s)
+        s = add_node(ctx, an, call);
     if (s) {
         qrun_err_prefix(call->err, "accel_sim: ");
+        if (an->ref_data && ctx->ref.iface.release_node)
+            ctx->ref.iface.release_node(ctx->ref.ctx, an->ref_data);
         qrun_free(ctx->alloc, an);
         return s;
     }
-    ctx->nodes[ctx->n_nodes++] = an;
     *op_data = an;
     return QRUN_OK;
 }
@@ -139,6 +351,7 @@ static void accel_release(void *vctx, void *op_data) {
                 (size_t)(ctx->n_nodes - k - 1) * sizeof *ctx->nodes);
         ctx->n_nodes--;
     }
+    ctx->generation++;
     qrun_free(ctx->alloc, an);
 }
 
@@ -150,16 +363,35 @@ static qrun_kernel_call ref_call(const qrun_kernel_call *call) {
     return c;
 }
 
+static bool uses_ref(const accel_sim_node *an) {
+    return an && !an->arith && !an->skip;
+}
+
 static size_t accel_scratch(void *vctx, const qrun_kernel_call *call) {
     const accel_ctx *ctx = vctx;
-    if (!ctx->ref.iface.scratch_bytes)
+    if (!uses_ref(call->op_data) || !ctx->ref.iface.scratch_bytes)
         return 0;
     qrun_kernel_call c = ref_call(call);
     return ctx->ref.iface.scratch_bytes(ctx->ref.ctx, &c);
 }
 
 static qrun_status accel_run(void *vctx, const qrun_kernel_call *call) {
-    const accel_ctx *ctx = vctx;
+    accel_ctx *ctx = vctx;
+    /* The node record is ours (made by accel_prepare); a run adds what it measured. */
+    accel_sim_node *an = (accel_sim_node *)call->op_data;
+    if (an && an->skip) {
+        for (int o = 0; o < call->n_outputs; o++) {
+            if (call->outputs[o])
+                memset(call->outputs[o]->data, 0, call->outputs[o]->nbytes);
+        }
+        return QRUN_OK;
+    }
+    if (an && an->arith) {
+        qrun_status s = accel_mac_run(&an->mac, call, &an->zero_products);
+        an->measured = s == QRUN_OK;
+        ctx->generation++; /* the model report uses the measurement */
+        return s;
+    }
     qrun_kernel_call c = ref_call(call);
     return ctx->ref.iface.run_node(ctx->ref.ctx, &c);
 }
@@ -170,6 +402,7 @@ static void accel_free(void *vctx) {
         return;
     if (ctx->ref.iface.free)
         ctx->ref.iface.free(ctx->ref.ctx);
+    accel_model_release(&ctx->model, ctx->alloc);
     qrun_free(ctx->alloc, ctx->nodes);
     qrun_free(ctx->alloc, ctx);
 }
@@ -199,6 +432,17 @@ accel_sim_backend_create(const qrun_allocator *alloc, const hw_config *hw, qrun_
     return QRUN_OK;
 }
 
+void accel_sim_backend_configure(void *vctx, qrun_sim_mode mode, qrun_dtype timing_dtype) {
+    accel_ctx *ctx = vctx;
+    ctx->mode = mode;
+    ctx->timing_dtype = mode == QRUN_SIM_TIMING ? timing_dtype : QRUN_DTYPE_UNDEFINED;
+}
+
+qrun_sim_mode accel_sim_backend_mode(void *vctx) {
+    const accel_ctx *ctx = vctx;
+    return ctx->mode;
+}
+
 int accel_sim_backend_nodes(void *vctx, const accel_sim_node *const **out) {
     const accel_ctx *ctx = vctx;
     *out = (const accel_sim_node *const *)ctx->nodes;
@@ -208,4 +452,29 @@ int accel_sim_backend_nodes(void *vctx, const accel_sim_node *const **out) {
 const hw_config *accel_sim_backend_hw(void *vctx) {
     const accel_ctx *ctx = vctx;
     return &ctx->hw;
+}
+
+unsigned accel_sim_backend_generation(void *vctx) {
+    const accel_ctx *ctx = vctx;
+    return ctx->generation;
+}
+
+qrun_status accel_sim_backend_model(void *vctx,
+                                    const qrun_graph *g,
+                                    const qrun_exec *x,
+                                    int accel_backend,
+                                    const accel_model **out,
+                                    qrun_err *err) {
+    accel_ctx *ctx = vctx;
+    if (!ctx->model_valid || ctx->model_generation != ctx->generation) {
+        accel_model_release(&ctx->model, ctx->alloc);
+        ctx->model_valid = false;
+        qrun_status s = accel_model_eval(g, x, accel_backend, ctx, ctx->alloc, &ctx->model, err);
+        if (s)
+            return s;
+        ctx->model_valid = true;
+        ctx->model_generation = ctx->generation;
+    }
+    *out = &ctx->model;
+    return QRUN_OK;
 }

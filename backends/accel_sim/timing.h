@@ -27,7 +27,28 @@
 
 #include "backends/accel_sim/hw_config.h"
 
+/*
+ * Row-unit and data-movement ops (accelerator.md §1.2: rows run independently
+ * as 64-wide SIMD; §5.5: requant/activation units per row):
+ *   simd: ops element operations (Relu, Add, pooling windows, ...) on the PEs
+ *         of the op's banks at MACs-per-PE-per-cycle of the dtype, plus the
+ *         NoC moving inputs and outputs, plus row requant when outputs are
+ *         requantized;
+ *   move: bytes over the bank network only (Concat, Transpose, ...);
+ *   view: a new shape for the same bytes (Reshape, Flatten, ...): free.
+ */
+typedef enum accel_work_kind {
+    ACCEL_WORK_MAC = 0,
+    ACCEL_WORK_SIMD,
+    ACCEL_WORK_MOVE,
+    ACCEL_WORK_VIEW
+} accel_work_kind;
+
 typedef struct accel_work {
+    accel_work_kind kind;
+    int64_t ops;          /**< simd: element operations */
+    int banks;            /**< banks the op runs on; 0 = every bank (layer by layer) */
+    bool stream_weights;  /**< weights stream from off-chip every inference (model spill) */
     int64_t outputs;      /**< output elements, i.e. dot products */
     int64_t k;            /**< reduction length of each dot product */
     qrun_dtype a_dtype;   /**< activation (input 0) dtype */
@@ -48,6 +69,7 @@ typedef enum accel_energy_kind {
     ACCEL_E_OFFCHIP,
     ACCEL_E_REQUANT,
     ACCEL_E_STATIC,
+    ACCEL_E_HOST,
     ACCEL_E_COUNT
 } accel_energy_kind;
 
@@ -66,6 +88,11 @@ typedef struct accel_cost {
     double cycles;          /**< total */
     double seconds;
     double utilization;              /**< macs / (cycles x PEs x rate) */
+    int banks;                       /**< banks used */
+    double bytes_sram;               /**< bank SRAM traffic: operand reads and result writes */
+    double bytes_noc;                /**< activations over the bank network */
+    double bytes_offchip;            /**< weights streamed from off-chip memory */
+    double bytes_host;               /**< host link (charged by the model partition) */
     double energy_pj[ACCEL_E_COUNT]; /**< per event class */
     double energy_pj_total;
 } accel_cost;
@@ -73,6 +100,9 @@ typedef struct accel_cost {
 /** @brief Name of a mapping ("pe_output", "row_split_k") and of an energy class ("mac", ...). */
 const char *accel_mapping_name(accel_mapping m);
 const char *accel_energy_name(accel_energy_kind e);
+
+/** @brief Sum energy_pj into energy_pj_total. */
+void accel_cost_total(accel_cost *c);
 
 /**
  * @brief Cost of one op. Fails (QRUN_E_UNSUPPORTED, message naming the

@@ -83,12 +83,35 @@ static size_t cpu_ref_scratch(void *vctx, const qrun_kernel_call *call) {
     return (k && k->scratch_bytes) ? k->scratch_bytes(call) : 0;
 }
 
+/*
+ * Nodes whose inputs and outputs together hold fewer elements than this run
+ * on one thread whatever the session asks: they finish in a few microseconds,
+ * less than starting and joining an OpenMP team costs (far less when the
+ * cores are shared and a team member waits for a time slice). Kernels with
+ * more work set their own thresholds (ops/qlinear.c, ew_common.c).
+ */
+#define CPU_REF_PARALLEL_MIN_ELEMS ((int64_t)1 << 14)
+
+static int64_t cpu_ref_io_elems(const qrun_kernel_call *call) {
+    int64_t n = 0;
+    for (int i = 0; i < call->n_inputs; i++)
+        n += call->inputs[i] ? qrun_tensor_numel_(call->inputs[i]) : 0;
+    for (int i = 0; i < call->n_outputs; i++)
+        n += call->outputs[i] ? qrun_tensor_numel_(call->outputs[i]) : 0;
+    return n;
+}
+
 static qrun_status cpu_ref_run(void *vctx, const qrun_kernel_call *call) {
     const cpu_ref_ctx *ctx = vctx;
     const cpu_ref_kernel *k = ctx->by_op[call->node->op];
     if (!k)
         return qrun_errf(call->err, QRUN_E_INTERNAL, "cpu_ref has no kernel for %s",
                          call->node->op_type);
+    if (call->n_threads > 1 && cpu_ref_io_elems(call) < CPU_REF_PARALLEL_MIN_ELEMS) {
+        qrun_kernel_call one = *call; /* scratch was sized for more threads: fewer fit */
+        one.n_threads = 1;
+        return k->eval(&one);
+    }
     return k->eval(call);
 }
 

@@ -114,6 +114,9 @@ QRUN_API const char *qrun_version(void);
 QRUN_API const char *qrun_dtype_name(qrun_dtype t);
 /** @brief Size of one element in bits (4 for int4); 0 for UNDEFINED/STRING. */
 QRUN_API int qrun_dtype_bits(qrun_dtype t);
+/** @brief Parse a dtype name: qrun's ("int8", "float8e3m4"), ONNX's ("FLOAT8E4M3FN") or a short
+ * alias ("fp8e4m3", "fp8e3m4", "bf16"); QRUN_DTYPE_UNDEFINED when unknown. */
+QRUN_API qrun_dtype qrun_dtype_from_name(const char *name);
 
 /* ---- context ----------------------------------------------------------- */
 
@@ -347,6 +350,14 @@ typedef enum qrun_fp8_accum {
     QRUN_FP8_ACCUM_BF16 = 2, /**< bfloat16 accumulator, round to nearest even after every add */
 } qrun_fp8_accum;
 
+/** What backend accel_sim simulates (see the accelerator simulation report below). */
+typedef enum qrun_sim_mode {
+    /** compute outputs on the accelerator's datapaths and time them (default) */
+    QRUN_SIM_FULL = 0,
+    /** time only: no arithmetic on the accelerator, no weight values read */
+    QRUN_SIM_TIMING = 1,
+} qrun_sim_mode;
+
 /**
  * Tensor observer: called during qrun_session_run with each graph input as
  * the run starts and with each node output right after the node computed it
@@ -357,13 +368,17 @@ typedef enum qrun_fp8_accum {
 typedef void (*qrun_tensor_observer)(void *ud, const char *name, const qrun_tensor *t);
 
 typedef struct qrun_session_options {
-    const char *backend;           /**< "cpu_ref" (default) or "accel_sim" (needs hw) */
-    bool profile;                  /**< collect per-node timings */
-    const qrun_hw *hw;             /**< hardware accel_sim simulates (copied at session creation) */
-    qrun_requant_mode requant;     /**< integer requantization (default QRUN_REQUANT_FLOAT) */
-    qrun_fp8_accum fp8_accum;      /**< FP8 accumulator (default QRUN_FP8_ACCUM_FP32) */
+    const char *backend;       /**< "cpu_ref" (default) or "accel_sim" (needs hw) */
+    bool profile;              /**< collect per-node timings */
+    const qrun_hw *hw;         /**< hardware accel_sim simulates (copied at session creation) */
+    qrun_requant_mode requant; /**< integer requantization (default QRUN_REQUANT_FLOAT) */
+    qrun_fp8_accum fp8_accum;  /**< FP8 accumulator (default QRUN_FP8_ACCUM_FP32); accel_sim uses
+                                    the hardware description's accumulators instead */
     qrun_tensor_observer observer; /**< NULL: none */
     void *observer_ud;             /**< passed to observer */
+    qrun_sim_mode sim;             /**< accel_sim: full (default) or timing */
+    qrun_dtype sim_dtype;          /**< accel_sim timing: every tensor taken as this datatype (float
+                                        models timed before quantization); UNDEFINED: the model's own */
 } qrun_session_options;
 QRUN_API void qrun_session_options_init(qrun_session_options *opts);
 
@@ -578,48 +593,75 @@ QRUN_API qrun_status qrun_hw_to_text(qrun_hw *hw, const char **text);
 /* ---- accelerator simulation report (backend accel_sim) ----------------- */
 
 /*
- * With backend "accel_sim", the MAC-heavy nodes (Conv, MatMul, Gemm and
- * their integer/QLinear forms) whose input dtypes the hardware lists are
- * priced when the session plans, in layer-by-layer mode; their values are
- * computed by the cpu_ref kernels. Other nodes run on cpu_ref, untimed.
+ * With backend "accel_sim" the session plans every node either on the
+ * simulated accelerator (conv/matmul on its MAC datapaths; elementwise,
+ * pooling and data-movement ops in its row units and network) or on the host
+ * (cpu_ref), charging the host link for every value that crosses. The report
+ * covers the current plan: one record per node that is not a folded constant,
+ * and model totals (layer-pipelined when all weights fit in SRAM, else layer
+ * by layer with weights streamed from off-chip memory).
  */
-#define QRUN_SIM_ENERGY_KINDS 7
-/** @brief Name of energy class i: "mac", "sram", "rotator", "noc", "offchip", "requant",
- * "static"; NULL when out of range. */
+#define QRUN_SIM_ENERGY_KINDS 8
+/** @brief Name of energy class i: "mac", "sram", "rotator", "noc", "offchip", "requant", "static",
+ * "host" (host-link transfers of the partition); NULL when out of range. */
 QRUN_API const char *qrun_sim_energy_name(int i);
 
 typedef struct qrun_sim_node {
     const char *name; /**< node name, owned by the model */
     const char *op_type;
-    const char *dtype;   /**< operand dtype that set the MAC rate ("int8", "fp8e3m4", ...) */
-    const char *mapping; /**< "pe_output" or "row_split_k" */
+    const char *placement;   /**< "accel", "fused" (in the producer's row unit) or "host" */
+    const char *dtype;       /**< datatype that set the rate ("int8", ...); "" on the host */
+    const char *mapping;     /**< MAC nodes: "pe_output" or "row_split_k"; else "" */
+    const char *accumulator; /**< MAC nodes: "int32", "float16", "fixed40@2^-12" ...; else "" */
+    int banks;               /**< banks the node runs on */
+    bool weights_streamed;   /**< weights come from off-chip memory every inference */
     int64_t macs;
-    double cycles;          /**< total, at the hardware clock */
-    double compute_cycles;  /**< MAC waves with rotator fill, row reduce and requant */
-    double stall_cycles;    /**< NoC and off-chip transfer time not hidden behind compute */
-    double dispatch_cycles; /**< controller overhead */
-    double time_us;
-    double utilization; /**< MACs / (cycles x PEs x MACs per PE per cycle), 0..1 */
-    double energy_uj;   /**< total, static power included */
+    double cycles;              /**< total, at the hardware clock (host-link time excluded) */
+    double compute_cycles;      /**< MAC waves / SIMD passes with rotator, reduce and requant */
+    double noc_stall_cycles;    /**< bank-network time not hidden behind compute */
+    double memory_stall_cycles; /**< off-chip weight streaming not hidden behind compute */
+    double dispatch_cycles;     /**< controller overhead */
+    double time_us;             /**< cycles / clock */
+    double host_link_us;        /**< values pulled over the host link for this node */
+    double utilization;         /**< MACs / (cycles x PEs of its banks x MAC rate), 0..1 */
+    double zero_fraction;       /**< MAC nodes after a full-mode run: share of products with a zero
+                                     operand (no MAC energy on zero-detect hardware); else -1 */
+    double bytes_sram, bytes_noc, bytes_offchip, bytes_host; /**< bytes moved per level */
+    double energy_uj; /**< total: dynamic, static share of its banks, host link */
     double energy_kind_uj[QRUN_SIM_ENERGY_KINDS];
 } qrun_sim_node;
 
 typedef struct qrun_sim_summary {
-    const char *hw; /**< hardware name, owned by the session */
-    int n_nodes;    /**< nodes timed */
+    const char *hw;        /**< hardware name, owned by the session */
+    const char *mode;      /**< "full" or "timing" */
+    const char *execution; /**< "layer_pipelined" or "layer_by_layer" */
+    int n_nodes;           /**< records (accel + fused + host nodes) */
+    int n_accel;           /**< nodes on the accelerator, fused ones included */
+    int n_fused;
+    int n_host;   /**< nodes that fell back to the host */
+    int n_folded; /**< constants folded at plan time (weights from constant subgraphs) */
+    int banks_used;
     int64_t macs;
-    double cycles; /**< sum over nodes (layer by layer, no overlap between nodes) */
-    double time_us;
-    double energy_uj;
-    double effective_tops; /**< 2 x MACs / time */
-    double average_w;      /**< energy / time */
+    double weight_bytes;   /**< accelerator weights */
+    double sram_bytes;     /**< on-chip SRAM */
+    double streamed_bytes; /**< weights streamed from off-chip per inference */
+    double host_link_bytes, host_link_us;
+    double latency_us; /**< one inference, batch 1: the lower of the two schedules below */
+    double latency_pipelined_us;      /**< the pipeline's fill (0: weights do not fit) */
+    double latency_layer_by_layer_us; /**< one pass layer by layer over all banks */
+    double throughput_ips;            /**< steady state, inferences per second */
+    double energy_uj;                 /**< per inference (static power over 1 / throughput) */
+    double average_w;                 /**< energy x throughput */
+    double effective_tops;            /**< 2 x MACs x throughput */
+    double energy_kind_uj[QRUN_SIM_ENERGY_KINDS];
 } qrun_sim_summary;
 
-/** @brief Nodes timed in the current plan (0 when the session's backend is not accel_sim). */
+/** @brief Records of the current plan (0 when the session's backend is not accel_sim). */
 QRUN_API int qrun_session_sim_node_count(const qrun_session *sess);
 /** @return QRUN_OK or QRUN_E_ARG when i is out of range. */
 QRUN_API qrun_status qrun_session_sim_node(const qrun_session *sess, int i, qrun_sim_node *out);
-/** @return QRUN_OK, or QRUN_E_ARG when the session's backend is not accel_sim. */
+/** @return QRUN_OK, QRUN_E_ARG when the session's backend is not accel_sim, QRUN_E_UNSUPPORTED
+ * when the weights cannot be placed (message in the context). */
 QRUN_API qrun_status qrun_session_sim_summary(const qrun_session *sess, qrun_sim_summary *out);
 
 #ifdef __cplusplus

@@ -29,7 +29,7 @@ expect_error() {
 
 # --help documents every option the parser accepts.
 "$qrun" --help >"$tmp/help" && ok "--help exits 0" || bad "--help exits 0"
-for opt in --preprocess convert quantize --inputs --input --random-input --output-dir --output-format --json --threads --backend --repeat --profile --requant --fp8-accum --hw --sim info --version; do
+for opt in --preprocess convert quantize --inputs --input --random-input --output-dir --output-format --json --threads --backend --repeat --profile --requant --fp8-accum --hw --sim --dtype info --version; do
   grep -q -- "$opt" "$tmp/help" && ok "--help mentions $opt" || bad "--help mentions $opt"
 done
 "$qrun" --version | grep -q '^qrun [0-9]' && ok "--version" || bad "--version"
@@ -154,39 +154,51 @@ expect_error "run --hw bad preset" "--hw: unknown hardware preset 'nope'" "$qrun
 expect_error "run --backend accel_sim without --hw" "--backend accel_sim needs --hw" "$qrun" run "$ex/model.onnx" --backend accel_sim
 expect_error "run --sim unknown mode" "--sim: unknown mode 'cycle'" "$qrun" run "$ex/model.onnx" --backend accel_sim --hw edge_small --sim cycle
 expect_error "run --sim without accel_sim" "--sim timing needs --backend accel_sim" "$qrun" run "$ex/model.onnx" --sim timing
+expect_error "run --sim timing --dtype unknown" "--dtype: unknown format 'int7'" "$qrun" run "$ex/model.onnx" --backend accel_sim --hw edge_small --sim timing --dtype int7
+# A float model quantized on the fly (PTQ) and run on the accelerator's datapath: cpu_ref's numbers.
+"$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --calib "$ex" --output-dir "$tmp/ptq_ref" >/dev/null 2>&1
+"$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --calib "$ex" --backend accel_sim --hw speedai240 --output-dir "$tmp/ptq_sim" >"$tmp/out" 2>&1
+grep -q '^accel_sim full on speedai240' "$tmp/out" && grep -q 'partition: accel: [1-9]' "$tmp/out" \
+  && cmp -s "$tmp/ptq_ref/output_0.pb" "$tmp/ptq_sim/output_0.pb" \
+  && ok "run --dtype int8 --backend accel_sim: quantized, on the datapath, cpu_ref's output" || bad "run --dtype int8 --backend accel_sim: $(head -c 400 "$tmp/out")"
 qlc=/usr/share/libonnx-testdata/data/node/test_qlinearconv
 if [ -d "$qlc" ]; then
-  "$qrun" run "$qlc/model.onnx" --inputs "$qlc/test_data_set_0" --backend accel_sim --hw edge_small --sim timing >"$tmp/out" 2>&1
-  grep -q 'accel_sim timing on edge_small: 1 node timed' "$tmp/out" && grep -q '^  QLinearConv_0,QLinearConv,uint8,row_split_k,49,108,' "$tmp/out" \
-    && ok "run --backend accel_sim report" || bad "run --backend accel_sim report: $(head -c 400 "$tmp/out")"
+  "$qrun" run "$qlc/model.onnx" --inputs "$qlc/test_data_set_0" --backend accel_sim --hw edge_small --output-dir "$tmp/qlc_sim" >"$tmp/out" 2>&1
+  grep -q '^accel_sim full on edge_small (layer_pipelined)' "$tmp/out" && grep -q '^  QLinearConv_0,QLinearConv,accel,uint8,row_split_k,' "$tmp/out" \
+    && grep -q 'partition: accel: 1 nodes (0 fused into row units), host: 0 nodes' "$tmp/out" && grep -q "latency .* us (batch 1; pipeline fill .* us, layer by layer .* us), throughput" "$tmp/out" \
+    && cmp -s "$tmp/qlc_sim/output_0.pb" "$qlc/test_data_set_0/output_0.pb" \
+    && ok "run --backend accel_sim report, datapath output" || bad "run --backend accel_sim report: $(head -c 600 "$tmp/out")"
   "$qrun" run "$qlc/model.onnx" --inputs "$qlc/test_data_set_0" --backend accel_sim --hw speedai240 --json >"$tmp/sim.json" 2>&1
   if has_python; then
-    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); s=d["sim"]; assert s["hw"]=="speedai240" and s["nodes_timed"]==1 and s["macs"]==49 and s["nodes"][0]["energy_uj"]["total"]>0' "$tmp/sim.json" \
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); s=d["sim"]; assert s["hw"]=="speedai240" and s["mode"]=="full" and s["macs"]==49 and d["latency_us"]>0 and d["throughput_ips"]>0 and d["energy_uj"]>0 and d["ops"][0]["placement"]=="accel" and d["ops"][0]["energy_uj"]["total"]>0' "$tmp/sim.json" \
       && ok "run --backend accel_sim --json" || bad "run --backend accel_sim --json: $(head -c 400 "$tmp/sim.json")"
   fi
 fi
+light=$src/../shared/models/light/light_resnet50.onnx
+if [ -f "$light" ] && has_python; then
+  # A float model timed as int8: no values computed, weights folded from ConstantOfShape.
+  "$qrun" run "$light" --backend accel_sim --hw speedai240 --sim timing --dtype int8 --json >"$tmp/light.json" 2>"$tmp/err"
+  python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1])); s=d["sim"]
+host=[o["op"] for o in d["ops"] if o["placement"]=="host"]
+assert s["mode"]=="timing" and s["macs"]==4089184256, s
+assert s["partition"]["folded_constants"]>0 and host==["Softmax"], host
+assert s["execution"]=="layer_pipelined" and 0<d["latency_us"]<=s["latency_pipelined_us"] and d["throughput_ips"]*s["latency_pipelined_us"]*1e-6>=1
+assert all(o["dtype"]=="int8" for o in d["ops"] if o["placement"]=="accel")
+' "$tmp/light.json" && ok "run --sim timing --dtype int8 on a float model" || bad "run --sim timing --dtype int8: $(head -c 400 "$tmp/light.json") $(head -c 300 "$tmp/err")"
+  # A chip without off-chip memory whose SRAM cannot hold a layer: an error naming the node.
+  "$qrun" hw show edge_small --json | python3 -c '
+import json,sys
+d=json.load(sys.stdin); d.pop("peak_tops"); d["name"]="edge_nodram"
+d["offchip"].update(bytes=0, gb_per_s=0, latency_ns=0)
+json.dump(d, open(sys.argv[1], "w"))' "$tmp/nodram.json"
+  "$qrun" run "$light" --backend accel_sim --hw "$tmp/nodram.json" --sim timing --dtype int8 >"$tmp/out" 2>"$tmp/err"
+  [ $? -eq 1 ] && grep -q "^qrun: error: .*node 'n143' (Conv): accel_sim: weights of 2359296 bytes exceed the 2097152 bytes of on-chip SRAM of 'edge_nodram', which has no off-chip memory" "$tmp/err" \
+    && ok "run on a chip too small without off-chip memory" || bad "run on a too-small chip: $(head -c 300 "$tmp/err")"
+fi
 "$qrun" run "$ex/model.onnx" --hw "$tmp/hw.json" >"$tmp/out" 2>"$tmp/err" && grep -q "is valid; it affects only --backend accel_sim" "$tmp/err" \
   && ok "run --hw FILE with cpu_ref" || bad "run --hw FILE: $(head -c 300 "$tmp/err")"
-
-# Images: a JPEG through --preprocess (tench is class 0), --inputs DIR with input_0.jpg, bad keys.
-jpeg=$src/../shared/models/data/imagenet-sample40/jpeg/n01440764_tench.JPEG
-spec="resize=256,crop=224,mean=0.485,0.456,0.406,std=0.229,0.224,0.225,layout=nchw,scale=255"
-if [ -f "$mnv2" ] && [ -f "$jpeg" ]; then
-  "$qrun" run "$mnv2" --input "input=$jpeg" --preprocess "$spec" >"$tmp/out" 2>&1
-  grep -q '^  top-5: 0 ' "$tmp/out" && ok "run on a JPEG with --preprocess" || bad "run on a JPEG: $(head -c 300 "$tmp/out")"
-  mkdir -p "$tmp/img" && cp "$jpeg" "$tmp/img/input_0.jpg"
-  "$qrun" run "$mnv2" --inputs "$tmp/img" --preprocess "$spec" >"$tmp/out" 2>&1
-  grep -q '^  top-5: 0 ' "$tmp/out" && ok "--inputs DIR with input_0.jpg" || bad "--inputs DIR with input_0.jpg: $(head -c 300 "$tmp/out")"
-  expect_error "--preprocess bad key" "n01440764_tench.JPEG: preprocess: unknown key 'size'" "$qrun" run "$mnv2" --input "input=$jpeg" --preprocess "size=3"
-  expect_error "image of the wrong size" "input" "$qrun" run "$mnv2" --input "input=$jpeg" --preprocess "resize=100"
-fi
-
-# convert: opset upgrade of mnist-8 (opset 8) to 13, run with the same outputs.
-"$qrun" convert "$ex/model.onnx" --opset 13 -o "$tmp/m13.onnx" 2>"$tmp/err" && "$qrun" info "$tmp/m13.onnx" >"$tmp/out" 2>&1
-grep -q 'opsets: ai.onnx=13' "$tmp/out" && grep -q 'producer: qrun' "$tmp/out" && ok "convert --opset 13" || bad "convert --opset 13: $(head -c 300 "$tmp/err")"
-"$qrun" run "$tmp/m13.onnx" --inputs "$ex/test_data_set_0" --output-dir "$tmp/c13" >/dev/null 2>&1
-cmp -s "$tmp/o/output_0.pb" "$tmp/c13/output_0.pb" && ok "converted model gives the same output" || bad "converted model gives the same output"
-expect_error "convert without -o" "convert: -o OUT.onnx is required" "$qrun" convert "$ex/model.onnx"
 
 # Post-training quantization on the fly: mnist-8 calibrated on its three test_data_set folders.
 for opt in --dtype --calib --calib-method --percentile --scale --act-symmetric --keep-float --dtype-for; do
@@ -213,6 +225,26 @@ cp "$src/tests/cli/int64_input.npy" "$tmp/bad_calib/a.npy"
 expect_error "--calib sample mismatch names the file" "bad_calib/a.npy: calibration sample: input 'Input3'" "$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --calib "$tmp/bad_calib"
 expect_error "--keep-float unknown node" "keep_float: the model has no node named 'Nope'" "$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --keep-float Nope
 expect_error "--calib-method unknown" "--calib-method must be minmax, percentile, mse or entropy" "$qrun" run "$ex/model.onnx" --dtype int8 --calib-method kl
+
+# Images: a JPEG through --preprocess (tench is class 0), --inputs DIR with input_0.jpg, bad keys.
+jpeg=$src/../shared/models/data/imagenet-sample40/jpeg/n01440764_tench.JPEG
+spec="resize=256,crop=224,mean=0.485,0.456,0.406,std=0.229,0.224,0.225,layout=nchw,scale=255"
+if [ -f "$mnv2" ] && [ -f "$jpeg" ]; then
+  "$qrun" run "$mnv2" --input "input=$jpeg" --preprocess "$spec" >"$tmp/out" 2>&1
+  grep -q '^  top-5: 0 ' "$tmp/out" && ok "run on a JPEG with --preprocess" || bad "run on a JPEG: $(head -c 300 "$tmp/out")"
+  mkdir -p "$tmp/img" && cp "$jpeg" "$tmp/img/input_0.jpg"
+  "$qrun" run "$mnv2" --inputs "$tmp/img" --preprocess "$spec" >"$tmp/out" 2>&1
+  grep -q '^  top-5: 0 ' "$tmp/out" && ok "--inputs DIR with input_0.jpg" || bad "--inputs DIR with input_0.jpg: $(head -c 300 "$tmp/out")"
+  expect_error "--preprocess bad key" "n01440764_tench.JPEG: preprocess: unknown key 'size'" "$qrun" run "$mnv2" --input "input=$jpeg" --preprocess "size=3"
+  expect_error "image of the wrong size" "input" "$qrun" run "$mnv2" --input "input=$jpeg" --preprocess "resize=100"
+fi
+
+# convert: opset upgrade of mnist-8 (opset 8) to 13, run with the same outputs.
+"$qrun" convert "$ex/model.onnx" --opset 13 -o "$tmp/m13.onnx" 2>"$tmp/err" && "$qrun" info "$tmp/m13.onnx" >"$tmp/out" 2>&1
+grep -q 'opsets: ai.onnx=13' "$tmp/out" && grep -q 'producer: qrun' "$tmp/out" && ok "convert --opset 13" || bad "convert --opset 13: $(head -c 300 "$tmp/err")"
+"$qrun" run "$tmp/m13.onnx" --inputs "$ex/test_data_set_0" --output-dir "$tmp/c13" >/dev/null 2>&1
+cmp -s "$tmp/o/output_0.pb" "$tmp/c13/output_0.pb" && ok "converted model gives the same output" || bad "converted model gives the same output"
+expect_error "convert without -o" "convert: -o OUT.onnx is required" "$qrun" convert "$ex/model.onnx"
 
 # quantize: mnist-8 (opset 8) to an int8 QDQ file at opset 13 whose output equals run --dtype int8's.
 "$qrun" quantize "$ex/model.onnx" --calib "$ex" -o "$tmp/q8.onnx" >"$tmp/out" 2>"$tmp/err" \

@@ -334,3 +334,8 @@ bool ds_output_step(const char *model_path, int output, double *step, bool *soft
     qrun_graph_free(g);
     return ok;
 }
+
+bool ds_dataset_runs_enabled(void) {
+    const char *v = getenv("QRUN_SKIP_DATASET_RUNS");
+    return !(v && strcmp(v, "1") == 0);
+}

@@ -39,6 +39,15 @@ bool ds_load_kws(const char *dir, ds_set *d);
 bool ds_load_imagenet40(const char *dir, ds_set *d);
 void ds_free(ds_set *d);
 
+/**
+ * @brief false when QRUN_SKIP_DATASET_RUNS=1 is in the environment. Whole-
+ * dataset accuracy loops (10k MNIST, PTQ per format, ...) take minutes under
+ * ASan+UBSan; scripts/test.sh --sanitize sets it so CI stays within its time
+ * budget, while the release build runs them all. Reference-output checks on
+ * the same models never skip.
+ */
+bool ds_dataset_runs_enabled(void);
+
 /*
  * Preprocessing of one sample into float model input:
  *   x = ((v - sub) * mul / div - mean[ch]) / std[ch]

@@ -97,6 +97,57 @@ static size_t conv_scratch_bytes(const qrun_kernel_call *call) {
     return pl->col_floats * sizeof(float) + pl->gemm_bytes;
 }
 
+/* ceil(a / b) for b > 0, and 0 when a <= 0. */
+static int64_t conv_ceil_pos(int64_t a, int64_t b) {
+    return a <= 0 ? 0 : (a + b - 1) / b;
+}
+
+/*
+ * conv_im2col for 2-D convs: the same rows, with each tap's valid column
+ * range solved once per row and each output row a single run (the generic
+ * version recomputes the outer coordinates per run through every axis).
+ */
+static void conv_im2col_2d(
+    const conv_plan *pl, const float *x, int64_t p0, int64_t np, float *col, int n_threads) {
+    const qrun_conv_params *p = &pl->p;
+    int nt = pl->kdim * np > ((int64_t)1 << 15) ? n_threads : 1;
+    int64_t ih = p->in[0], iw = p->in[1], ow = p->out[1];
+    int64_t kh = p->kernel[0], kw = p->kernel[1], sh = p->stride[0], sw = p->stride[1];
+    int64_t dh = p->dilation[0], ph = p->pad_begin[0];
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t r = 0; r < pl->kdim; r++) {
+        int64_t ky = (r / kw) % kh, kx = r % kw;
+        const float *xc = x + (r / (kh * kw)) * pl->in_sp;
+        float *dst = col + r * np;
+        int64_t shift = kx * p->dilation[1] - p->pad_begin[1]; /* input column of ox = 0 */
+        int64_t lo_all = conv_ceil_pos(-shift, sw), hi_all = conv_ceil_pos(iw - shift, sw);
+        int64_t oy = p0 / ow, ox0 = p0 % ow; /* then one output row per run: no divisions */
+        for (int64_t pos = p0; pos < p0 + np; oy++, ox0 = 0) {
+            int64_t run = ow - ox0 < p0 + np - pos ? ow - ox0 : p0 + np - pos;
+            int64_t iy = oy * sh - ph + ky * dh;
+            int64_t lo = lo_all - ox0, hi = hi_all - ox0;
+            lo = lo < 0 ? 0 : lo < run ? lo : run;
+            hi = hi < lo ? lo : hi < run ? hi : run;
+            if (iy < 0 || iy >= ih)
+                lo = hi = run;
+            for (int64_t j = 0; j < lo; j++)
+                dst[j] = 0.0f;
+            /* x index of output column ox0 + j: row + (ox0 + j) * sw, >= 0 for j >= lo */
+            int64_t row = iy * iw + shift;
+            if (sw == 1 && hi > lo) {
+                memcpy(dst + lo, xc + row + ox0 + lo, (size_t)(hi - lo) * sizeof(float));
+            } else {
+                for (int64_t j = lo; j < hi; j++)
+                    dst[j] = xc[row + (ox0 + j) * sw];
+            }
+            for (int64_t j = hi; j < run; j++)
+                dst[j] = 0.0f;
+            dst += run;
+            pos += run;
+        }
+    }
+}
+
 /*
  * Rows of the column matrix for output positions [p0, p0+np) of one group:
  * row r = (c, k_0..k_{n-1}) holds X[c][o*s - pad + k*d] (0 outside X).
@@ -282,7 +333,10 @@ static qrun_status conv_eval(const qrun_kernel_call *call) {
             }
             for (int64_t p0 = 0; p0 < pl.out_sp; p0 += pl.chunk) {
                 int64_t np = pl.out_sp - p0 < pl.chunk ? pl.out_sp - p0 : pl.chunk;
-                conv_im2col(&pl, xg, p0, np, col, call->n_threads);
+                if (p->n_spatial == 2)
+                    conv_im2col_2d(&pl, xg, p0, np, col, call->n_threads);
+                else
+                    conv_im2col(&pl, xg, p0, np, col, call->n_threads);
                 ga.n = np, ga.b = col, ga.ldb = np, ga.c = yg + p0;
                 cpu_ref_sgemm(&ga, gemm_scratch, call->n_threads);
             }

@@ -2,6 +2,7 @@
 /* cpu_ref integer and FP8 conv/matmul: ConvInteger, MatMulInteger, QLinearConv, QLinearMatMul,
  * QGemm. */
 #include "backends/cpu_ref/kernel.h"
+#include "backends/cpu_ref/ops/qgemm_s16.h"
 #include "runtime/dtype.h"
 #include "runtime/fp8_math.h"
 #include "runtime/quant.h"
@@ -9,6 +10,10 @@
 #include "runtime/shape/qlinear_contrib.h"
 #include "runtime/shape/shape_util.h"
 
+#include <math.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <stdio.h>
 #include <string.h>
 
@@ -32,9 +37,31 @@
  *
  * Requantization parameters (one per output channel / scale combination)
  * are computed at prepare when the scales are constants, else at every run.
+ *
+ * Integer speed (the arithmetic above is unchanged, so results are the same
+ * bits on every path and thread count): products run on the packed int16
+ * GEMM of ops/qgemm_s16.h (pmaddwd / vpdpwssd micro-kernels), with weights
+ * and constant matmul B packed once at prepare. QLinearConv requantizes each
+ * finished GEMM tile in the epilogue. Conv columns are copied from
+ * zero-padded per-channel planes (x - x_zp as int16, split by column phase
+ * for strides > 1) rather than gathered per element; 1x1 convs with unit
+ * strides pack X directly; depthwise convs sum their taps directly on the
+ * planes, two kernel rows per multiply-add (qg_dw_pairs).
  */
 
-#define QL_NTILE 1024 /* output positions per GEMM tile: the accumulator row tile stays in L1 */
+#define QL_NTILE 1024 /* FP8 GEMM: output positions per tile, the accumulator tile stays in L1 */
+/* Multiply-adds (~20 us of work) below which a conv/matmul runs on one thread: forking and
+ * joining a team costs more, most of all when the cores are shared. */
+#define QL_PARALLEL_MIN ((int64_t)1 << 20)
+#define QL_DW_CHUNK QG_DW_CHUNK /* depthwise outputs summed in registers at once */
+#define QL_DW_MAX_TAPS 64       /* larger depthwise kernels take the GEMM path */
+/* Zeroed int16 after a channel's planes: what a last depthwise chunk reads past them. */
+#define QL_PLANE_SLACK(c) (QL_DW_CHUNK + (c)->pl_cols)
+
+/* Threads for a product of `macs` multiply-adds. */
+static int ql_threads(const qrun_kernel_call *call, int64_t macs) {
+    return macs >= QL_PARALLEL_MIN && call->n_threads > 1 ? call->n_threads : 1;
+}
 
 static const struct qrun_tensor *ql_in(const qrun_kernel_call *call, int i) {
     return i < call->n_inputs ? call->inputs[i] : NULL;
@@ -117,41 +144,6 @@ static qrun_status ql_rq_make(const qrun_kernel_call *call,
 /* ---- GEMM cores ----------------------------------------------------------- */
 
 /*
- * acc[m][n] (row stride ncols) = init[m] + sum_k w[m][k] * col[k][n] for
- * m in [0, mrows), n in [0, ncols). Tiled over n so the accumulator tile is
- * reused across k.
- */
-static void ql_gemm_s16(const int16_t *w,
-                        const int16_t *col,
-                        int64_t mrows,
-                        int64_t kdim,
-                        int64_t ncols,
-                        const int32_t *init,
-                        int32_t *acc,
-                        int nt) {
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t m = 0; m < mrows; m++) {
-        const int16_t *wr = w + m * kdim;
-        int32_t *row = acc + m * ncols;
-        int32_t b = init ? init[m] : 0;
-        for (int64_t n0 = 0; n0 < ncols; n0 += QL_NTILE) {
-            int64_t nn = ncols - n0 < QL_NTILE ? ncols - n0 : QL_NTILE;
-            int32_t *r = row + n0;
-            for (int64_t j = 0; j < nn; j++)
-                r[j] = b;
-            for (int64_t k = 0; k < kdim; k++) {
-                int32_t wv = wr[k];
-                if (wv == 0)
-                    continue;
-                const int16_t *c = col + k * ncols + n0;
-                for (int64_t j = 0; j < nn; j++)
-                    r[j] += wv * (int32_t)c[j];
-            }
-        }
-    }
-}
-
-/*
  * r[j] = accumulate(r[j], a * b[j]) for j < n (fp8_math.h step 3). Zero
  * operands are not skipped: 0 * Inf is NaN. The float32 loop relies on C11's
  * default of no FP contraction (no fused multiply-add).
@@ -201,10 +193,23 @@ typedef struct ql_conv {
     int64_t cg, mg, kk, kdim, in_sp, out_sp;
     int slots;         /* buffer sets used by threads working on different groups */
     size_t elem;       /* bytes of one weight/column element: int16 or float */
-    size_t w_bytes;    /* weights [c_out][kdim] */
+    size_t w_bytes;    /* weights: see ql_conv_weights */
+    size_t wg_elems;   /* integer GEMM: int16 elements of one group's packed weights */
     size_t rq_bytes;   /* requantization, one ql_rq per output channel */
-    size_t slot_bytes; /* per slot: columns [kdim][out_sp], then accumulators [mg][out_sp] */
-    /* com.microsoft channels_last = 1: X and Y are NHWC; the kernel works on NCHW copies of both. */
+    size_t slot_bytes; /* per slot: see ql_conv_plan */
+    /*
+     * Integer 1-D/2-D kernels read x - x_zp from zero-padded planes, one per
+     * input channel, split by column phase (pl_phases = stride[last] phases of
+     * pl_rows x pl_cols) so that every tap reads contiguous runs. Depthwise
+     * (one input and one output channel per group) sums taps directly; other
+     * convs copy the runs into the GEMM's packed columns. 1x1 convs with unit
+     * strides and no padding pack X itself.
+     */
+    bool dw, pointwise;
+    int64_t pl_rows, pl_cols, pl_phases;
+    size_t plane_bytes; /* one channel's phases, plus the slack a depthwise chunk reads */
+    /* com.microsoft channels_last = 1: X and Y are NHWC; the kernel works on NCHW copies of both.
+     */
     bool channels_last;
     struct qrun_tensor xv; /* NCHW view of X (data: the transposed copy in scratch) */
     size_t cl_x_bytes, cl_y_bytes;
@@ -255,6 +260,62 @@ static void ql_conv_bind(const qrun_kernel_call *call, ql_conv *c) {
     }
 }
 
+/* One input and one output channel per group, 1-D or 2-D: the direct depthwise kernel. */
+static bool ql_conv_is_dw(const ql_conv *c) {
+    return c->cg == 1 && c->mg == 1 && c->p.group > 1 && c->p.n_spatial <= 2 &&
+           c->kk <= QL_DW_MAX_TAPS;
+}
+
+/* A 1x1 kernel with unit strides and no padding reads X as the GEMM's columns. */
+static bool ql_conv_is_pointwise(const qrun_conv_params *p) {
+    for (int d = 0; d < p->n_spatial; d++) {
+        if (p->kernel[d] != 1 || p->stride[d] != 1 || p->pad_begin[d] != 0 || p->pad_end[d] != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Two column rows of the integer 2-D packer (ql_pack_cols_2d). */
+static size_t ql_conv_lines_bytes(const ql_conv *c) {
+    return ql_round64((size_t)(2 * c->out_sp) * sizeof(int16_t));
+}
+
+/*
+ * Narrow depthwise outputs with unit strides are summed over whole plane rows
+ * at once (output position oy * pl_cols + ox, the columns past ow dropped):
+ * one long run instead of one short, mostly empty chunk per output row.
+ */
+static bool ql_dw_flat(const ql_conv *c) {
+    const qrun_conv_params *p = &c->p;
+    int64_t oh = p->n_spatial == 2 ? p->out[0] : 1, ow = p->out[p->n_spatial - 1];
+    bool unit = p->stride[0] == 1 && p->stride[p->n_spatial - 1] == 1;
+    int64_t chunks_flat = (oh * c->pl_cols + QL_DW_CHUNK - 1) / QL_DW_CHUNK;
+    int64_t chunks_rows = oh * ((ow + QL_DW_CHUNK - 1) / QL_DW_CHUNK);
+    return unit && chunks_flat < chunks_rows;
+}
+
+/* int32 sums of one depthwise channel: per output, or per flat plane position. */
+static size_t ql_dw_acc_elems(const ql_conv *c) {
+    int64_t oh = c->p.n_spatial == 2 ? c->p.out[0] : 1;
+    int64_t flat = oh * c->pl_cols;
+    return (size_t)(flat > c->out_sp ? flat : c->out_sp);
+}
+
+/* Padded plane geometry: the rows/columns the outputs read, split by column phase. */
+static void ql_conv_plan_planes(ql_conv *c) {
+    const qrun_conv_params *p = &c->p;
+    bool two = p->n_spatial == 2;
+    int l = p->n_spatial - 1;
+    int64_t oh = two ? p->out[0] : 1, kh = two ? p->kernel[0] : 1;
+    int64_t dh = two ? p->dilation[0] : 1, sh = two ? p->stride[0] : 1;
+    int64_t cols = (p->out[l] - 1) * p->stride[l] + (p->kernel[l] - 1) * p->dilation[l] + 1;
+    c->pl_rows = (oh - 1) * sh + (kh - 1) * dh + 1;
+    c->pl_phases = p->stride[l];
+    c->pl_cols = (cols + c->pl_phases - 1) / c->pl_phases;
+    c->plane_bytes = ql_round64(
+        (size_t)(c->pl_phases * c->pl_rows * c->pl_cols + QL_PLANE_SLACK(c)) * sizeof(int16_t));
+}
+
 static qrun_status ql_conv_plan(const qrun_kernel_call *call, ql_conv *c) {
     memset(c, 0, sizeof *c);
     ql_conv_bind(call, c);
@@ -283,11 +344,31 @@ static qrun_status ql_conv_plan(const qrun_kernel_call *call, ql_conv *c) {
     if (c->slots < 1)
         c->slots = 1;
     c->elem = c->fp8 ? sizeof(float) : sizeof(int16_t);
-    c->w_bytes = ql_round64((size_t)(p->c_out * c->kdim) * c->elem);
     c->rq_bytes = c->qlinear ? ql_round64((size_t)p->c_out * sizeof(ql_rq)) : 0;
-    c->slot_bytes = ql_round64((size_t)(c->kdim * c->out_sp) * c->elem);
-    if (c->qlinear) /* int32 or float accumulators */
-        c->slot_bytes += ql_round64((size_t)(c->mg * c->out_sp) * sizeof(int32_t));
+    if (c->fp8) {
+        /* weights [c_out][kdim]; per slot columns [kdim][out_sp], then float sums [mg][out_sp] */
+        c->w_bytes = ql_round64((size_t)(p->c_out * c->kdim) * c->elem);
+        c->slot_bytes = ql_round64((size_t)(c->kdim * c->out_sp) * c->elem) +
+                        ql_round64((size_t)(c->mg * c->out_sp) * sizeof(float));
+    } else if (ql_conv_is_dw(c)) {
+        /* weights [c_out][kk]; per slot one channel's planes, their row pairs, the int32 sums */
+        c->dw = true;
+        ql_conv_plan_planes(c);
+        c->w_bytes = ql_round64((size_t)(p->c_out * c->kdim) * sizeof(int16_t));
+        c->slot_bytes = 3 * c->plane_bytes + ql_round64(ql_dw_acc_elems(c) * sizeof(int32_t));
+    } else {
+        /* weights packed per group (qgemm_s16.h); per slot packed columns, sums stay in tiles */
+        c->pointwise = ql_conv_is_pointwise(p);
+        c->wg_elems = qg_pack_a_bytes(c->mg, c->kdim) / sizeof(int16_t);
+        c->w_bytes = ql_round64((size_t)p->group * c->wg_elems * sizeof(int16_t));
+        c->slot_bytes = ql_round64(qg_pack_b_bytes(c->kdim, c->out_sp));
+        if (!c->pointwise && p->n_spatial <= 2) {
+            /* then the group's input planes, then two column rows per packing thread */
+            ql_conv_plan_planes(c);
+            c->slot_bytes +=
+                (size_t)c->cg * c->plane_bytes + (size_t)call->n_threads * ql_conv_lines_bytes(c);
+        }
+    }
     if (c->channels_last) {
         c->cl_x_bytes = ql_round64((size_t)(p->batch * p->c_in * c->in_sp));
         c->cl_y_bytes = ql_round64((size_t)(p->batch * p->c_out * c->out_sp));
@@ -329,7 +410,11 @@ static size_t ql_conv_op_data_bytes(const qrun_kernel_call *call) {
            (ql_conv_rq_known(&c) ? c.rq_bytes : 0);
 }
 
-/* Weights as the GEMM reads them: W - w_zero_point as int16, or FP8 decoded, [c_out][kdim]. */
+/*
+ * Weights as the kernels read them: FP8 decoded [c_out][kdim]; integer
+ * W - w_zero_point as int16, [c_out][kdim] for the depthwise kernel, else
+ * each group's [mg][kdim] packed as the GEMM's A (qgemm_s16.h).
+ */
 static void ql_conv_weights(const ql_conv_prep *prep, const ql_conv *c, void *wbuf) {
     int64_t n = c->p.c_out * c->kdim;
     if (c->fp8) {
@@ -342,10 +427,16 @@ static void ql_conv_weights(const ql_conv_prep *prep, const ql_conv *c, void *wb
     bool u8 = c->w->dtype == QRUN_DTYPE_UINT8;
     bool zu8 = c->wzp && c->wzp->dtype == QRUN_DTYPE_UINT8;
     bool per_ch = ql_numel(c->wzp) > 1;
+    int64_t kp = qg_kp(c->kdim);
+    if (!c->dw) /* the packing's padding is zero */
+        memset(w16, 0, (size_t)c->p.group * c->wg_elems * sizeof(int16_t));
     for (int64_t m = 0; m < c->p.c_out; m++) {
         int32_t zp = c->wzp ? ql_load8(c->wzp->data, per_ch ? m : 0, zu8) : 0;
-        for (int64_t k = 0; k < c->kdim; k++)
-            w16[m * c->kdim + k] = (int16_t)(ql_load8(c->w->data, m * c->kdim + k, u8) - zp);
+        int16_t *grp = w16 + (c->dw ? 0 : (size_t)(m / c->mg) * c->wg_elems);
+        for (int64_t k = 0; k < c->kdim; k++) {
+            int64_t at = c->dw ? m * c->kdim + k : qg_a_at(kp, m % c->mg, k);
+            grp[at] = (int16_t)(ql_load8(c->w->data, m * c->kdim + k, u8) - zp);
+        }
     }
 }
 
@@ -403,15 +494,18 @@ typedef struct ql_src {
     bool u8;
     int32_t zp;
     const float *lut; /* FP8: decode table; NULL for integers */
+    int64_t out_sp;   /* columns per row */
+    int64_t kp;       /* integer: pairs per column of the packed B (qgemm_s16.h) */
 } ql_src;
 
-/* col[at] = element src of x as the GEMM reads it; src < 0 is padding (zero). */
-static inline void ql_put(const ql_src *s, void *col, int64_t at, int64_t src) {
+/* Column r, position n = element src of x as the GEMM reads it; src < 0 is padding (zero). */
+static inline void ql_put(const ql_src *s, void *col, int64_t r, int64_t n, int64_t src) {
     if (s->lut) {
-        ((float *)col)[at] = src < 0 ? 0.0f : s->lut[((const uint8_t *)s->x)[src]];
+        ((float *)col)[r * s->out_sp + n] = src < 0 ? 0.0f : s->lut[((const uint8_t *)s->x)[src]];
         return;
     }
-    ((int16_t *)col)[at] = src < 0 ? 0 : (int16_t)(ql_load8(s->x, src, s->u8) - s->zp);
+    ((int16_t *)col)[qg_b_at(s->kp, r, n)] =
+        src < 0 ? 0 : (int16_t)(ql_load8(s->x, src, s->u8) - s->zp);
 }
 
 /* Column rows for 1-D/2-D convs: row r = (c, ky, kx). */
@@ -429,13 +523,174 @@ static void ql_im2col_2d(const ql_conv *c, const ql_src *s, int64_t x_off, void 
         int64_t ch = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw;
         int64_t base = x_off + ch * c->in_sp;
         for (int64_t oy = 0; oy < oh; oy++) {
-            int64_t iy = oy * sh - ph + ky * dh, at = r * c->out_sp + oy * ow;
+            int64_t iy = oy * sh - ph + ky * dh, n0 = oy * ow;
             bool row_in = iy >= 0 && iy < ih;
             int64_t rb = base + iy * iw;
             for (int64_t ox = 0; ox < ow; ox++) {
                 int64_t ix = ox * sw - pw + kx * dw;
-                ql_put(s, col, at + ox, row_in && ix >= 0 && ix < iw ? rb + ix : -1);
+                ql_put(s, col, r, n0 + ox, row_in && ix >= 0 && ix < iw ? rb + ix : -1);
             }
+        }
+    }
+}
+
+#if defined(__SSE2__)
+/* 16 elements x[j * S] - zp (S 1 or 2) as int16 with SSE2 (every x86-64): widen the bytes (for
+ * S = 2 keep each 16-bit lane's low byte), then subtract. */
+static inline void ql_fill16(const uint8_t *x, int64_t S, bool u8, __m128i zp, int16_t *d) {
+    __m128i lo, hi;
+    if (S == 1) {
+        __m128i v = _mm_loadu_si128((const __m128i *)x);
+        if (u8) {
+            lo = _mm_unpacklo_epi8(v, _mm_setzero_si128());
+            hi = _mm_unpackhi_epi8(v, _mm_setzero_si128());
+        } else {
+            lo = _mm_srai_epi16(_mm_unpacklo_epi8(v, v), 8);
+            hi = _mm_srai_epi16(_mm_unpackhi_epi8(v, v), 8);
+        }
+    } else {
+        __m128i v0 = _mm_loadu_si128((const __m128i *)x);
+        __m128i v1 = _mm_loadu_si128((const __m128i *)(x + 16));
+        if (u8) {
+            lo = _mm_and_si128(v0, _mm_set1_epi16(0xff));
+            hi = _mm_and_si128(v1, _mm_set1_epi16(0xff));
+        } else {
+            lo = _mm_srai_epi16(_mm_slli_epi16(v0, 8), 8);
+            hi = _mm_srai_epi16(_mm_slli_epi16(v1, 8), 8);
+        }
+    }
+    _mm_storeu_si128((__m128i *)d, _mm_sub_epi16(lo, zp));
+    _mm_storeu_si128((__m128i *)(d + 8), _mm_sub_epi16(hi, zp));
+}
+#endif
+
+/*
+ * d[i] = x[i * S] - zp for i < n. Strides 1 and 2 (nearly every conv) go in
+ * whole chunks of 16 on x86 however short the row: the last chunk may write
+ * up to 15 elements past n (the caller writes there afterwards: the row's
+ * right padding, the next row, or the planes' slack) and reads past
+ * x[(n - 1) * S] only while x has the bytes (avail).
+ */
+static inline void ql_fill_run(
+    const uint8_t *x, int64_t avail, int64_t S, bool u8, int32_t zp, int64_t n, int16_t *d) {
+    int64_t i = 0;
+#if defined(__SSE2__)
+    if (S <= 2) {
+        int64_t full = (n + 15) / 16 * 16;
+        while (full > 0 && full * S > avail) /* a chunk loads 16 * S bytes */
+            full -= 16;
+        __m128i z = _mm_set1_epi16((int16_t)zp);
+        for (; i < full; i += 16)
+            ql_fill16(x + i * S, S, u8, z, d + i);
+    }
+#endif
+    for (; i < n; i++)
+        d[i] = (int16_t)((u8 ? (int32_t)x[i * S] : (int32_t)(int8_t)x[i * S]) - zp);
+}
+
+/*
+ * One input channel (x_off) as the integer kernels read it: plane[f][py][i] =
+ * x[py - ph][i * S + f - pw] - x_zp, zero outside x, then zeroed slack.
+ */
+QRUN_TARGET_CLONES static void
+ql_plane_fill(const ql_conv *c, const ql_src *s, int64_t x_off, int16_t *plane) {
+    const qrun_conv_params *p = &c->p;
+    int64_t x_end = qrun_tensor_numel_(c->x) - x_off; /* elements readable from x below */
+    bool two = p->n_spatial == 2;
+    int l = p->n_spatial - 1;
+    int64_t ih = two ? p->in[0] : 1, iw = p->in[l];
+    int64_t ph = two ? p->pad_begin[0] : 0, pw = p->pad_begin[l];
+    int64_t S = c->pl_phases, rows = c->pl_rows, cols = c->pl_cols;
+    const uint8_t *x = (const uint8_t *)s->x + x_off;
+    for (int64_t f = 0; f < S; f++) {
+        /* i range whose column lies in x: 0 <= i * S + f - pw < iw */
+        int64_t lo = pw - f <= 0 ? 0 : (pw - f + S - 1) / S;
+        int64_t hi = iw + pw - f <= 0 ? 0 : (iw + pw - f + S - 1) / S;
+        lo = lo < cols ? lo : cols;
+        hi = hi < cols ? hi : cols;
+        hi = hi > lo ? hi : lo;
+        for (int64_t py = 0; py < rows; py++) {
+            int16_t *d = plane + (f * rows + py) * cols;
+            int64_t iy = py - ph;
+            if (iy < 0 || iy >= ih) {
+                memset(d, 0, (size_t)cols * sizeof(int16_t));
+                continue;
+            }
+            int64_t x0 = iy * iw + f - pw + lo * S; /* >= 0: the first column inside x */
+            memset(d, 0, (size_t)lo * sizeof(int16_t));
+            ql_fill_run(x + x0, x_end - x0, S, s->u8, s->zp, hi - lo, d + lo);
+            memset(d + hi, 0, (size_t)(cols - hi) * sizeof(int16_t));
+        }
+    }
+    memset(plane + S * rows * cols, 0, (size_t)QL_PLANE_SLACK(c) * sizeof(int16_t));
+}
+
+/* Column row r = (c, ky, kx) of a 1-D/2-D conv into line[n], copied from channel c's planes. */
+static void ql_col_row(const ql_conv *c, const int16_t *planes, int64_t r, int16_t *line) {
+    const qrun_conv_params *p = &c->p;
+    bool two = p->n_spatial == 2;
+    int l = p->n_spatial - 1;
+    int64_t oh = two ? p->out[0] : 1, ow = p->out[l];
+    int64_t kh = two ? p->kernel[0] : 1, kw = p->kernel[l];
+    int64_t sh = two ? p->stride[0] : 1, dh = two ? p->dilation[0] : 1;
+    int64_t ch = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw, off = kx * p->dilation[l];
+    int64_t S = c->pl_phases, rows = c->pl_rows, cols = c->pl_cols;
+    const int16_t *pl = planes + (size_t)ch * (c->plane_bytes / sizeof(int16_t)) +
+                        (off % S * rows + ky * dh) * cols + off / S;
+    for (int64_t oy = 0; oy < oh; oy++)
+        memcpy(line + oy * ow, pl + oy * sh * cols, (size_t)ow * sizeof(int16_t));
+}
+
+/* Column rows 2q and 2q + 1 interleaved into packed B (whole panels with SSE2 unpacks). */
+static void
+ql_pack_pair(const int16_t *l0, const int16_t *l1, int64_t n, int64_t kp, int64_t q, int16_t *col) {
+    int64_t j0 = 0;
+#if defined(__SSE2__)
+    for (; j0 + QG_NR <= n; j0 += QG_NR) {
+        int16_t *d = col + qg_b_at(kp, 2 * q, j0);
+        for (int h = 0; h < QG_NR; h += 8) {
+            __m128i a = _mm_loadu_si128((const __m128i *)(l0 + j0 + h));
+            __m128i b = _mm_loadu_si128((const __m128i *)(l1 + j0 + h));
+            _mm_storeu_si128((__m128i *)(d + 2 * h), _mm_unpacklo_epi16(a, b));
+            _mm_storeu_si128((__m128i *)(d + 2 * h + 8), _mm_unpackhi_epi16(a, b));
+        }
+    }
+#endif
+    for (; j0 < n; j0 += QG_NR) {
+        int16_t *d = col + qg_b_at(kp, 2 * q, j0);
+        int64_t nn = n - j0 < QG_NR ? n - j0 : QG_NR;
+        for (int64_t j = 0; j < nn; j++) {
+            d[2 * j] = l0[j0 + j];
+            d[2 * j + 1] = l1[j0 + j];
+        }
+    }
+}
+
+/*
+ * Integer 1-D/2-D columns, packed: the group's input planes, then each
+ * thread copies row pairs into its own two lines and interleaves them.
+ */
+static void ql_pack_cols_2d(
+    const ql_conv *c, const ql_src *s, int64_t x_off, int16_t *col, uint8_t *work, int nt) {
+    int64_t kp = qg_kp(c->kdim);
+    size_t lb = ql_conv_lines_bytes(c);
+    int16_t *planes = (int16_t *)work;
+    uint8_t *lines = work + (size_t)c->cg * c->plane_bytes;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t ch = 0; ch < c->cg; ch++)
+        ql_plane_fill(c, s, x_off + ch * c->in_sp,
+                      planes + (size_t)ch * (c->plane_bytes / sizeof(int16_t)));
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int t = 0; t < nt; t++) {
+        int16_t *l0 = (int16_t *)(lines + (size_t)t * lb), *l1 = l0 + c->out_sp;
+        for (int64_t q = kp * t / nt; q < kp * (t + 1) / nt; q++) {
+            ql_col_row(c, planes, 2 * q, l0);
+            bool pair = 2 * q + 1 < c->kdim;
+            if (pair)
+                ql_col_row(c, planes, 2 * q + 1, l1);
+            else /* the zero row that pads K to pairs */
+                memset(l1, 0, (size_t)c->out_sp * sizeof(int16_t));
+            ql_pack_pair(l0, l1, c->out_sp, kp, q, col);
         }
     }
 }
@@ -463,38 +718,50 @@ static void ql_im2col_nd(const ql_conv *c, const ql_src *s, int64_t x_off, void 
                 off += i * mul;
                 mul *= p->in[d];
             }
-            ql_put(s, col, r * c->out_sp + o, inside ? base + off : -1);
+            ql_put(s, col, r, o, inside ? base + off : -1);
         }
     }
 }
 
-/* Requantize mg output planes of QLinearConv from acc, channels [m0, m0 + mg). */
-static void ql_conv_requant(const ql_conv *c,
-                            const ql_rq *rq,
-                            const void *acc,
-                            int64_t m0,
-                            void *y,
-                            int64_t y_off,
-                            int nt) {
-    int32_t qmin = 0, qmax = 255, zp = c->fp8 ? 0 : ql_scalar8(c->yzp);
-    qrun_quant_int_range(c->y_t, &qmin, &qmax);
-    bool u8 = c->y_t == QRUN_DTYPE_UINT8;
+/*
+ * Pointwise conv: the columns are X's channel rows. Rows are packed two at a
+ * time so each (k, k+1) pair of a column is written together.
+ */
+static void
+ql_pack_pointwise(const ql_conv *c, const ql_src *s, int64_t x_off, int16_t *col, int nt) {
+    int64_t n = c->out_sp, kp = s->kp;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t q = 0; q < kp; q++) {
+        int64_t r0 = 2 * q, r1 = r0 + 1 < c->kdim ? r0 + 1 : -1;
+        const uint8_t *x0 = (const uint8_t *)s->x + x_off + r0 * c->in_sp;
+        const uint8_t *x1 = r1 < 0 ? NULL : x0 + c->in_sp;
+        for (int64_t j0 = 0; j0 < n; j0 += QG_NR) {
+            int16_t *d = col + qg_b_at(kp, r0, j0);
+            int64_t nn = n - j0 < QG_NR ? n - j0 : QG_NR;
+            for (int64_t j = 0; j < nn; j++) {
+                int32_t v0 = s->u8 ? x0[j0 + j] : (int8_t)x0[j0 + j];
+                int32_t v1 = !x1 ? s->zp : s->u8 ? x1[j0 + j] : (int8_t)x1[j0 + j];
+                d[2 * j] = (int16_t)(v0 - s->zp);
+                d[2 * j + 1] = (int16_t)(v1 - s->zp);
+            }
+        }
+    }
+}
+
+/* Requantize mg FP8 output planes of QLinearConv from float sums, channels [m0, m0 + mg). */
+static void ql_conv_requant_fp8(const ql_conv *c,
+                                const ql_rq *rq,
+                                const float *acc,
+                                int64_t m0,
+                                uint8_t *y,
+                                int64_t y_off,
+                                int nt) {
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t m = 0; m < c->mg; m++) {
         const ql_rq *r = &rq[m0 + m];
         int64_t o = y_off + m * c->out_sp, a0 = m * c->out_sp;
-        for (int64_t j = 0; j < c->out_sp; j++) {
-            if (c->fp8) {
-                ((uint8_t *)y)[o + j] =
-                    qrun_fp8_requantize(c->y_t, ((const float *)acc)[a0 + j], r->q.mult, r->fbias);
-                continue;
-            }
-            int32_t v = qrun_requantize(&r->q, ((const int32_t *)acc)[a0 + j], zp, qmin, qmax);
-            if (u8)
-                ((uint8_t *)y)[o + j] = (uint8_t)v;
-            else
-                ((int8_t *)y)[o + j] = (int8_t)v;
-        }
+        for (int64_t j = 0; j < c->out_sp; j++)
+            y[o + j] = qrun_fp8_requantize(c->y_t, acc[a0 + j], r->q.mult, r->fbias);
     }
 }
 
@@ -505,39 +772,194 @@ typedef struct ql_conv_run {
     const void *w;
     const ql_rq *rq;
     qrun_fp8_accum accum;
+    int32_t yzp, qmin, qmax; /* integer QLinearConv output */
 } ql_conv_run;
 
-/* One (batch, group) unit: im2col, GEMM, then requantize (QLinearConv). */
+/* Requantization epilogue of the integer GEMM: rows are output channels m0 + row. */
+typedef struct ql_conv_epi {
+    const ql_conv_run *run;
+    const int32_t *bias; /* per output channel, from m0; NULL: none */
+    uint8_t *y;          /* output plane of channel m0 */
+    int64_t m0;
+} ql_conv_epi;
+
+_Static_assert(QG_NR == 16, "qrun_requantize_rows16 takes the GEMM's 16-column tile rows");
+
+static void
+ql_conv_epilogue(void *ctx, int64_t r0, int64_t n0, int mr, int nr, const int32_t *tile) {
+    const ql_conv_epi *e = ctx;
+    const ql_conv_run *run = e->run;
+    int64_t sp = run->c->out_sp;
+    float mult[QG_MR];
+    int32_t bias[QG_MR];
+    bool block = nr == QG_NR;
+    for (int r = 0; r < mr; r++) {
+        const qrun_requant *q = &run->rq[e->m0 + r0 + r].q;
+        mult[r] = q->mult;
+        bias[r] = e->bias ? e->bias[r0 + r] : 0;
+        block = block && !q->fixed && isfinite(q->mult);
+    }
+    uint8_t *y = e->y + r0 * sp + n0;
+    if (block) { /* whole tile rows in float mode: vector code */
+        qrun_requantize_rows16(tile, mr, mult, bias, run->yzp, run->qmin, run->qmax, y, sp);
+        return;
+    }
+    for (int r = 0; r < mr; r++)
+        qrun_requantize_row(&run->rq[e->m0 + r0 + r].q, tile + r * QG_NR, bias[r], nr, run->yzp,
+                            run->qmin, run->qmax, y + r * sp);
+}
+
+static ql_src ql_conv_src(const ql_conv_run *run) {
+    const ql_conv *c = run->c;
+    return (ql_src){.x = c->x->data,
+                    .u8 = c->x->dtype == QRUN_DTYPE_UINT8,
+                    .zp = c->fp8 ? 0 : ql_scalar8(c->xzp),
+                    .lut = c->fp8 ? run->prep->tx.v : NULL,
+                    .out_sp = c->out_sp,
+                    .kp = qg_kp(c->kdim)};
+}
+
+/* FP8 unit: im2col, float GEMM in the session's accumulator, requantize. */
+static void ql_conv_unit_fp8(const ql_conv_run *run,
+                             uint8_t *slot,
+                             void *y,
+                             int64_t x_off,
+                             int64_t m0,
+                             int64_t y_off,
+                             int nt) {
+    const ql_conv *c = run->c;
+    ql_src s = ql_conv_src(run);
+    if (c->p.n_spatial <= 2)
+        ql_im2col_2d(c, &s, x_off, slot, nt);
+    else
+        ql_im2col_nd(c, &s, x_off, slot, nt);
+    float *acc = (float *)(slot + ql_round64((size_t)(c->kdim * c->out_sp) * c->elem));
+    ql_gemm_fp8((const float *)run->w + m0 * c->kdim, (const float *)slot, c->mg, c->kdim,
+                c->out_sp, run->accum, acc, nt);
+    ql_conv_requant_fp8(c, run->rq, acc, m0, y, y_off, nt);
+}
+
+/* Elements of one channel's planes with their slack, and of their row-paired copy (pairs). */
+static int64_t ql_plane_elems(const ql_conv *c) {
+    return c->pl_phases * c->pl_rows * c->pl_cols + QL_PLANE_SLACK(c);
+}
+
+/*
+ * pairs[2q] = plane[q], pairs[2q + 1] = plane[q + dist] (0 past the end):
+ * two taps dist apart (kernel rows ky and ky + 1) become one 32-bit pair, so
+ * qg_dw_pairs sums both with one multiply-add.
+ */
+QRUN_TARGET_CLONES static void
+ql_plane_pairs(const int16_t *plane, int64_t n, int64_t dist, int16_t *pairs) {
+    int64_t m = n - dist > 0 ? n - dist : 0;
+    for (int64_t q = 0; q < m; q++) {
+        pairs[2 * q] = plane[q];
+        pairs[2 * q + 1] = plane[q + dist];
+    }
+    for (int64_t q = m; q < n; q++) {
+        pairs[2 * q] = plane[q];
+        pairs[2 * q + 1] = 0;
+    }
+}
+
+/*
+ * Depthwise unit (channel ch = m0 of batch b): x - x_zp into the zero-padded
+ * plane, split by column phase so every tap reads a contiguous row; sums per
+ * output row over the taps; then requantize (or store the int32 sums).
+ */
+static void ql_conv_unit_dw(
+    const ql_conv_run *run, uint8_t *slot, void *y, int64_t x_off, int64_t ch, int64_t y_off) {
+    const ql_conv *c = run->c;
+    const qrun_conv_params *p = &c->p;
+    bool two = p->n_spatial == 2;
+    int l = p->n_spatial - 1;
+    int64_t oh = two ? p->out[0] : 1, ow = p->out[l];
+    int64_t kh = two ? p->kernel[0] : 1, kw = p->kernel[l];
+    int64_t sh = two ? p->stride[0] : 1, dh = two ? p->dilation[0] : 1, dw = p->dilation[l];
+    int64_t S = c->pl_phases, rows = c->pl_rows, cols = c->pl_cols;
+    int64_t np = ql_plane_elems(c);
+    int16_t *plane = (int16_t *)slot, *pairs = (int16_t *)(slot + c->plane_bytes);
+    int32_t *acc = (int32_t *)(slot + 3 * c->plane_bytes);
+    ql_src s = ql_conv_src(run);
+    ql_plane_fill(c, &s, x_off, plane);
+    ql_plane_pairs(plane, np, dh * cols, pairs);
+    /* Taps (ky, kx) and (ky + 1, kx) as one pair: offset of the first, both weights. */
+    const int16_t *w = (const int16_t *)run->w + ch * c->kdim;
+    int64_t off[QL_DW_MAX_TAPS];
+    int32_t wp[QL_DW_MAX_TAPS];
+    int nt = 0;
+    for (int64_t ky = 0; ky < kh; ky += 2) {
+        for (int64_t kx = 0; kx < kw; kx++, nt++) {
+            int64_t o = kx * dw;
+            int16_t two_w[2] = {w[ky * kw + kx], ky + 1 < kh ? w[(ky + 1) * kw + kx] : 0};
+            off[nt] = o % S * rows * cols + ky * dh * cols + o / S;
+            memcpy(&wp[nt], two_w, sizeof two_w);
+        }
+    }
+    int64_t stride = ow; /* of acc's rows */
+    if (ql_dw_flat(c)) {
+        qg_dw_pairs(pairs, off, wp, nt, oh * cols, acc);
+        stride = cols;
+    } else {
+        for (int64_t oy = 0; oy < oh; oy++)
+            qg_dw_pairs(pairs + 2 * oy * sh * cols, off, wp, nt, ow, acc + oy * ow);
+    }
+    if (!c->qlinear) {
+        for (int64_t oy = 0; oy < oh; oy++)
+            memcpy((int32_t *)y + y_off + oy * ow, acc + oy * stride, (size_t)ow * sizeof(int32_t));
+        return;
+    }
+    int32_t bias = c->bias ? ((const int32_t *)c->bias->data)[ch] : 0;
+    if (stride == ow) {
+        qrun_requantize_row(&run->rq[ch].q, acc, bias, c->out_sp, run->yzp, run->qmin, run->qmax,
+                            (uint8_t *)y + y_off);
+        return;
+    }
+    /* Flat sums: requantize them all in one run into the planes (read already), keep ow of each
+     * row. */
+    uint8_t *flat = (uint8_t *)plane;
+    qrun_requantize_row(&run->rq[ch].q, acc, bias, oh * stride, run->yzp, run->qmin, run->qmax,
+                        flat);
+    for (int64_t oy = 0; oy < oh; oy++)
+        memcpy((uint8_t *)y + y_off + oy * ow, flat + oy * stride, (size_t)ow);
+}
+
+/* One (batch, group) unit: pack the columns, then the GEMM with the requantization fused. */
 static void
 ql_conv_unit(const ql_conv_run *run, uint8_t *slot, void *y, int64_t b, int64_t g, int nt) {
     const ql_conv *c = run->c;
     const qrun_conv_params *p = &c->p;
-    ql_src s = {.x = c->x->data,
-                .u8 = c->x->dtype == QRUN_DTYPE_UINT8,
-                .zp = c->fp8 ? 0 : ql_scalar8(c->xzp),
-                .lut = c->fp8 ? run->prep->tx.v : NULL};
     int64_t x_off = (b * p->c_in + g * c->cg) * c->in_sp;
-    if (p->n_spatial <= 2)
-        ql_im2col_2d(c, &s, x_off, slot, nt);
-    else
-        ql_im2col_nd(c, &s, x_off, slot, nt);
     int64_t m0 = g * c->mg, y_off = (b * p->c_out + m0) * c->out_sp;
-    void *acc = slot + ql_round64((size_t)(c->kdim * c->out_sp) * c->elem);
     if (c->fp8) {
-        ql_gemm_fp8((const float *)run->w + m0 * c->kdim, (const float *)slot, c->mg, c->kdim,
-                    c->out_sp, run->accum, acc, nt);
-        ql_conv_requant(c, run->rq, acc, m0, y, y_off, nt);
+        ql_conv_unit_fp8(run, slot, y, x_off, m0, y_off, nt);
         return;
     }
-    const int16_t *w16 = (const int16_t *)run->w + m0 * c->kdim;
+    if (c->dw) {
+        ql_conv_unit_dw(run, slot, y, x_off, m0, y_off);
+        return;
+    }
+    ql_src s = ql_conv_src(run);
+    int16_t *col = (int16_t *)slot;
+    qg_pack_b_pad(c->kdim, c->out_sp, col);
+    if (c->pointwise)
+        ql_pack_pointwise(c, &s, x_off, col, nt);
+    else if (p->n_spatial <= 2)
+        ql_pack_cols_2d(c, &s, x_off, col, slot + ql_round64(qg_pack_b_bytes(c->kdim, c->out_sp)),
+                        nt);
+    else
+        ql_im2col_nd(c, &s, x_off, col, nt);
+    const int16_t *w = (const int16_t *)run->w + (size_t)g * c->wg_elems;
     if (!c->qlinear) {
-        ql_gemm_s16(w16, (const int16_t *)slot, c->mg, c->kdim, c->out_sp, NULL,
-                    (int32_t *)y + y_off, nt);
+        qg_store st = {.c = (int32_t *)y + y_off, .ldc = c->out_sp};
+        qg_gemm(w, col, c->mg, c->kdim, c->out_sp, qg_store_epilogue, &st, nt);
         return;
     }
-    const int32_t *bias = c->bias ? (const int32_t *)c->bias->data + m0 : NULL;
-    ql_gemm_s16(w16, (const int16_t *)slot, c->mg, c->kdim, c->out_sp, bias, acc, nt);
-    ql_conv_requant(c, run->rq, acc, m0, y, y_off, nt);
+    ql_conv_epi e = {.run = run,
+                     .bias = c->bias ? (const int32_t *)c->bias->data + m0 : NULL,
+                     .y = (uint8_t *)y + y_off,
+                     .m0 = m0};
+    qg_gemm(w, col, c->mg, c->kdim, c->out_sp, ql_conv_epilogue, &e, nt);
 }
 
 /* Move 8-bit data between N x S x C (channels last) and N x C x S. */
@@ -560,7 +982,7 @@ static void ql_channels_swap(
 static void ql_conv_units(const ql_conv_run *run, uint8_t *slots, void *y, int nt) {
     const ql_conv *c = run->c;
     int64_t units = c->p.batch * c->p.group;
-    if (c->slots == 1) {
+    if (nt == 1 || c->slots == 1) {
         for (int64_t u = 0; u < units; u++)
             ql_conv_unit(run, slots, y, u / c->p.group, u % c->p.group, nt);
         return;
@@ -569,8 +991,8 @@ static void ql_conv_units(const ql_conv_run *run, uint8_t *slots, void *y, int n
 #pragma omp parallel for num_threads(c->slots) schedule(static)
     for (int s = 0; s < c->slots; s++) {
         for (int64_t u = s; u < units; u += c->slots)
-            ql_conv_unit(run, slots + (size_t)s * c->slot_bytes, y, u / c->p.group,
-                         u % c->p.group, 1);
+            ql_conv_unit(run, slots + (size_t)s * c->slot_bytes, y, u / c->p.group, u % c->p.group,
+                         1);
     }
 }
 
@@ -586,6 +1008,11 @@ static qrun_status ql_eval_conv(const qrun_kernel_call *call) {
     const uint8_t *tail = (const uint8_t *)call->op_data + ql_conv_prep_head();
     uint8_t *scratch = call->scratch;
     ql_conv_run run = {.c = &c, .prep = prep, .w = tail, .accum = call->fp8_accum};
+    if (c.qlinear && !c.fp8) {
+        run.yzp = ql_scalar8(c.yzp);
+        qrun_quant_int_range(c.y_t, &run.qmin, &run.qmax);
+    }
+    int nt = ql_threads(call, c.p.batch * c.p.c_out * c.out_sp * c.kdim);
     if (prep->packed) {
         tail += c.w_bytes;
     } else {
@@ -602,14 +1029,14 @@ static qrun_status ql_eval_conv(const qrun_kernel_call *call) {
         scratch += c.rq_bytes;
     }
     if (!c.channels_last) {
-        ql_conv_units(&run, scratch, call->outputs[0]->data, call->n_threads);
+        ql_conv_units(&run, scratch, call->outputs[0]->data, nt);
         return QRUN_OK;
     }
     uint8_t *xt = scratch + (size_t)c.slots * c.slot_bytes, *yt = xt + c.cl_x_bytes;
     ql_channels_swap(call->inputs[0]->data, xt, c.p.batch, c.p.c_in, c.in_sp, true);
     c.xv.data = xt;
     c.x = &c.xv;
-    ql_conv_units(&run, scratch, yt, call->n_threads);
+    ql_conv_units(&run, scratch, yt, nt);
     ql_channels_swap(yt, call->outputs[0]->data, c.p.batch, c.p.c_out, c.out_sp, false);
     return QRUN_OK;
 }
@@ -632,6 +1059,9 @@ typedef struct ql_mm {
     int64_t rq_rows, rq_cols;
     int slots;
     size_t b_bytes;    /* B as the GEMM reads it: int16 minus zero point, or decoded FP8 */
+    size_t pb_elems;   /* integer: int16 elements of one packed B matrix (qgemm_s16.h) */
+    size_t pa_bytes;   /* integer: one packed A matrix */
+    size_t acc_bytes;  /* integer QLinearMatMul: int32 sums of one output matrix */
     size_t rq_bytes;   /* requantization table */
     size_t slot_bytes; /* per slot: one row of int32 or float accumulators */
 } ql_mm;
@@ -726,6 +1156,12 @@ static qrun_status ql_mm_plan(const qrun_kernel_call *call, ql_mm *q) {
         q->slots = 1;
     size_t elem = q->fp8 ? sizeof(float) : sizeof(int16_t);
     q->b_bytes = ql_round64((size_t)qrun_tensor_numel_(q->b) * elem);
+    if (!q->fp8) {
+        q->pb_elems = qg_pack_b_bytes(q->k, q->n) / sizeof(int16_t);
+        q->b_bytes = ql_round64((size_t)q->b_mats * q->pb_elems * sizeof(int16_t));
+        q->pa_bytes = ql_round64(qg_pack_a_bytes(q->m, q->k));
+        q->acc_bytes = q->qlinear ? ql_round64((size_t)(q->m * q->n) * sizeof(int32_t)) : 0;
+    }
     q->slot_bytes = ql_round64((size_t)q->n * sizeof(int32_t)); /* int32 or float */
     if (q->qlinear) {
         bool by_row = ql_numel(q->as) > 1 || ql_numel(q->ys) > 1;
@@ -736,9 +1172,14 @@ static qrun_status ql_mm_plan(const qrun_kernel_call *call, ql_mm *q) {
     return ql_mm_check(call, q);
 }
 
-/* Op data: whether the requantization table is known, the FP8 decode tables, then the table. */
+/*
+ * Op data: whether the requantization table and packed B are known, the FP8
+ * decode tables, then the table, then (integer, B and its zero point
+ * constant) B packed for the GEMM.
+ */
 typedef struct ql_mm_prep {
     bool rq_known;
+    bool b_packed; /* integer B packed at prepare: follows the table in op data */
     qrun_fp8_table ta, tb;
 } ql_mm_prep;
 
@@ -750,11 +1191,16 @@ static bool ql_mm_rq_known(const ql_mm *q) {
     return q->qlinear && q->as->data && q->bs->data && q->ys->data;
 }
 
+static bool ql_mm_b_known(const ql_mm *q) {
+    return !q->fp8 && q->b->data && ql_known(q->bzp);
+}
+
 static size_t ql_mm_op_data_bytes(const qrun_kernel_call *call) {
     ql_mm q;
-    if (ql_mm_plan(call, &q) != QRUN_OK || !ql_mm_rq_known(&q))
+    if (ql_mm_plan(call, &q) != QRUN_OK)
         return ql_mm_prep_head();
-    return ql_mm_prep_head() + q.rq_bytes;
+    return ql_mm_prep_head() + (ql_mm_rq_known(&q) ? q.rq_bytes : 0) +
+           (ql_mm_b_known(&q) ? q.b_bytes : 0);
 }
 
 /* The requantization of every (row key, b_scale index) pair. */
@@ -773,6 +1219,34 @@ static qrun_status ql_mm_rq(const qrun_kernel_call *call, const ql_mm *q, ql_rq 
     return QRUN_OK;
 }
 
+/*
+ * B as the GEMM reads it: FP8 decoded in B's layout, or B - b_zero_point (per
+ * column, per matrix) as int16, each matrix packed (qgemm_s16.h).
+ */
+static void ql_mm_b(const ql_mm *q, const ql_mm_prep *prep, void *bbuf) {
+    if (q->fp8) {
+        const uint8_t *b = q->b->data;
+        for (int64_t i = 0; i < qrun_tensor_numel_(q->b); i++)
+            ((float *)bbuf)[i] = prep->tb.v[b[i]];
+        return;
+    }
+    bool u8 = q->b->dtype == QRUN_DTYPE_UINT8;
+    bool zu8 = q->bzp && q->bzp->dtype == QRUN_DTYPE_UINT8;
+    int64_t kn = q->k * q->n, kp = qg_kp(q->k);
+    for (int64_t mat = 0; mat < q->b_mats; mat++) {
+        int16_t *dst = (int16_t *)bbuf + (size_t)mat * q->pb_elems;
+        qg_pack_b_pad(q->k, q->n, dst);
+        for (int64_t kk = 0; kk < q->k; kk++) {
+            for (int64_t j = 0; j < q->n; j++) {
+                int32_t zp =
+                    q->bzp ? ql_load8(q->bzp->data, ql_mm_pidx(q->bzp, mat, j, q->n), zu8) : 0;
+                dst[qg_b_at(kp, kk, j)] =
+                    (int16_t)(ql_load8(q->b->data, mat * kn + kk * q->n + j, u8) - zp);
+            }
+        }
+    }
+}
+
 static qrun_status ql_mm_prepare(const qrun_kernel_call *call, void *op_data) {
     ql_mm_prep *prep = op_data;
     ql_mm q;
@@ -784,18 +1258,28 @@ static qrun_status ql_mm_prepare(const qrun_kernel_call *call, void *op_data) {
         qrun_fp8_table_init(&prep->tb, q.b->dtype);
     }
     prep->rq_known = ql_mm_rq_known(&q);
-    if (!prep->rq_known)
-        return QRUN_OK;
-    return ql_mm_rq(call, &q, (ql_rq *)((uint8_t *)op_data + ql_mm_prep_head()));
+    prep->b_packed = ql_mm_b_known(&q);
+    uint8_t *tail = (uint8_t *)op_data + ql_mm_prep_head();
+    if (prep->rq_known) {
+        st = ql_mm_rq(call, &q, (ql_rq *)tail);
+        tail += q.rq_bytes;
+    }
+    if (st == QRUN_OK && prep->b_packed)
+        ql_mm_b(&q, prep, tail);
+    return st;
 }
 
-/* Scratch: B as the GEMM reads it, the requantization table unless known, then the slots. */
+/*
+ * Scratch: B as the GEMM reads it unless packed, the requantization table
+ * unless known, then FP8: the row slots; integer: packed A and the sums.
+ */
 static size_t ql_mm_scratch(const qrun_kernel_call *call) {
     const ql_mm_prep *prep = call->op_data;
     ql_mm q;
     if (ql_mm_plan(call, &q) != QRUN_OK)
         return 0;
-    return q.b_bytes + (prep->rq_known ? 0 : q.rq_bytes) + (size_t)q.slots * q.slot_bytes;
+    size_t work = q.fp8 ? (size_t)q.slots * q.slot_bytes : q.pa_bytes + q.acc_bytes;
+    return (prep->b_packed ? 0 : q.b_bytes) + (prep->rq_known ? 0 : q.rq_bytes) + work;
 }
 
 /* Matrix indices (into a's and b's batch of matrices) of output batch t. */
@@ -811,30 +1295,6 @@ static void ql_mm_mats(const ql_mm *q, int64_t t, int64_t *am, int64_t *bm) {
     *bm = ib;
 }
 
-/* B as the GEMM reads it, in B's layout: B - b_zero_point (per column, per matrix) as int16, or
- * FP8 decoded. */
-static void ql_mm_b(const ql_mm *q, const ql_mm_prep *prep, void *bbuf) {
-    if (q->fp8) {
-        const uint8_t *b = q->b->data;
-        for (int64_t i = 0; i < qrun_tensor_numel_(q->b); i++)
-            ((float *)bbuf)[i] = prep->tb.v[b[i]];
-        return;
-    }
-    int16_t *b16 = bbuf;
-    bool u8 = q->b->dtype == QRUN_DTYPE_UINT8;
-    bool zu8 = q->bzp && q->bzp->dtype == QRUN_DTYPE_UINT8;
-    int64_t kn = q->k * q->n;
-    for (int64_t mat = 0; mat < q->b_mats; mat++) {
-        for (int64_t j = 0; j < q->n; j++) {
-            int32_t zp = q->bzp ? ql_load8(q->bzp->data, ql_mm_pidx(q->bzp, mat, j, q->n), zu8) : 0;
-            for (int64_t kk = 0; kk < q->k; kk++) {
-                int64_t i = mat * kn + kk * q->n + j;
-                b16[i] = (int16_t)(ql_load8(q->b->data, i, u8) - zp);
-            }
-        }
-    }
-}
-
 /* What one run works with. */
 typedef struct ql_mm_run {
     const ql_mm *q;
@@ -843,26 +1303,6 @@ typedef struct ql_mm_run {
     const ql_rq *rq; /* ql_mm_rq */
     qrun_fp8_accum accum;
 } ql_mm_run;
-
-/* One integer output row: acc[j] = sum_k (a[i][k] - a_zp) * b16[k][j]. */
-static void ql_mm_row_int(const ql_mm_run *run, int64_t am, int64_t bm, int64_t i, int32_t *acc) {
-    const ql_mm *q = run->q;
-    bool u8 = q->a->dtype == QRUN_DTYPE_UINT8;
-    bool zu8 = q->azp && q->azp->dtype == QRUN_DTYPE_UINT8;
-    int32_t zp = q->azp ? ql_load8(q->azp->data, ql_mm_pidx(q->azp, am, i, q->m), zu8) : 0;
-    const int16_t *bmat = (const int16_t *)run->b + bm * q->k * q->n;
-    int64_t a0 = (am * q->m + i) * q->k;
-    for (int64_t j = 0; j < q->n; j++)
-        acc[j] = 0;
-    for (int64_t kk = 0; kk < q->k; kk++) {
-        int32_t av = ql_load8(q->a->data, a0 + kk, u8) - zp;
-        if (av == 0)
-            continue;
-        const int16_t *br = bmat + kk * q->n;
-        for (int64_t j = 0; j < q->n; j++)
-            acc[j] += av * (int32_t)br[j];
-    }
-}
 
 /* One FP8 output row of sums (fp8_math.h steps 1-3), in k order from +0. */
 static void ql_mm_row_fp8(const ql_mm_run *run, int64_t am, int64_t bm, int64_t i, float *acc) {
@@ -903,20 +1343,48 @@ static void ql_mm_requant_row(const ql_mm_run *run,
     }
 }
 
-static void ql_mm_one(const ql_mm_run *run, void *acc, void *y, int64_t r) {
+/* One FP8 output row r (batch-major) of sums, then its requantization. */
+static void ql_mm_one_fp8(const ql_mm_run *run, void *acc, void *y, int64_t r) {
     const ql_mm *q = run->q;
     int64_t t = r / q->m, i = r % q->m, am, bm;
     ql_mm_mats(q, t, &am, &bm);
-    int64_t y_off = r * q->n;
-    if (q->fp8) {
-        ql_mm_row_fp8(run, am, bm, i, acc);
-    } else if (!q->qlinear) {
-        ql_mm_row_int(run, am, bm, i, (int32_t *)y + y_off);
-        return;
-    } else {
-        ql_mm_row_int(run, am, bm, i, acc);
+    ql_mm_row_fp8(run, am, bm, i, acc);
+    ql_mm_requant_row(run, acc, am, bm, i, y, r * q->n);
+}
+
+/* A matrix am - a_zero_point (per row, per matrix) as int16, packed (qgemm_s16.h). */
+static void ql_mm_pack_a(const ql_mm *q, int64_t am, int16_t *dst) {
+    bool u8 = q->a->dtype == QRUN_DTYPE_UINT8;
+    bool zu8 = q->azp && q->azp->dtype == QRUN_DTYPE_UINT8;
+    int64_t kp = qg_kp(q->k);
+    memset(dst, 0, qg_pack_a_bytes(q->m, q->k)); /* the padding */
+    for (int64_t i = 0; i < q->m; i++) {
+        int32_t zp = q->azp ? ql_load8(q->azp->data, ql_mm_pidx(q->azp, am, i, q->m), zu8) : 0;
+        int64_t a0 = (am * q->m + i) * q->k;
+        for (int64_t kk = 0; kk < q->k; kk++)
+            dst[qg_a_at(kp, i, kk)] = (int16_t)(ql_load8(q->a->data, a0 + kk, u8) - zp);
     }
-    ql_mm_requant_row(run, acc, am, bm, i, y, y_off);
+}
+
+/* Integer products, one output matrix at a time: pack A, GEMM, requantize the rows. */
+static void ql_mm_int(const ql_mm_run *run, uint8_t *work, void *y, int nt) {
+    const ql_mm *q = run->q;
+    int16_t *pa = (int16_t *)work;
+    int32_t *acc = (int32_t *)(work + q->pa_bytes);
+    for (int64_t t = 0; t < q->batch; t++) {
+        int64_t am, bm;
+        ql_mm_mats(q, t, &am, &bm);
+        ql_mm_pack_a(q, am, pa);
+        const int16_t *pb = (const int16_t *)run->b + (size_t)bm * q->pb_elems;
+        int64_t y_off = t * q->m * q->n;
+        qg_store st = {.c = q->qlinear ? acc : (int32_t *)y + y_off, .ldc = q->n};
+        qg_gemm(pa, pb, q->m, q->k, q->n, qg_store_epilogue, &st, nt);
+        if (!q->qlinear)
+            continue;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+        for (int64_t i = 0; i < q->m; i++)
+            ql_mm_requant_row(run, acc + i * q->n, am, bm, i, y, y_off + i * q->n);
+    }
 }
 
 static qrun_status ql_eval_matmul(const qrun_kernel_call *call) {
@@ -928,13 +1396,17 @@ static qrun_status ql_eval_matmul(const qrun_kernel_call *call) {
     if (call->scratch_bytes < ql_mm_scratch(call))
         return qrun_errf(call->err, QRUN_E_INTERNAL, "scratch too small");
     uint8_t *scratch = call->scratch;
+    const uint8_t *tail = (const uint8_t *)call->op_data + ql_mm_prep_head();
     ql_mm_run run = {.q = &q,
                      .prep = prep,
-                     .b = scratch,
-                     .rq = (const ql_rq *)((const uint8_t *)call->op_data + ql_mm_prep_head()),
+                     .b = tail + (prep->rq_known ? q.rq_bytes : 0),
+                     .rq = (const ql_rq *)tail,
                      .accum = call->fp8_accum};
-    ql_mm_b(&q, prep, scratch);
-    scratch += q.b_bytes;
+    if (!prep->b_packed) {
+        ql_mm_b(&q, prep, scratch);
+        run.b = scratch;
+        scratch += q.b_bytes;
+    }
     if (q.qlinear && !prep->rq_known) {
         st = ql_mm_rq(call, &q, (ql_rq *)scratch);
         if (st != QRUN_OK)
@@ -944,12 +1416,17 @@ static qrun_status ql_eval_matmul(const qrun_kernel_call *call) {
     }
     void *y = call->outputs[0]->data;
     int64_t rows = q.batch * q.m;
-    int nt = rows * q.n * q.k >= ((int64_t)1 << 16) ? q.slots : 1;
+    int nt = ql_threads(call, rows * q.n * q.k);
+    if (!q.fp8) {
+        ql_mm_int(&run, scratch, y, nt);
+        return QRUN_OK;
+    }
+    nt = nt > 1 ? q.slots : 1;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int s = 0; s < q.slots; s++) {
         void *acc = scratch + (size_t)s * q.slot_bytes;
         for (int64_t r = s; r < rows; r += q.slots)
-            ql_mm_one(&run, acc, y, r);
+            ql_mm_one_fp8(&run, acc, y, r);
     }
     return QRUN_OK;
 }
@@ -983,8 +1460,8 @@ static void ql_qgemm_plan(const qrun_kernel_call *call, ql_qgemm *g) {
     g->m = a->dims[g->ta ? 1 : 0];
     g->k = a->dims[g->ta ? 0 : 1];
     g->n = b->dims[g->tb ? 0 : 1];
-    g->a_bytes = ql_round64((size_t)(g->m * g->k) * sizeof(int16_t));
-    g->b_bytes = ql_round64((size_t)(g->k * g->n) * sizeof(int16_t));
+    g->a_bytes = ql_round64(qg_pack_a_bytes(g->m, g->k));
+    g->b_bytes = ql_round64(qg_pack_b_bytes(g->k, g->n));
     g->acc_bytes = ql_round64((size_t)(g->m * g->n) * sizeof(int32_t));
 }
 
@@ -993,28 +1470,32 @@ static bool ql_qgemm_b_known(const qrun_kernel_call *call) {
     return call->inputs[3]->data && (!bzp || bzp->data);
 }
 
-/* B' - b_zp[col] as int16 [K][N]. */
+/* B' - b_zp[col] as int16, packed (qgemm_s16.h). */
 static void ql_qgemm_pack_b(const qrun_kernel_call *call, const ql_qgemm *g, int16_t *b16) {
     const struct qrun_tensor *b = call->inputs[3], *bzp = ql_in(call, 5);
     bool u8 = b->dtype == QRUN_DTYPE_UINT8, per_col = ql_numel(bzp) > 1;
+    int64_t kp = qg_kp(g->k);
+    qg_pack_b_pad(g->k, g->n, b16);
     for (int64_t kk = 0; kk < g->k; kk++) {
         for (int64_t j = 0; j < g->n; j++) {
             int32_t zp = bzp ? ql_load8(bzp->data, per_col ? j : 0, u8) : 0;
             int64_t src = g->tb ? j * g->k + kk : kk * g->n + j;
-            b16[kk * g->n + j] = (int16_t)(ql_load8(b->data, src, u8) - zp);
+            b16[qg_b_at(kp, kk, j)] = (int16_t)(ql_load8(b->data, src, u8) - zp);
         }
     }
 }
 
-/* A' - a_zp as int16 [M][K]. */
+/* A' - a_zp as int16, packed (qgemm_s16.h). */
 static void ql_qgemm_pack_a(const qrun_kernel_call *call, const ql_qgemm *g, int16_t *a16) {
     const struct qrun_tensor *a = call->inputs[0];
     bool u8 = a->dtype == QRUN_DTYPE_UINT8;
     int32_t zp = ql_scalar8(ql_in(call, 2));
+    int64_t kp = qg_kp(g->k);
+    memset(a16, 0, qg_pack_a_bytes(g->m, g->k)); /* the padding */
     for (int64_t i = 0; i < g->m; i++) {
         for (int64_t kk = 0; kk < g->k; kk++) {
             int64_t src = g->ta ? kk * g->m + i : i * g->k + kk;
-            a16[i * g->k + kk] = (int16_t)(ql_load8(a->data, src, u8) - zp);
+            a16[qg_a_at(kp, i, kk)] = (int16_t)(ql_load8(a->data, src, u8) - zp);
         }
     }
 }
@@ -1094,8 +1575,9 @@ static qrun_status ql_eval_qgemm(const qrun_kernel_call *call) {
         b16 = (const int16_t *)(s + g->a_bytes);
     }
     ql_qgemm_pack_a(call, g, a16);
-    int nt = g->m * g->n * g->k >= ((int64_t)1 << 16) ? call->n_threads : 1;
-    ql_gemm_s16(a16, b16, g->m, g->k, g->n, NULL, acc, nt);
+    qg_store st = {.c = acc, .ldc = g->n};
+    qg_gemm(a16, b16, g->m, g->k, g->n, qg_store_epilogue, &st,
+            ql_threads(call, g->m * g->n * g->k));
     return ql_qgemm_output(call, g, acc);
 }
 

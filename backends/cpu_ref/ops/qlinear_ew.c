@@ -168,6 +168,11 @@ qe_bin_row(void *ctx, const int64_t *in_off, const int64_t *in_step, int64_t out
     const qe_bin_job *j = ctx;
     const qe_params *p = j->p;
     int64_t ia = in_off[0], ib = in_off[1];
+    if (j->add && in_step[0] == 1 && in_step[1] == 1) {
+        qrun_qadd_row(&p->add, (const uint8_t *)j->a + ia, (const uint8_t *)j->b + ib, !j->u8, n,
+                      (uint8_t *)j->c + out_off);
+        return;
+    }
     for (int64_t k = 0; k < n; k++, ia += in_step[0], ib += in_step[1]) {
         int32_t a = qlc_load8(j->a, ia, j->u8), b = qlc_load8(j->b, ib, j->u8), v;
         if (j->add) {

@@ -105,16 +105,21 @@ qp_window(const qp_prep *q, const void *x, bool u8, int64_t base, qp_layout in, 
         points *= ax[d].hi - ax[d].lo;
         padded *= ax[d].padded_n;
     }
+    /* Row-major over the window (the float sum's order), the innermost axis as a tight loop. */
     int64_t cur[QRUN_MAX_RANK];
     for (int d = 0; d < n; d++)
         cur[d] = ax[d].lo;
+    int l = n - 1;
+    int64_t step = p->dilation[l] * in.pos;
     float sum = 0.0f;
-    for (int64_t t = 0; t < points; t++) {
+    for (int64_t t = 0; points > 0 && t < points; t += ax[l].hi - ax[l].lo) {
         int64_t pos = 0;
         for (int d = 0; d < n; d++)
             pos = pos * p->in[d] + ax[d].start + cur[d] * p->dilation[d];
-        sum += qrun_qparams8_dequantize(&q->x, qlc_load8(x, base + pos * in.pos, u8));
-        for (int d = n - 1; d >= 0; d--) {
+        int64_t at = base + pos * in.pos;
+        for (int64_t k = ax[l].lo; k < ax[l].hi; k++, at += step)
+            sum += qrun_qparams8_dequantize(&q->x, qlc_load8(x, at, u8));
+        for (int d = l - 1; d >= 0; d--) {
             if (++cur[d] < ax[d].hi)
                 break;
             cur[d] = ax[d].lo;

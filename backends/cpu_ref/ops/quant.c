@@ -18,6 +18,11 @@ static const struct qrun_tensor *qk_in(const qrun_kernel_call *call, int i) {
     return i < call->n_inputs ? call->inputs[i] : NULL;
 }
 
+/* Zero point p of an 8-bit tensor (int8 unless u8). */
+static int32_t qk_zp8(const void *zp, int64_t p, bool u8) {
+    return u8 ? ((const uint8_t *)zp)[p] : ((const int8_t *)zp)[p];
+}
+
 static int qk_threads(const qrun_kernel_call *call, int64_t n) {
     return n >= QK_PARALLEL_MIN ? call->n_threads : 1;
 }
@@ -82,10 +87,34 @@ static void qk_quant_elem(const qk_quant *k, int64_t i) {
     ty->set(k->y->data, (size_t)i, q, k->p->saturate);
 }
 
-/* float32 x and scale to uint8/int8: the common QDQ case, without the per-element indirection. */
+/*
+ * Elements [i, end) share one scale and zero point: to hi for per-tensor
+ * parameters, to the end of the inner run for per-axis ones; blocked
+ * parameters change every element (unless inner is 1) and go one by one.
+ */
+static int64_t qk_run_end(const qrun_qparam_map *m, int64_t i, int64_t hi) {
+    int64_t end = i + 1;
+    if (m->kind == QRUN_QPARAM_TENSOR)
+        end = hi;
+    else if (m->kind == QRUN_QPARAM_AXIS)
+        end = (i / m->inner + 1) * m->inner;
+    return end < hi ? end : hi;
+}
+
+/* float32 x and scale to uint8/int8: the common QDQ case, in runs of one scale. */
 static void qk_quant_f32_8bit(const qk_quant *k, int64_t lo, int64_t hi) {
     const float *x = k->x->data, *s = k->scale->data;
     bool u8 = k->y->dtype == QRUN_DTYPE_UINT8;
+    if (k->p->map.kind != QRUN_QPARAM_BLOCK) {
+        for (int64_t i = lo, end; i < hi; i = end) {
+            end = qk_run_end(&k->p->map, i, hi);
+            int64_t p = qrun_qparam_index(&k->p->map, i);
+            int32_t zp = k->zp ? qk_zp8(k->zp->data, p, u8) : 0;
+            qrun_quantize_row_f32(x + i, end - i, s[p], zp, k->p->qmin, k->p->qmax,
+                                  (uint8_t *)k->y->data + i);
+        }
+        return;
+    }
     for (int64_t i = lo; i < hi; i++) {
         int64_t p = qrun_qparam_index(&k->p->map, i);
         int32_t zp = 0;
@@ -171,11 +200,21 @@ static void qk_dequant_elem(const qk_dequant *k, int64_t i) {
         ty->set(k->y->data, (size_t)i, (double)qrun_dequantize(x, (float)zp, (float)s), true);
 }
 
-/* uint8/int8 x, float32 scale and output. */
+/* uint8/int8 x, float32 scale and output, in runs of one scale. */
 static void qk_dequant_8bit_f32(const qk_dequant *k, int64_t lo, int64_t hi) {
     const float *s = k->scale->data;
     float *y = k->y->data;
     bool u8 = k->x->dtype == QRUN_DTYPE_UINT8;
+    if (k->p->map.kind != QRUN_QPARAM_BLOCK) {
+        for (int64_t i = lo, end; i < hi; i = end) {
+            end = qk_run_end(&k->p->map, i, hi);
+            int64_t p = qrun_qparam_index(&k->p->map, i);
+            int32_t zp = k->use_zp ? qk_zp8(k->zp->data, p, u8) : 0;
+            qrun_dequantize_row_8bit((const uint8_t *)k->x->data + i, !u8, end - i, zp, s[p],
+                                     y + i);
+        }
+        return;
+    }
     for (int64_t i = lo; i < hi; i++) {
         int64_t p = qrun_qparam_index(&k->p->map, i);
         float x = u8 ? ((const uint8_t *)k->x->data)[i] : ((const int8_t *)k->x->data)[i];
