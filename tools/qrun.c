@@ -287,6 +287,7 @@ static int parse_args(int argc, char **argv, cli *c) {
     }
     if (!c->model)
         return fail("no model given (see qrun --help)");
+    c->ptq.preprocess = c->preprocess; /* image calibration samples */
     return 0;
 }
 
@@ -899,6 +900,8 @@ int main(int argc, char **argv) {
         return qrun_compare_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "convert") == 0)
         return qrun_convert_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "quantize") == 0)
+        return qrun_quantize_main(argc - 1, argv + 1);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             print_usage(stdout);

@@ -13,7 +13,15 @@ const char qrun_save_usage_commands[] =
     "  qrun convert MODEL.onnx -o OUT.onnx [--opset N]\n"
     "                                  write the model back as ONNX (producer qrun), its ai.onnx\n"
     "                                  opset raised to N with every node rewritten to keep its\n"
-    "                                  meaning (or an error naming the node it cannot convert)\n";
+    "                                  meaning (or an error naming the node it cannot convert)\n"
+    "  qrun quantize MODEL.onnx --calib DIR -o OUT.onnx [--dtype FMT] [quantization options]\n"
+    "                                  post-training quantization to a standard QDQ model for\n"
+    "                                  ONNX Runtime (QuantizeLinear/DequantizeLinear; opset 13 "
+    "for\n"
+    "                                  int8/uint8, 19 for FP8); --dtype defaults to int8; images\n"
+    "                                  in DIR go through --preprocess; fp8e3m4 is refused (no "
+    "ONNX\n"
+    "                                  type)\n";
 
 typedef struct convert_args {
     const char *model;

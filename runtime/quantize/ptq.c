@@ -354,9 +354,13 @@ ptq_bias(ptq *p, int v, const struct qrun_tensor *t, int x_dq, int w_dq, int *dq
     if (!xs || !ws || xs->n != 1 || t->rank != 1 || (ws->n != 1 && ws->n != t->dims[0]))
         return QRUN_OK; /* input or weight not quantized: the bias stays float */
     int channels = (int)t->dims[0];
+    /* Adding an entry may move the report's array: keep indices, not pointers, across it. */
+    ptrdiff_t xi = xs - p->rep->t, wi = ws - p->rep->t;
     qrun_ptq_tensor *e = ptq_add_entry(p, p->src->values[v].name, channels);
     if (!e)
         return ptq_nomem(p);
+    xs = &p->rep->t[xi];
+    ws = &p->rep->t[wi];
     e->dtype = QRUN_DTYPE_INT32;
     e->is_constant = true;
     e->axis = 0;

@@ -29,7 +29,7 @@ expect_error() {
 
 # --help documents every option the parser accepts.
 "$qrun" --help >"$tmp/help" && ok "--help exits 0" || bad "--help exits 0"
-for opt in --preprocess convert --inputs --input --random-input --output-dir --output-format --json --threads --backend --repeat --profile --requant --fp8-accum --hw --sim --dtype info --version; do
+for opt in --preprocess convert quantize --inputs --input --random-input --output-dir --output-format --json --threads --backend --repeat --profile --requant --fp8-accum --hw --sim --dtype info --version; do
   grep -q -- "$opt" "$tmp/help" && ok "--help mentions $opt" || bad "--help mentions $opt"
 done
 "$qrun" --version | grep -q '^qrun [0-9]' && ok "--version" || bad "--version"
@@ -218,7 +218,7 @@ done
   && ok "run --dtype without --calib warns; per-node options" || bad "run --dtype per-node options: $(head -c 400 "$tmp/err")"
 mkdir -p "$tmp/empty_calib"
 expect_error "--dtype unknown format" "--dtype: unknown format 'int7'" "$qrun" run "$ex/model.onnx" --dtype int7
-expect_error "--calib empty dir" "empty_calib: no \*.npy files or test_data_set_\* folders" "$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --calib "$tmp/empty_calib"
+expect_error "--calib empty dir" "empty_calib: no \*.npy files, images or test_data_set_\* folders" "$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --calib "$tmp/empty_calib"
 mkdir -p "$tmp/bad_calib"
 cp "$ex/test_data_set_0/output_0.pb" "$tmp/bad_calib/x.npy" 2>/dev/null
 cp "$src/tests/cli/int64_input.npy" "$tmp/bad_calib/a.npy"
@@ -287,6 +287,29 @@ grep -q 'opsets: ai.onnx=13' "$tmp/out" && grep -q 'producer: qrun' "$tmp/out" &
 "$qrun" run "$tmp/m13.onnx" --inputs "$ex/test_data_set_0" --output-dir "$tmp/c13" >/dev/null 2>&1
 cmp -s "$tmp/o/output_0.pb" "$tmp/c13/output_0.pb" && ok "converted model gives the same output" || bad "converted model gives the same output"
 expect_error "convert without -o" "convert: -o OUT.onnx is required" "$qrun" convert "$ex/model.onnx"
+
+# quantize: mnist-8 (opset 8) to an int8 QDQ file at opset 13 whose output equals run --dtype int8's.
+"$qrun" quantize "$ex/model.onnx" --calib "$ex" -o "$tmp/q8.onnx" >"$tmp/out" 2>"$tmp/err" \
+  && "$qrun" info "$tmp/q8.onnx" --no-lower >"$tmp/out" 2>&1
+grep -q 'opsets: ai.onnx=13' "$tmp/out" && grep -q 'QuantizeLinear' "$tmp/out" && grep -q 'producer: qrun' "$tmp/out" \
+  && ok "quantize writes a QDQ model" || bad "quantize writes a QDQ model: $(head -c 300 "$tmp/err")"
+"$qrun" run "$tmp/q8.onnx" --inputs "$ex/test_data_set_0" --output-dir "$tmp/q8o" >/dev/null 2>&1
+"$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --calib "$ex" --output-dir "$tmp/q8r" >/dev/null 2>&1
+cmp -s "$tmp/q8o/output_0.pb" "$tmp/q8r/output_0.pb" && ok "quantized file runs like run --dtype int8" \
+  || bad "quantized file runs like run --dtype int8"
+expect_error "quantize fp8e3m4 refused" "fp8e3m4 has no ONNX type; use qrun run/compare to evaluate it" "$qrun" quantize "$ex/model.onnx" --calib "$ex" --dtype fp8e3m4 -o "$tmp/x.onnx"
+expect_error "quantize needs --calib" "quantize: --calib DIR is required" "$qrun" quantize "$ex/model.onnx" -o "$tmp/x.onnx"
+expect_error "quantize needs -o" "quantize: -o OUT.onnx is required" "$qrun" quantize "$ex/model.onnx" --calib "$ex"
+
+# Image calibration: two ImageNet JPEGs through --preprocess calibrate SqueezeNet (light, opset 9,
+# its Softmax over [1,1000,1,1] upgraded to 13).
+sq=$src/../shared/models/light/light_squeezenet.onnx
+if [ -f "$sq" ] && [ -f "$jpeg" ]; then
+  mkdir -p "$tmp/imgcal" && cp "$jpeg" "$tmp/imgcal/a.jpg" && cp "$(dirname "$jpeg")/n01629819_European_fire_salamander.JPEG" "$tmp/imgcal/b.JPEG"
+  "$qrun" quantize "$sq" --calib "$tmp/imgcal" --preprocess "$spec" -o "$tmp/sq8.onnx" >"$tmp/out" 2>"$tmp/err"
+  grep -q "percentile calibration on 2 samples" "$tmp/err" && "$qrun" info "$tmp/sq8.onnx" 2>&1 | grep -q 'opsets: ai.onnx=13' \
+    && ok "quantize with image calibration" || bad "quantize with image calibration: $(head -c 300 "$tmp/err")"
+fi
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
