@@ -148,6 +148,8 @@ static void check_results(const qrun_compare *cmp, const char *what, int samples
 
 static void test_resnet8(void **state) {
     (void)state;
+    if (!ds_dataset_runs_enabled())
+        skip();
     if (!have_corpus())
         skip();
     ds_set d;
@@ -168,6 +170,8 @@ static void test_resnet8(void **state) {
 /* mnist-8: calibrated on 50 images outside the 1000 evaluated. */
 static void test_mnist8(void **state) {
     (void)state;
+    if (!ds_dataset_runs_enabled())
+        skip();
     if (!have_corpus())
         skip();
     ds_set d;
