@@ -218,7 +218,7 @@ done
   && ok "run --dtype without --calib warns; per-node options" || bad "run --dtype per-node options: $(head -c 400 "$tmp/err")"
 mkdir -p "$tmp/empty_calib"
 expect_error "--dtype unknown format" "--dtype: unknown format 'int7'" "$qrun" run "$ex/model.onnx" --dtype int7
-expect_error "--calib empty dir" "empty_calib: no \*.npy files, images or test_data_set_\* folders" "$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --calib "$tmp/empty_calib"
+expect_error "--calib empty dir" "empty_calib: no \*.npy files or test_data_set_\* folders (or \*.jpg/\*.png images)" "$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --dtype int8 --calib "$tmp/empty_calib"
 mkdir -p "$tmp/bad_calib"
 cp "$ex/test_data_set_0/output_0.pb" "$tmp/bad_calib/x.npy" 2>/dev/null
 cp "$src/tests/cli/int64_input.npy" "$tmp/bad_calib/a.npy"
