@@ -704,8 +704,15 @@ static qrun_status collect_profile(qrun_session *sess) {
         const qrun_backend *b = &sess->backends[rec[k].backend];
         sess->prof[k].name = g->nodes[k].name;
         sess->prof[k].op_type = g->nodes[k].op_type;
-        sess->prof[k].backend = rec[k].folded ? "folded" : b->iface.name(b->ctx);
-        sess->prof[k].ms = rec[k].folded ? 0.0 : rec[k].ms;
+        bool run = !rec[k].folded;
+        sess->prof[k].backend = run ? b->iface.name(b->ctx) : "folded";
+        sess->prof[k].ms = run ? rec[k].ms : 0.0;
+        sess->prof[k].executed = run;
+        sess->prof[k].macs = run ? rec[k].macs : 0;
+        sess->prof[k].bytes = run ? rec[k].bytes : 0;
+        sess->prof[k].in_dtype = run ? qrun_dtype_name(rec[k].in_dtype) : "";
+        sess->prof[k].out_dtype = run ? qrun_dtype_name(rec[k].out_dtype) : "";
+        sess->prof[k].shapes = run ? rec[k].shapes : "";
     }
     return QRUN_OK;
 }

@@ -2,9 +2,12 @@
 /* Executor: plan (infer, fold, assign, place) then run. See exec.h. */
 #include "runtime/exec.h"
 #include "runtime/alloc.h"
+#include "runtime/macs.h"
+#include "runtime/tensor.h"
 #include "runtime/plan/planner.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -517,6 +520,40 @@ static void observe_outputs(const qrun_exec *x, const qrun_node *n) {
     }
 }
 
+/* Append one tensor's shape to the record's shape list; "..." once the buffer is full. */
+static void append_shape(char *buf, size_t cap, const char *sep, const struct qrun_tensor *t) {
+    char dims[96];
+    size_t used = strlen(buf);
+    const char *s = t ? qrun_shape_str(t->rank, t->dims, dims, sizeof dims) : "none";
+    int w = snprintf(buf + used, cap - used, "%s%s", sep, s);
+    if (w < 0 || (size_t)w >= cap - used)
+        snprintf(buf + (cap > 4 ? cap - 4 : 0), cap > 4 ? 4 : cap, "...");
+}
+
+/* Profile record of node k from the io pointers of its run (called only when profiling). */
+static void record_node(qrun_exec *x, int k, const qrun_node *n, double t0) {
+    qrun_exec_record *r = &x->rec[k];
+    r->ms = now_ms() - t0;
+    r->macs = qrun_node_macs(n, x->in_ptrs, (const struct qrun_tensor *const *)x->out_ptrs);
+    r->bytes = 0;
+    r->in_dtype = r->out_dtype = QRUN_DTYPE_UNDEFINED;
+    r->shapes[0] = '\0';
+    for (int i = 0; i < n->n_inputs; i++) {
+        const struct qrun_tensor *t = x->in_ptrs[i];
+        r->bytes += t ? (int64_t)t->nbytes : 0;
+        if (i == 0 && t)
+            r->in_dtype = t->dtype;
+        append_shape(r->shapes, sizeof r->shapes, i ? "; " : "", t);
+    }
+    for (int o = 0; o < n->n_outputs; o++) {
+        const struct qrun_tensor *t = x->out_ptrs[o];
+        r->bytes += t ? (int64_t)t->nbytes : 0;
+        if (o == 0 && t)
+            r->out_dtype = t->dtype;
+        append_shape(r->shapes, sizeof r->shapes, o ? "; " : " -> ", t);
+    }
+}
+
 static qrun_status run_dynamic_part(qrun_exec *x, qrun_err *err) {
     const qrun_graph *g = x->g;
     for (int k = x->first_dynamic; k < g->n_nodes; k++) {
@@ -537,11 +574,11 @@ static qrun_status run_dynamic_part(qrun_exec *x, qrun_err *err) {
             s = prepare_node(x, k, err);
         if (!s)
             s = run_node(x, k, NULL, 0, err);
+        if (!s && x->opts.profile)
+            record_node(x, k, n, t0);
         release_op_data(x, k);
         if (s)
             return node_error(err, n, s);
-        if (x->opts.profile)
-            x->rec[k].ms = now_ms() - t0;
         observe_outputs(x, n);
         release_dead(x, k);
     }
@@ -624,7 +661,7 @@ qrun_status qrun_exec_run(qrun_exec *x,
             return node_error(err, n, s);
         }
         if (x->opts.profile)
-            x->rec[k].ms = now_ms() - t0;
+            record_node(x, k, n, t0);
         observe_outputs(x, n);
     }
     qrun_status s = run_dynamic_part(x, err);

@@ -50,6 +50,13 @@ typedef struct qrun_exec_record {
     int backend; /* backend index */
     double ms;   /* wall time of the last run (profile on) */
     bool folded; /* computed at plan time */
+    /* Profile on, measured in the last run from the tensors the kernel saw (dynamic shapes
+     * change from run to run, so plan-time shapes would not do): */
+    int64_t macs;         /* -1: unknown */
+    int64_t bytes;        /* inputs read plus outputs written */
+    qrun_dtype in_dtype;  /* element type of input 0 (UNDEFINED: none) */
+    qrun_dtype out_dtype; /* element type of output 0 */
+    char shapes[256];     /* "[1, 3, 224, 224]; [] -> [1, 8]", "..." when cut */
 } qrun_exec_record;
 
 qrun_status qrun_exec_create(const qrun_graph *g,

@@ -4,6 +4,7 @@
 #include "tools/ptq_cli.h"
 #include "tools/qrun_compare.h"
 #include "tools/qrun_hw.h"
+#include "tools/qrun_profile.h"
 #include "tools/qrun_save.h"
 
 #include <ctype.h>
@@ -39,10 +40,11 @@ typedef struct cli {
     const char *sim; /* --sim MODE */
     bool json;
     bool random_input;
-    bool profile;
+    const char *profile; /* --profile FILE.json|FILE.csv|-, or NULL */
     bool no_lower;
     int threads;
     int repeat;
+    int iters; /* --iters N: timed runs after one warm-up; 0: not given */
     qrun_requant_mode requant;
     qrun_fp8_accum fp8_accum;
     ptq_cli ptq; /* --dtype, --calib, ... */
@@ -82,7 +84,14 @@ static const char *k_usage =
     "  --threads N            kernel threads (default: all cores)\n"
     "  --backend NAME         execution backend: cpu_ref (default) or accel_sim (needs --hw)\n"
     "  --repeat N             run N times and report the median time (default 1)\n"
-    "  --profile              print per-node times as CSV on stderr (node,op,backend,ms)\n"
+    "  --profile FILE         per-node profile of the run: FILE.json is a Chrome trace (Perfetto,\n"
+    "                         chrome://tracing; ONNX Runtime's cat/op_name/provider keys too),\n"
+    "                         FILE.csv one row per executed node, - a table on stdout sorted\n"
+    "                         by time with a by-op-type summary. cpu_ref times are measured\n"
+    "                         after one warm-up run; accel_sim nodes get simulated time\n"
+    "                         (cycles / clock), cycles, energy and stalls\n"
+    "  --iters N              one warm-up run, then N timed runs; time and per-node profile\n"
+    "                         are medians over them (default: --repeat's runs)\n"
     "  --no-lower             keep QDQ node units as float DequantizeLinear -> op -> "
     "QuantizeLinear\n"
     "                         instead of lowering them to integer ops (also for info)\n"
@@ -187,9 +196,9 @@ static void json_number(FILE *f, double v) {
 
 static bool option_takes_value(const char *a) {
     static const char *const with_value[] = {
-        "--inputs",    "--input",   "--output-dir", "--output-format",
-        "--backend",   "--threads", "--repeat",     "--requant",
-        "--fp8-accum", "--hw",      "--sim",        "--preprocess"};
+        "--inputs",  "--input",      "--output-dir", "--output-format", "--backend",
+        "--threads", "--repeat",     "--requant",    "--fp8-accum",     "--hw",
+        "--sim",     "--preprocess", "--profile",    "--iters"};
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
         if (strcmp(a, with_value[k]) == 0)
             return true;
@@ -271,7 +280,12 @@ static int parse_args(int argc, char **argv, cli *c) {
         } else if (strcmp(a, "--random-input") == 0) {
             c->random_input = true;
         } else if (strcmp(a, "--profile") == 0) {
-            c->profile = true;
+            if (qrun_profile_check_dest(val))
+                return 1;
+            c->profile = val;
+        } else if (strcmp(a, "--iters") == 0) {
+            if (!parse_int(val, 1, 1000000, &c->iters))
+                return fail("--iters expects a positive integer, got '%s'", val);
         } else if (strcmp(a, "--no-lower") == 0) {
             c->no_lower = true;
         } else if ((ptq_rc = ptq_cli_parse(&c->ptq, a, takes_value ? val : NULL)) != 0) {
@@ -438,6 +452,16 @@ static int classifier_top5(const qrun_tensor *t, int64_t idx[5]) {
     return k;
 }
 
+/* Runs that count: --iters N after a warm-up, else --repeat's (warm-up too when profiling, so
+ * first-run costs such as page faults in the arena do not land on one node). */
+static int timed_runs(const cli *c) {
+    return c->iters ? c->iters : c->repeat;
+}
+
+static bool warm_up(const cli *c) {
+    return c->iters || c->profile;
+}
+
 static void
 print_text_summary(const cli *c, qrun_tensor **outs, int n_out, double ms, size_t arena) {
     printf("model: %s\n", c->model);
@@ -461,8 +485,8 @@ print_text_summary(const cli *c, qrun_tensor **outs, int n_out, double ms, size_
             printf("\n");
         }
     }
-    printf("time: %.3f ms (backend %s, %d run%s)\n", ms, c->backend, c->repeat,
-           c->repeat > 1 ? "s, median" : "");
+    printf("time: %.3f ms (backend %s, %d run%s%s)\n", ms, c->backend, timed_runs(c),
+           timed_runs(c) > 1 ? "s, median" : "", warm_up(c) ? ", after a warm-up" : "");
     printf("arena: %zu bytes\n", arena);
 }
 
@@ -476,8 +500,8 @@ static void print_json_summary(const cli *c,
     json_string(stdout, c->model);
     printf(", \"backend\": ");
     json_string(stdout, c->backend);
-    printf(", \"time_ms\": %.6f, \"runs\": %d, \"arena_bytes\": %zu, \"outputs\": [", ms, c->repeat,
-           arena);
+    printf(", \"time_ms\": %.6f, \"runs\": %d, \"arena_bytes\": %zu, \"outputs\": [", ms,
+           timed_runs(c), arena);
     for (int j = 0; j < n_out; j++) {
         const qrun_tensor *t = outs[j];
         printf("%s{\"name\": ", j ? ", " : "");
@@ -528,14 +552,6 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static void print_profile(const qrun_session *sess) {
-    const qrun_node_profile *rec = NULL;
-    int n = qrun_session_profile(sess, &rec);
-    fprintf(stderr, "node,op,backend,ms\n");
-    for (int k = 0; k < n; k++)
-        fprintf(stderr, "%s,%s,%s,%.4f\n", rec[k].name, rec[k].op_type, rec[k].backend, rec[k].ms);
-}
-
 static int cmd_run(qrun_context *ctx, const cli *c) {
     int rc = 1;
     qrun_model *m = NULL;
@@ -543,6 +559,7 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     qrun_tensor **ins = NULL, **outs = NULL;
     double *times = NULL;
     qrun_hw *hw = NULL;
+    qrun_profile *prof = NULL;
     qrun_session_options so;
     qrun_session_options_init(&so);
     if (qrun_hw_option(ctx, c->hw, c->backend, c->sim, c->ptq.dtype, &hw, &so))
@@ -554,8 +571,10 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     int n_in = qrun_model_input_count(m), n_out = qrun_model_output_count(m);
     ins = calloc((size_t)n_in + 1, sizeof *ins);
     outs = calloc((size_t)n_out + 1, sizeof *outs);
-    times = calloc((size_t)c->repeat, sizeof *times);
-    if (!ins || !outs || !times) {
+    int runs = timed_runs(c);
+    times = calloc((size_t)runs, sizeof *times);
+    prof = c->profile ? qrun_profile_new(runs) : NULL;
+    if (!ins || !outs || !times || (c->profile && !prof)) {
         fail("out of memory");
         goto out;
     }
@@ -570,7 +589,7 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
         m = q;
     }
     so.backend = c->backend;
-    so.profile = c->profile;
+    so.profile = c->profile != NULL;
     so.requant = c->requant;
     so.fp8_accum = c->fp8_accum;
     so.hw = hw;
@@ -578,7 +597,7 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
         fail("%s", qrun_context_errmsg(ctx));
         goto out;
     }
-    for (int r = 0; r < c->repeat; r++) {
+    for (int r = warm_up(c) ? -1 : 0; r < runs; r++) { /* r = -1: the warm-up */
         for (int j = 0; j < n_out; j++) {
             qrun_tensor_free(outs[j]);
             outs[j] = NULL;
@@ -588,10 +607,14 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
             fail("%s", qrun_context_errmsg(ctx));
             goto out;
         }
+        if (r < 0)
+            continue;
         times[r] = now_ms() - t0;
+        if (prof && qrun_profile_add_run(prof, sess))
+            goto out;
     }
-    qsort(times, (size_t)c->repeat, sizeof *times, cmp_double);
-    double ms = times[c->repeat / 2];
+    qsort(times, (size_t)runs, sizeof *times, cmp_double);
+    double ms = times[runs / 2];
     if (c->output_dir && write_outputs(ctx, c, outs, n_out))
         goto out;
     qrun_sim_summary sim;
@@ -605,8 +628,8 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
         print_text_summary(c, outs, n_out, ms, qrun_session_arena_bytes(sess));
     if (!c->json)
         qrun_hw_print_sim(stdout, sess, false);
-    if (c->profile)
-        print_profile(sess);
+    if (prof && qrun_profile_write(prof, sess, c->model, c->backend, c->profile))
+        goto out;
     rc = 0;
 out:
     for (int i = 0; ins && m && i < qrun_model_input_count(m); i++)
@@ -616,6 +639,7 @@ out:
     free(ins);
     free(outs);
     free(times);
+    qrun_profile_free(prof);
     qrun_session_free(sess);
     qrun_hw_free(hw);
     qrun_model_free(m);

@@ -313,12 +313,23 @@ QRUN_API void qrun_tensor_set_f64(qrun_tensor *t, int64_t i, double v);
 
 /* ---- sessions ---------------------------------------------------------- */
 
-/** Per-node timing record, collected when profiling is on. */
+/**
+ * Per-node record of the last run, collected when profiling is on. One per
+ * graph node; nodes folded into constants at plan time have executed false
+ * and backend "folded". Sizes come from the tensors the kernel saw in that run.
+ */
 typedef struct qrun_node_profile {
     const char *name; /**< owned by the session */
     const char *op_type;
     const char *backend;
-    double ms;
+    double ms;             /**< wall time of the node in the last run */
+    bool executed;         /**< false: folded at plan time (no time, no sizes) */
+    int64_t macs;          /**< multiply-accumulates, -1 unknown */
+    int64_t bytes;         /**< bytes of the inputs read plus the outputs written */
+    const char *in_dtype;  /**< element type of input 0 ("float32", "uint8", "float8e4m3fn" ...) */
+    const char *out_dtype; /**< element type of output 0 */
+    const char *shapes;    /**< inputs -> outputs: "[1, 3, 224, 224]; [] -> [1, 3, 224, 224]"
+                                ("none" for an omitted optional input, "..." when cut) */
 } qrun_node_profile;
 
 typedef struct qrun_hw qrun_hw;
