@@ -178,12 +178,68 @@ static void test_resnet8_cifar(void **state) {
     close_model(&f);
 }
 
+/* Profile records of a real int8 model: one per node, folded constants marked, and the
+ * measured per-node MACs agree with the static analysis node by node. */
+static void test_mobilenetv2_int8_profile(void **state) {
+    (void)state;
+    if (!have_corpus())
+        skip();
+    fixture f = {0};
+    assert_int_equal(qrun_context_create(NULL, &f.ctx), QRUN_OK);
+    if (qrun_model_load(f.ctx, MODELS "/int8/qoperator/mobilenetv2-12-int8.onnx", &f.model))
+        fail_msg("%s", qrun_context_errmsg(f.ctx));
+    qrun_session_options so;
+    qrun_session_options_init(&so);
+    so.profile = true;
+    if (qrun_session_create(f.ctx, f.model, &so, &f.sess))
+        fail_msg("%s", qrun_context_errmsg(f.ctx));
+    qrun_tensor *in =
+        load_tensor(&f, MODELS "/refs/int8__qoperator__mobilenetv2-12-int8/test_data_set_0/"
+                               "input_0.pb");
+    qrun_tensor *out = NULL;
+    if (qrun_session_run(f.sess, (const qrun_tensor *const *)&in, 1, &out, 1))
+        fail_msg("%s", qrun_context_errmsg(f.ctx));
+    int n_nodes = qrun_model_node_count(f.model);
+    qrun_node_analysis *an = calloc((size_t)n_nodes, sizeof *an);
+    assert_non_null(an);
+    assert_int_equal(qrun_model_analyze(f.ctx, f.model, an), QRUN_OK);
+    const qrun_node_profile *rec = NULL;
+    assert_int_equal(qrun_session_profile(f.sess, &rec), n_nodes);
+    int executed = 0, convs = 0;
+    int64_t macs = 0;
+    for (int k = 0; k < n_nodes; k++) {
+        if (!rec[k].executed) {
+            assert_string_equal(rec[k].backend, "folded");
+            continue;
+        }
+        executed++;
+        assert_string_equal(rec[k].backend, "cpu_ref");
+        if (rec[k].macs != an[k].macs)
+            fail_msg("%s: profile MACs %lld, analysis %lld", rec[k].name, (long long)rec[k].macs,
+                     (long long)an[k].macs);
+        macs += rec[k].macs;
+        assert_true(rec[k].bytes > 0);
+        assert_non_null(strstr(rec[k].shapes, " -> "));
+        if (strcmp(rec[k].op_type, "QLinearConv") == 0) {
+            convs++;
+            assert_string_equal(rec[k].in_dtype, "uint8");
+            assert_string_equal(rec[k].out_dtype, "uint8");
+        }
+    }
+    assert_true(executed >= 50 && executed < n_nodes); /* the Reshape's shape input is folded */
+    assert_int_equal(convs, 52);
+    assert_int_equal(macs, 300774272); /* qrun info's total */
+    free(an);
+    qrun_tensor_free(in);
+    qrun_tensor_free(out);
+    close_model(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mnist8_zoo_sets),
-        cmocka_unit_test(test_resnet8_ref),
-        cmocka_unit_test(test_mnist8_accuracy),
-        cmocka_unit_test(test_resnet8_cifar),
+        cmocka_unit_test(test_mnist8_zoo_sets),          cmocka_unit_test(test_resnet8_ref),
+        cmocka_unit_test(test_mnist8_accuracy),          cmocka_unit_test(test_resnet8_cifar),
+        cmocka_unit_test(test_mobilenetv2_int8_profile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -573,12 +573,13 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
     outs = calloc((size_t)n_out + 1, sizeof *outs);
     int runs = timed_runs(c);
     times = calloc((size_t)runs, sizeof *times);
-    prof = c->profile ? qrun_profile_new(runs) : NULL;
-    if (!ins || !outs || !times || (c->profile && !prof)) {
+    if (!ins || !outs || !times) {
         fail("out of memory");
         goto out;
     }
     if (gather_inputs(ctx, c, m, ins))
+        goto out;
+    if (c->profile && !(prof = qrun_profile_new(runs, c->profile)))
         goto out;
     /* --sim timing only takes --dtype as the datapath: it needs no quantized values. */
     if (ptq_cli_active(&c->ptq) && so.sim != QRUN_SIM_TIMING) {
@@ -628,7 +629,7 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
         print_text_summary(c, outs, n_out, ms, qrun_session_arena_bytes(sess));
     if (!c->json)
         qrun_hw_print_sim(stdout, sess, false);
-    if (prof && qrun_profile_write(prof, sess, c->model, c->backend, c->profile))
+    if (prof && qrun_profile_write(prof, sess, c->model, c->backend))
         goto out;
     rc = 0;
 out:

@@ -11,6 +11,8 @@
 #include <string.h>
 
 struct qrun_profile {
+    const char *dest;
+    FILE *f; /* NULL for "-" (stdout) */
     int runs, added;
     int n_nodes;
     double *ms; /* [run][node] */
@@ -38,16 +40,27 @@ int qrun_profile_check_dest(const char *dest) {
                 dest);
 }
 
-qrun_profile *qrun_profile_new(int runs) {
+qrun_profile *qrun_profile_new(int runs, const char *dest) {
     qrun_profile *p = calloc(1, sizeof *p);
-    if (p)
-        p->runs = runs;
+    if (!p) {
+        fail("out of memory");
+        return NULL;
+    }
+    p->runs = runs;
+    p->dest = dest;
+    if (strcmp(dest, "-") != 0 && !(p->f = fopen(dest, "w"))) {
+        fail("cannot write profile '%s': %s", dest, strerror(errno));
+        free(p);
+        return NULL;
+    }
     return p;
 }
 
 void qrun_profile_free(qrun_profile *p) {
     if (!p)
         return;
+    if (p->f)
+        fclose(p->f);
     free(p->ms);
     free(p);
 }
@@ -278,24 +291,21 @@ static int print_table(prof_row *rows, int n, int runs) {
 
 /* ---- entry -------------------------------------------------------------- */
 
-static int write_file(const char *dest, const prof_row *rows, int n, const char *json) {
-    FILE *f = fopen(dest, "w");
-    if (!f)
-        return fail("cannot write profile '%s': %s", dest, strerror(errno));
+static int write_file(qrun_profile *p, const prof_row *rows, int n, const char *json) {
     if (json)
-        fputs(json, f);
+        fputs(json, p->f);
     else
-        write_csv(f, rows, n);
-    if (fclose(f) != 0)
-        return fail("cannot write profile '%s': %s", dest, strerror(errno));
-    return 0;
+        write_csv(p->f, rows, n);
+    int bad = fclose(p->f) != 0;
+    p->f = NULL;
+    return bad ? fail("cannot write profile '%s': %s", p->dest, strerror(errno)) : 0;
 }
 
-int qrun_profile_write(const qrun_profile *p,
+int qrun_profile_write(qrun_profile *p,
                        const qrun_session *sess,
                        const char *model,
-                       const char *backend,
-                       const char *dest) {
+                       const char *backend) {
+    const char *dest = p->dest;
     if (!p->added)
         return fail("internal: no profiled run");
     prof_row *rows = calloc((size_t)p->n_nodes + 1, sizeof *rows);
@@ -309,10 +319,10 @@ int qrun_profile_write(const qrun_profile *p,
         rc = print_table(rows, n, p->added);
     } else if (ends_with(dest, ".json")) {
         char *json = trace_json(p, rows, n, model, backend);
-        rc = json ? write_file(dest, rows, n, json) : fail("out of memory");
+        rc = json ? write_file(p, rows, n, json) : fail("out of memory");
         cJSON_free(json);
     } else {
-        rc = write_file(dest, rows, n, NULL);
+        rc = write_file(p, rows, n, NULL);
     }
     free(rows);
     return rc;

@@ -29,7 +29,7 @@ expect_error() {
 
 # --help documents every option the parser accepts.
 "$qrun" --help >"$tmp/help" && ok "--help exits 0" || bad "--help exits 0"
-for opt in --preprocess convert quantize --inputs --input --random-input --output-dir --output-format --json --threads --backend --repeat --profile --requant --fp8-accum --hw --sim --dtype info --version; do
+for opt in --preprocess convert quantize --inputs --input --random-input --output-dir --output-format --json --threads --backend --repeat --profile --iters --requant --fp8-accum --hw --sim --dtype info --version; do
   grep -q -- "$opt" "$tmp/help" && ok "--help mentions $opt" || bad "--help mentions $opt"
 done
 "$qrun" --version | grep -q '^qrun [0-9]' && ok "--version" || bad "--version"
@@ -47,8 +47,12 @@ grep -q '"top5": \[' "$tmp/out" && ok "shorthand + --json" || bad "shorthand + -
 head -c 6 "$tmp/n/output_0.npy" | grep -q NUMPY && ok "output_0.npy written" || bad "output_0.npy written"
 "$qrun" run "$ex/model.onnx" >"$tmp/out" 2>"$tmp/err"
 grep -q "feeding zeros" "$tmp/err" && ok "default input announced" || bad "default input announced"
-"$qrun" run "$ex/model.onnx" --random-input --threads 1 --repeat 3 --profile >"$tmp/out" 2>"$tmp/err"
-grep -q "pseudo-random" "$tmp/err" && grep -q "^node,op,backend,ms" "$tmp/err" && ok "--random-input --profile" || bad "--random-input --profile"
+"$qrun" run "$ex/model.onnx" --random-input --threads 1 --repeat 3 --profile "$tmp/mnist.csv" >"$tmp/out" 2>"$tmp/err"
+grep -q "pseudo-random" "$tmp/err" && [ "$(wc -l <"$tmp/mnist.csv")" -eq 12 ] && head -1 "$tmp/mnist.csv" | grep -q "^node,op_type,backend," \
+  && grep -q "3 runs, median, after a warm-up" "$tmp/out" && ok "--random-input --profile FILE.csv" || bad "--random-input --profile FILE.csv: $(head -c 300 "$tmp/err")"
+expect_error "run --profile without a destination" "--profile expects FILE.json (Chrome trace), FILE.csv or -" "$qrun" run "$ex/model.onnx" --profile --repeat
+expect_error "run --profile unwritable" "cannot write profile '$tmp/no/dir/p.json'" "$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --profile "$tmp/no/dir/p.json"
+expect_error "run --iters 0" "--iters expects a positive integer, got '0'" "$qrun" run "$ex/model.onnx" --iters 0
 "$qrun" info "$ex/model.onnx" >"$tmp/out" 2>&1
 grep -q "MACs: 786560" "$tmp/out" && grep -q "cpu_ref: 12 of 12 nodes" "$tmp/out" && ok "info" || bad "info: $(cat "$tmp/out")"
 # Integer-domain MACs: MobileNetV2 is ~300 M MACs (its paper's figure); the classifier
@@ -298,6 +302,26 @@ grep -q 'opsets: ai.onnx=13' "$tmp/out" && grep -q 'QuantizeLinear' "$tmp/out" &
 cmp -s "$tmp/q8o/output_0.pb" "$tmp/q8r/output_0.pb" && ok "quantized file runs like run --dtype int8" \
   || bad "quantized file runs like run --dtype int8"
 expect_error "quantize fp8e3m4 refused" "fp8e3m4 has no ONNX type; use qrun run/compare to evaluate it" "$qrun" quantize "$ex/model.onnx" --calib "$ex" --dtype fp8e3m4 -o "$tmp/x.onnx"
+# Per-node profiles of an int8 model on both backends: the trace, the CSV and the table agree on
+# the executed nodes (69 of MobileNetV2's 73; the Reshape's shape input is folded).
+mnv2_in=$src/../shared/models/refs/int8__qoperator__mobilenetv2-12-int8/test_data_set_0
+if [ -f "$mnv2" ] && [ -d "$mnv2_in" ] && has_python; then
+  for be in cpu_ref accel_sim; do
+    hwopt=""; simarg=""
+    [ "$be" = accel_sim ] && hwopt="--hw speedai240" && simarg=sim
+    # shellcheck disable=SC2086
+    "$qrun" run "$mnv2" --inputs "$mnv2_in" --backend $be $hwopt --profile "$tmp/p_$be.json" >/dev/null 2>"$tmp/err" \
+      && "$qrun" run "$mnv2" --inputs "$mnv2_in" --backend $be $hwopt --profile "$tmp/p_$be.csv" >/dev/null 2>>"$tmp/err" \
+      && "$qrun" run "$mnv2" --inputs "$mnv2_in" --backend $be $hwopt --profile - --iters 2 >"$tmp/table_$be" 2>>"$tmp/err"
+    nj=$(python3 "$src/tests/cli/check_profile.py" "$tmp/p_$be.json" 50 $simarg)
+    nc=$(python3 "$src/tests/cli/check_profile.py" "$tmp/p_$be.csv" 50 $simarg)
+    nt=$(grep -c '^ *[0-9][0-9]*  ' "$tmp/table_$be")
+    [ "$nj" = 69 ] && [ "$nc" = 69 ] && [ "$nt" = 69 ] && grep -q "^profile: 69 nodes, .* (median of 2 timed runs per node" "$tmp/table_$be" \
+      && grep -q "^by op type:" "$tmp/table_$be" && grep -q "^QLinearConv *52 " "$tmp/table_$be" \
+      && grep -q " 100.00 *$" "$tmp/table_$be" \
+      && ok "--profile json/csv/- on mobilenetv2 int8 ($be)" || bad "--profile on mobilenetv2 int8 ($be): json $nj csv $nc table $nt $(head -c 300 "$tmp/err")"
+  done
+fi
 expect_error "quantize needs --calib" "quantize: --calib DIR is required" "$qrun" quantize "$ex/model.onnx" -o "$tmp/x.onnx"
 expect_error "quantize needs -o" "quantize: -o OUT.onnx is required" "$qrun" quantize "$ex/model.onnx" --calib "$ex"
 
