@@ -301,6 +301,9 @@ static int parse_args(int argc, char **argv, cli *c) {
     }
     if (!c->model)
         return fail("no model given (see qrun --help)");
+    if (c->json && c->profile && strcmp(c->profile, "-") == 0)
+        return fail("--profile - prints a table on stdout, which --json keeps for JSON: give "
+                    "--profile FILE.json or FILE.csv");
     c->ptq.preprocess = c->preprocess; /* image calibration samples */
     return 0;
 }

@@ -52,6 +52,7 @@ grep -q "pseudo-random" "$tmp/err" && [ "$(wc -l <"$tmp/mnist.csv")" -eq 12 ] &&
   && grep -q "3 runs, median, after a warm-up" "$tmp/out" && ok "--random-input --profile FILE.csv" || bad "--random-input --profile FILE.csv: $(head -c 300 "$tmp/err")"
 expect_error "run --profile without a destination" "--profile expects FILE.json (Chrome trace), FILE.csv or -" "$qrun" run "$ex/model.onnx" --profile --repeat
 expect_error "run --profile unwritable" "cannot write profile '$tmp/no/dir/p.json'" "$qrun" run "$ex/model.onnx" --inputs "$ex/test_data_set_0" --profile "$tmp/no/dir/p.json"
+expect_error "run --json --profile -" "--profile - prints a table on stdout, which --json keeps" "$qrun" run "$ex/model.onnx" --json --profile -
 expect_error "run --iters 0" "--iters expects a positive integer, got '0'" "$qrun" run "$ex/model.onnx" --iters 0
 "$qrun" info "$ex/model.onnx" >"$tmp/out" 2>&1
 grep -q "MACs: 786560" "$tmp/out" && grep -q "cpu_ref: 12 of 12 nodes" "$tmp/out" && ok "info" || bad "info: $(cat "$tmp/out")"
