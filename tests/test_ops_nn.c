@@ -565,6 +565,56 @@ static void test_layernorm(void **state) {
     }
 }
 
+/* LRN sums squares over channels ch - floor((size-1)/2) .. ch + ceil((size-1)/2), clipped: an
+ * even size reaches one channel further up than down. x is [1, 4, 1, 2]. */
+static void test_lrn(void **state) {
+    (void)state;
+    struct qrun_tensor *in[1] = {kr_tensor_new(QRUN_DTYPE_FLOAT, 4, (int64_t[]){1, 4, 1, 2})};
+    memcpy(in[0]->data, (float[]){1, 2, 0, 1, 2, 0, 1, 1}, 8 * sizeof(float));
+    kr_node tn;
+    kr_node_init(&tn, QRUN_OP_LRN, 13, 1, 1);
+    kr_int(&tn, "size", 2);
+    kr_float(&tn, "alpha", 4.0f); /* alpha / size = 2 */
+    kr_float(&tn, "beta", 1.0f);
+    kr_float(&tn, "bias", 1.0f);
+    struct qrun_tensor *y[1];
+    qrun_err err = {{0}};
+    assert_int_equal(kr_run_new(&tn, CIN(in), y, 1, &err), QRUN_OK);
+    kr_assert_dims(y[0], 4, (int64_t[]){1, 4, 1, 2});
+    static const float even[8] = {1.0f / 3,  2.0f / 11, 0,        1.0f / 3,
+                                  2.0f / 11, 0,         1.0f / 3, 1.0f / 3};
+    kr_expect_floats(y[0], even, 8, 1e-5, 1e-6);
+    kr_tensor_free(y[0]);
+
+    /* size 3 reaches one channel each way; beta 0.5 and bias 0 give x / sqrt(square_sum). */
+    kr_node_init(&tn, QRUN_OP_LRN, 13, 1, 1);
+    kr_int(&tn, "size", 3);
+    kr_float(&tn, "alpha", 3.0f);
+    kr_float(&tn, "beta", 0.5f);
+    kr_float(&tn, "bias", 0.0f);
+    assert_int_equal(kr_run_new(&tn, CIN(in), y, 1, &err), QRUN_OK);
+    const float r5 = 1.0f / sqrtf(5.0f);
+    const float odd[8] = {1, 2 * r5, 0, r5, 2 * r5, 0, r5, 1};
+    kr_expect_floats(y[0], odd, 8, 1e-5, 1e-6);
+    kr_tensor_free(y[0]);
+
+    /* size is required and positive; the input needs a channel axis and at least one more. */
+    struct qrun_tensor out[1];
+    bool need = false;
+    kr_node_init(&tn, QRUN_OP_LRN, 13, 1, 1);
+    assert_int_equal(kr_infer(&tn, CIN(in), out, &need, &err), QRUN_E_MODEL);
+    assert_non_null(strstr(err.msg, "size"));
+    kr_int(&tn, "size", 0);
+    assert_int_equal(kr_infer(&tn, CIN(in), out, &need, &err), QRUN_E_MODEL);
+    kr_tensor_free(in[0]);
+    in[0] = kr_tensor_new(QRUN_DTYPE_FLOAT, 2, (int64_t[]){1, 4});
+    kr_node_init(&tn, QRUN_OP_LRN, 13, 1, 1);
+    kr_int(&tn, "size", 3);
+    assert_int_equal(kr_infer(&tn, CIN(in), out, &need, &err), QRUN_E_MODEL);
+    assert_non_null(strstr(err.msg, "rank"));
+    kr_tensor_free(in[0]);
+}
+
 static void test_softmax_opsets(void **state) {
     (void)state;
     /* [2,3] x over axis 1: the same at opset 11 (2-D coercion) and 13. Then [2,2] axis 0 at
@@ -673,13 +723,21 @@ static void test_argmax(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sgemm_vs_naive),  cmocka_unit_test(test_conv_vs_naive),
-        cmocka_unit_test(test_conv_transpose),  cmocka_unit_test(test_conv_shape_errors),
-        cmocka_unit_test(test_matmul),          cmocka_unit_test(test_gemm),
-        cmocka_unit_test(test_maxpool_indices), cmocka_unit_test(test_avgpool),
-        cmocka_unit_test(test_pool_ceil_mode),  cmocka_unit_test(test_global_pool),
-        cmocka_unit_test(test_batchnorm),       cmocka_unit_test(test_layernorm),
-        cmocka_unit_test(test_softmax_opsets),  cmocka_unit_test(test_reduce),
+        cmocka_unit_test(test_sgemm_vs_naive),
+        cmocka_unit_test(test_conv_vs_naive),
+        cmocka_unit_test(test_conv_transpose),
+        cmocka_unit_test(test_conv_shape_errors),
+        cmocka_unit_test(test_matmul),
+        cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_maxpool_indices),
+        cmocka_unit_test(test_avgpool),
+        cmocka_unit_test(test_pool_ceil_mode),
+        cmocka_unit_test(test_global_pool),
+        cmocka_unit_test(test_batchnorm),
+        cmocka_unit_test(test_layernorm),
+        cmocka_unit_test(test_lrn),
+        cmocka_unit_test(test_softmax_opsets),
+        cmocka_unit_test(test_reduce),
         cmocka_unit_test(test_argmax),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

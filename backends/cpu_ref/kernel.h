@@ -40,7 +40,7 @@ extern const cpu_ref_kernel
 extern const cpu_ref_kernel cpu_ref_kernels_conv[]; /* ops/conv.c: Conv, ConvTranspose */
 extern const cpu_ref_kernel cpu_ref_kernels_matmul[];  /* ops/matmul.c: MatMul, Gemm */
 extern const cpu_ref_kernel cpu_ref_kernels_pool[];    /* ops/pool.c */
-extern const cpu_ref_kernel cpu_ref_kernels_norm[];    /* ops/norm.c: BatchNorm, LayerNorm */
+extern const cpu_ref_kernel cpu_ref_kernels_norm[];    /* ops/norm.c: BatchNorm, LayerNorm, LRN */
 extern const cpu_ref_kernel cpu_ref_kernels_softmax[]; /* ops/softmax.c */
 extern const cpu_ref_kernel cpu_ref_kernels_reduce[];  /* ops/reduce.c: ReduceX, ArgX */
 extern const cpu_ref_kernel cpu_ref_kernels_shape[];   /* ops/shape_ops.c: Reshape..Range */

@@ -597,6 +597,25 @@ qrun_status qrun_infer_layernorm(qrun_infer_ctx *c) {
     return st;
 }
 
+/* LRN: Y has X's shape; the window size is a required positive attribute (any
+ * parity: the spec's window is c - floor((size-1)/2) .. c + ceil((size-1)/2)). */
+qrun_status qrun_infer_lrn(qrun_infer_ctx *c) {
+    qrun_status st = nn_need_inputs(c, 1);
+    if (st != QRUN_OK)
+        return st;
+    const struct qrun_tensor *x = c->inputs[0];
+    if (x->rank < 3)
+        return qrun_errf(c->err, QRUN_E_MODEL, "LRN: input must be N x C x D1 ..., got rank %d",
+                         x->rank);
+    if (qrun_node_attr(c->node, "size") == NULL)
+        return qrun_errf(c->err, QRUN_E_MODEL, "LRN: attribute 'size' is required");
+    int64_t size = qrun_node_attr_int(c->node, "size", 0);
+    if (size <= 0)
+        return qrun_errf(c->err, QRUN_E_MODEL, "LRN: size must be positive, got %lld",
+                         (long long)size);
+    return qrun_infer_set_output(c, 0, x->dtype, x->rank, x->dims);
+}
+
 bool qrun_reduce_axes_is_input(const qrun_node *node) {
     return node->opset >= (node->op == QRUN_OP_REDUCE_SUM ? 13 : 18);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* BatchNormalization (inference and opset-14+ training mode), InstanceNormalization,
- * LayerNormalization. */
+ * LayerNormalization, LRN. */
 #include "backends/cpu_ref/kernel.h"
 #include "runtime/shape/nn_params.h"
 #include "runtime/shape/shape_util.h"
@@ -270,9 +270,60 @@ static qrun_status in_eval(const qrun_kernel_call *call) {
     return QRUN_OK;
 }
 
+/* ---- LRN ---------------------------------------------------------------- */
+
+typedef struct lrn_job {
+    const struct qrun_tensor *x;
+    struct qrun_tensor *y;
+    int64_t c, inner;
+    int64_t before, after;    /* window: channels ch - before .. ch + after, clipped to [0, C) */
+    double scale, beta, bias; /* scale = alpha / size */
+} lrn_job;
+
+/* y = x / (bias + alpha / size * square_sum)^beta over plane (b, ch), in double. */
+static void lrn_plane(const lrn_job *j, int64_t plane) {
+    int64_t ch = plane % j->c, b0 = (plane - ch) * j->inner, base = plane * j->inner;
+    int64_t lo = ch - j->before < 0 ? 0 : ch - j->before;
+    int64_t hi = ch + j->after > j->c - 1 ? j->c - 1 : ch + j->after;
+    for (int64_t i = 0; i < j->inner; i++) {
+        double ss = 0.0;
+        for (int64_t k = lo; k <= hi; k++) {
+            double v = norm_get(j->x, b0 + k * j->inner + i);
+            ss += v * v;
+        }
+        double den = pow(j->bias + j->scale * ss, j->beta);
+        norm_set(j->y, base + i, norm_get(j->x, base + i) / den);
+    }
+}
+
+static qrun_status lrn_eval(const qrun_kernel_call *call) {
+    const struct qrun_tensor *x = call->inputs[0];
+    int64_t size = qrun_node_attr_int(call->node, "size", 0);
+    if (x->rank < 3 || size <= 0) /* shape inference rejects these; guard direct calls */
+        return qrun_errf(call->err, QRUN_E_MODEL, "LRN: needs rank >= 3 and size > 0");
+    lrn_job j = {
+        .x = x,
+        .y = call->outputs[0],
+        .c = x->dims[1],
+        .inner = qrun_conv_prod(x->dims + 2, x->rank - 2),
+        .before = (size - 1) / 2,
+        .after = size / 2, /* ceil((size - 1) / 2) */
+        .scale = (double)qrun_node_attr_float(call->node, "alpha", 1e-4f) / (double)size,
+        .beta = qrun_node_attr_float(call->node, "beta", 0.75f),
+        .bias = qrun_node_attr_float(call->node, "bias", 1.0f),
+    };
+    int64_t planes = x->dims[0] * j.c;
+    int nt = planes * j.inner > ((int64_t)1 << 15) ? call->n_threads : 1;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t p = 0; p < planes; p++)
+        lrn_plane(&j, p);
+    return QRUN_OK;
+}
+
 const cpu_ref_kernel cpu_ref_kernels_norm[] = {
     {.op = QRUN_OP_INSTANCE_NORMALIZATION, .supports = norm_supports, .eval = in_eval},
     {.op = QRUN_OP_BATCH_NORMALIZATION, .supports = norm_supports, .eval = bn_eval},
     {.op = QRUN_OP_LAYER_NORMALIZATION, .supports = norm_supports, .eval = ln_eval},
+    {.op = QRUN_OP_LRN, .supports = norm_supports, .eval = lrn_eval},
     {.op = QRUN_OP_UNKNOWN},
 };
