@@ -467,6 +467,22 @@ static void test_backend_float_falls_back(void **state) {
     qrun_context_free(ctx);
 }
 
+/* An ONNX node test case: its model, test_data_set_0 folder (into dir) and expected output 0. */
+static void load_node_case(qrun_context *ctx,
+                           const char *root,
+                           const char *name,
+                           char *dir,
+                           size_t dir_cap,
+                           qrun_model **m,
+                           qrun_tensor **want) {
+    char model[512], want_path[600];
+    snprintf(model, sizeof model, "%s/%s/model.onnx", root, name);
+    snprintf(dir, dir_cap, "%s/%s/test_data_set_0", root, name);
+    snprintf(want_path, sizeof want_path, "%s/output_0.pb", dir);
+    assert_int_equal(qrun_model_load(ctx, model, m), QRUN_OK);
+    assert_int_equal(qrun_tensor_load_file(ctx, want_path, want), QRUN_OK);
+}
+
 /*
  * The ONNX backend node tests of the integer and QLinear MAC ops (Debian libonnx-testdata):
  * on edge_small each runs as one accel_sim node on the accelerator's datapath whose output equals
@@ -491,14 +507,10 @@ static void test_backend_onnx_node_tests(void **state) {
     assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
     assert_int_equal(qrun_hw_load(ctx, "edge_small", &hw), QRUN_OK);
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        char model[512], dir[512], want_path[512];
-        snprintf(model, sizeof model, "%s/%s/model.onnx", root, cases[c]);
-        snprintf(dir, sizeof dir, "%s/%s/test_data_set_0", root, cases[c]);
-        snprintf(want_path, sizeof want_path, "%s/output_0.pb", dir);
+        char dir[512];
         qrun_model *m = NULL;
         qrun_tensor *want = NULL;
-        assert_int_equal(qrun_model_load(ctx, model, &m), QRUN_OK);
-        assert_int_equal(qrun_tensor_load_file(ctx, want_path, &want), QRUN_OK);
+        load_node_case(ctx, root, cases[c], dir, sizeof dir, &m, &want);
         run_result sim;
         if (run_model(ctx, m, "accel_sim", hw, dir, &sim) != QRUN_OK)
             fail_msg("%s: %s", cases[c], qrun_context_errmsg(ctx));
@@ -1043,14 +1055,10 @@ static void test_datapath_onnx122_qlinearmatmul(void **state) {
     assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
     assert_int_equal(qrun_hw_load(ctx, "speedai240", &hw), QRUN_OK);
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        char model[512], dir[512], want_path[512];
-        snprintf(model, sizeof model, "%s/%s/model.onnx", root, cases[c]);
-        snprintf(dir, sizeof dir, "%s/%s/test_data_set_0", root, cases[c]);
-        snprintf(want_path, sizeof want_path, "%s/output_0.pb", dir);
+        char dir[512];
         qrun_model *m = NULL;
         qrun_tensor *want = NULL;
-        assert_int_equal(qrun_model_load(ctx, model, &m), QRUN_OK);
-        assert_int_equal(qrun_tensor_load_file(ctx, want_path, &want), QRUN_OK);
+        load_node_case(ctx, root, cases[c], dir, sizeof dir, &m, &want);
         run_result sim;
         if (run_model(ctx, m, "accel_sim", hw, dir, &sim) != QRUN_OK)
             fail_msg("%s: %s", cases[c], qrun_context_errmsg(ctx));
