@@ -5,7 +5,10 @@ set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config
           protobuf-c-compiler libprotobuf-c-dev libcjson-dev zlib1g-dev
           libjpeg62-turbo-dev libpng-dev
-          libcmocka-dev libonnx-testdata)
+          libcmocka-dev libonnx-testdata
+          # scripts/fuzz.sh and scripts/test.sh --tsan: clang with its sanitizer and libFuzzer
+          # runtimes (libclang-rt is only a Recommends of clang) and LLVM's OpenMP with Archer.
+          clang libclang-rt-14-dev libomp-14-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -43,13 +43,18 @@ static qrun_status mv_int_list(const qrun_node *n,
         }
         return qrun_tensor_read_ints(t, out, cap, cnt, err);
     }
-    const int64_t *vals = NULL;
-    size_t nv = attr ? qrun_node_attr_ints(n, attr, &vals) : 0;
-    if (!attr || !qrun_node_attr(n, attr))
+    const qrun_attr *a = attr ? qrun_node_attr(n, attr) : NULL;
+    if (!a)
         return QRUN_OK;
+    /* Any other type would read as an empty list and change the slice silently. */
+    if (a->type != QRUN_ATTR_INTS)
+        return qrun_errf(err, QRUN_E_MODEL, "attribute %s must be a list of ints", attr);
+    const int64_t *vals = NULL;
+    size_t nv = qrun_node_attr_ints(n, attr, &vals);
     if (nv > cap)
         return qrun_errf(err, QRUN_E_MODEL, "attribute %s has %zu values (max %zu)", attr, nv, cap);
-    memcpy(out, vals, nv * sizeof *out);
+    if (nv)
+        memcpy(out, vals, nv * sizeof *out);
     *cnt = nv;
     *present = true;
     return QRUN_OK;
