@@ -3,7 +3,8 @@
  * Fuzz target: model bytes -> qrun_model_load_bytes (no base folder, so external data must be
  * refused) -> a plan for the declared input shapes -> when the model is cheap enough, one run
  * with a small deterministic input on cpu_ref, and one on accel_sim (the edge_small preset) with
- * its simulation report.
+ * its simulation report; then the static analysis of `qrun info`, and `qrun convert`: the model
+ * written back as ONNX must load again.
  *
  * A valid model can ask for unbounded work (a 4096^3 MatMul of folded constants, an Expand to
  * a billion elements). Such inputs are not findings, so before anything executes the model is
@@ -24,14 +25,14 @@
 #include <stdlib.h>
 
 #define FUZZ_MAX_INPUT_ELEMS 100000
-#define FUZZ_MAX_MACS 20000000
+#define FUZZ_MAX_MACS 2000000
 #define FUZZ_MAX_VALUE_BYTES ((size_t)64 << 20)
 #define FUZZ_MAX_ALLOC ((size_t)64 << 20)
 /* accel_sim's full mode models every MAC on the datapath (about 100x cpu_ref under ASan): above
  * this it runs in timing mode (costs only). */
 #define FUZZ_MAX_SIM_FULL_MACS 200000
 
-/* Declared inputs (symbolic dims as 1) as plan signatures; NULL when they are too large. */
+/* Declared inputs (symbolic dims as 1) as plan signatures; false when they are too large. */
 static bool
 small_inputs(const qrun_graph *g, struct qrun_tensor *descs, const struct qrun_tensor **ptrs) {
     qrun_declared_inputs_(g, descs, ptrs, 1);
@@ -166,6 +167,30 @@ run_once(qrun_context *ctx, const qrun_model *m, const struct qrun_tensor *descs
     free(out);
 }
 
+static void analyze(qrun_context *ctx, const qrun_model *m) {
+    int n = qrun_model_node_count(m);
+    qrun_node_analysis *a = calloc((size_t)n + 1, sizeof *a);
+    if (!a)
+        abort();
+    fuzz_check_status(ctx, qrun_model_analyze(ctx, m, a), "qrun_model_analyze");
+    free(a);
+}
+
+static void save_and_reload(qrun_context *ctx, const qrun_model *m) {
+    const char *path = fuzz_scratch_path("saved.onnx");
+    qrun_status s = qrun_model_save(ctx, m, path);
+    fuzz_check_status(ctx, s, "qrun_model_save");
+    if (s != QRUN_OK)
+        return;
+    qrun_model *back = NULL;
+    s = qrun_model_load(ctx, path, &back);
+    if (s != QRUN_OK) {
+        fprintf(stderr, "a model qrun wrote does not load back: %s\n", qrun_context_errmsg(ctx));
+        abort();
+    }
+    qrun_model_free(back);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static qrun_context *ctx;
     if (!ctx)
@@ -187,8 +212,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         abort();
     int64_t macs = 0;
     bool run = small_inputs(g, descs, ptrs) && cheap_to_run(g, ptrs, &macs);
-    if (run)
+    if (run) {
         run_once(ctx, m, descs, macs);
+        /* Both plan with constant folding: only within the budget. */
+        analyze(ctx, m);
+        save_and_reload(ctx, m);
+    }
     /* QRUN_FUZZ_VERBOSE=1: say how far each input got (to check that seeds reach the run). */
     if (getenv("QRUN_FUZZ_VERBOSE"))
         fprintf(stderr, "fuzz_model: loaded, %s: %s\n", run ? "ran" : "over budget, not run",

@@ -93,7 +93,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus" "$findings" "$dir/logs"
   max=$(max_len_for "$t")
   seed "$t" "$corpus" "$max"
-  args=(-max_total_time="$time_s" -rss_limit_mb=2048 -timeout=20 -max_len="$max"
+  args=(-max_total_time="$time_s" -rss_limit_mb=2048 -timeout=30 -max_len="$max"
         -print_final_stats=1 -artifact_prefix="$findings/")
   d=$(dict_for "$t")
   [ -n "$d" ] && args+=(-dict="$d")

@@ -298,6 +298,14 @@ static void test_slice_clamp_and_negative_steps(void **state) {
     kr_assert_dims(&y, 2, (int64_t[]){4, 3});
     assert_int_equal(((int64_t *)y.data)[3], 6);
     kr_release(&y, 1);
+
+    /* An attribute of another type is an error, not an empty list (found by fuzz_model). */
+    kr_node_init(&tn, QRUN_OP_SLICE, 1, 1, 1);
+    kr_ints(&tn, "starts", 1, as);
+    kr_ints(&tn, "ends", 1, ae);
+    kr_int(&tn, "axes", 1);
+    assert_int_equal(kr_run(&tn, in, &y, 2, &err), QRUN_E_MODEL);
+    assert_non_null(strstr(err.msg, "attribute axes must be a list of ints"));
 }
 
 /* ---- Gather -------------------------------------------------------------- */
