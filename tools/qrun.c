@@ -2,6 +2,7 @@
 /* qrun: the command-line tool, a client of include/qrun/qrun.h only. */
 #include "qrun/qrun.h"
 #include "tools/ptq_cli.h"
+#include "tools/qrun_bench.h"
 #include "tools/qrun_compare.h"
 #include "tools/qrun_hw.h"
 #include "tools/qrun_profile.h"
@@ -61,6 +62,7 @@ static const char *k_usage =
     "%s"
     "%s"
     "%s"
+    "%s"
     "  qrun --help | --version\n"
     "\n"
     "Run options:\n"
@@ -111,7 +113,8 @@ static const char *k_usage =
 
 static void print_usage(FILE *f) {
     fprintf(f, k_usage, qrun_hw_usage_commands, qrun_save_usage_commands,
-            qrun_compare_usage_commands, qrun_hw_usage_options, k_ptq_cli_usage);
+            qrun_compare_usage_commands, qrun_bench_usage_commands, qrun_hw_usage_options,
+            k_ptq_cli_usage);
 }
 
 int fail(const char *fmt, ...) {
@@ -926,16 +929,19 @@ int main(int argc, char **argv) {
         return qrun_hw_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "compare") == 0)
         return qrun_compare_main(argc - 1, argv + 1);
-    if (strcmp(argv[1], "convert") == 0)
-        return qrun_convert_main(argc - 1, argv + 1);
-    if (strcmp(argv[1], "quantize") == 0)
-        return qrun_quantize_main(argc - 1, argv + 1);
+    /* hw and compare have their own help; the other commands are described in the main one. */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             print_usage(stdout);
             return 0;
         }
     }
+    if (strcmp(argv[1], "bench") == 0)
+        return qrun_bench_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "convert") == 0)
+        return qrun_convert_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "quantize") == 0)
+        return qrun_quantize_main(argc - 1, argv + 1);
     cli c;
     if (parse_args(argc, argv, &c))
         return 1;
