@@ -2,6 +2,7 @@
 /* qrun bench: host time of each format on a backend, plus simulated cost on accel_sim. */
 #include "tools/qrun_bench.h"
 
+#include "tools/cli_util.h"
 #include "tools/ptq_cli.h"
 #include "tools/qrun_hw.h" /* fail(), qrun_hw_option() */
 
@@ -43,15 +44,6 @@ typedef struct bench_result {
     qrun_sim_summary sim;
 } bench_result;
 
-static bool parse_int(const char *s, int lo, int hi, int *out) {
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (!end || *end || end == s || v < lo || v > hi)
-        return false;
-    *out = (int)v;
-    return true;
-}
-
 static bool takes_value(const char *a) {
     static const char *const with_value[] = {
         "--dtypes",  "--iters",   "--warmup",    "--backend",    "--hw",    "--sim",
@@ -67,27 +59,18 @@ static int parse_value_option(bench_cli *c, const char *a, const char *val) {
     if (strcmp(a, "--dtypes") == 0) {
         c->dtypes = val;
     } else if (strcmp(a, "--iters") == 0) {
-        if (!parse_int(val, 1, 1000000, &c->iters))
+        if (!cli_parse_int(val, 1, 1000000, &c->iters))
             return fail("--iters expects a positive integer, got '%s'", val);
     } else if (strcmp(a, "--warmup") == 0) {
-        if (!parse_int(val, 0, 1000000, &c->warmup))
+        if (!cli_parse_int(val, 0, 1000000, &c->warmup))
             return fail("--warmup expects a non-negative integer, got '%s'", val);
     } else if (strcmp(a, "--threads") == 0) {
-        if (!parse_int(val, 1, 1024, &c->threads))
+        if (!cli_parse_int(val, 1, 1024, &c->threads))
             return fail("--threads expects an integer in [1, 1024], got '%s'", val);
     } else if (strcmp(a, "--requant") == 0) {
-        if (strcmp(val, "float") != 0 && strcmp(val, "fixed") != 0)
-            return fail("--requant must be float or fixed, got '%s'", val);
-        c->requant = strcmp(val, "fixed") == 0 ? QRUN_REQUANT_FIXED : QRUN_REQUANT_FLOAT;
+        return cli_parse_requant(val, &c->requant);
     } else if (strcmp(a, "--fp8-accum") == 0) {
-        if (strcmp(val, "fp32") == 0)
-            c->fp8_accum = QRUN_FP8_ACCUM_FP32;
-        else if (strcmp(val, "fp16") == 0)
-            c->fp8_accum = QRUN_FP8_ACCUM_FP16;
-        else if (strcmp(val, "bf16") == 0)
-            c->fp8_accum = QRUN_FP8_ACCUM_BF16;
-        else
-            return fail("--fp8-accum must be fp32, fp16 or bf16, got '%s'", val);
+        return cli_parse_fp8_accum(val, &c->fp8_accum);
     } else if (strcmp(a, "--backend") == 0) {
         c->backend = val;
     } else if (strcmp(a, "--hw") == 0) {
@@ -158,34 +141,12 @@ static int split_formats(char *list, const char **out, int *n) {
     return 0;
 }
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-/* Benchmarks need no particular values: a fixed LCG pattern in [-1, 1) keeps runs repeatable
- * and avoids the all-zero fast paths a zero input could take. */
-static void fill_pattern(qrun_tensor *t) {
-    uint32_t state = 0x9e3779b9u;
-    int64_t n = qrun_tensor_numel(t);
-    for (int64_t k = 0; k < n; k++) {
-        state = state * 1664525u + 1013904223u;
-        qrun_tensor_set_f64(t, k, (double)(state >> 8) / (double)(1u << 24) * 2.0 - 1.0);
-    }
-}
-
-static bool file_exists(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 static int load_dir_input(qrun_context *ctx, const char *dir, int i, qrun_tensor **out) {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/input_%d.pb", dir, i);
-    if (!file_exists(path))
+    if (!cli_file_exists(path))
         snprintf(path, sizeof path, "%s/input_%d.npy", dir, i);
-    if (!file_exists(path))
+    if (!cli_file_exists(path))
         return fail("%s: no input_%d.pb or input_%d.npy", dir, i, i);
     if (qrun_tensor_load_file(ctx, path, out))
         return fail("%s", qrun_context_errmsg(ctx));
@@ -211,7 +172,9 @@ make_inputs(qrun_context *ctx, const bench_cli *c, const qrun_model *m, qrun_ten
             dims[d] = vi.dims[d] >= 0 ? vi.dims[d] : 1;
         if (qrun_tensor_create(ctx, vi.dtype, rank, dims, vi.name, &ins[i]))
             return fail("%s: input '%s': %s", c->model, vi.name, qrun_context_errmsg(ctx));
-        fill_pattern(ins[i]);
+        /* Benchmarks need no particular values: a fixed pattern keeps runs repeatable and
+         * avoids the all-zero fast paths a zero input could take. */
+        cli_fill_pattern(ins[i], true);
     }
     if (!c->inputs_dir && qrun_model_input_count(m) > 0)
         fprintf(stderr, "qrun: note: inputs are a fixed pseudo-random pattern (symbolic dims set "
@@ -219,13 +182,8 @@ make_inputs(qrun_context *ctx, const bench_cli *c, const qrun_model *m, qrun_ten
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static void summarize_times(double *t, int n, bench_result *r) {
-    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    qsort(t, (size_t)n, sizeof *t, cli_cmp_double);
     double sum = 0;
     for (int k = 0; k < n; k++)
         sum += t[k];
@@ -249,11 +207,11 @@ static int time_runs(qrun_context *ctx,
         return fail("out of memory");
     int rc = 0;
     for (int r = -c->warmup; r < c->iters && !rc; r++) {
-        double t0 = now_ms();
+        double t0 = cli_now_ms();
         if (qrun_session_run(sess, (const qrun_tensor *const *)ins, n_in, outs, n_out))
             rc = fail("%s", qrun_context_errmsg(ctx));
         if (!rc && r >= 0)
-            times[r] = now_ms() - t0;
+            times[r] = cli_now_ms() - t0;
         for (int j = 0; j < n_out; j++) {
             qrun_tensor_free(outs[j]);
             outs[j] = NULL;
@@ -337,34 +295,20 @@ static void print_text(const bench_cli *c, const bench_result *res, int n) {
     }
 }
 
-static void json_str(const char *s) {
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            printf("\\%c", ch);
-        else if (ch < 0x20)
-            printf("\\u%04x", ch);
-        else
-            putchar(ch);
-    }
-    putchar('"');
-}
-
 static void print_json(const bench_cli *c, const bench_result *res, int n) {
     printf("{\"model\": ");
-    json_str(c->model);
+    cli_json_string(stdout, c->model);
     printf(", \"backend\": ");
-    json_str(c->backend);
+    cli_json_string(stdout, c->backend);
     if (c->hw) {
         printf(", \"hw\": ");
-        json_str(c->hw);
+        cli_json_string(stdout, c->hw);
     }
     printf(", \"warmup\": %d, \"iters\": %d, \"results\": [", c->warmup, c->iters);
     for (int k = 0; k < n; k++) {
         const bench_result *r = &res[k];
         printf("%s{\"dtype\": ", k ? ", " : "");
-        json_str(r->dtype);
+        cli_json_string(stdout, r->dtype);
         printf(", \"host_ms\": {\"min\": %.6g, \"median\": %.6g, \"p90\": %.6g, \"mean\": %.6g, "
                "\"max\": %.6g}, \"host_ips\": %.6g",
                r->min_ms, r->median_ms, r->p90_ms, r->mean_ms, r->max_ms, 1e3 / r->median_ms);
