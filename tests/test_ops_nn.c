@@ -226,6 +226,32 @@ static void test_conv_transpose(void **state) {
     kr_tensor_free(in[1]);
 }
 
+/* An empty spatial input scatters nothing: the output (length 0 - 1 + 3 = 2) is the bias alone.
+ * Found by fuzz_model: the kernel used to offset its empty (NULL) scratch. */
+static void test_conv_transpose_empty_input(void **state) {
+    (void)state;
+    int64_t xd[3] = {1, 1, 0}, wd[3] = {1, 2, 3}, bd[1] = {2};
+    kr_node tn;
+    kr_node_init(&tn, QRUN_OP_CONV_TRANSPOSE, 11, 3, 1);
+    struct qrun_tensor *in[3] = {kr_tensor_new(QRUN_DTYPE_FLOAT, 3, xd),
+                                 kr_tensor_new(QRUN_DTYPE_FLOAT, 3, wd),
+                                 kr_tensor_new(QRUN_DTYPE_FLOAT, 1, bd)};
+    float *w = in[1]->data, *b = in[2]->data;
+    for (int i = 0; i < 6; i++)
+        w[i] = 1.0f;
+    b[0] = 1.5f;
+    b[1] = -2.0f;
+    struct qrun_tensor *y[1];
+    qrun_err err = {{0}};
+    assert_int_equal(kr_run_new(&tn, CIN(in), y, 1, &err), QRUN_OK);
+    kr_assert_dims(y[0], 3, (int64_t[]){1, 2, 2});
+    static const float want[4] = {1.5f, 1.5f, -2.0f, -2.0f};
+    kr_expect_floats(y[0], want, 4, 0, 0);
+    kr_tensor_free(y[0]);
+    for (int i = 0; i < 3; i++)
+        kr_tensor_free(in[i]);
+}
+
 static void test_conv_shape_errors(void **state) {
     (void)state;
     int64_t xd[4] = {1, 3, 5, 5}, wd[4] = {2, 1, 3, 3}, wbig[4] = {2, 3, 7, 7};
@@ -726,6 +752,7 @@ int main(void) {
         cmocka_unit_test(test_sgemm_vs_naive),
         cmocka_unit_test(test_conv_vs_naive),
         cmocka_unit_test(test_conv_transpose),
+        cmocka_unit_test(test_conv_transpose_empty_input),
         cmocka_unit_test(test_conv_shape_errors),
         cmocka_unit_test(test_matmul),
         cmocka_unit_test(test_gemm),

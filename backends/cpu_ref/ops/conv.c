@@ -310,7 +310,8 @@ static qrun_status conv_eval(const qrun_kernel_call *call) {
         return QRUN_OK;
     }
     float *col = call->scratch;
-    void *gemm_scratch = pl.pointwise ? call->scratch : (void *)(col + pl.col_floats);
+    /* No scratch when it would be empty (an empty input or output): no offset from NULL. */
+    void *gemm_scratch = pl.pointwise || !col ? call->scratch : (void *)(col + pl.col_floats);
     for (int64_t b = 0; b < p->batch; b++) {
         for (int64_t g = 0; g < p->group; g++) {
             const float *xg = x + (b * p->c_in + g * pl.cg) * pl.in_sp;
@@ -424,6 +425,14 @@ static qrun_status convt_eval(const qrun_kernel_call *call) {
     const float *w = call->inputs[1]->data;
     const float *bias = call->n_inputs > 2 && call->inputs[2] ? call->inputs[2]->data : NULL;
     float *y = call->outputs[0]->data;
+    /* No columns (an empty spatial input, kernel or channel group): nothing is scattered and
+     * every output is its bias; there is no scratch either, so no pointer into it. */
+    if (pl.col_floats == 0) {
+        for (int64_t b = 0; b < p->batch; b++)
+            conv_fill_bias(y + b * p->c_out * pl.out_sp, p->c_out, pl.out_sp, bias,
+                           call->n_threads);
+        return QRUN_OK;
+    }
     float *col = call->scratch;
     void *gemm_scratch = col + pl.col_floats;
     int64_t rows = pl.mg * pl.kk;
