@@ -446,6 +446,10 @@ qrun_status onnx_opset_upgrade(
     if (target > ONNX_MAX_OPSET)
         return qrun_errf(err, QRUN_E_UNSUPPORTED, "opset %" PRId64 " is newer than qrun knows (%d)",
                          target, ONNX_MAX_OPSET);
+    /* Below 1: a graph with neither an ai.onnx import nor an ai.onnx node. There is nothing to
+     * rewrite, and importing "version 0" would write a file no loader accepts. */
+    if (target < 1)
+        return QRUN_OK;
     up_ctx c = {.g = g, .target = target, .types = types, .n_types = n_types, .err = err};
     for (int k = 0; k < g->n_nodes; k++) {
         const qrun_node *n = &g->nodes[k];

@@ -16,6 +16,7 @@
 #include "runtime/alloc.h"
 #include "runtime/dtype.h"
 #include "tests/support/datasets.h"
+#include "tests/support/model_builder.h"
 
 #include <dirent.h>
 #include <limits.h>
@@ -391,6 +392,35 @@ static void test_lowbit_initializers(void **state) {
 }
 
 /* One attribute of every kind the IR keeps survives the round trip (strings by length). */
+/* A graph without nodes may import no opset at all; saving it must not invent "ai.onnx
+ * version 0", which no loader accepts (found by fuzz_model). */
+static void test_save_without_opset_import(void **state) {
+    (void)state;
+    tmodel t;
+    tmodel_init(&t);
+    t.m.n_opset_import = 0;
+    t.g.n_node = 0;
+    t.g.n_initializer = 0;
+    t.outs[0] = &t.in; /* Y is X */
+    size_t n = 0;
+    uint8_t *bytes = pack_model(&t.m, &n);
+    qrun_context *ctx = NULL;
+    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
+    qrun_model *a = NULL, *b = NULL;
+    assert_int_equal(qrun_model_load_bytes(ctx, bytes, n, NULL, &a), QRUN_OK);
+    char out[PATH_MAX];
+    tmp_path(out, sizeof out, "no_opset.onnx");
+    assert_int_equal(qrun_model_save(ctx, a, out), QRUN_OK);
+    if (qrun_model_load(ctx, out, &b))
+        fail_msg("reload: %s", qrun_context_errmsg(ctx));
+    assert_int_equal(qrun_model_output_count(b), 1);
+    qrun_model_free(a);
+    qrun_model_free(b);
+    qrun_context_free(ctx);
+    free(bytes);
+    unlink(out);
+}
+
 static void test_every_attribute_type(void **state) {
     (void)state;
     qrun_graph *g = NULL;
@@ -485,6 +515,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lowbit_initializers),
         cmocka_unit_test(test_every_attribute_type),
+        cmocka_unit_test(test_save_without_opset_import),
         cmocka_unit_test(test_roundtrip_shared_models),
         cmocka_unit_test(test_roundtrip_node_tests),
     };
