@@ -99,7 +99,8 @@ cheap_to_run(const qrun_graph *g, const struct qrun_tensor *const *ptrs, int64_t
     return ok;
 }
 
-/* A small deterministic input: values cycle through -1.5 .. 1.5 (0..3 for unsigned types). */
+/* A small deterministic input: values cycle through -1.5 .. 1.5 (rounded and saturated for
+ * integer types). */
 static qrun_tensor *make_input(qrun_context *ctx, const struct qrun_tensor *desc) {
     qrun_tensor *t = NULL;
     if (qrun_tensor_create(ctx, desc->dtype, desc->rank, desc->dims, NULL, &t) != QRUN_OK)
