@@ -9,15 +9,19 @@ static int64_t numel_or_neg(const struct qrun_tensor *t) {
 /* Conv: each output element reduces over (C_in / group) * prod(kernel) = numel(W) / M. */
 static int64_t
 conv_macs(const struct qrun_tensor *x, const struct qrun_tensor *w, const struct qrun_tensor *y) {
-    if (!x || !w || !y || w->rank < 1 || w->dims[0] <= 0)
+    if (!x || !w || !y || w->rank < 1 || w->dims[0] < 0)
         return -1;
+    if (w->dims[0] == 0) /* no output channels: an empty output and nothing to multiply */
+        return 0;
     return numel_or_neg(y) * (numel_or_neg(w) / w->dims[0]);
 }
 
 /* ConvTranspose: every input element is scattered over C_out/group * prod(kernel) outputs. */
 static int64_t conv_transpose_macs(const struct qrun_tensor *x, const struct qrun_tensor *w) {
-    if (!x || !w || w->rank < 2 || w->dims[0] <= 0)
+    if (!x || !w || w->rank < 2 || w->dims[0] < 0)
         return -1;
+    if (w->dims[0] == 0) /* no input channels: nothing is scattered */
+        return 0;
     return numel_or_neg(x) * (numel_or_neg(w) / w->dims[0]);
 }
 

@@ -17,6 +17,7 @@
 #include "runtime/quant.h"
 #include "tests/support/datasets.h"
 #include "tests/support/graph_builder.h"
+#include "tests/support/model_builder.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -465,6 +466,36 @@ static void test_backend_float_falls_back(void **state) {
     qrun_hw_free(hw);
     qrun_model_free(m);
     qrun_context_free(ctx);
+}
+
+/* A MAC node with no output channels (W [0, 1, 2, 2]) is no work on the accelerator, not an
+ * internal error (found by fuzz_model). */
+static void test_backend_empty_mac_node(void **state) {
+    (void)state;
+    qm_model q;
+    qm_init(&q, "ConvInteger", "conv", 10);
+    qm_input(&q, "x", 2 /* UINT8 */, 4, (int64_t[]){1, 1, 3, 3});
+    static const uint8_t none[1];
+    qm_const(&q, "w", 2, 4, (int64_t[]){0, 1, 2, 2}, none, 0);
+    qm_output(&q, "y");
+    size_t n = 0;
+    uint8_t *bytes = pack_model(&q.m, &n);
+    qrun_context *ctx = NULL;
+    qrun_model *m = NULL;
+    qrun_hw *hw = NULL;
+    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
+    assert_int_equal(qrun_model_load_bytes(ctx, bytes, n, NULL, &m), QRUN_OK);
+    assert_int_equal(qrun_hw_load(ctx, "edge_small", &hw), QRUN_OK);
+    run_result sim;
+    if (run_model(ctx, m, "accel_sim", hw, NULL, &sim) != QRUN_OK)
+        fail_msg("%s", qrun_context_errmsg(ctx));
+    assert_int_equal(qrun_tensor_numel(sim.out), 0);
+    assert_int_equal(sim.sum.macs, 0);
+    qrun_tensor_free(sim.out);
+    qrun_hw_free(hw);
+    qrun_model_free(m);
+    qrun_context_free(ctx);
+    free(bytes);
 }
 
 /* An ONNX node test case: its model, test_data_set_0 folder (into dir) and expected output 0. */
@@ -1216,6 +1247,7 @@ int main(void) {
         cmocka_unit_test(test_backend_mnist_integer),
         cmocka_unit_test(test_backend_qoperator_model),
         cmocka_unit_test(test_backend_float_falls_back),
+        cmocka_unit_test(test_backend_empty_mac_node),
         cmocka_unit_test(test_backend_onnx_node_tests),
         cmocka_unit_test(test_datapath_int_accumulator),
         cmocka_unit_test(test_datapath_narrow_accumulator_model),

@@ -194,13 +194,13 @@ static qrun_status mac_work(accel_ctx *ctx, const qrun_kernel_call *call, accel_
     int64_t macs =
         qrun_node_macs(call->node, call->inputs, (const struct qrun_tensor *const *)call->outputs);
     int64_t outputs = numel(y);
-    if (macs < 0 || outputs <= 0)
+    if (macs < 0 || outputs < 0)
         return qrun_errf(call->err, QRUN_E_INTERNAL, "accel_sim: no static shapes to time %s",
                          call->node->op_type);
     qrun_dtype yt = eff_dtype(ctx, y->dtype);
     *w = (accel_work){.kind = ACCEL_WORK_MAC,
                       .outputs = outputs,
-                      .k = macs / outputs,
+                      .k = outputs ? macs / outputs : 0, /* an empty output is no work */
                       .a_dtype = eff_dtype(ctx, a->dtype),
                       .w_dtype = eff_dtype(ctx, b->dtype),
                       .in_bytes = (int64_t)accel_sim_backend_bytes(ctx, a),
