@@ -210,6 +210,11 @@ static qrun_status check_arity(const qrun_node *n, qrun_err *err) {
         if (n->inputs[i] < 0)
             return qrun_errf(err, QRUN_E_MODEL, "required input %d is missing", i);
     }
+    /* An omitted ("") required output would leave the kernel nowhere to write. */
+    for (int o = 0; o < n->n_outputs && o < d->min_outputs; o++) {
+        if (n->outputs[o] < 0)
+            return qrun_errf(err, QRUN_E_MODEL, "required output %d is missing", o);
+    }
     return QRUN_OK;
 }
 
