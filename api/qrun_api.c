@@ -10,6 +10,7 @@
 #include "runtime/alloc.h"
 #include "runtime/dtype.h"
 #include "runtime/exec.h"
+#include "runtime/limits.h"
 #include "runtime/lower/qdq.h"
 #include "runtime/macs.h"
 #include "runtime/npy.h"
@@ -20,6 +21,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- status, version ---------------------------------------------------- */
@@ -76,6 +78,7 @@ QRUN_API qrun_status qrun_context_create(const qrun_options *opts, qrun_context 
     ctx->alloc = &ctx->alloc_copy;
     ctx->n_threads = opts->n_threads > 0 ? opts->n_threads : default_threads();
     ctx->no_qdq_lowering = opts->no_qdq_lowering;
+    qrun_limits_default(&ctx->limits);
     *out = ctx;
     return QRUN_OK;
 }
@@ -96,6 +99,20 @@ QRUN_API int qrun_context_threads(const qrun_context *ctx) {
 static qrun_status ctx_ok(qrun_context *ctx) {
     ctx->err.msg[0] = '\0';
     return QRUN_OK;
+}
+
+QRUN_API qrun_status qrun_context_set_limits(qrun_context *ctx, const qrun_limits *limits) {
+    if (!ctx)
+        return QRUN_E_ARG;
+    qrun_status s = qrun_limits_validate(limits, &ctx->err);
+    if (s)
+        return s;
+    ctx->limits = *limits;
+    return ctx_ok(ctx);
+}
+
+QRUN_API void qrun_context_get_limits(const qrun_context *ctx, qrun_limits *out) {
+    *out = ctx->limits;
 }
 
 /* ---- models ------------------------------------------------------------- */
@@ -226,7 +243,7 @@ model_load_file(qrun_context *ctx, const char *path, bool check, qrun_model **ou
                    : QRUN_E_ARG;
     *out = NULL;
     qrun_graph *g = NULL;
-    qrun_status s = onnx_load_file(path, ctx->alloc, &g, &ctx->err);
+    qrun_status s = onnx_load_file_limited(path, ctx->alloc, &ctx->limits, &g, &ctx->err);
     if (s)
         return s;
     return qrun_api_model_from_graph(ctx, g, path, check, out);
@@ -247,7 +264,8 @@ QRUN_API qrun_status qrun_model_load_bytes(
                    : QRUN_E_ARG;
     *out = NULL;
     qrun_graph *g = NULL;
-    qrun_status s = onnx_load_bytes(data, size, base_dir, ctx->alloc, &g, &ctx->err);
+    qrun_status s =
+        onnx_load_bytes_limited(data, size, base_dir, ctx->alloc, &ctx->limits, &g, &ctx->err);
     if (s)
         return s;
     return qrun_api_model_from_graph(ctx, g, NULL, true, out);
@@ -426,6 +444,14 @@ QRUN_API qrun_status qrun_tensor_load_file(qrun_context *ctx, const char *path, 
     FILE *f = fopen(path, "rb");
     if (!f)
         return qrun_errf(&ctx->err, QRUN_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    /* The readers allocate at most about the file's size: bounding it bounds them. */
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && (uint64_t)sb.st_size > ctx->limits.max_input_file_bytes) {
+        fclose(f);
+        return qrun_errf(&ctx->err, QRUN_E_MODEL,
+                         "%s: file is %lld bytes (limit max_input_file_bytes = %" PRIu64 ")", path,
+                         (long long)sb.st_size, ctx->limits.max_input_file_bytes);
+    }
     unsigned char head[8] = {0};
     size_t got = fread(head, 1, sizeof head, f);
     fclose(f);
@@ -437,6 +463,13 @@ QRUN_API qrun_status qrun_tensor_load_file(qrun_context *ctx, const char *path, 
         s = onnx_tensor_read_file(path, ctx->alloc, &t, &ctx->err);
     if (s)
         return s;
+    char what[300];
+    snprintf(what, sizeof what, "%.256s: tensor", path);
+    s = qrun_limits_check_shape(&ctx->limits, what, t.rank, t.dims, &ctx->err);
+    if (s) {
+        qrun_tensor_release(&t);
+        return s;
+    }
     return tensor_wrap(ctx, &t, out);
 }
 
@@ -593,7 +626,8 @@ QRUN_API qrun_status qrun_session_create(qrun_context *ctx,
                             .profile = opts->profile,
                             .fold_constants = true,
                             .requant = opts->requant,
-                            .fp8_accum = opts->fp8_accum};
+                            .fp8_accum = opts->fp8_accum,
+                            .max_tensor_elements = ctx->limits.max_tensor_elements};
     if (opts->observer) {
         xo.observe = session_observe;
         xo.observe_ud = sess;

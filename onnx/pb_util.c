@@ -47,11 +47,43 @@ static bool pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
     return false;
 }
 
-static bool pb_check(const ProtobufCMessageDescriptor *desc,
+/* Field numbers counted by the scan (onnx.proto). */
+enum {
+    PB_GRAPH_NODE = 1,
+    PB_GRAPH_INITIALIZER = 5,
+    PB_GRAPH_INPUT = 11,
+    PB_GRAPH_OUTPUT = 12,
+    PB_GRAPH_VALUE_INFO = 13,
+    PB_NODE_ATTRIBUTE = 5,
+};
+
+/* Count one occurrence of field `field` of a message of type desc; false when a limit is passed. */
+static bool pb_count(onnx_pb_scan *s, const ProtobufCMessageDescriptor *desc, uint32_t field,
+                     int64_t *io, int64_t *attrs) {
+    const qrun_limits *lim = s->limits;
+    if (!lim)
+        return true;
+    if (desc == &onnx__graph_proto__descriptor) {
+        if (field == PB_GRAPH_NODE && ++s->n_nodes > lim->max_nodes)
+            s->exceeded = "max_nodes", s->value = lim->max_nodes;
+        else if (field == PB_GRAPH_INITIALIZER && ++s->n_initializers > lim->max_initializers)
+            s->exceeded = "max_initializers", s->value = lim->max_initializers;
+        else if (field >= PB_GRAPH_INPUT && field <= PB_GRAPH_VALUE_INFO &&
+                 ++io[field - PB_GRAPH_INPUT] > lim->max_graph_io)
+            s->exceeded = "max_graph_io", s->value = lim->max_graph_io;
+    } else if (desc == &onnx__node_proto__descriptor && field == PB_NODE_ATTRIBUTE &&
+               ++*attrs > lim->max_attributes) {
+        s->exceeded = "max_attributes", s->value = lim->max_attributes;
+    }
+    return s->exceeded == NULL;
+}
+
+static bool pb_check(onnx_pb_scan *s,
+                     const ProtobufCMessageDescriptor *desc,
                      const uint8_t *p,
                      const uint8_t *end,
-                     int depth,
-                     int max_depth) {
+                     int depth) {
+    int64_t io[3] = {0, 0, 0}, attrs = 0; /* per message: graph inputs/outputs/value_info, attributes */
     while (p < end) {
         uint64_t tag, len;
         if (!pb_varint(&p, end, &tag) || (tag >> 3) == 0 || (tag >> 3) > UINT32_MAX)
@@ -77,8 +109,13 @@ static bool pb_check(const ProtobufCMessageDescriptor *desc,
             const ProtobufCFieldDescriptor *f =
                 desc ? protobuf_c_message_descriptor_get_field(desc, (unsigned)(tag >> 3)) : NULL;
             if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
-                if (depth >= max_depth ||
-                    !pb_check(f->descriptor, p, p + len, depth + 1, max_depth))
+                if (depth >= s->max_depth) {
+                    s->exceeded = "max_nesting";
+                    s->value = s->max_depth;
+                    return false;
+                }
+                if (!pb_count(s, desc, (uint32_t)(tag >> 3), io, &attrs) ||
+                    !pb_check(s, f->descriptor, p, p + len, depth + 1))
                     return false;
             }
             p += len;
@@ -91,13 +128,24 @@ static bool pb_check(const ProtobufCMessageDescriptor *desc,
     return true;
 }
 
+bool onnx_pb_scan_run(onnx_pb_scan *s,
+                      const ProtobufCMessageDescriptor *desc,
+                      const uint8_t *data,
+                      size_t size) {
+    s->n_nodes = s->n_initializers = 0;
+    s->exceeded = NULL;
+    s->value = 0;
+    if (!data)
+        return size == 0;
+    return pb_check(s, desc, data, data + size, 0);
+}
+
 bool onnx_pb_check_nesting(const ProtobufCMessageDescriptor *desc,
                            const uint8_t *data,
                            size_t size,
                            int max_depth) {
-    if (!data)
-        return size == 0;
-    return pb_check(desc, data, data + size, 0, max_depth);
+    onnx_pb_scan s = {.max_depth = max_depth};
+    return onnx_pb_scan_run(&s, desc, data, size);
 }
 
 /* ---- files ------------------------------------------------------------- */

@@ -4,6 +4,7 @@
 #include "onnx/onnx_loader.h"
 #include "runtime/alloc.h"
 #include "runtime/dtype.h"
+#include "runtime/limits.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +39,9 @@ qrun_status onnx_tensor_read_bytes(const void *data,
         return qrun_errf(err, QRUN_E_MODEL, "not a valid ONNX TensorProto (protobuf parse failed)");
     char what[300];
     snprintf(what, sizeof what, "tensor '%.256s'", tp->name ? tp->name : "");
-    qrun_status st = onnx_tensor_decode(tp, NULL, alloc, what, out, err);
+    /* No external data (no folder), no model byte budget: the file size bounds the data. */
+    onnx_decode_ctx dc = {NULL, alloc, qrun_limits_or_default(NULL), NULL};
+    qrun_status st = onnx_tensor_decode(tp, &dc, what, out, err);
     if (st == QRUN_OK && out->dtype == QRUN_DTYPE_STRING) {
         qrun_tensor_release(out);
         st = qrun_errf(err, QRUN_E_UNSUPPORTED, "%s: STRING tensors are not supported", what);

@@ -242,6 +242,14 @@ static qrun_status infer_node(qrun_exec *x, const qrun_node *n, bool *need_value
         if (!qrun_tensor_set_shape(t, x->infer_out[o].dtype, x->infer_out[o].rank,
                                    x->infer_out[o].dims))
             return qrun_errf(err, QRUN_E_MODEL, "output %d has an invalid or too large shape", o);
+        /* Shapes computed from tiny constants (Expand, ConstantOfShape, Tile...) must not turn
+         * into huge allocations. */
+        int64_t numel = qrun_shape_numel(t->rank, t->dims);
+        if (x->opts.max_tensor_elements > 0 && numel > x->opts.max_tensor_elements)
+            return qrun_errf(err, QRUN_E_MODEL,
+                             "output '%s' would have %" PRId64 " elements (limit "
+                             "max_tensor_elements = %" PRId64 ")",
+                             x->g->values[v].name, numel, x->opts.max_tensor_elements);
     }
     return QRUN_OK;
 }

@@ -41,7 +41,8 @@ typedef struct qrun_exec_options {
     bool fold_constants;        /* default true */
     qrun_requant_mode requant;  /* passed to every kernel call */
     qrun_fp8_accum fp8_accum;   /* passed to every kernel call */
-    qrun_exec_observer observe; /* NULL: none */
+    int64_t max_tensor_elements; /* largest planned value (qrun_limits); 0: no limit */
+    qrun_exec_observer observe;  /* NULL: none */
     void *observe_ud;
 } qrun_exec_options;
 

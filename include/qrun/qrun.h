@@ -130,6 +130,42 @@ QRUN_API const char *qrun_context_errmsg(const qrun_context *ctx);
 /** @brief Number of threads kernels use (resolved: never 0). */
 QRUN_API int qrun_context_threads(const qrun_context *ctx);
 
+/**
+ * Resource limits of a context: models, tensor files and planned tensors
+ * beyond them are refused with QRUN_E_MODEL and a message naming the limit
+ * (the field name) and the culprit, before anything is allocated from the
+ * size in question. Every field must be > 0. Defaults in docs/security.md
+ * and qrun_limits_default(). See docs/security.md for the threat model.
+ */
+typedef struct qrun_limits {
+    uint64_t max_model_bytes;    /**< model file or buffer (2 GiB, protobuf's own limit) */
+    int max_nesting;             /**< protobuf message nesting depth (100) */
+    int64_t max_nodes;           /**< nodes of all graphs of a model (1,000,000) */
+    int64_t max_initializers;    /**< initializers of all graphs of a model (1,000,000) */
+    int64_t max_graph_io;        /**< inputs, outputs, value_info entries of one graph (100,000) */
+    int max_rank;                /**< tensor rank (QRUN_MAX_RANK; cannot be raised above it) */
+    int64_t max_tensor_elements; /**< elements of one tensor: constant, declared graph input or
+                                      output, planned activation, tensor file (2^31) */
+    uint64_t max_total_initializer_bytes; /**< data of all initializers and constants (8 GiB) */
+    int64_t max_string_bytes;             /**< one name, string attribute or external-data
+                                               location (65,536) */
+    int64_t max_attributes;               /**< attributes of one node (1,000) */
+    int64_t max_attribute_elements; /**< values of one list attribute (ints, floats, strings,
+                                         tensors) (16,777,216) */
+    uint64_t max_input_file_bytes;  /**< one .pb or .npy tensor file (2 GiB) */
+} qrun_limits;
+
+/** @brief The default limits. */
+QRUN_API void qrun_limits_default(qrun_limits *out);
+/**
+ * @brief Replace ctx's limits (a context starts with the defaults); they
+ * apply to later loads and sessions. QRUN_E_ARG (message names the field)
+ * when a field is <= 0 or max_rank > QRUN_MAX_RANK.
+ */
+QRUN_API qrun_status qrun_context_set_limits(qrun_context *ctx, const qrun_limits *limits);
+/** @brief ctx's current limits. */
+QRUN_API void qrun_context_get_limits(const qrun_context *ctx, qrun_limits *out);
+
 /* ---- models ------------------------------------------------------------ */
 
 /**
