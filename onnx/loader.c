@@ -61,8 +61,8 @@ static qrun_status ld_check_len(ld_ctx *c, size_t len, const char *what, const c
     if (len <= (uint64_t)c->lim->max_string_bytes)
         return QRUN_OK;
     return qrun_errf(c->err, QRUN_E_MODEL,
-                     "%s '%.48s...' is %zu bytes long (limit max_string_bytes = %" PRId64 ")",
-                     what, start ? start : "", len, c->lim->max_string_bytes);
+                     "%s '%.48s...' is %zu bytes long (limit max_string_bytes = %" PRId64 ")", what,
+                     start ? start : "", len, c->lim->max_string_bytes);
 }
 
 static qrun_status ld_check_str(ld_ctx *c, const char *s, const char *what) {
@@ -769,8 +769,7 @@ static qrun_status ld_model(ld_ctx *c, const Onnx__ModelProto *m) {
  * model's bytes are not held twice during conversion.
  */
 /* The wire-format pre-pass (onnx_pb_scan): nesting and message counts within lim. */
-static qrun_status
-ld_scan(const void *data, size_t size, const qrun_limits *lim, qrun_err *err) {
+static qrun_status ld_scan(const void *data, size_t size, const qrun_limits *lim, qrun_err *err) {
     onnx_pb_scan scan = {.max_depth = lim->max_nesting, .limits = lim};
     if (onnx_pb_scan_run(&scan, &onnx__model_proto__descriptor, data, size))
         return QRUN_OK;
@@ -813,8 +812,8 @@ static qrun_status ld_load(const void *data,
     lim = qrun_limits_or_default(lim);
     if (size > lim->max_model_bytes)
         return qrun_errf(err, QRUN_E_MODEL,
-                         "model is too large (%zu bytes; limit max_model_bytes = %" PRIu64 ")", size,
-                         lim->max_model_bytes);
+                         "model is too large (%zu bytes; limit max_model_bytes = %" PRIu64 ")",
+                         size, lim->max_model_bytes);
     qrun_status st = ld_scan(data, size, lim, err);
     if (st != QRUN_OK)
         return st;

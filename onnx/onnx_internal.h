@@ -91,11 +91,11 @@ const char *onnx_basename(const char *path);
 
 /* What decoding a TensorProto may use. */
 typedef struct onnx_decode_ctx {
-    const char *base_dir;       /* folder of external data; NULL: external data refused */
+    const char *base_dir; /* folder of external data; NULL: external data refused */
     const qrun_allocator *alloc;
-    const qrun_limits *limits;  /* never NULL */
-    uint64_t *total_bytes;      /* running sum of a model's constant bytes, checked against
-                                   limits->max_total_initializer_bytes; NULL: not counted */
+    const qrun_limits *limits; /* never NULL */
+    uint64_t *total_bytes;     /* running sum of a model's constant bytes, checked against
+                                  limits->max_total_initializer_bytes; NULL: not counted */
 } onnx_decode_ctx;
 
 /**

@@ -58,8 +58,11 @@ enum {
 };
 
 /* Count one occurrence of field `field` of a message of type desc; false when a limit is passed. */
-static bool pb_count(onnx_pb_scan *s, const ProtobufCMessageDescriptor *desc, uint32_t field,
-                     int64_t *io, int64_t *attrs) {
+static bool pb_count(onnx_pb_scan *s,
+                     const ProtobufCMessageDescriptor *desc,
+                     uint32_t field,
+                     int64_t *io,
+                     int64_t *attrs) {
     const qrun_limits *lim = s->limits;
     if (!lim)
         return true;
@@ -83,7 +86,8 @@ static bool pb_check(onnx_pb_scan *s,
                      const uint8_t *p,
                      const uint8_t *end,
                      int depth) {
-    int64_t io[3] = {0, 0, 0}, attrs = 0; /* per message: graph inputs/outputs/value_info, attributes */
+    int64_t io[3] = {0, 0, 0},
+            attrs = 0; /* per message: graph inputs/outputs/value_info, attributes */
     while (p < end) {
         uint64_t tag, len;
         if (!pb_varint(&p, end, &tag) || (tag >> 3) == 0 || (tag >> 3) > UINT32_MAX)

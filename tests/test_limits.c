@@ -240,8 +240,10 @@ static void test_input_files(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults_and_validation), cmocka_unit_test(test_counts),
-        cmocka_unit_test(test_sizes),                   cmocka_unit_test(test_planned_size),
+        cmocka_unit_test(test_defaults_and_validation),
+        cmocka_unit_test(test_counts),
+        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_planned_size),
         cmocka_unit_test(test_input_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

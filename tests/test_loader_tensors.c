@@ -190,7 +190,8 @@ static void test_hostile_tensors(void **state) {
     ProtobufCBinaryData sd[1] = {{1, (uint8_t *)"a"}};
     tmodel_init(&t);
     t.w.has_raw_data = 0, t.w.data_type = 8, t.w.n_string_data = 1, t.w.string_data = sd;
-    expect_fail(&t.m, NULL, QRUN_E_MODEL, "initializer 'W': string_data holds 1 values, expected 2");
+    expect_fail(&t.m, NULL, QRUN_E_MODEL,
+                "initializer 'W': string_data holds 1 values, expected 2");
     t.w.has_raw_data = 1;
     t.w.n_string_data = 0;
     expect_fail(&t.m, NULL, QRUN_E_MODEL, "initializer 'W': STRING data must be in string_data");

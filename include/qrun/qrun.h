@@ -150,9 +150,9 @@ typedef struct qrun_limits {
     int64_t max_string_bytes;             /**< one name, string attribute or external-data
                                                location (65,536) */
     int64_t max_attributes;               /**< attributes of one node (1,000) */
-    int64_t max_attribute_elements; /**< values of one list attribute (ints, floats, strings,
-                                         tensors) (16,777,216) */
-    uint64_t max_input_file_bytes;  /**< one .pb or .npy tensor file (2 GiB) */
+    int64_t max_attribute_elements;       /**< values of one list attribute (ints, floats, strings,
+                                               tensors) (16,777,216) */
+    uint64_t max_input_file_bytes;        /**< one .pb or .npy tensor file (2 GiB) */
 } qrun_limits;
 
 /** @brief The default limits. */
