@@ -10,6 +10,7 @@
 #include "runtime/alloc.h"
 #include "runtime/dtype.h"
 #include "runtime/exec.h"
+#include "runtime/graph_check.h"
 #include "runtime/limits.h"
 #include "runtime/lower/qdq.h"
 #include "runtime/macs.h"
@@ -180,7 +181,12 @@ static qrun_status model_prepare_graph(
         qrun_registry_create_chain("cpu_ref", ctx->alloc, chain.bs, &chain.n, &ctx->err);
     if (s)
         return s;
-    if (check)
+    if (check) {
+        s = qrun_graph_check(g, &ctx->err);
+        if (s)
+            qrun_err_prefix(&ctx->err, "%s: ", file);
+    }
+    if (!s && check)
         s = check_quant_params(ctx, g, file);
     if (!s && !ctx->no_qdq_lowering) {
         s = qrun_lower_qdq(g, chain_supports, &chain, rep, &ctx->err);

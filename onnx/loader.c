@@ -763,11 +763,6 @@ static qrun_status ld_model(ld_ctx *c, const Onnx__ModelProto *m) {
     return st;
 }
 
-/*
- * Parse and convert. When file_buf is non-NULL it holds data (from alloc)
- * and is freed as soon as protobuf-c has copied what it needs, so a large
- * model's bytes are not held twice during conversion.
- */
 /* The wire-format pre-pass (onnx_pb_scan): nesting and message counts within lim. */
 static qrun_status ld_scan(const void *data, size_t size, const qrun_limits *lim, qrun_err *err) {
     onnx_pb_scan scan = {.max_depth = lim->max_nesting, .limits = lim};
@@ -794,6 +789,11 @@ static qrun_status ld_scan(const void *data, size_t size, const qrun_limits *lim
                      scan.value, what, scan.exceeded);
 }
 
+/*
+ * Parse and convert. When file_buf is non-NULL it holds data (from alloc)
+ * and is freed as soon as protobuf-c has copied what it needs, so a large
+ * model's bytes are not held twice during conversion.
+ */
 static qrun_status ld_load(const void *data,
                            size_t size,
                            const char *base_dir,

@@ -2,6 +2,7 @@
 /* Executor: plan (infer, fold, assign, place) then run. See exec.h. */
 #include "runtime/exec.h"
 #include "runtime/alloc.h"
+#include "runtime/graph_check.h"
 #include "runtime/macs.h"
 #include "runtime/tensor.h"
 #include "runtime/plan/planner.h"
@@ -198,21 +199,6 @@ static qrun_status gather_io(qrun_exec *x, const qrun_node *n, bool need_data, q
     return QRUN_OK;
 }
 
-static qrun_status check_arity(const qrun_node *n, qrun_err *err) {
-    const struct qrun_op_desc *d = qrun_op_desc_get(n->op);
-    if (n->n_inputs < d->min_inputs || (d->max_inputs >= 0 && n->n_inputs > d->max_inputs))
-        return qrun_errf(err, QRUN_E_MODEL, "has %d inputs; %s takes %d to %d", n->n_inputs,
-                         d->name, d->min_inputs, d->max_inputs);
-    if (n->n_outputs < d->min_outputs || (d->max_outputs >= 0 && n->n_outputs > d->max_outputs))
-        return qrun_errf(err, QRUN_E_MODEL, "has %d outputs; %s gives %d to %d", n->n_outputs,
-                         d->name, d->min_outputs, d->max_outputs);
-    for (int i = 0; i < n->n_inputs && i < d->min_inputs; i++) {
-        if (n->inputs[i] < 0)
-            return qrun_errf(err, QRUN_E_MODEL, "required input %d is missing", i);
-    }
-    return QRUN_OK;
-}
-
 /* Shape inference of node n from the current values; results in infer_out. */
 static qrun_status infer_node(qrun_exec *x, const qrun_node *n, bool *need_value, qrun_err *err) {
     const struct qrun_op_desc *d = qrun_op_desc_get(n->op);
@@ -220,7 +206,7 @@ static qrun_status infer_node(qrun_exec *x, const qrun_node *n, bool *need_value
         return qrun_errf(err, QRUN_E_UNSUPPORTED,
                          "op '%s' (domain '%s', opset %" PRId64 ") is not supported", n->op_type,
                          n->domain[0] ? n->domain : "ai.onnx", n->opset);
-    qrun_status s = check_arity(n, err);
+    qrun_status s = qrun_node_check_arity(n, err);
     if (s)
         return s;
     for (int o = 0; o < n->n_outputs; o++)

@@ -430,6 +430,16 @@ static void crafted_graphs(void) {
     t.node.n_input = 1;
     expect_model(g_tmp, "too_few_inputs.onnx", &t.m, "has 1 inputs; Add takes 2", NULL);
 
+    qm_model q;
+    int64_t d2[2] = {2, 2};
+    qm_init(&q, "Concat", "cat", 13);
+    qm_input(&q, "A", 1, 2, d2);
+    qm_output(&q, "B");
+    qm_attr_int(&q, "axis", 1);
+    q.attr[0].type = 1, q.attr[0].has_i = 0, q.attr[0].has_f = 1, q.attr[0].f = 1.0f;
+    expect_model(g_tmp, "attribute_type.onnx", &q.m,
+                 "node 'cat' (Concat): attribute 'axis' must be INT, got FLOAT", NULL);
+
     tmodel_init(&t);
     t.w.data_type = 3; /* int8 W for a float X */
     t.w.raw_data.len = 2;
