@@ -43,13 +43,15 @@ bool onnx_pb_check_nesting(const ProtobufCMessageDescriptor *desc,
  * the nesting depth (protobuf-c's parser recurses once per nested message and
  * has no limit of its own) and, with limits set, counts the messages whose
  * number protobuf-c would turn into allocations (nodes, initializers, graph
- * inputs/outputs/value_info, attributes per node), so a small file cannot
- * make it allocate gigabytes of message structs.
+ * inputs/outputs/value_info, attributes per node) and estimates what
+ * protobuf-c will allocate, so a small file cannot make it allocate
+ * gigabytes of message structs and string copies.
  */
 typedef struct onnx_pb_scan {
     int max_depth;
     const qrun_limits *limits; /* NULL: nesting only */
     int64_t n_nodes, n_initializers;
+    uint64_t parse_bytes; /* estimate (upper bound) of what protobuf-c will allocate */
     const char *exceeded; /* after a failure: the qrun_limits field passed, NULL if malformed */
     int64_t value;        /* that limit's value */
 } onnx_pb_scan;

@@ -118,6 +118,42 @@ static void test_counts(void **state) {
     expect_limited(&t.m, &lim, QRUN_E_MODEL, "limit max_model_bytes = 10");
 }
 
+/* Files that would make protobuf-c allocate many times their size are refused before parsing. */
+static void test_parse_budget(void **state) {
+    (void)state;
+    tmodel t;
+    tmodel_init(&t);
+    size_t n = 0;
+    uint8_t *good = pack_model(&t.m, &n);
+    /* 4 M unknown 2-byte fields (field 15, varint 0): protobuf-c keeps each one (~50 bytes) */
+    size_t extra = (size_t)4 << 21, total = n + extra;
+    uint8_t *buf = malloc(total);
+    assert_non_null(buf);
+    memcpy(buf, good, n);
+    for (size_t i = n; i < total; i += 2)
+        buf[i] = 0x78, buf[i + 1] = 0x00;
+    qrun_graph *g = NULL;
+    qrun_err err = {{0}};
+    assert_int_equal(onnx_load_bytes(buf, total, NULL, NULL, &g, &err), QRUN_E_MODEL);
+    assert_non_null(strstr(err.msg, "parsing the model would allocate about"));
+    /* a few of them are harmless */
+    assert_int_equal(onnx_load_bytes(buf, n + 2000, NULL, NULL, &g, &err), QRUN_OK);
+    qrun_graph_free(g);
+    free(buf);
+
+    /* a node with more inputs than max_graph_io (empty names: two bytes each on the wire) */
+    char **ins = calloc(3, sizeof *ins);
+    assert_non_null(ins);
+    ins[0] = "X", ins[1] = "W", ins[2] = "";
+    t.node.input = ins, t.node.n_input = 3;
+    qrun_limits lim;
+    qrun_limits_default(&lim);
+    lim.max_graph_io = 2;
+    expect_limited(&t.m, &lim, QRUN_E_MODEL, "(limit max_graph_io)");
+    free(ins);
+    free(good);
+}
+
 static void test_sizes(void **state) {
     (void)state;
     qrun_limits lim;
@@ -242,6 +278,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_and_validation),
         cmocka_unit_test(test_counts),
+        cmocka_unit_test(test_parse_budget),
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_planned_size),
         cmocka_unit_test(test_input_files),

@@ -142,7 +142,8 @@ typedef struct qrun_limits {
     int max_nesting;             /**< protobuf message nesting depth (100) */
     int64_t max_nodes;           /**< nodes of all graphs of a model (1,000,000) */
     int64_t max_initializers;    /**< initializers of all graphs of a model (1,000,000) */
-    int64_t max_graph_io;        /**< inputs, outputs, value_info entries of one graph (100,000) */
+    int64_t max_graph_io;        /**< inputs, outputs, value_info entries of one graph, inputs
+                                      and outputs of one node (100,000) */
     int max_rank;                /**< tensor rank (QRUN_MAX_RANK; cannot be raised above it) */
     int64_t max_tensor_elements; /**< elements of one tensor: constant, declared graph input or
                                       output, planned activation, tensor file (2^31) */
