@@ -491,6 +491,47 @@ static void crafted_inputs(void) {
         if (judge(cases[i].file, &r, "good.onnx", cases[i].pattern, false))
             printf("ok   %s: %s\n", cases[i].file, r.line);
     }
+    /* .npy files qrun will not reinterpret: each error names the file */
+    static const struct {
+        const char *file, *header, *pattern;
+    } npys[] = {
+        {"x_fortran.npy", "{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }",
+         "fortran_order arrays are not supported"},
+        {"x_bigendian.npy", "{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }",
+         "big-endian"},
+        {"x_complex.npy", "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }",
+         "npy descr '<c8' is not supported"},
+        {"x_short.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }",
+         ".npy data has 8 bytes, the header says 12"},
+    };
+    for (size_t i = 0; i < sizeof npys / sizeof npys[0]; i++) {
+        uint8_t file[128 + 8];
+        memset(file, ' ', 128);
+        memcpy(file, "\x93NUMPY\x01\x00\x76\x00", 10); /* v1.0, header length 118 */
+        memcpy(file + 10, npys[i].header, strlen(npys[i].header));
+        file[127] = '\n';
+        float two[2] = {1, 2};
+        memcpy(file + 128, two, sizeof two);
+        write_file(g_tmp, npys[i].file, file, sizeof file);
+        snprintf(path, sizeof path, "%s/%s", g_tmp, npys[i].file);
+        snprintf(arg, sizeof arg, "X=%s", path);
+        const char *args[] = {"run", model, "--input", arg, NULL};
+        run_result r;
+        run_qrun(args, &r);
+        if (judge(npys[i].file, &r, npys[i].file, npys[i].pattern, false))
+            printf("ok   %s: %s\n", npys[i].file, r.line);
+    }
+    /* an image that is not one past its magic bytes */
+    static const uint8_t png[16] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I'};
+    write_file(g_tmp, "x_broken.png", png, sizeof png);
+    snprintf(path, sizeof path, "%s/x_broken.png", g_tmp);
+    snprintf(arg, sizeof arg, "X=%s", path);
+    const char *img_args[] = {"run", model, "--input", arg, NULL};
+    run_result ri;
+    run_qrun(img_args, &ri);
+    if (judge("x_broken.png", &ri, "x_broken.png", NULL, false))
+        printf("ok   x_broken.png: %s\n", ri.line);
+
     /* a truncated .npy: its own file is named */
     snprintf(path, sizeof path, "%s/x_shape.npy", g_tmp);
     assert_int_equal(truncate(path, 130), 0); /* header (128 bytes) + 2 */
