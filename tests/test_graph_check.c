@@ -75,10 +75,33 @@ static void test_arity(void **state) {
     expect_load(&q.m, QRUN_E_MODEL, "node 'r2' (Relu): has 2 outputs; Relu gives 1 to 1");
 }
 
+/* Structural errors found while loading, each naming the node. */
+static void test_structure(void **state) {
+    (void)state;
+    tmodel t;
+    /* two nodes writing the same value */
+    tmodel_init(&t);
+    Onnx__NodeProto second = t.node;
+    second.name = "second";
+    Onnx__NodeProto *nodes[2] = {&t.node, &second};
+    t.g.n_node = 2, t.g.node = nodes;
+    expect_load(&t.m, QRUN_E_MODEL, "node 'second' output 'Y' is already defined by node 'Add_0'");
+    /* a node output shadowing an initializer */
+    tmodel_init(&t);
+    t.node_out[0] = "W";
+    t.out.name = "W";
+    expect_load(&t.m, QRUN_E_MODEL, "node 'Add_0' output 'W' is already defined by an initializer");
+    /* a cycle */
+    tmodel_init(&t);
+    t.node_in[1] = "Y";
+    expect_load(&t.m, QRUN_E_MODEL, "graph has a cycle through node 'Add_0' (Add)");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_attribute_types),
         cmocka_unit_test(test_arity),
+        cmocka_unit_test(test_structure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
