@@ -8,7 +8,8 @@
  *
  *   qrun_hostile corrupt QRUN MODELS_DIR
  *       every *.onnx under MODELS_DIR, truncated and corrupted at random
- *       positions (runtime/rng.h, fixed seed); with --inputs where the model's
+ *       positions, or with one node attribute set to an extreme value
+ *       (runtime/rng.h, fixed seed); with --inputs where the model's
  *       folder has a test_data_set_0. Environment: QRUN_HOSTILE_SEED (1),
  *       QRUN_HOSTILE_VARIANTS (variants per small model, 6; models over 10 KB
  *       get five times as many), QRUN_HOSTILE_TIMEOUT (seconds per run, 60).
@@ -207,11 +208,61 @@ static uint8_t *read_all(const char *path, size_t *n) {
     return b;
 }
 
-/* Variant k of a model: a truncation, scattered byte changes, or a burst of random bytes. */
+/*
+ * Set one attribute value of one node of m to an extreme (0, -1, 2^31, INT64_MIN, NaN, Inf...):
+ * the values shape inference and kernels must refuse rather than divide by or allocate from.
+ * false when the model has no attribute to change.
+ */
+static bool mutate_attribute(qrun_rng *rng, Onnx__ModelProto *m) {
+    static const int64_t k_ints[] = {
+        0,   -1,  1, (int64_t)1 << 31, -((int64_t)1 << 31), INT64_MAX, INT64_MIN, (int64_t)1 << 40,
+        255, -255};
+    static const float k_floats[] = {0.0f, -0.0f, 1e30f, -1e30f, 1e-30f};
+    Onnx__GraphProto *g = m->graph;
+    if (!g || g->n_node == 0)
+        return false;
+    for (int tries = 0; tries < 16; tries++) {
+        Onnx__NodeProto *nd = g->node[qrun_rng_u32(rng) % g->n_node];
+        if (nd->n_attribute == 0)
+            continue;
+        Onnx__AttributeProto *a = nd->attribute[qrun_rng_u32(rng) % nd->n_attribute];
+        int64_t iv = k_ints[qrun_rng_u32(rng) % (sizeof k_ints / sizeof k_ints[0])];
+        float fv = k_floats[qrun_rng_u32(rng) % (sizeof k_floats / sizeof k_floats[0])];
+        if (qrun_rng_u32(rng) % 4 == 0)
+            fv = (qrun_rng_u32(rng) & 1) ? 1.0f / 0.0f : 0.0f / 0.0f;
+        if (a->has_i) {
+            a->i = iv;
+        } else if (a->n_ints) {
+            a->ints[qrun_rng_u32(rng) % a->n_ints] = iv;
+        } else if (a->has_f) {
+            a->f = fv;
+        } else if (a->n_floats) {
+            a->floats[qrun_rng_u32(rng) % a->n_floats] = fv;
+        } else if (a->t && a->t->n_dims) {
+            a->t->dims[qrun_rng_u32(rng) % a->t->n_dims] = iv;
+        } else {
+            continue;
+        }
+        return true;
+    }
+    return false;
+}
+
+/* Variant k of a model: a truncation, scattered byte changes, a burst of random bytes, or one
+ * attribute set to an extreme value. */
 static size_t make_variant(qrun_rng *rng, const uint8_t *src, size_t n, int k, uint8_t *dst) {
     memcpy(dst, src, n);
     if (n == 0)
         return 0;
+    if (k % 4 == 3) {
+        Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, n, src);
+        size_t len = n;
+        if (m && mutate_attribute(rng, m) && onnx__model_proto__get_packed_size(m) <= 2 * n + 64)
+            len = onnx__model_proto__pack(m, dst);
+        if (m)
+            onnx__model_proto__free_unpacked(m, NULL);
+        return len;
+    }
     switch (k % 3) {
     case 0:
         return qrun_rng_u32(rng) % n;
@@ -248,7 +299,7 @@ static int corrupt_main(const char *models_dir) {
     for (size_t i = 0; i < models.n; i++) {
         size_t n = 0;
         uint8_t *src = read_all(models.v[i], &n);
-        uint8_t *buf = malloc(n + 1);
+        uint8_t *buf = malloc(2 * n + 64); /* an attribute change may grow the file a little */
         assert_non_null(buf);
         char inputs[PATH_MAX];
         snprintf(inputs, sizeof inputs, "%s", models.v[i]);
@@ -264,7 +315,9 @@ static int corrupt_main(const char *models_dir) {
             write_file(g_tmp, base, buf, len);
             snprintf(path, sizeof path, "%s/%s", g_tmp, base);
             snprintf(label, sizeof label, "%s variant %ld (%s)", models.v[i], k,
-                     k % 3 == 0 ? "truncated" : "corrupted");
+                     k % 4 == 3   ? "attribute"
+                     : k % 3 == 0 ? "truncated"
+                                  : "corrupted");
             const char *args[] = {"run",  path, "--threads", "1", has_inputs ? "--inputs" : NULL,
                                   inputs, NULL};
             run_result r;
