@@ -29,10 +29,6 @@ enum {
     LD_AT_TYPE_PROTOS = 14,
 };
 
-/* Bound on protobuf-c's allocations while parsing: LD_PARSE_FACTOR x file size + slack. */
-#define LD_PARSE_FACTOR 16
-#define LD_PARSE_SLACK ((uint64_t)64 << 20)
-
 typedef struct ld_ctx {
     const qrun_allocator *alloc;
     const char *base_dir;
@@ -770,19 +766,15 @@ static qrun_status ld_model(ld_ctx *c, const Onnx__ModelProto *m) {
 /* The wire-format pre-pass (onnx_pb_scan): nesting and message counts within lim. */
 static qrun_status ld_scan(const void *data, size_t size, const qrun_limits *lim, qrun_err *err) {
     onnx_pb_scan scan = {.max_depth = lim->max_nesting, .limits = lim};
-    if (onnx_pb_scan_run(&scan, &onnx__model_proto__descriptor, data, size)) {
-        /* Real models parse into about their own size (weights are one bytes field); a file of
-         * tiny messages or strings would ask protobuf-c for many times more. */
-        uint64_t budget = (uint64_t)size * LD_PARSE_FACTOR + LD_PARSE_SLACK;
-        if (scan.parse_bytes <= budget)
-            return QRUN_OK;
-        return qrun_errf(err, QRUN_E_MODEL,
-                         "parsing the model would allocate about %" PRIu64
-                         " bytes, more than %d times its size",
-                         scan.parse_bytes, LD_PARSE_FACTOR);
-    }
+    if (onnx_pb_scan_run(&scan, &onnx__model_proto__descriptor, data, size))
+        return QRUN_OK;
     if (!scan.exceeded)
         return qrun_errf(err, QRUN_E_MODEL, "not a valid ONNX model (protobuf parse failed)");
+    if (strcmp(scan.exceeded, "parse_bytes") == 0)
+        return qrun_errf(err, QRUN_E_MODEL,
+                         "parsing the model would allocate about %" PRId64
+                         " bytes, more than %d times its size",
+                         scan.value, ONNX_PARSE_FACTOR);
     if (strcmp(scan.exceeded, "max_nesting") == 0)
         return qrun_errf(err, QRUN_E_MODEL,
                          "protobuf messages are nested deeper than %" PRId64 " (limit max_nesting)",

@@ -47,13 +47,18 @@ bool onnx_pb_check_nesting(const ProtobufCMessageDescriptor *desc,
  * protobuf-c will allocate, so a small file cannot make it allocate
  * gigabytes of message structs and string copies.
  */
+/* Bound on protobuf-c's allocations for one parse: ONNX_PARSE_FACTOR x input size + slack. */
+#define ONNX_PARSE_FACTOR 16
+#define ONNX_PARSE_SLACK ((uint64_t)64 << 20)
+
 typedef struct onnx_pb_scan {
     int max_depth;
     const qrun_limits *limits; /* NULL: nesting only */
     int64_t n_nodes, n_initializers;
     uint64_t parse_bytes; /* estimate (upper bound) of what protobuf-c will allocate */
-    const char *exceeded; /* after a failure: the qrun_limits field passed, NULL if malformed */
-    int64_t value;        /* that limit's value */
+    const char *exceeded; /* after a failure: the qrun_limits field passed, "parse_bytes" when
+                             the estimate passes the parse bound, NULL if malformed */
+    int64_t value;        /* that limit's value (the estimate for "parse_bytes") */
 } onnx_pb_scan;
 
 /** @brief Run the pre-pass; false when data is malformed or s->exceeded names a limit. */

@@ -170,7 +170,16 @@ bool onnx_pb_scan_run(onnx_pb_scan *s,
     s->value = 0;
     if (!data)
         return size == 0;
-    return pb_check(s, desc, data, data + size, 0);
+    if (!pb_check(s, desc, data, data + size, 0))
+        return false;
+    /* Real files parse into about their own size (tensor data is one bytes field); a file of
+     * tiny messages, strings or unknown fields would ask protobuf-c for many times more. */
+    if (s->parse_bytes > (uint64_t)size * ONNX_PARSE_FACTOR + ONNX_PARSE_SLACK) {
+        s->exceeded = "parse_bytes";
+        s->value = (int64_t)s->parse_bytes;
+        return false;
+    }
+    return true;
 }
 
 bool onnx_pb_check_nesting(const ProtobufCMessageDescriptor *desc,

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,9 +28,16 @@ qrun_status onnx_tensor_read_bytes(const void *data,
         return qrun_errf(err, QRUN_E_ARG, "no tensor data");
     if (!alloc)
         alloc = qrun_allocator_default();
+    onnx_pb_scan scan = {.max_depth = ONNX_MAX_NESTING};
     if (size > TF_MAX_BYTES ||
-        !onnx_pb_check_nesting(&onnx__tensor_proto__descriptor, data, size, ONNX_MAX_NESTING))
+        !onnx_pb_scan_run(&scan, &onnx__tensor_proto__descriptor, data, size)) {
+        if (scan.exceeded && strcmp(scan.exceeded, "parse_bytes") == 0)
+            return qrun_errf(err, QRUN_E_MODEL,
+                             "parsing the TensorProto would allocate about %" PRId64
+                             " bytes, more than %d times its size",
+                             scan.value, ONNX_PARSE_FACTOR);
         return qrun_errf(err, QRUN_E_MODEL, "not a valid ONNX TensorProto (protobuf parse failed)");
+    }
     onnx_pb_alloc pba;
     onnx_pb_alloc_init(&pba, alloc);
     Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&pba.pb, size, data);

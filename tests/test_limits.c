@@ -139,6 +139,10 @@ static void test_parse_budget(void **state) {
     /* a few of them are harmless */
     assert_int_equal(onnx_load_bytes(buf, n + 2000, NULL, NULL, &g, &err), QRUN_OK);
     qrun_graph_free(g);
+    /* the same in a tensor file (an empty TensorProto followed by the unknown fields) */
+    struct qrun_tensor tf;
+    assert_int_equal(onnx_tensor_read_bytes(buf + n, extra, NULL, &tf, &err), QRUN_E_MODEL);
+    assert_non_null(strstr(err.msg, "parsing the TensorProto would allocate about"));
     free(buf);
 
     /* a node with more inputs than max_graph_io (empty names: two bytes each on the wire) */
