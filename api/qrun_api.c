@@ -865,7 +865,9 @@ QRUN_API qrun_status qrun_model_analyze(qrun_context *ctx,
         (!descs || !ptrs) ? qrun_errf(&ctx->err, QRUN_E_NOMEM, "out of memory") : QRUN_OK;
     if (!s)
         s = qrun_registry_create_chain("cpu_ref", ctx->alloc, bs, &nb, &ctx->err);
-    qrun_exec_options xo = {.n_threads = 1, .fold_constants = true};
+    qrun_exec_options xo = {.n_threads = 1,
+                            .fold_constants = true,
+                            .max_tensor_elements = ctx->limits.max_tensor_elements};
     if (!s)
         s = qrun_exec_create(g, bs, nb, ctx->alloc, &xo, &x, &ctx->err);
     bool planned = false;
