@@ -515,6 +515,14 @@ static qrun_status ld_const_tensor(ld_ctx *c,
                          "Constant node '%s': attribute '%s' has the wrong "
                          "type (%d)",
                          nd->name, which, type);
+    qrun_status st = ld_check_list(c, nd, which, n);
+    char what[300];
+    snprintf(what, sizeof what, "attribute '%s' of node '%.256s'", which, nd->name);
+    onnx_decode_ctx dc = ld_decode_ctx(c);
+    if (st == QRUN_OK)
+        st = onnx_charge_bytes(&dc, n * elem, what, c->err);
+    if (st != QRUN_OK)
+        return st;
     memset(t, 0, sizeof *t);
     t->dtype = dt;
     t->rank = rank;

@@ -106,6 +106,13 @@ typedef struct onnx_decode_ctx {
 } onnx_decode_ctx;
 
 /**
+ * @brief Charge nbytes of constant data to dc's byte budget (dc->total_bytes, checked against
+ * max_total_initializer_bytes) before it is allocated; QRUN_E_MODEL naming what when passed.
+ */
+qrun_status
+onnx_charge_bytes(const onnx_decode_ctx *dc, size_t nbytes, const char *what, qrun_err *err);
+
+/**
  * @brief Decode a TensorProto into out (zeroed first): shape, dtype and an
  * owned copy of the data (at least one byte allocated so data is never NULL),
  * plus an owned name. STRING tensors keep dtype and shape with data NULL.

@@ -222,9 +222,8 @@ static qrun_status td_strings(const Onnx__TensorProto *tp,
     return QRUN_OK;
 }
 
-/* Charge nbytes to the model's constant budget (checked before the data is allocated). */
-static qrun_status
-td_charge(const onnx_decode_ctx *dc, size_t nbytes, const char *what, qrun_err *err) {
+qrun_status
+onnx_charge_bytes(const onnx_decode_ctx *dc, size_t nbytes, const char *what, qrun_err *err) {
     if (!dc->total_bytes)
         return QRUN_OK;
     uint64_t cap = dc->limits->max_total_initializer_bytes;
@@ -253,7 +252,7 @@ static qrun_status td_data(Onnx__TensorProto *tp,
     if (!qrun_dtype_nbytes(out->dtype, numel, &nbytes))
         return qrun_errf(err, QRUN_E_MODEL, "%s: byte size overflows", what);
     uint8_t *buf = NULL;
-    qrun_status st = td_charge(dc, nbytes, what, err);
+    qrun_status st = onnx_charge_bytes(dc, nbytes, what, err);
     if (st != QRUN_OK)
         return st;
     bool external = tp->has_data_location && tp->data_location == TD_LOCATION_EXTERNAL;

@@ -214,6 +214,23 @@ static void test_sizes(void **state) {
     lim.max_attribute_elements = 2;
     expect_limited(&q.m, &lim, QRUN_E_MODEL,
                    "node 'tr': attribute 'perm' has 3 values (limit max_attribute_elements = 2)");
+
+    /* a Constant's value_floats: a list attribute and constant data */
+    qm_init(&q, "Constant", "k", 13);
+    qm_output(&q, "B");
+    float three[3] = {1, 2, 3};
+    onnx__attribute_proto__init(a);
+    a->name = "value_floats", a->has_type = 1, a->type = 6, a->n_floats = 3, a->floats = three;
+    q.attrs[0] = a;
+    q.node.n_attribute = 1;
+    expect_limited(&q.m, &lim, QRUN_E_MODEL,
+                   "node 'k': attribute 'value_floats' has 3 values (limit max_attribute_elements");
+    qrun_limits_default(&lim);
+    lim.max_total_initializer_bytes = 11;
+    expect_limited(&q.m, &lim, QRUN_E_MODEL,
+                   "attribute 'value_floats' of node 'k': the model's constants pass 11 bytes");
+    lim.max_total_initializer_bytes = 12;
+    expect_limited(&q.m, &lim, QRUN_OK, NULL);
 }
 
 /* A shape computed from a tiny constant must not become a huge allocation at plan time. */
