@@ -12,7 +12,8 @@
  *       (runtime/rng.h, fixed seed); with --inputs where the model's
  *       folder has a test_data_set_0. Environment: QRUN_HOSTILE_SEED (1),
  *       QRUN_HOSTILE_VARIANTS (variants per small model, 6; models over 10 KB
- *       get five times as many), QRUN_HOSTILE_TIMEOUT (seconds per run, 60).
+ *       get five times as many), QRUN_HOSTILE_TIMEOUT (seconds per run, 60),
+ *       QRUN_HOSTILE_COMMAND ("run"; "info" runs `qrun info` instead).
  *   qrun_hostile crafted QRUN
  *       models and input files crafted to break one rule each (external data
  *       escaping the folder, 2^40-element tensors, cycles, ...), each with the
@@ -284,6 +285,8 @@ static size_t make_variant(qrun_rng *rng, const uint8_t *src, size_t n, int k, u
 static int corrupt_main(const char *models_dir) {
     long seed = env_long("QRUN_HOSTILE_SEED", 1);
     long per_model = env_long("QRUN_HOSTILE_VARIANTS", 6);
+    const char *command = getenv("QRUN_HOSTILE_COMMAND") ? getenv("QRUN_HOSTILE_COMMAND") : "run";
+    bool run = strcmp(command, "run") == 0;
     path_list models = {0};
     find_models(models_dir, &models);
     if (models.n == 0) {
@@ -318,8 +321,9 @@ static int corrupt_main(const char *models_dir) {
                      k % 4 == 3   ? "attribute"
                      : k % 3 == 0 ? "truncated"
                                   : "corrupted");
-            const char *args[] = {"run",  path, "--threads", "1", has_inputs ? "--inputs" : NULL,
-                                  inputs, NULL};
+            const char *args[] = {
+                command, path, "--threads", "1", has_inputs && run ? "--inputs" : NULL,
+                inputs,  NULL};
             run_result r;
             run_qrun(args, &r);
             if (!judge(label, &r, base, NULL, true)) {
