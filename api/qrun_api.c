@@ -633,7 +633,8 @@ QRUN_API qrun_status qrun_session_create(qrun_context *ctx,
                             .fold_constants = true,
                             .requant = opts->requant,
                             .fp8_accum = opts->fp8_accum,
-                            .max_tensor_elements = ctx->limits.max_tensor_elements};
+                            .max_tensor_elements = ctx->limits.max_tensor_elements,
+                            .max_arena_bytes = ctx->limits.max_arena_bytes};
     if (opts->observer) {
         xo.observe = session_observe;
         xo.observe_ud = sess;
@@ -867,7 +868,8 @@ QRUN_API qrun_status qrun_model_analyze(qrun_context *ctx,
         s = qrun_registry_create_chain("cpu_ref", ctx->alloc, bs, &nb, &ctx->err);
     qrun_exec_options xo = {.n_threads = 1,
                             .fold_constants = true,
-                            .max_tensor_elements = ctx->limits.max_tensor_elements};
+                            .max_tensor_elements = ctx->limits.max_tensor_elements,
+                            .max_arena_bytes = ctx->limits.max_arena_bytes};
     if (!s)
         s = qrun_exec_create(g, bs, nb, ctx->alloc, &xo, &x, &ctx->err);
     bool planned = false;

@@ -298,6 +298,10 @@ run_node(qrun_exec *x, int k, void *scratch, size_t scratch_bytes, qrun_err *err
     void *own_scratch = NULL;
     if (!scratch) {
         scratch_bytes = node_scratch(x, k, err);
+        if (x->opts.max_arena_bytes && scratch_bytes > x->opts.max_arena_bytes)
+            return qrun_errf(err, QRUN_E_MODEL,
+                             "needs %zu bytes of scratch (limit max_arena_bytes = %" PRIu64 ")",
+                             scratch_bytes, x->opts.max_arena_bytes);
         if (scratch_bytes) {
             own_scratch = qrun_malloc(x->alloc, scratch_bytes + QRUN_PLAN_ALIGN);
             if (!own_scratch)
@@ -428,6 +432,13 @@ static qrun_status place_arena(qrun_exec *x, qrun_plan *p, const int *buf_of, qr
     size_t total = scratch_off + x->scratch_bytes + QRUN_PLAN_ALIGN;
     if (total < scratch_off)
         return qrun_errf(err, QRUN_E_NOMEM, "arena size overflows");
+    /* Each tensor is within max_tensor_elements; their sum (a hostile kernel_shape or pads can
+     * inflate every layer) must be bounded too before it is allocated. */
+    if (x->opts.max_arena_bytes && total > x->opts.max_arena_bytes)
+        return qrun_errf(err, QRUN_E_MODEL,
+                         "the plan needs %zu bytes of activations and scratch (limit "
+                         "max_arena_bytes = %" PRIu64 ")",
+                         total, x->opts.max_arena_bytes);
     x->arena_raw = qrun_malloc(x->alloc, total);
     if (!x->arena_raw)
         return qrun_errf(err, QRUN_E_NOMEM, "out of memory for a %zu-byte arena", total);

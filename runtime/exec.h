@@ -42,6 +42,8 @@ typedef struct qrun_exec_options {
     qrun_requant_mode requant;   /* passed to every kernel call */
     qrun_fp8_accum fp8_accum;    /* passed to every kernel call */
     int64_t max_tensor_elements; /* largest planned value (qrun_limits); 0: no limit */
+    uint64_t max_arena_bytes;    /* arena + scratch of a plan, scratch of one node (qrun_limits);
+                                    0: no limit */
     qrun_exec_observer observe;  /* NULL: none */
     void *observe_ud;
 } qrun_exec_options;

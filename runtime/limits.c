@@ -12,12 +12,13 @@ static const qrun_limits k_default_limits = {
     .max_initializers = 1000000,
     .max_graph_io = 100000,
     .max_rank = QRUN_MAX_RANK,
-    .max_tensor_elements = (int64_t)1 << 31,
+    .max_tensor_elements = (int64_t)1 << 28,
     .max_total_initializer_bytes = (uint64_t)8 << 30,
     .max_string_bytes = 65536,
     .max_attributes = 1000,
     .max_attribute_elements = (int64_t)1 << 24,
     .max_input_file_bytes = (uint64_t)2 << 30,
+    .max_arena_bytes = (uint64_t)4 << 30,
 };
 
 QRUN_API void qrun_limits_default(qrun_limits *out) {
@@ -57,6 +58,8 @@ qrun_status qrun_limits_validate(const qrun_limits *lim, qrun_err *err) {
         bad = "max_attribute_elements";
     else if (lim->max_input_file_bytes == 0)
         bad = "max_input_file_bytes";
+    else if (lim->max_arena_bytes == 0)
+        bad = "max_arena_bytes";
     if (bad)
         return qrun_errf(err, QRUN_E_ARG, "limit %s is out of range (must be > 0%s)", bad,
                          strcmp(bad, "max_rank") == 0 ? " and <= 8" : "");

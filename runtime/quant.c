@@ -118,7 +118,9 @@ static qrun_status quant_map_block(qrun_qparam_map *m,
         return qrun_errf(err, QRUN_E_MODEL, "blocked quantization: scale has rank %d, input %d",
                          scale->rank, rank);
     for (int d = 0; d < rank; d++) {
-        int64_t want = d == ax ? (dims[d] + block_size - 1) / block_size : dims[d];
+        /* ceil(D / B) without D + B - 1, which overflows for a hostile block_size */
+        int64_t want =
+            d == ax ? dims[d] / block_size + (dims[d] % block_size != 0 ? 1 : 0) : dims[d];
         if (scale->dims[d] == want)
             continue;
         if (d == ax) /* ceil(D / B) blocks: B must lie in [ceil(D/S), ceil(D/(S-1)) - 1] */

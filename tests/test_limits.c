@@ -40,7 +40,8 @@ static void test_defaults_and_validation(void **state) {
     assert_int_equal(d.max_model_bytes, (uint64_t)2 << 30);
     assert_int_equal(d.max_nesting, 100);
     assert_int_equal(d.max_rank, QRUN_MAX_RANK);
-    assert_int_equal(d.max_tensor_elements, (int64_t)1 << 31);
+    assert_int_equal(d.max_tensor_elements, (int64_t)1 << 28);
+    assert_int_equal(d.max_arena_bytes, (uint64_t)4 << 30);
 
     qrun_context *ctx = NULL;
     assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
@@ -178,7 +179,7 @@ static void test_sizes(void **state) {
     /* a 2^40-element graph input is refused at load: a default input would allocate it */
     tmodel_init(&t);
     t.in_dim.dim_value = (int64_t)1 << 40;
-    expect_limited(&t.m, NULL, QRUN_E_MODEL, "value 'X' has more than 2147483648 elements");
+    expect_limited(&t.m, NULL, QRUN_E_MODEL, "value 'X' has more than 268435456 elements");
 
     /* all constants together */
     tmodel_init(&t);
@@ -253,7 +254,25 @@ static void test_planned_size(void **state) {
     assert_int_equal(qrun_session_create(ctx, m, NULL, &s), QRUN_E_MODEL);
     assert_non_null(strstr(qrun_context_errmsg(ctx),
                            "node 'big' (Expand): output 'Y' would have 1099511627776 elements "
-                           "(limit max_tensor_elements = 2147483648)"));
+                           "(limit max_tensor_elements = 268435456)"));
+    qrun_model_free(m);
+    free(buf);
+
+    /* every tensor within its limit, but together more than max_arena_bytes */
+    shape[0] = shape[1] = 1024; /* 4 MiB of float */
+    memcpy(q.init_data[0], shape, sizeof shape);
+    buf = pack_model(&q.m, &n);
+    qrun_limits lim;
+    qrun_limits_default(&lim);
+    lim.max_arena_bytes = 1 << 20;
+    assert_int_equal(qrun_context_set_limits(ctx, &lim), QRUN_OK);
+    assert_int_equal(qrun_model_load_bytes(ctx, buf, n, NULL, &m), QRUN_OK);
+    assert_int_equal(qrun_session_create(ctx, m, NULL, &s), QRUN_E_MODEL);
+    assert_non_null(strstr(qrun_context_errmsg(ctx), "(limit max_arena_bytes = 1048576)"));
+    lim.max_arena_bytes = 8 << 20;
+    assert_int_equal(qrun_context_set_limits(ctx, &lim), QRUN_OK);
+    assert_int_equal(qrun_session_create(ctx, m, NULL, &s), QRUN_OK);
+    qrun_session_free(s);
     qrun_model_free(m);
     free(buf);
     qrun_context_free(ctx);

@@ -146,7 +146,7 @@ typedef struct qrun_limits {
                                       and outputs of one node (100,000) */
     int max_rank;                /**< tensor rank (QRUN_MAX_RANK; cannot be raised above it) */
     int64_t max_tensor_elements; /**< elements of one tensor: constant, declared graph input or
-                                      output, planned activation, tensor file (2^31) */
+                                      output, planned activation, tensor file (2^28) */
     uint64_t max_total_initializer_bytes; /**< data of all initializers and constants (8 GiB) */
     int64_t max_string_bytes;             /**< one name, string attribute or external-data
                                                location (65,536) */
@@ -154,6 +154,8 @@ typedef struct qrun_limits {
     int64_t max_attribute_elements;       /**< values of one list attribute (ints, floats, strings,
                                                tensors) (16,777,216) */
     uint64_t max_input_file_bytes;        /**< one .pb or .npy tensor file (2 GiB) */
+    uint64_t max_arena_bytes;             /**< memory one plan sets aside for activations and kernel
+                                               scratch (4 GiB) */
 } qrun_limits;
 
 /** @brief The default limits. */

@@ -427,7 +427,7 @@ static void crafted_tensors(void) {
     tmodel_init(&t);
     t.w_dims[0] = (int64_t)1 << 40;
     expect_model(g_tmp, "tensor_2pow40.onnx", &t.m,
-                 "initializer 'W' has more than 2147483648 elements", NULL);
+                 "initializer 'W' has more than 268435456 elements", NULL);
     tmodel_init(&t);
     t.w.n_dims = 2, t.w_dims[0] = (int64_t)1 << 20, t.w_dims[1] = (int64_t)1 << 20;
     t.w.has_raw_data = 0; /* declared, no data at all */
