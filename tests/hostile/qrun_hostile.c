@@ -497,6 +497,15 @@ static void crafted_graphs(void) {
     expect_model(g_tmp, "attribute_type.onnx", &q.m,
                  "node 'cat' (Concat): attribute 'axis' must be INT, got FLOAT", NULL);
 
+    /* a 2^40-element value computed from a 16-byte constant */
+    qm_init(&q, "Expand", "big", 13);
+    int64_t d1[1] = {1}, d2s[1] = {2}, huge[2] = {(int64_t)1 << 20, (int64_t)1 << 20};
+    qm_input(&q, "X", 1, 1, d1);
+    qm_const(&q, "shape", 7, 1, d2s, huge, sizeof huge);
+    qm_output(&q, "Y");
+    expect_model(g_tmp, "expand_2pow40.onnx", &q.m,
+                 "node 'big' (Expand): output 'Y' would have 1099511627776 elements", NULL);
+
     tmodel_init(&t);
     t.w.data_type = 3; /* int8 W for a float X */
     t.w.raw_data.len = 2;
