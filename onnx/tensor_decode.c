@@ -257,7 +257,16 @@ static qrun_status td_data(Onnx__TensorProto *tp,
         return st;
     bool external = tp->has_data_location && tp->data_location == TD_LOCATION_EXTERNAL;
     if (external) {
-        st = onnx_external_read(tp, dc->base_dir, what, alloc, nbytes, (void **)&buf, err);
+        for (size_t i = 0; i < tp->n_external_data && st == QRUN_OK; i++) {
+            const char *v = tp->external_data[i]->value;
+            if (v && strlen(v) > (uint64_t)lim->max_string_bytes)
+                st = qrun_errf(err, QRUN_E_MODEL,
+                               "%s: an external_data value is %zu bytes long (limit "
+                               "max_string_bytes = %" PRId64 ")",
+                               what, strlen(v), lim->max_string_bytes);
+        }
+        if (st == QRUN_OK)
+            st = onnx_external_read(tp, dc->base_dir, what, alloc, nbytes, (void **)&buf, err);
     } else if (tp->has_raw_data) {
         st = td_raw(tp, out->dtype, alloc, nbytes, what, &buf, err);
     } else {

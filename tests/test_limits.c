@@ -199,6 +199,16 @@ static void test_sizes(void **state) {
                    "node name 'a_rather_long_node_name...' is 23 bytes long (limit "
                    "max_string_bytes = 8)");
 
+    /* an external-data location (checked before any file is opened) */
+    tmodel_init(&t);
+    tmodel_ext x;
+    tmodel_set_external(&t, &x, "a_long_file_name.bin", NULL, NULL);
+    qrun_limits_default(&lim);
+    lim.max_string_bytes = 8;
+    expect_limited(&t.m, &lim, QRUN_E_MODEL,
+                   "initializer 'W': an external_data value is 20 bytes long (limit "
+                   "max_string_bytes = 8)");
+
     /* values of one list attribute */
     qm_model q;
     qm_init(&q, "Transpose", "tr", 13);
