@@ -10,14 +10,13 @@
  *       every *.onnx under MODELS_DIR, truncated and corrupted at random
  *       positions, or with one node attribute set to an extreme value
  *       (runtime/rng.h, fixed seed); with --inputs where the model's
- *       folder has a test_data_set_0. Environment: QRUN_HOSTILE_SEED (1),
- *       QRUN_HOSTILE_VARIANTS (variants per small model, 6; models over 10 KB
- *       get five times as many), QRUN_HOSTILE_TIMEOUT (seconds per run, 60),
- *       QRUN_HOSTILE_COMMAND ("run"; "info" runs `qrun info` instead).
- *   qrun_hostile crafted QRUN
- *       models and input files crafted to break one rule each (external data
- *       escaping the folder, 2^40-element tensors, cycles, ...), each with the
- *       words its error must contain.
+ *       folder has a test_data_set_0, and then one variant in five runs the
+ *       original model on a copy of those inputs with one file corrupted. Environment:
+ * QRUN_HOSTILE_SEED (1), QRUN_HOSTILE_VARIANTS (variants per small model, 6; models over 10 KB get
+ * five times as many), QRUN_HOSTILE_TIMEOUT (seconds per run, 60), QRUN_HOSTILE_COMMAND ("run";
+ * "info" runs `qrun info` instead). qrun_hostile crafted QRUN models and input files crafted to
+ * break one rule each (external data escaping the folder, 2^40-element tensors, cycles, ...), each
+ * with the words its error must contain.
  *
  * "qrun: note:" lines (a default input being fed) are not errors and are not
  * counted.
@@ -123,13 +122,15 @@ static void run_qrun(const char *const *args, run_result *r) {
 
 /*
  * Judge one run: clean when it succeeded (allowed only if may_succeed) or failed with exactly
- * one "qrun: error:" line containing file_base and, when given, pattern.
+ * one "qrun: error:" line containing file_base (or alt_base, when not NULL) and, when given,
+ * pattern.
  */
-static bool judge(const char *label,
-                  const run_result *r,
-                  const char *file_base,
-                  const char *pattern,
-                  bool may_succeed) {
+static bool judge_either(const char *label,
+                         const run_result *r,
+                         const char *file_base,
+                         const char *alt_base,
+                         const char *pattern,
+                         bool may_succeed) {
     char why[1400] = "";
     if (r->signaled)
         snprintf(why, sizeof why, "%s", r->sig == SIGALRM ? "timed out" : strsignal(r->sig));
@@ -140,7 +141,8 @@ static bool judge(const char *label,
     else if (r->status != 0 && r->error_lines != 1)
         snprintf(why, sizeof why, "%d error lines, first: %s", r->error_lines, r->line);
     else if (r->status != 0 &&
-             (strncmp(r->line, "qrun: error: ", 13) != 0 || !strstr(r->line, file_base)))
+             (strncmp(r->line, "qrun: error: ", 13) != 0 ||
+              (!strstr(r->line, file_base) && !(alt_base && strstr(r->line, alt_base)))))
         snprintf(why, sizeof why, "error line does not name '%s': %s", file_base, r->line);
     else if (r->status != 0 && pattern && !strstr(r->line, pattern))
         snprintf(why, sizeof why, "error line lacks '%s': %s", pattern, r->line);
@@ -152,6 +154,14 @@ static bool judge(const char *label,
     g_pass++;
     g_ran_ok += r->status == 0;
     return true;
+}
+
+static bool judge(const char *label,
+                  const run_result *r,
+                  const char *file_base,
+                  const char *pattern,
+                  bool may_succeed) {
+    return judge_either(label, r, file_base, NULL, pattern, may_succeed);
 }
 
 /* ---- corrupt mode ------------------------------------------------------- */
@@ -282,6 +292,50 @@ static size_t make_variant(qrun_rng *rng, const uint8_t *src, size_t n, int k, u
     }
 }
 
+/*
+ * Run the original model on a copy of its inputs folder in which one input_<j>.pb is truncated
+ * or corrupted: the run must succeed or fail naming the model or that file.
+ */
+static void corrupt_inputs(qrun_rng *rng, const char *model, const char *inputs, size_t i, long k) {
+    char dir[PATH_MAX], src[PATH_MAX], base[32];
+    snprintf(dir, sizeof dir, "%s/inputs_%zu_%ld", g_tmp, i, k);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    int n_in = 0;
+    for (;; n_in++) {
+        snprintf(src, sizeof src, "%s/input_%d.pb", inputs, n_in);
+        if (access(src, R_OK) != 0)
+            break;
+        size_t n = 0;
+        uint8_t *b = read_all(src, &n);
+        snprintf(base, sizeof base, "input_%d.pb", n_in);
+        write_file(dir, base, b, n);
+        free(b);
+    }
+    if (n_in == 0) {
+        rm_rf(dir);
+        return;
+    }
+    int j = (int)(qrun_rng_u32(rng) % (uint32_t)n_in);
+    snprintf(base, sizeof base, "input_%d.pb", j);
+    snprintf(src, sizeof src, "%s/%s", dir, base);
+    size_t n = 0;
+    uint8_t *b = read_all(src, &n), *v = malloc(n + 1);
+    assert_non_null(v);
+    size_t len = make_variant(rng, b, n, (int)(qrun_rng_u32(rng) % 3), v);
+    write_file(dir, base, v, len);
+    free(b);
+    free(v);
+    char label[PATH_MAX + 64];
+    snprintf(label, sizeof label, "%s with a corrupted %s (variant %ld)", model, base, k);
+    const char *args[] = {"run", model, "--threads", "1", "--inputs", dir, NULL};
+    run_result r;
+    run_qrun(args, &r);
+    if (judge_either(label, &r, strrchr(model, '/') + 1, base, NULL, true))
+        rm_rf(dir);
+    else
+        printf("     kept in %s\n", dir);
+}
+
 static int corrupt_main(const char *models_dir) {
     long seed = env_long("QRUN_HOSTILE_SEED", 1);
     long per_model = env_long("QRUN_HOSTILE_VARIANTS", 6);
@@ -312,6 +366,11 @@ static int corrupt_main(const char *models_dir) {
         bool has_inputs = stat(inputs, &sb) == 0 && S_ISDIR(sb.st_mode);
         long count = n > 10 * 1024 ? per_model * 5 : per_model;
         for (long k = 0; k < count; k++) {
+            if (has_inputs && run && k % 5 == 4) {
+                corrupt_inputs(&rng, models.v[i], inputs, i, k);
+                variants++;
+                continue;
+            }
             size_t len = make_variant(&rng, src, n, (int)k, buf);
             char base[64], path[PATH_MAX], label[PATH_MAX + 64];
             snprintf(base, sizeof base, "hostile_%zu_%ld.onnx", i, k);
