@@ -122,12 +122,12 @@ static void ql_conv_bind(const qrun_kernel_call *call, ql_conv *c) {
     c->qlinear =
         call->node->op == QRUN_OP_QLINEAR_CONV || call->node->op == QRUN_OP_MS_QLINEAR_CONV;
     if (c->qlinear) {
-        c->x = call->inputs[0], c->xs = call->inputs[1], c->xzp = ql_in(call, 2);
-        c->w = call->inputs[3], c->ws = call->inputs[4], c->wzp = ql_in(call, 5);
-        c->ys = call->inputs[6], c->yzp = ql_in(call, 7), c->bias = ql_in(call, 8);
+        c->x = call->inputs[0], c->xs = call->inputs[1], c->xzp = qlc_in(call, 2);
+        c->w = call->inputs[3], c->ws = call->inputs[4], c->wzp = qlc_in(call, 5);
+        c->ys = call->inputs[6], c->yzp = qlc_in(call, 7), c->bias = qlc_in(call, 8);
     } else {
         c->x = call->inputs[0], c->w = call->inputs[1];
-        c->xzp = ql_in(call, 2), c->wzp = ql_in(call, 3);
+        c->xzp = qlc_in(call, 2), c->wzp = qlc_in(call, 3);
     }
 }
 
@@ -302,11 +302,11 @@ static void ql_conv_weights(const ql_conv_prep *prep, const ql_conv *c, void *wb
     if (!c->dw) /* the packing's padding is zero */
         memset(w16, 0, (size_t)c->p.group * c->wg_elems * sizeof(int16_t));
     for (int64_t m = 0; m < c->p.c_out; m++) {
-        int32_t zp = c->wzp ? ql_load8(c->wzp->data, per_ch ? m : 0, zu8) : 0;
+        int32_t zp = c->wzp ? qlc_load8(c->wzp->data, per_ch ? m : 0, zu8) : 0;
         int16_t *grp = w16 + (c->dw ? 0 : (size_t)(m / c->mg) * c->wg_elems);
         for (int64_t k = 0; k < c->kdim; k++) {
             int64_t at = c->dw ? m * c->kdim + k : qg_a_at(kp, m % c->mg, k);
-            grp[at] = (int16_t)(ql_load8(c->w->data, m * c->kdim + k, u8) - zp);
+            grp[at] = (int16_t)(qlc_load8(c->w->data, m * c->kdim + k, u8) - zp);
         }
     }
 }
@@ -376,7 +376,7 @@ static inline void ql_put(const ql_src *s, void *col, int64_t r, int64_t n, int6
         return;
     }
     ((int16_t *)col)[qg_b_at(s->kp, r, n)] =
-        src < 0 ? 0 : (int16_t)(ql_load8(s->x, src, s->u8) - s->zp);
+        src < 0 ? 0 : (int16_t)(qlc_load8(s->x, src, s->u8) - s->zp);
 }
 
 /* Column rows for 1-D/2-D convs: row r = (c, ky, kx). */

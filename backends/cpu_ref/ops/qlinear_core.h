@@ -5,6 +5,7 @@
 #define QRUN_CPU_REF_QLINEAR_CORE_H
 
 #include "backends/cpu_ref/kernel.h"
+#include "backends/cpu_ref/ops/qlinear_common.h" /* qlc_in, qlc_load8 */
 #include "runtime/dtype.h"
 #include "runtime/fp8_math.h"
 #include "runtime/quant.h"
@@ -54,17 +55,8 @@ static inline int ql_threads(const qrun_kernel_call *call, int64_t macs) {
     return macs >= QL_PARALLEL_MIN && call->n_threads > 1 ? call->n_threads : 1;
 }
 
-static inline const struct qrun_tensor *ql_in(const qrun_kernel_call *call, int i) {
-    return i < call->n_inputs ? call->inputs[i] : NULL;
-}
-
 static inline size_t ql_round64(size_t bytes) {
     return (bytes + 63) / 64 * 64;
-}
-
-/* Element i of a uint8/int8 tensor. */
-static inline int32_t ql_load8(const void *data, int64_t i, bool u8) {
-    return u8 ? (int32_t)((const uint8_t *)data)[i] : (int32_t)((const int8_t *)data)[i];
 }
 
 static inline int64_t ql_numel(const struct qrun_tensor *t) {
@@ -77,7 +69,7 @@ static inline double ql_get(const struct qrun_tensor *t, int64_t i) {
 
 /* Scalar value of an optional zero point (0 when absent). */
 static inline int32_t ql_scalar8(const struct qrun_tensor *t) {
-    return t ? ql_load8(t->data, 0, t->dtype == QRUN_DTYPE_UINT8) : 0;
+    return t ? qlc_load8(t->data, 0, t->dtype == QRUN_DTYPE_UINT8) : 0;
 }
 
 static inline bool ql_known(const struct qrun_tensor *t) {

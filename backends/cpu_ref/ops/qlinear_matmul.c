@@ -67,12 +67,12 @@ static qrun_status ql_mm_param(const qrun_kernel_call *call,
 static void ql_mm_bind(const qrun_kernel_call *call, ql_mm *q) {
     q->qlinear = call->node->op == QRUN_OP_QLINEAR_MATMUL;
     if (q->qlinear) {
-        q->a = call->inputs[0], q->as = call->inputs[1], q->azp = ql_in(call, 2);
-        q->b = call->inputs[3], q->bs = call->inputs[4], q->bzp = ql_in(call, 5);
-        q->ys = call->inputs[6], q->yzp = ql_in(call, 7);
+        q->a = call->inputs[0], q->as = call->inputs[1], q->azp = qlc_in(call, 2);
+        q->b = call->inputs[3], q->bs = call->inputs[4], q->bzp = qlc_in(call, 5);
+        q->ys = call->inputs[6], q->yzp = qlc_in(call, 7);
     } else {
         q->a = call->inputs[0], q->b = call->inputs[1];
-        q->azp = ql_in(call, 2), q->bzp = ql_in(call, 3);
+        q->azp = qlc_in(call, 2), q->bzp = qlc_in(call, 3);
     }
     q->fp8 = q->qlinear && qrun_fp8_is_mac_type(q->a->dtype);
     q->y_t = call->outputs[0]->dtype;
@@ -204,9 +204,9 @@ static void ql_mm_b(const ql_mm *q, const ql_mm_prep *prep, void *bbuf) {
         for (int64_t kk = 0; kk < q->k; kk++) {
             for (int64_t j = 0; j < q->n; j++) {
                 int32_t zp =
-                    q->bzp ? ql_load8(q->bzp->data, ql_mm_pidx(q->bzp, mat, j, q->n), zu8) : 0;
+                    q->bzp ? qlc_load8(q->bzp->data, ql_mm_pidx(q->bzp, mat, j, q->n), zu8) : 0;
                 dst[qg_b_at(kp, kk, j)] =
-                    (int16_t)(ql_load8(q->b->data, mat * kn + kk * q->n + j, u8) - zp);
+                    (int16_t)(qlc_load8(q->b->data, mat * kn + kk * q->n + j, u8) - zp);
             }
         }
     }
@@ -324,10 +324,10 @@ static void ql_mm_pack_a(const ql_mm *q, int64_t am, int16_t *dst) {
     int64_t kp = qg_kp(q->k);
     memset(dst, 0, qg_pack_a_bytes(q->m, q->k)); /* the padding */
     for (int64_t i = 0; i < q->m; i++) {
-        int32_t zp = q->azp ? ql_load8(q->azp->data, ql_mm_pidx(q->azp, am, i, q->m), zu8) : 0;
+        int32_t zp = q->azp ? qlc_load8(q->azp->data, ql_mm_pidx(q->azp, am, i, q->m), zu8) : 0;
         int64_t a0 = (am * q->m + i) * q->k;
         for (int64_t kk = 0; kk < q->k; kk++)
-            dst[qg_a_at(kp, i, kk)] = (int16_t)(ql_load8(q->a->data, a0 + kk, u8) - zp);
+            dst[qg_a_at(kp, i, kk)] = (int16_t)(qlc_load8(q->a->data, a0 + kk, u8) - zp);
     }
 }
 
@@ -431,21 +431,21 @@ static void ql_qgemm_plan(const qrun_kernel_call *call, ql_qgemm *g) {
 }
 
 static bool ql_qgemm_b_known(const qrun_kernel_call *call) {
-    const struct qrun_tensor *bzp = ql_in(call, 5);
+    const struct qrun_tensor *bzp = qlc_in(call, 5);
     return call->inputs[3]->data && (!bzp || bzp->data);
 }
 
 /* B' - b_zp[col] as int16, packed (qgemm_s16.h). */
 static void ql_qgemm_pack_b(const qrun_kernel_call *call, const ql_qgemm *g, int16_t *b16) {
-    const struct qrun_tensor *b = call->inputs[3], *bzp = ql_in(call, 5);
+    const struct qrun_tensor *b = call->inputs[3], *bzp = qlc_in(call, 5);
     bool u8 = b->dtype == QRUN_DTYPE_UINT8, per_col = ql_numel(bzp) > 1;
     int64_t kp = qg_kp(g->k);
     qg_pack_b_pad(g->k, g->n, b16);
     for (int64_t kk = 0; kk < g->k; kk++) {
         for (int64_t j = 0; j < g->n; j++) {
-            int32_t zp = bzp ? ql_load8(bzp->data, per_col ? j : 0, u8) : 0;
+            int32_t zp = bzp ? qlc_load8(bzp->data, per_col ? j : 0, u8) : 0;
             int64_t src = g->tb ? j * g->k + kk : kk * g->n + j;
-            b16[qg_b_at(kp, kk, j)] = (int16_t)(ql_load8(b->data, src, u8) - zp);
+            b16[qg_b_at(kp, kk, j)] = (int16_t)(qlc_load8(b->data, src, u8) - zp);
         }
     }
 }
@@ -454,13 +454,13 @@ static void ql_qgemm_pack_b(const qrun_kernel_call *call, const ql_qgemm *g, int
 static void ql_qgemm_pack_a(const qrun_kernel_call *call, const ql_qgemm *g, int16_t *a16) {
     const struct qrun_tensor *a = call->inputs[0];
     bool u8 = a->dtype == QRUN_DTYPE_UINT8;
-    int32_t zp = ql_scalar8(ql_in(call, 2));
+    int32_t zp = ql_scalar8(qlc_in(call, 2));
     int64_t kp = qg_kp(g->k);
     memset(a16, 0, qg_pack_a_bytes(g->m, g->k)); /* the padding */
     for (int64_t i = 0; i < g->m; i++) {
         for (int64_t kk = 0; kk < g->k; kk++) {
             int64_t src = g->ta ? kk * g->m + i : i * g->k + kk;
-            a16[qg_a_at(kp, i, kk)] = (int16_t)(ql_load8(a->data, src, u8) - zp);
+            a16[qg_a_at(kp, i, kk)] = (int16_t)(qlc_load8(a->data, src, u8) - zp);
         }
     }
 }
@@ -496,8 +496,8 @@ static int32_t ql_qgemm_bias(const struct qrun_tensor *c, int64_t i, int64_t j) 
 
 static qrun_status
 ql_qgemm_output(const qrun_kernel_call *call, const ql_qgemm *g, const int32_t *acc) {
-    const struct qrun_tensor *bs = call->inputs[4], *c = ql_in(call, 6);
-    const struct qrun_tensor *ys = ql_in(call, 7), *yzp = ql_in(call, 8);
+    const struct qrun_tensor *bs = call->inputs[4], *c = qlc_in(call, 6);
+    const struct qrun_tensor *ys = qlc_in(call, 7), *yzp = qlc_in(call, 8);
     struct qrun_tensor *y = call->outputs[0];
     float alpha = qrun_node_attr_float(call->node, "alpha", 1.0f);
     float as = (float)ql_get(call->inputs[1], 0);
