@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Test support: real models through the public API (see model_runner.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "tests/support/model_runner.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+bool mr_have_corpus(void) {
+    struct stat st;
+    return stat(QRUN_SHARED_DIR "/models/MANIFEST.md", &st) == 0;
+}
+
+void mr_open(mr_model *f, const char *path, const qrun_options *o) {
+    if (!mr_have_corpus())
+        skip();
+    assert_int_equal(qrun_context_create(o, &f->ctx), QRUN_OK);
+    qrun_status s = qrun_model_load(f->ctx, path, &f->model);
+    if (s == QRUN_OK)
+        s = qrun_session_create(f->ctx, f->model, NULL, &f->sess);
+    if (s != QRUN_OK)
+        fail_msg("%s: %s", path, qrun_context_errmsg(f->ctx));
+}
+
+void mr_close(mr_model *f) {
+    qrun_session_free(f->sess);
+    qrun_model_free(f->model);
+    qrun_context_free(f->ctx);
+}
+
+qrun_tensor *mr_load_tensor(qrun_context *ctx, const char *path) {
+    qrun_tensor *t = NULL;
+    if (qrun_tensor_load_file(ctx, path, &t))
+        fail_msg("%s", qrun_context_errmsg(ctx));
+    return t;
+}
+
+void mr_load_data_set(qrun_context *ctx, const char *dir, qrun_tensor **in, qrun_tensor **want) {
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/input_0.pb", dir);
+    *in = mr_load_tensor(ctx, p);
+    snprintf(p, sizeof p, "%s/output_0.pb", dir);
+    *want = mr_load_tensor(ctx, p);
+}
+
+qrun_tensor *mr_run1(mr_model *f, const qrun_tensor *in) {
+    qrun_tensor *out = NULL;
+    if (qrun_session_run(f->sess, &in, 1, &out, 1))
+        fail_msg("%s", qrun_context_errmsg(f->ctx));
+    return out;
+}
+
+double mr_expect_close(
+    const qrun_tensor *got, const qrun_tensor *want, double rtol, double atol, const char *what) {
+    assert_int_equal(qrun_tensor_numel(got), qrun_tensor_numel(want));
+    double worst = 0;
+    for (int64_t i = 0; i < qrun_tensor_numel(got); i++) {
+        double a = qrun_tensor_get_f64(got, i), b = qrun_tensor_get_f64(want, i);
+        if (!(fabs(a - b) <= atol + rtol * fabs(b)))
+            fail_msg("%s: element %lld: got %.8g, expected %.8g", what, (long long)i, a, b);
+        worst = fabs(a - b) > worst ? fabs(a - b) : worst;
+    }
+    return worst;
+}
+
+int64_t mr_argmax(const qrun_tensor *t) {
+    int64_t best = 0;
+    for (int64_t i = 1; i < qrun_tensor_numel(t); i++) {
+        if (qrun_tensor_get_f64(t, i) > qrun_tensor_get_f64(t, best))
+            best = i;
+    }
+    return best;
+}
+
+qrun_tensor *mr_sample_tensor(qrun_context *ctx, const ds_set *d, int i) {
+    int64_t dims[4] = {1, d->c, d->h, d->w};
+    qrun_tensor *t = NULL;
+    assert_int_equal(qrun_tensor_create(ctx, QRUN_DTYPE_FLOAT, 4, dims, NULL, &t), QRUN_OK);
+    ds_preproc p;
+    ds_preproc_init(&p);
+    p.chw = true;
+    ds_preprocess(d, i, &p, qrun_tensor_data(t));
+    return t;
+}
