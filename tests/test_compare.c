@@ -9,35 +9,18 @@
 
 #include "qrun/qrun.h"
 #include "tests/support/datasets.h"
+#include "tests/support/model_runner.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define MODELS QRUN_SHARED_DIR "/models"
 #define RESNET8 MODELS "/fp32/mlperftiny_ic_resnet8_fp32.onnx"
 #define MNIST8 MODELS "/fp32/mnist-8/model.onnx"
 #define N_CALIB 50
 #define ALL_DTYPES "int8,fp8e4m3,fp8e5m2,fp8e3m4"
-
-static bool have_corpus(void) {
-    struct stat st;
-    return stat(MODELS "/MANIFEST.md", &st) == 0;
-}
-
-/* Sample i of d as a float [1,C,H,W] tensor of pixels 0..255 (CHW). */
-static qrun_tensor *sample_tensor(qrun_context *ctx, const ds_set *d, int i) {
-    int64_t dims[4] = {1, d->c, d->h, d->w};
-    qrun_tensor *t = NULL;
-    assert_int_equal(qrun_tensor_create(ctx, QRUN_DTYPE_FLOAT, 4, dims, NULL, &t), QRUN_OK);
-    ds_preproc p;
-    ds_preproc_init(&p);
-    p.chw = true;
-    ds_preprocess(d, i, &p, qrun_tensor_data(t));
-    return t;
-}
 
 /* Calibrate on samples [calib0, calib0 + N_CALIB) and evaluate on the first n_eval. */
 static qrun_compare *
@@ -49,13 +32,13 @@ run_compare(qrun_context *ctx, const qrun_model *m, const ds_set *d, int calib0,
     if (qrun_compare_create(ctx, m, &o, &cmp))
         fail_msg("%s", qrun_context_errmsg(ctx));
     for (int i = calib0; i < calib0 + N_CALIB; i++) {
-        qrun_tensor *t = sample_tensor(ctx, d, i);
+        qrun_tensor *t = mr_sample_tensor(ctx, d, i);
         if (qrun_compare_add_calib(cmp, (const qrun_tensor *const *)&t, 1))
             fail_msg("%s", qrun_context_errmsg(ctx));
         qrun_tensor_free(t);
     }
     for (int i = 0; i < n_eval; i++) {
-        qrun_tensor *t = sample_tensor(ctx, d, i);
+        qrun_tensor *t = mr_sample_tensor(ctx, d, i);
         if (qrun_compare_add_eval(cmp, (const qrun_tensor *const *)&t, 1, d->labels[i]))
             fail_msg("%s", qrun_context_errmsg(ctx));
         qrun_tensor_free(t);
@@ -150,7 +133,7 @@ static void test_resnet8(void **state) {
     (void)state;
     if (!ds_dataset_runs_enabled())
         skip();
-    if (!have_corpus())
+    if (!mr_have_corpus())
         skip();
     ds_set d;
     assert_true(ds_load_cifar(MODELS "/data/eembc-ic01-cifar10", &d));
@@ -172,7 +155,7 @@ static void test_mnist8(void **state) {
     (void)state;
     if (!ds_dataset_runs_enabled())
         skip();
-    if (!have_corpus())
+    if (!mr_have_corpus())
         skip();
     ds_set d;
     assert_true(ds_load_mnist(MODELS "/data/mnist-t10k", &d));
@@ -191,7 +174,7 @@ static void test_mnist8(void **state) {
 /* Unknown format, eval before calibration, calibration after eval, wrong input. */
 static void test_errors(void **state) {
     (void)state;
-    if (!have_corpus())
+    if (!mr_have_corpus())
         skip();
     qrun_context *ctx = NULL;
     assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
