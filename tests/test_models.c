@@ -86,20 +86,11 @@ static void test_mnist8_accuracy(void **state) {
     assert_int_equal(d.n, 10000);
     ds_preproc pp;
     ds_preproc_init(&pp);
-    int64_t dims[4] = {1, 1, 28, 28};
-    qrun_tensor *in = NULL;
-    assert_int_equal(qrun_tensor_create(f.ctx, QRUN_DTYPE_FLOAT, 4, dims, "Input3", &in), QRUN_OK);
-    int correct = 0;
-    for (int s = 0; s < d.n; s++) {
-        ds_preprocess(&d, s, &pp, qrun_tensor_data(in));
-        qrun_tensor *out = mr_run1(&f, in);
-        correct += mr_argmax(out) == d.labels[s];
-        qrun_tensor_free(out);
-    }
+    int correct = 0, agree = 0;
+    mr_count_top1(&f, &d, &pp, NULL, &correct, &agree);
     print_message("mnist-8 top-1 on 10000 MNIST test images: %.2f %% (ONNX Runtime: 99.33 %%)\n",
                   correct / 100.0);
     assert_int_equal(correct, 9933);
-    qrun_tensor_free(in);
     ds_free(&d);
     mr_close(&f);
 }
@@ -120,19 +111,8 @@ static void test_resnet8_cifar(void **state) {
     ds_preproc pp;
     ds_preproc_init(&pp);
     pp.chw = true;
-    int64_t dims[4] = {1, 3, 32, 32};
-    qrun_tensor *in = NULL;
-    assert_int_equal(qrun_tensor_create(f.ctx, QRUN_DTYPE_FLOAT, 4, dims, "input_1", &in), QRUN_OK);
     int correct = 0, agree = 0;
-    for (int s = 0; s < d.n; s++) {
-        ds_preprocess(&d, s, &pp, qrun_tensor_data(in));
-        qrun_tensor *out = mr_run1(&f, in);
-        int64_t am = mr_argmax(out);
-        qrun_tensor_free(out);
-        correct += am == d.labels[s];
-        agree += am == ort[s];
-    }
-    qrun_tensor_free(in);
+    mr_count_top1(&f, &d, &pp, ort, &correct, &agree);
     print_message("ResNet-8 top-1 on %d CIFAR-10 images: %.2f %% (ONNX Runtime: 85.50 %%), "
                   "agreement with ORT %d/%d\n",
                   d.n, 100.0 * correct / d.n, agree, d.n);

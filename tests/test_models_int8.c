@@ -118,26 +118,10 @@ typedef struct top1_case {
     int threads;     /* kernel threads: 1 for the tiny models (threads cost more than they save) */
 } top1_case;
 
-/*
- * Run every sample of the dataset through the model, in batches of the
- * model's input batch size (a symbolic batch runs one sample at a time; the
- * last batch is zero-padded), and count correct argmaxes and argmaxes equal
- * to ORT's.
- */
+/* Top-1 of the model on the whole dataset (mr_count_top1), against ORT's. */
 static void check_top1(const top1_case *c) {
     mr_model f = {0};
     open_model(&f, c->model, c->threads);
-    qrun_value_info vi;
-    assert_int_equal(qrun_model_input_info(f.model, 0, &vi), QRUN_OK);
-    int64_t dims[QRUN_MAX_RANK];
-    memcpy(dims, vi.dims, sizeof dims);
-    if (dims[0] < 1)
-        dims[0] = 1;
-    int batch = (int)dims[0];
-    qrun_tensor *in = NULL;
-    assert_int_equal(qrun_tensor_create(f.ctx, QRUN_DTYPE_FLOAT, vi.rank, dims, vi.name, &in),
-                     QRUN_OK);
-    assert_int_equal(qrun_tensor_numel(in), (int64_t)batch * (int64_t)c->data->sample_bytes);
     int n_ort = 0;
     int *ort = NULL;
     if (c->ref) {
@@ -147,21 +131,8 @@ static void check_top1(const top1_case *c) {
         assert_non_null(ort);
         assert_int_equal(n_ort, c->data->n);
     }
-    float *x = qrun_tensor_data(in);
     int correct = 0, agree = 0, n = c->data->n;
-    for (int s0 = 0; s0 < n; s0 += batch) {
-        memset(x, 0, qrun_tensor_nbytes(in));
-        for (int b = 0; b < batch && s0 + b < n; b++)
-            ds_preprocess(c->data, s0 + b, c->pp, x + (size_t)b * c->data->sample_bytes);
-        qrun_tensor *out = mr_run1(&f, in);
-        int ncls = (int)(qrun_tensor_numel(out) / batch);
-        for (int b = 0; b < batch && s0 + b < n; b++) {
-            int am = ds_argmax((const float *)qrun_tensor_data(out) + (size_t)b * ncls, ncls);
-            correct += am == c->data->labels[s0 + b];
-            agree += ort && am == ort[s0 + b];
-        }
-        qrun_tensor_free(out);
-    }
+    mr_count_top1(&f, c->data, c->pp, ort, &correct, &agree);
     double top1 = (double)correct / n;
     print_message("%s: top-1 %.4f on %d samples (ORT %.4f); same argmax as ORT on %d/%d\n", c->ref,
                   top1, n, c->ort_top1, agree, n);
@@ -169,7 +140,6 @@ static void check_top1(const top1_case *c) {
     if (fabs(top1 - c->ort_top1) > 0.005 + 1e-9)
         fail_msg("%s: top-1 %.4f is more than 0.5 pt from ORT's %.4f", c->ref, top1, c->ort_top1);
     free(ort);
-    qrun_tensor_free(in);
     mr_close(&f);
 }
 

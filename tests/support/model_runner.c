@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 bool mr_have_corpus(void) {
@@ -78,6 +79,38 @@ int64_t mr_argmax(const qrun_tensor *t) {
             best = i;
     }
     return best;
+}
+
+void mr_count_top1(
+    mr_model *f, const ds_set *d, const ds_preproc *pp, const int *ort, int *correct, int *agree) {
+    qrun_value_info vi;
+    assert_int_equal(qrun_model_input_info(f->model, 0, &vi), QRUN_OK);
+    int64_t dims[QRUN_MAX_RANK];
+    memcpy(dims, vi.dims, sizeof dims);
+    if (dims[0] < 1)
+        dims[0] = 1;
+    int batch = (int)dims[0];
+    qrun_tensor *in = NULL;
+    assert_int_equal(qrun_tensor_create(f->ctx, QRUN_DTYPE_FLOAT, vi.rank, dims, vi.name, &in),
+                     QRUN_OK);
+    assert_int_equal(qrun_tensor_numel(in), (int64_t)batch * (int64_t)d->sample_bytes);
+    float *x = qrun_tensor_data(in);
+    *correct = *agree = 0;
+    for (int s0 = 0; s0 < d->n; s0 += batch) {
+        memset(x, 0, qrun_tensor_nbytes(in));
+        for (int b = 0; b < batch && s0 + b < d->n; b++)
+            ds_preprocess(d, s0 + b, pp, x + (size_t)b * d->sample_bytes);
+        qrun_tensor *out = mr_run1(f, in);
+        assert_int_equal(qrun_tensor_dtype(out), QRUN_DTYPE_FLOAT);
+        int ncls = (int)(qrun_tensor_numel(out) / batch);
+        for (int b = 0; b < batch && s0 + b < d->n; b++) {
+            int am = ds_argmax((const float *)qrun_tensor_data(out) + (size_t)b * ncls, ncls);
+            *correct += am == d->labels[s0 + b];
+            *agree += ort && am == ort[s0 + b];
+        }
+        qrun_tensor_free(out);
+    }
+    qrun_tensor_free(in);
 }
 
 qrun_tensor *mr_sample_tensor(qrun_context *ctx, const ds_set *d, int i) {

@@ -46,6 +46,16 @@ double mr_expect_close(
 /** @brief Index of the largest element (the first one on ties). */
 int64_t mr_argmax(const qrun_tensor *t);
 
+/**
+ * @brief Run every sample of d, preprocessed by pp, through f's model in
+ * batches of its input batch size (a symbolic batch runs one sample at a
+ * time; the last batch is zero-padded), and count the argmaxes equal to the
+ * label (*correct) and to ort[i] (*agree; 0 when ort is NULL). The model
+ * takes one float input and returns float scores.
+ */
+void mr_count_top1(
+    mr_model *f, const ds_set *d, const ds_preproc *pp, const int *ort, int *correct, int *agree);
+
 /** @brief Sample i of d as a float [1, C, H, W] tensor of its pixel values (planar CHW). */
 qrun_tensor *mr_sample_tensor(qrun_context *ctx, const ds_set *d, int i);
 
