@@ -129,6 +129,20 @@ static void check_results(const qrun_compare *cmp, const char *what, int samples
     assert_true(layer_sqnr[3] > layer_sqnr[1] && layer_sqnr[1] > layer_sqnr[2]);
 }
 
+/* Load model_path, compare every format on d (run_compare) and check the results. */
+static void
+compare_model(const char *model_path, const char *what, const ds_set *d, int calib0, int n_eval) {
+    qrun_context *ctx = NULL;
+    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
+    qrun_model *m = NULL;
+    assert_int_equal(qrun_model_load(ctx, model_path, &m), QRUN_OK);
+    qrun_compare *cmp = run_compare(ctx, m, d, calib0, n_eval);
+    check_results(cmp, what, n_eval);
+    qrun_compare_free(cmp);
+    qrun_model_free(m);
+    qrun_context_free(ctx);
+}
+
 static void test_resnet8(void **state) {
     (void)state;
     if (!ds_dataset_runs_enabled())
@@ -138,15 +152,7 @@ static void test_resnet8(void **state) {
     ds_set d;
     assert_true(ds_load_cifar(MODELS "/data/eembc-ic01-cifar10", &d));
     assert_int_equal(d.n, 200);
-    qrun_context *ctx = NULL;
-    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
-    qrun_model *m = NULL;
-    assert_int_equal(qrun_model_load(ctx, RESNET8, &m), QRUN_OK);
-    qrun_compare *cmp = run_compare(ctx, m, &d, 0, 200);
-    check_results(cmp, "ResNet-8", 200);
-    qrun_compare_free(cmp);
-    qrun_model_free(m);
-    qrun_context_free(ctx);
+    compare_model(RESNET8, "ResNet-8", &d, 0, 200);
     ds_free(&d);
 }
 
@@ -159,15 +165,7 @@ static void test_mnist8(void **state) {
         skip();
     ds_set d;
     assert_true(ds_load_mnist(MODELS "/data/mnist-t10k", &d));
-    qrun_context *ctx = NULL;
-    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
-    qrun_model *m = NULL;
-    assert_int_equal(qrun_model_load(ctx, MNIST8, &m), QRUN_OK);
-    qrun_compare *cmp = run_compare(ctx, m, &d, 9000, 1000);
-    check_results(cmp, "mnist-8", 1000);
-    qrun_compare_free(cmp);
-    qrun_model_free(m);
-    qrun_context_free(ctx);
+    compare_model(MNIST8, "mnist-8", &d, 9000, 1000);
     ds_free(&d);
 }
 
