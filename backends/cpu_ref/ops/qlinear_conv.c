@@ -912,25 +912,17 @@ static qrun_status ql_eval_conv(const qrun_kernel_call *call) {
     return QRUN_OK;
 }
 
+/* One kernel for the three ops (com.microsoft QLinearConv on NCHW copies when channels_last = 1).
+ */
+#define QL_CONV_KERNEL(OP)                                                                         \
+    {                                                                                              \
+        .op = OP, .supports = ql_supports, .op_data_bytes = ql_conv_op_data_bytes,                 \
+        .prepare = ql_conv_prepare, .scratch_bytes = ql_conv_scratch, .eval = ql_eval_conv         \
+    }
+
 const cpu_ref_kernel cpu_ref_kernels_qlinear_conv[] = {
-    {.op = QRUN_OP_CONV_INTEGER,
-     .supports = ql_supports,
-     .op_data_bytes = ql_conv_op_data_bytes,
-     .prepare = ql_conv_prepare,
-     .scratch_bytes = ql_conv_scratch,
-     .eval = ql_eval_conv},
-    {.op = QRUN_OP_QLINEAR_CONV,
-     .supports = ql_supports,
-     .op_data_bytes = ql_conv_op_data_bytes,
-     .prepare = ql_conv_prepare,
-     .scratch_bytes = ql_conv_scratch,
-     .eval = ql_eval_conv},
-    /* com.microsoft QLinearConv: the ONNX kernel (on NCHW copies when channels_last = 1). */
-    {.op = QRUN_OP_MS_QLINEAR_CONV,
-     .supports = ql_supports,
-     .op_data_bytes = ql_conv_op_data_bytes,
-     .prepare = ql_conv_prepare,
-     .scratch_bytes = ql_conv_scratch,
-     .eval = ql_eval_conv},
+    QL_CONV_KERNEL(QRUN_OP_CONV_INTEGER),
+    QL_CONV_KERNEL(QRUN_OP_QLINEAR_CONV),
+    QL_CONV_KERNEL(QRUN_OP_MS_QLINEAR_CONV),
     {.op = QRUN_OP_UNKNOWN},
 };
