@@ -912,8 +912,7 @@ static qrun_status ql_eval_conv(const qrun_kernel_call *call) {
     return QRUN_OK;
 }
 
-/* One kernel for the three ops (com.microsoft QLinearConv on NCHW copies when channels_last = 1).
- */
+/* One kernel for all three (com.microsoft QLinearConv: on NCHW copies if channels_last = 1). */
 #define QL_CONV_KERNEL(OP)                                                                         \
     {                                                                                              \
         .op = OP, .supports = ql_supports, .op_data_bytes = ql_conv_op_data_bytes,                 \
