@@ -9,8 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define LW_WHY 256
+#define LW_WHY 256 /* bytes of a reason or target text */
 
+/* The pass over one graph. */
 typedef struct lw {
     qrun_graph *g;
     qrun_lower_supports_fn supports;
@@ -34,8 +35,9 @@ typedef struct lw_qp {
     int64_t axis; /* per-axis: as written (may be negative) */
 } lw_qp;
 
-#define LW_MAX_IN 32
+#define LW_MAX_IN 32 /* inputs of a lowered node */
 
+/* A Relu or Clip between the op and its Q, folded into the output range [lo, hi]. */
 typedef struct lw_act {
     int node;   /* Relu/Clip node, -1 when none */
     bool clamp; /* an integer Clip is needed */
