@@ -51,16 +51,6 @@ static void unload(loaded *l) {
     qrun_context_free(l->ctx);
 }
 
-/* Run with one input; outs[0..n_out) receive the outputs. */
-static void run_model(loaded *l, const qrun_tensor *in, qrun_tensor **outs, int n_out) {
-    qrun_session *s = NULL;
-    if (qrun_session_create(l->ctx, l->m, NULL, &s))
-        fail_msg("%s", qrun_context_errmsg(l->ctx));
-    if (qrun_session_run(s, &in, 1, outs, n_out))
-        fail_msg("%s", qrun_context_errmsg(l->ctx));
-    qrun_session_free(s);
-}
-
 /* Deterministic input in [lo, hi). */
 static qrun_tensor *
 make_input(qrun_context *ctx, int rank, const int64_t *dims, float lo, float hi) {
@@ -117,8 +107,8 @@ static double compare_paths(gbuild *b,
     loaded a = load_built(b, true), f = load_built(b, false);
     qrun_tensor *in = make_input(a.ctx, rank, dims, lo, hi);
     qrun_tensor *oa[4] = {0}, *of[4] = {0};
-    run_model(&a, in, oa, n_out);
-    run_model(&f, in, of, n_out);
+    mr_run_once(a.ctx, a.m, &in, 1, oa, n_out);
+    mr_run_once(f.ctx, f.m, &in, 1, of, n_out);
     double worst = 0;
     *n_diff = 0;
     for (int o = 0; o < n_out; o++) {

@@ -59,6 +59,19 @@ qrun_tensor *mr_run1(mr_model *f, const qrun_tensor *in) {
     return out;
 }
 
+void mr_run_once(qrun_context *ctx,
+                 const qrun_model *m,
+                 qrun_tensor *const *in,
+                 int n_in,
+                 qrun_tensor **out,
+                 int n_out) {
+    qrun_session *s = NULL;
+    if (qrun_session_create(ctx, m, NULL, &s) ||
+        qrun_session_run(s, (const qrun_tensor *const *)in, n_in, out, n_out))
+        fail_msg("%s", qrun_context_errmsg(ctx));
+    qrun_session_free(s);
+}
+
 double mr_expect_close(
     const qrun_tensor *got, const qrun_tensor *want, double rtol, double atol, const char *what) {
     assert_int_equal(qrun_tensor_numel(got), qrun_tensor_numel(want));

@@ -36,6 +36,15 @@ void mr_load_data_set(qrun_context *ctx, const char *dir, qrun_tensor **in, qrun
 /** @brief Run a one-input model; its first output (free it). Fails the test on error. */
 qrun_tensor *mr_run1(mr_model *f, const qrun_tensor *in);
 
+/** @brief Run m once on a session of its own (outputs into out; free them); fails the test on
+ * error. */
+void mr_run_once(qrun_context *ctx,
+                 const qrun_model *m,
+                 qrun_tensor *const *in,
+                 int n_in,
+                 qrun_tensor **out,
+                 int n_out);
+
 /**
  * @brief Fail the test (naming what and the element) unless every element of
  * got is within atol + rtol * |want| of want; returns the largest |got - want|.
