@@ -72,14 +72,14 @@ void lw_set_output(lw *L, int k, int slot, int v) {
     lw_val(L, v)->producer = k;
 }
 
-int lw_add_node(lw *L,
-                const char *name,
-                qrun_op op,
-                int64_t opset,
-                int n_in,
-                const int *in,
-                int n_out,
-                const int *out) {
+static int lw_add_node(lw *L,
+                       const char *name,
+                       qrun_op op,
+                       int64_t opset,
+                       int n_in,
+                       const int *in,
+                       int n_out,
+                       const int *out) {
     int k = qrun_graph_add_op_node(L->g, name, op, opset, n_in, in, n_out, out);
     if (k < 0 || lw_fit(L) != QRUN_OK)
         return -1;
@@ -90,6 +90,13 @@ int lw_add_node(lw *L,
     for (int o = 0; o < n_out; o++)
         lw_val(L, out[o])->producer = k;
     return k;
+}
+
+int lw_add_dq_like(lw *L, const lw_qp *q, int x, int y) {
+    const qrun_node *dq = lw_node(L, q->node);
+    int in[3] = {x, q->scale, q->zp};
+    return lw_add_node(L, dq->name, QRUN_OP_DEQUANTIZE_LINEAR, dq->opset, q->zp >= 0 ? 3 : 2, in, 1,
+                       &y);
 }
 
 int lw_add_value(lw *L, const char *base) {

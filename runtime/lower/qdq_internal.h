@@ -74,14 +74,9 @@ qrun_status lw_nomem(lw *L);
 void lw_kill(lw *L, int k);
 qrun_status lw_set_inputs(lw *L, int k, int n, const int *inputs);
 void lw_set_output(lw *L, int k, int slot, int v);
-int lw_add_node(lw *L,
-                const char *name,
-                qrun_op op,
-                int64_t opset,
-                int n_in,
-                const int *in,
-                int n_out,
-                const int *out);
+/* A DequantizeLinear like q's (name, opset, scale, zero point) from value x to y; its index or -1.
+ */
+int lw_add_dq_like(lw *L, const lw_qp *q, int x, int y);
 int lw_add_value(lw *L, const char *base);
 
 /* ---- qdq.c: reading the graph ------------------------------------------------- */

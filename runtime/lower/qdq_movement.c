@@ -115,10 +115,7 @@ static qrun_status lw_movement_from_dq(lw *L, int k, bool *done, char *why, char
         if (t < 0)
             return lw_nomem(L);
         lw_set_output(L, k, 0, t);
-        int dq_in[3] = {t, in[0].scale, in[0].zp};
-        const qrun_node *dq = lw_node(L, in[0].node);
-        if (lw_add_node(L, dq->name, QRUN_OP_DEQUANTIZE_LINEAR, dq->opset, in[0].zp >= 0 ? 3 : 2,
-                        dq_in, 1, &out) < 0)
+        if (lw_add_dq_like(L, &in[0], t, out) < 0)
             return lw_nomem(L);
         snprintf(target, LW_WHY, "%s on %s, DequantizeLinear moved after it",
                  lw_node(L, k)->op_type, qrun_dtype_name(in[0].qtype));
