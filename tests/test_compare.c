@@ -133,9 +133,7 @@ static void check_results(const qrun_compare *cmp, const char *what, int samples
 static void
 compare_model(const char *model_path, const char *what, const ds_set *d, int calib0, int n_eval) {
     qrun_context *ctx = NULL;
-    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
-    qrun_model *m = NULL;
-    assert_int_equal(qrun_model_load(ctx, model_path, &m), QRUN_OK);
+    qrun_model *m = mr_load_model(&ctx, model_path, NULL);
     qrun_compare *cmp = run_compare(ctx, m, d, calib0, n_eval);
     check_results(cmp, what, n_eval);
     qrun_compare_free(cmp);
@@ -175,9 +173,7 @@ static void test_errors(void **state) {
     if (!mr_have_corpus())
         skip();
     qrun_context *ctx = NULL;
-    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
-    qrun_model *m = NULL;
-    assert_int_equal(qrun_model_load(ctx, MNIST8, &m), QRUN_OK);
+    qrun_model *m = mr_load_model(&ctx, MNIST8, NULL);
     qrun_compare_options o;
     qrun_compare_options_init(&o);
     o.dtypes = "int8,fp9";

@@ -131,9 +131,7 @@ static void test_mobilenetv2_int8_profile(void **state) {
     if (!mr_have_corpus())
         skip();
     mr_model f = {0};
-    assert_int_equal(qrun_context_create(NULL, &f.ctx), QRUN_OK);
-    if (qrun_model_load(f.ctx, MODELS "/int8/qoperator/mobilenetv2-12-int8.onnx", &f.model))
-        fail_msg("%s", qrun_context_errmsg(f.ctx));
+    f.model = mr_load_model(&f.ctx, MODELS "/int8/qoperator/mobilenetv2-12-int8.onnx", NULL);
     qrun_session_options so;
     qrun_session_options_init(&so);
     so.profile = true;

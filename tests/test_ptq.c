@@ -374,10 +374,7 @@ static void test_fold_bn_exact(void **state) {
     if (!mr_have_corpus())
         skip();
     qrun_context *ctx = NULL;
-    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
-    qrun_model *m = NULL;
-    if (qrun_model_load(ctx, MODELS "/light/light_resnet50.onnx", &m))
-        fail_msg("%s", qrun_context_errmsg(ctx));
+    qrun_model *m = mr_load_model(&ctx, MODELS "/light/light_resnet50.onnx", NULL);
     bn_capture cap = {0};
     for (int k = 0; k < m->g->n_nodes; k++) {
         const qrun_node *nd = &m->g->nodes[k];
@@ -436,9 +433,7 @@ static void test_weight_and_bias_params(void **state) {
     if (!mr_have_corpus())
         skip();
     qrun_context *ctx = NULL;
-    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
-    qrun_model *m = NULL;
-    assert_int_equal(qrun_model_load(ctx, RESNET8, &m), QRUN_OK);
+    qrun_model *m = mr_load_model(&ctx, RESNET8, NULL);
     samples s = {0};
     load_cifar(ctx, &s);
     qrun_quant_options o;
@@ -507,9 +502,7 @@ static void test_errors(void **state) {
     if (!mr_have_corpus())
         skip();
     qrun_context *ctx = NULL;
-    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
-    qrun_model *m = NULL;
-    assert_int_equal(qrun_model_load(ctx, MNIST8, &m), QRUN_OK);
+    qrun_model *m = mr_load_model(&ctx, MNIST8, NULL);
     qrun_quant_options o;
     qrun_quant_options_init(&o);
     qrun_calibrator *cal = NULL;
@@ -550,9 +543,7 @@ static void test_per_node_and_pow2(void **state) {
     if (!mr_have_corpus())
         skip();
     qrun_context *ctx = NULL;
-    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
-    qrun_model *m = NULL;
-    assert_int_equal(qrun_model_load(ctx, MNIST8, &m), QRUN_OK);
+    qrun_model *m = mr_load_model(&ctx, MNIST8, NULL);
     samples s = {0};
     load_mnist(ctx, 300, &s);
     qrun_quant_options o;

@@ -20,14 +20,19 @@ bool mr_have_corpus(void) {
     return stat(QRUN_SHARED_DIR "/models/MANIFEST.md", &st) == 0;
 }
 
+qrun_model *mr_load_model(qrun_context **ctx, const char *path, const qrun_options *o) {
+    assert_int_equal(qrun_context_create(o, ctx), QRUN_OK);
+    qrun_model *m = NULL;
+    if (qrun_model_load(*ctx, path, &m))
+        fail_msg("%s: %s", path, qrun_context_errmsg(*ctx));
+    return m;
+}
+
 void mr_open(mr_model *f, const char *path, const qrun_options *o) {
     if (!mr_have_corpus())
         skip();
-    assert_int_equal(qrun_context_create(o, &f->ctx), QRUN_OK);
-    qrun_status s = qrun_model_load(f->ctx, path, &f->model);
-    if (s == QRUN_OK)
-        s = qrun_session_create(f->ctx, f->model, NULL, &f->sess);
-    if (s != QRUN_OK)
+    f->model = mr_load_model(&f->ctx, path, o);
+    if (qrun_session_create(f->ctx, f->model, NULL, &f->sess))
         fail_msg("%s: %s", path, qrun_context_errmsg(f->ctx));
 }
 

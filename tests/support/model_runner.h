@@ -14,6 +14,13 @@
 /** @brief Whether the model corpus (../shared/models, MANIFEST.md) is there. */
 bool mr_have_corpus(void);
 
+/**
+ * @brief A new context (options o; NULL: the defaults) in *ctx and the model
+ * file at path loaded in it; fails the test, with the context's message, when
+ * loading fails. Free both (qrun_model_free, qrun_context_free).
+ */
+qrun_model *mr_load_model(qrun_context **ctx, const char *path, const qrun_options *o);
+
 /* A loaded model with its context and one session. */
 typedef struct mr_model {
     qrun_context *ctx;
