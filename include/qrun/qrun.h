@@ -745,8 +745,13 @@ typedef struct qrun_sim_node {
     double noc_stall_cycles;    /**< bank-network time not hidden behind compute */
     double memory_stall_cycles; /**< off-chip weight streaming not hidden behind compute */
     double dispatch_cycles;     /**< controller overhead */
-    double time_us;             /**< cycles / clock */
-    double host_link_us;        /**< values pulled over the host link for this node */
+    double time_us;             /**< cycles / clock: the node's busy time on its banks */
+    double host_link_us;        /**< values pulled over the host link for this node (the first
+                                     node crossing also carries the per-inference launch) */
+    double start_us;            /**< when it starts in the batch-1 schedule */
+    double latency_share_us;    /**< its share of latency_us: time on the critical path of the
+                                     batch-1 schedule, host link included (0 off the path); the
+                                     shares of all records sum to latency_us */
     double utilization;         /**< MACs / (cycles x PEs of its banks x MAC rate), 0..1 */
     double zero_fraction;       /**< MAC nodes after a full-mode run: share of products with a zero
                                      operand (no MAC energy on zero-detect hardware); else -1 */
@@ -770,9 +775,10 @@ typedef struct qrun_sim_summary {
     double sram_bytes;     /**< on-chip SRAM */
     double streamed_bytes; /**< weights streamed from off-chip per inference */
     double host_link_bytes, host_link_us;
-    double latency_us; /**< one inference, batch 1: the lower of the two schedules below */
-    double latency_pipelined_us;      /**< the pipeline's fill (0: weights do not fit) */
+    double latency_us;           /**< one inference, batch 1, in the schedule kept (execution) */
+    double latency_pipelined_us; /**< row-level pipelined (0: weights do not fit) */
     double latency_layer_by_layer_us; /**< one pass layer by layer over all banks */
+    double launch_us;                 /**< per-inference host overhead inside latency_us */
     double throughput_ips;            /**< steady state, inferences per second */
     double energy_uj;                 /**< per inference (static power over 1 / throughput) */
     double average_w;                 /**< energy x throughput */

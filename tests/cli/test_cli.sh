@@ -170,7 +170,7 @@ qlc=/usr/share/libonnx-testdata/data/node/test_qlinearconv
 if [ -d "$qlc" ]; then
   "$qrun" run "$qlc/model.onnx" --inputs "$qlc/test_data_set_0" --backend accel_sim --hw edge_small --output-dir "$tmp/qlc_sim" >"$tmp/out" 2>&1
   grep -q '^accel_sim full on edge_small (layer_pipelined)' "$tmp/out" && grep -q '^  QLinearConv_0,QLinearConv,accel,uint8,row_split_k,' "$tmp/out" \
-    && grep -q 'partition: accel: 1 nodes (0 fused into row units), host: 0 nodes' "$tmp/out" && grep -q "latency .* us (batch 1; pipeline fill .* us, layer by layer .* us), throughput" "$tmp/out" \
+    && grep -q 'partition: accel: 1 nodes (0 fused into row units), host: 0 nodes' "$tmp/out" && grep -q "latency .* us (batch 1, launch .* us included; row pipelined .* us, layer by layer .* us), throughput" "$tmp/out" \
     && cmp -s "$tmp/qlc_sim/output_0.pb" "$qlc/test_data_set_0/output_0.pb" \
     && ok "run --backend accel_sim report, datapath output" || bad "run --backend accel_sim report: $(head -c 600 "$tmp/out")"
   "$qrun" run "$qlc/model.onnx" --inputs "$qlc/test_data_set_0" --backend accel_sim --hw speedai240 --json >"$tmp/sim.json" 2>&1
@@ -192,6 +192,22 @@ assert s["partition"]["folded_constants"]>0 and host==["Softmax"], host
 assert s["execution"]=="layer_pipelined" and 0<d["latency_us"]<=s["latency_pipelined_us"] and d["throughput_ips"]*s["latency_pipelined_us"]*1e-6>=1
 assert all(o["dtype"]=="int8" for o in d["ops"] if o["placement"]=="accel")
 ' "$tmp/light.json" && ok "run --sim timing --dtype int8 on a float model" || bad "run --sim timing --dtype int8: $(head -c 400 "$tmp/light.json") $(head -c 300 "$tmp/err")"
+  # Issue 5 acceptance 2: ResNet-50 on speedai240, FP8-E3M4, batch 1, --sim timing, against
+  # MLPerf Inference v4.1 (~120 us single stream, 56-70k img/s offline, ~1.2 mJ per image).
+  start=$(date +%s%N)
+  "$qrun" run "$light" --backend accel_sim --hw speedai240 --sim timing --dtype fp8e3m4 --json >"$tmp/r50.json" 2>"$tmp/err"
+  secs=$(( ($(date +%s%N) - start) / 1000000 ))
+  python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1]))
+lat, ips, mj = d["latency_us"], d["throughput_ips"], d["energy_uj"] / 1000
+assert 90 <= lat <= 150, ("latency_us", lat)
+assert 42000 <= ips <= 88000, ("throughput_ips", ips)
+assert 0.8 <= mj <= 1.6, ("energy mJ", mj)
+assert abs(sum(o["latency_share_us"] for o in d["ops"]) - lat) <= 1e-3 * lat, "shares != latency"
+assert int(sys.argv[2]) < 5000, ("host ms", sys.argv[2])
+' "$tmp/r50.json" "$secs" && ok "ResNet-50 speedai240 fp8e3m4 within the MLPerf v4.1 ranges (issue 5, acceptance 2)" \
+    || bad "ResNet-50 acceptance 2: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["latency_us"], d["throughput_ips"], d["energy_uj"])' "$tmp/r50.json" 2>&1) host ${secs} ms $(head -c 300 "$tmp/err")"
   # A chip without off-chip memory whose SRAM cannot hold a layer: an error naming the node.
   "$qrun" hw show edge_small --json | python3 -c '
 import json,sys
