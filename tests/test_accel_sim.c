@@ -234,6 +234,45 @@ static void test_row_ops(void **state) {
     hw_config_release(&hw);
 }
 
+/* Tile quantization and per-row dispatch on edge_small (64 rows of 64 PEs): 32 output channels
+ * fill half a row, so pe_output needs one row step per position where 64 channels would share
+ * it; a pipeline stage dispatches one kernel per output row. */
+static void test_channel_tiles_and_row_dispatch(void **state) {
+    (void)state;
+    hw_config hw;
+    load_hw("edge_small", &hw);
+    qrun_err err;
+    accel_cost c;
+    /* M = 1024 positions x N = 32 channels, K = 9 (a 3x3 depthwise-like op). */
+    accel_work w = {.outputs = 1024 * 32,
+                    .k = 9,
+                    .n = 32,
+                    .out_rows = 32,
+                    .a_dtype = QRUN_DTYPE_INT8,
+                    .w_dtype = QRUN_DTYPE_INT8,
+                    .weight_bytes = 32 * 9};
+    assert_int_equal(accel_sim_cost(&hw, &w, &c, &err), QRUN_OK);
+    /* pe_output: ceil(32 / 64) = 1 tile x 1024 positions = 1024 row steps over 64 rows = 16
+     * waves x 9 cycles / 0.6 = 240, rotator 16 x 63 = 1008; row_split_k: 32768 / 64 = 512
+     * waves x (1 + 6) = 3584. */
+    assert_int_equal(c.mapping, ACCEL_MAP_PE_OUTPUT);
+    assert_int_equal(c.waves, 16);
+    assert_near(c.compute_cycles, 16 * 9 / EFF, 1e-9);
+    assert_near(c.rotator_cycles, 16 * 63, 0);
+    assert_near(c.dispatch_cycles, 100, 0); /* layer by layer: one kernel */
+    /* Without the channel count the outputs would pack whole rows: 32768 / 4096 = 8 waves. */
+    w.n = 0;
+    assert_int_equal(accel_sim_cost(&hw, &w, &c, &err), QRUN_OK);
+    assert_int_equal(c.waves, 8);
+    /* A row-pipelined stage: one kernel per output row, 32 x 100 cycles. */
+    w.n = 32;
+    w.row_steps = true;
+    assert_int_equal(accel_sim_cost(&hw, &w, &c, &err), QRUN_OK);
+    assert_near(c.dispatch_cycles, 3200, 0);
+    assert_near(c.cycles, 3200 + 16 * 9 / EFF + 16 * 63, 1e-9);
+    hw_config_release(&hw);
+}
+
 /* ---- the backend on real models ------------------------------------------ */
 
 typedef struct run_result {
@@ -978,6 +1017,131 @@ static void test_timing_float_model(void **state) {
     qrun_context_free(ctx);
 }
 
+/* A preset with one top-level number replaced (key as "\"name\":", its first occurrence). */
+static qrun_hw *hw_with_number(qrun_context *ctx, const char *base, const char *key, double v) {
+    qrun_hw *hw = NULL;
+    const char *json = NULL;
+    assert_int_equal(qrun_hw_load(ctx, base, &hw), QRUN_OK);
+    assert_int_equal(qrun_hw_to_json(hw, &json), QRUN_OK);
+    const char *at = strstr(json, key);
+    assert_non_null(at);
+    const char *val = at + strlen(key);
+    const char *end = val + strspn(val, " \t0123456789.eE+-");
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/qrun_test_accel_%d_num.json", (int)getpid());
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "%.*s %.17g%s", (int)(val - json), json, v, end);
+    fclose(f);
+    qrun_hw_free(hw);
+    hw = NULL;
+    if (qrun_hw_load(ctx, path, &hw) != QRUN_OK)
+        fail_msg("%s", qrun_context_errmsg(ctx));
+    unlink(path);
+    return hw;
+}
+
+/* Conv 3x1 -> Conv 3x1 (64 channels, pad 1 over 16 rows of 1 column) -> GlobalAveragePool,
+ * float, timed as int8. */
+static qrun_model *build_conv_chain(qrun_context *ctx) {
+    gbuild *b = gb_new(13);
+    int64_t xd[4] = {1, 64, 16, 1}, wd[4] = {64, 64, 3, 1};
+    static float w[64 * 64 * 3];
+    gb_input(b, "x", T_FLOAT, 4, xd);
+    gb_init(b, "w1", T_FLOAT, 4, wd, w, sizeof w);
+    gb_init(b, "w2", T_FLOAT, 4, wd, w, sizeof w);
+    static const int64_t pads[4] = {1, 0, 1, 0};
+    gb_attr_ints(b, gb_node(b, "Conv", "c1", "x w1", "y1"), "pads", 4, pads);
+    gb_attr_ints(b, gb_node(b, "Conv", "c2", "y1 w2", "y2"), "pads", 4, pads);
+    gb_node(b, "GlobalAveragePool", "gap", "y2", "y");
+    gb_output(b, "y");
+    return load_built(ctx, b);
+}
+
+/*
+ * The row-level pipelined schedule of a 3-stage chain, by hand from the stages' times s0..s2
+ * (their closed forms are pinned above) on edge_small without dispatch overhead (so that
+ * splitting the banks between the layers beats running each over all 16 banks, whose 64 rows
+ * the 16 output positions of a layer cannot fill):
+ *   host link: x = 64 x 16 int8 = 1024 B at 12.8 GB/s + 0.5 us per value + 5 us launch
+ *   (h0, charged to c1); y = 64 B back (h2, charged to gap, its producer);
+ *   c1 starts at h0, finishes at F0 = h0 + s0;
+ *   c2 (3 rows of kernel) needs 3 of c1's 16 rows: S1 = h0 + 3/16 s0,
+ *   F1 = max(S1 + s1, F0 + 3/16 s1);
+ *   gap needs all of its input: S2 = F1 + h2, F2 = S2 + s2 = latency;
+ *   throughput = 1 / max(s0, s1, s2, host link without the launch);
+ *   latency shares along c1 <- c2 <- gap: F0, F1 - F0, F2 - F1.
+ * Energy: every record's and the model's classes sum to their totals.
+ */
+static void test_pipeline_schedule_by_hand(void **state) {
+    (void)state;
+    qrun_context *ctx = NULL;
+    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
+    qrun_model *m = build_conv_chain(ctx);
+    qrun_hw *hw = hw_with_number(ctx, "edge_small", "\"dispatch_cycles\":", 0);
+    qrun_session_options so;
+    qrun_session_options_init(&so);
+    so.backend = "accel_sim";
+    so.hw = hw;
+    so.sim = QRUN_SIM_TIMING;
+    so.sim_dtype = QRUN_DTYPE_INT8;
+    qrun_session *sess = NULL;
+    assert_int_equal(qrun_session_create(ctx, m, &so, &sess), QRUN_OK);
+    int64_t xd[4] = {1, 64, 16, 1};
+    qrun_tensor *x = NULL, *y = NULL;
+    assert_int_equal(qrun_tensor_create(ctx, QRUN_DTYPE_FLOAT, 4, xd, NULL, &x), QRUN_OK);
+    if (qrun_session_run(sess, (const qrun_tensor *const *)&x, 1, &y, 1) != QRUN_OK)
+        fail_msg("%s", qrun_context_errmsg(ctx));
+    qrun_sim_summary sum;
+    assert_int_equal(qrun_session_sim_summary(sess, &sum), QRUN_OK);
+    assert_string_equal(sum.execution, "layer_pipelined");
+    assert_true(sum.latency_layer_by_layer_us > 0);
+    assert_int_equal(qrun_session_sim_node_count(sess), 3);
+    qrun_sim_node n[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(qrun_session_sim_node(sess, i, &n[i]), QRUN_OK);
+    assert_string_equal(n[0].name, "c1");
+    assert_string_equal(n[2].name, "gap");
+    double h0 = 1024 / 12.8e3 + 0.5 + 5, h2 = 64 / 12.8e3 + 0.5; /* us */
+    assert_near(n[0].host_link_us, h0, 1e-9);
+    assert_near(n[1].host_link_us, 0, 0);
+    assert_near(n[2].host_link_us, h2, 1e-9);
+    assert_near(sum.launch_us, 5, 0);
+    assert_near(sum.host_link_us, h0 - 5 + h2, 1e-9);
+    double s0 = n[0].time_us, s1 = n[1].time_us, s2 = n[2].time_us;
+    double f0 = h0 + s0, st1 = h0 + 3 * s0 / 16, f1 = fmax(st1 + s1, f0 + 3 * s1 / 16);
+    double st2 = f1 + h2, f2 = st2 + s2;
+    assert_near(n[0].start_us, h0, 1e-9);
+    assert_near(n[1].start_us, st1, 1e-9);
+    assert_near(n[2].start_us, st2, 1e-9);
+    assert_near(sum.latency_us, f2, 1e-9);
+    assert_near(n[0].latency_share_us, f0, 1e-9);
+    assert_near(n[1].latency_share_us, f1 - f0, 1e-9);
+    assert_near(n[2].latency_share_us, f2 - f1, 1e-9);
+    double period = fmax(fmax(s0, s1), fmax(s2, h0 - 5 + h2));
+    assert_near(sum.throughput_ips, 1e6 / period, 1e-6 * sum.throughput_ips);
+    /* Row-level overlap: shorter than the stages one after another. */
+    assert_true(sum.latency_us < h0 + s0 + s1 + s2 + h2 - 1e-3);
+    for (int i = 0; i < 3; i++) {
+        double e = 0;
+        for (int k = 0; k < QRUN_SIM_ENERGY_KINDS; k++)
+            e += n[i].energy_kind_uj[k];
+        assert_near(e, n[i].energy_uj, 1e-12 + 1e-9 * e);
+    }
+    double e = 0;
+    for (int k = 0; k < QRUN_SIM_ENERGY_KINDS; k++)
+        e += sum.energy_kind_uj[k];
+    assert_near(e, sum.energy_uj, 1e-9 * e);
+    /* static: edge_small's 0.2 W (no board power) over the period. */
+    assert_near(sum.energy_kind_uj[6], 0.2 * period, 1e-9);
+    qrun_tensor_free(x);
+    qrun_tensor_free(y);
+    qrun_session_free(sess);
+    qrun_hw_free(hw);
+    qrun_model_free(m);
+    qrun_context_free(ctx);
+}
+
 /* Timing mode reads no weight values: the same model with zero weights times identically, and
  * the MAC output is not computed (zeros). */
 static void test_timing_ignores_weights(void **state) {
@@ -1229,6 +1393,8 @@ int main(void) {
         cmocka_unit_test(test_weight_spill),
         cmocka_unit_test(test_dtype_rates),
         cmocka_unit_test(test_row_ops),
+        cmocka_unit_test(test_channel_tiles_and_row_dispatch),
+        cmocka_unit_test(test_pipeline_schedule_by_hand),
         cmocka_unit_test(test_backend_mnist_integer),
         cmocka_unit_test(test_backend_qoperator_model),
         cmocka_unit_test(test_backend_float_falls_back),
