@@ -626,6 +626,11 @@ typedef struct qrun_compare_layer {
     float scale;   /**< per-tensor scale (first one when per channel) */
     int32_t zero_point;
     double range_lo, range_hi; /**< calibrated clipping range */
+    /** Backend accel_sim (has_sim of the result): the simulated cost of the node that produced
+     * this activation in the quantized model (its busy cycles and its energy per inference,
+     * host link included; 0 for a host node or a graph input); NaN otherwise. */
+    double cycles, energy_uj;
+    const char *producer; /**< that node's name ("" for a graph input); owned by the comparison */
 } qrun_compare_layer;
 
 QRUN_API void qrun_compare_options_init(qrun_compare_options *opts);
