@@ -266,6 +266,14 @@ static int64_t pool_ops(const qrun_kernel_call *call) {
     return numel(call->outputs[0]) * win;
 }
 
+/* A Transpose that leaves the last two axes (rows, columns) in place, such as a channel
+ * shuffle, moves whole rows: it can stream row by row. */
+static bool keeps_rows(const qrun_node *node, int rank) {
+    const int64_t *perm = NULL;
+    size_t n = qrun_node_attr_ints(node, "perm", &perm);
+    return n == (size_t)rank && perm[rank - 2] == rank - 2 && perm[rank - 1] == rank - 1;
+}
+
 /* Row-unit and data-movement work: in-place element ops move no activations over the network;
  * extra operands (Add's second input) and MOVE ops do. */
 static void row_work(accel_ctx *ctx, const qrun_kernel_call *call, op_info inf, accel_work *w) {
@@ -293,16 +301,17 @@ static void row_work(accel_ctx *ctx, const qrun_kernel_call *call, op_info inf, 
                                  call->node->domain[0] != '\0'}; /* com.microsoft QLinear* */
     if (inf.cls == OPC_SIMD)
         w->ops = inf.window ? numel(y) * inf.window : pool_ops(call);
-    /* Row by row: element ops and a concat over channels need one input row, a pooling
-     * window its rows; global pools and other data movement (Transpose, a concat over rows)
+    /* Row by row: element ops, a concat over channels and a transpose that keeps the rows
+     * need one input row, a pooling window its rows; global pools and other data movement
      * the whole input. */
     const struct qrun_tensor *x = call->inputs[is_data_input(call->node, 0) ? 0 : 2];
     w->out_rows = rows_of(y);
-    bool channel_concat = call->node->op != QRUN_OP_TRANSPOSE && y->rank >= 3 &&
-                          qrun_node_attr_int(call->node, "axis", 0) == 1;
-    bool rowwise = (inf.cls == OPC_SIMD && !is_global_pool(call->node->op)) || channel_concat;
-    w->fill =
-        !rowwise ? 1 : fill_of(x, inf.window || channel_concat ? 1 : window_rows(call->node, NULL));
+    bool by_rows =
+        inf.cls == OPC_MOVE && y->rank >= 3 &&
+        (call->node->op == QRUN_OP_TRANSPOSE ? keeps_rows(call->node, y->rank)
+                                             : qrun_node_attr_int(call->node, "axis", 0) == 1);
+    bool rowwise = (inf.cls == OPC_SIMD && !is_global_pool(call->node->op)) || by_rows;
+    w->fill = !rowwise ? 1 : fill_of(x, inf.window || by_rows ? 1 : window_rows(call->node, NULL));
 }
 
 /* ---- prepare / run / release --------------------------------------------------- */
@@ -313,6 +322,15 @@ static bool all_inputs_known(const qrun_kernel_call *call) {
             return false;
     }
     return true;
+}
+
+/* Activation inputs that are not constants: 1 for a unary op, also for Mul/Add by a constant
+ * (a BatchNormalization written as Mul and Add). */
+static int dynamic_inputs(const qrun_kernel_call *call) {
+    int n = 0;
+    for (int i = 0; i < call->n_inputs; i++)
+        n += call->inputs[i] && is_data_input(call->node, i) && !call->inputs[i]->data;
+    return n;
 }
 
 static qrun_status add_node(accel_ctx *ctx, accel_sim_node *an, const qrun_kernel_call *call) {
@@ -360,9 +378,7 @@ static qrun_status accel_prepare(void *vctx, const qrun_kernel_call *call, void 
     if (!an)
         return qrun_errf(call->err, QRUN_E_NOMEM, "out of memory");
     an->node = call->node;
-    an->fusable = inf.cls == OPC_SIMD && inf.window > 0 && inf.data_inputs == 1 &&
-                  call->node->op != QRUN_OP_MS_QLINEAR_ADD &&
-                  call->node->op != QRUN_OP_MS_QLINEAR_MUL;
+    an->fusable = inf.cls == OPC_SIMD && inf.window > 0 && dynamic_inputs(call) == 1;
     qrun_status s = QRUN_OK;
     if (inf.cls == OPC_MAC)
         s = mac_work(ctx, call, &an->work);

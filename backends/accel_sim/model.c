@@ -22,6 +22,7 @@ typedef struct walk {
     int *fused_from_mac;     /* per value: 1 when produced by a MAC layer or an op fused into one */
     unsigned char *is_const; /* per value: computed from constants only */
     int *producer;           /* per value: index of the node producing it, -1 none */
+    unsigned char *feeds_mac; /* per value: only use is a MAC layer's input (pre-activation) */
 } walk;
 
 static double value_bytes(const walk *w, int v) {
@@ -114,6 +115,24 @@ static void fuse(walk *w, accel_model *m) {
             w->fused_from_mac[out] = 1;
             m->n_fused++;
         }
+    }
+    /* Pre-activation (DenseNet's BN-ReLU-Conv): a unary row op whose only consumer is a MAC
+     * layer (directly or through such ops) runs in that layer's row units as its activations
+     * arrive. Backwards, so chains fuse. feeds_mac[v]: v's only use is such an input. */
+    for (int k = g->n_nodes - 1; k >= 0; k--) {
+        accel_model_node *mn = &m->nodes[k];
+        const qrun_node *n = &g->nodes[k];
+        int in = n->n_inputs > 0 ? n->inputs[0] : -1;
+        if (mn->place != ACCEL_PLACE_ACCEL || in < 0 || n->n_outputs < 1)
+            continue;
+        bool pre =
+            !mn->fused && mn->an->fusable && n->outputs[0] >= 0 && w->feeds_mac[n->outputs[0]];
+        if (pre) {
+            mn->fused = true;
+            m->n_fused++;
+        }
+        if ((pre || mn->an->work.kind == ACCEL_WORK_MAC) && w->uses[in] == 1)
+            w->feeds_mac[in] = 1;
     }
 }
 
@@ -432,10 +451,11 @@ static qrun_status eval_schedule(const qrun_graph *g,
     w.fused_from_mac = qrun_calloc(alloc, nv, sizeof *w.fused_from_mac);
     w.is_const = qrun_calloc(alloc, nv, 1);
     w.producer = qrun_calloc(alloc, nv, sizeof *w.producer);
+    w.feeds_mac = qrun_calloc(alloc, nv, 1);
     int *banks = qrun_calloc(alloc, (size_t)g->n_nodes + 1, sizeof *banks);
     qrun_status s = QRUN_OK;
     if (!m->nodes || !w.side || !w.moved || !w.uses || !w.fused_from_mac || !w.is_const ||
-        !w.producer || !banks)
+        !w.producer || !w.feeds_mac || !banks)
         s = qrun_errf(err, QRUN_E_NOMEM, "out of memory");
     if (!s) {
         m->n_nodes = g->n_nodes;
@@ -463,6 +483,7 @@ static qrun_status eval_schedule(const qrun_graph *g,
     qrun_free(alloc, w.fused_from_mac);
     qrun_free(alloc, w.is_const);
     qrun_free(alloc, w.producer);
+    qrun_free(alloc, w.feeds_mac);
     qrun_free(alloc, banks);
     if (s)
         accel_model_release(m, alloc);

@@ -14,7 +14,10 @@
  * Fusion. A unary row op (Relu, Clip, LeakyRelu, BatchNormalization) whose
  * input is the only use of a MAC layer's output (directly or through fused
  * ops) runs in that layer's row requant/activation unit as outputs leave it
- * (§5.5): no cycles of its own, requant energy per element.
+ * (§5.5): no cycles of its own, requant energy per element. Likewise a unary
+ * row op whose only consumer is a MAC layer (directly or through such ops:
+ * DenseNet's BN-ReLU before each conv) runs in that layer's row units as its
+ * activations arrive (pre-activation).
  *
  * Host overhead. Every inference also pays hw.host.launch_us (driver,
  * doorbell, DMA setup, completion), charged with the host-link time of the

@@ -292,7 +292,7 @@ for x in r:
         assert set(("name", "sqnr_db", "saturated", "producer", "cycles", "energy_uj")) <= set(l) and l["saturated"] >= 0
         assert l["cycles"] >= 0 and l["energy_uj"] >= 0
 assert r[0]["cycles"] > 0 and r[0]["energy_uj"] > 0
-assert sum(l["cycles"] > 0 for l in r[0]["layers"]) >= 4, "per-layer cycles"
+assert sum(l["cycles"] > 0 for l in r[0]["layers"]) >= 3, "per-layer cycles"
 ' "$tmp/cmp.json" && ok "compare --json schema (accel_sim costs)" || bad "compare --json schema: $(head -c 300 "$tmp/cmp.json") $(head -c 300 "$tmp/err")"
 else
   grep -q '"agree_fp32"' "$tmp/cmp.json" && grep -q '"layers"' "$tmp/cmp.json" && ok "compare --json (no python3)" || bad "compare --json"
