@@ -214,21 +214,26 @@ static const char *producer_of(const qrun_model *m, const char *name) {
     return NULL;
 }
 
-/* Per-layer costs from the session's simulation records: each layer gets the record of the
- * node that produced it (the records are in graph order; folded constants have none). */
-static void layer_costs(cmp_format *f) {
+/* The simulated costs of one inference from the session's records, in one pass: the format's
+ * cycles (the nodes' busy cycles summed: the work, not the latency, since pipeline stages
+ * overlap; the host link and host fallbacks are in latency_us, not here), and each layer's
+ * cycles and energy from the record of the node that produced it (0 for a graph input). */
+static void sim_costs(cmp_format *f) {
+    f->cycles = 0;
+    for (int j = 0; j < f->n_layers; j++)
+        f->layers[j].cycles = f->layers[j].energy_uj = 0;
     int n = qrun_session_sim_node_count(f->sess);
-    for (int j = 0; j < f->n_layers; j++) {
-        cmp_layer *l = &f->layers[j];
-        l->cycles = l->energy_uj = 0; /* a graph input or host-side producer: no accel cost */
-        for (int i = 0; l->producer && i < n; i++) {
-            qrun_sim_node nd;
-            if (qrun_session_sim_node(f->sess, i, &nd) != QRUN_OK ||
-                strcmp(nd.name, l->producer) != 0)
-                continue;
-            l->cycles = nd.cycles;
-            l->energy_uj = nd.energy_uj;
-            break;
+    for (int i = 0; i < n; i++) {
+        qrun_sim_node nd;
+        if (qrun_session_sim_node(f->sess, i, &nd) != QRUN_OK)
+            continue;
+        f->cycles += nd.cycles;
+        for (int j = 0; j < f->n_layers; j++) {
+            cmp_layer *l = &f->layers[j];
+            if (l->producer && strcmp(nd.name, l->producer) == 0) {
+                l->cycles = nd.cycles;
+                l->energy_uj = nd.energy_uj;
+            }
         }
     }
 }
@@ -467,19 +472,9 @@ static qrun_status run_format(qrun_compare *cmp,
     if (qrun_session_sim_summary(f->sess, &sim) == QRUN_OK) {
         f->has_sim = true;
         f->sim_nodes = sim.n_nodes;
-        /* Accelerator cycles of one inference: the nodes' busy cycles summed (the work, not
-         * the latency: pipeline stages overlap; the host link and host fallbacks are in
-         * latency_us, not here). */
-        double cycles = 0.0;
-        for (int i = 0; i < qrun_session_sim_node_count(f->sess); i++) {
-            qrun_sim_node nd;
-            if (qrun_session_sim_node(f->sess, i, &nd) == QRUN_OK)
-                cycles += nd.cycles;
-        }
-        f->cycles = cycles;
+        sim_costs(f);
         f->latency_us = sim.latency_us;
         f->energy_uj = sim.energy_uj;
-        layer_costs(f);
     }
     free_outputs(o, n_out);
     return QRUN_OK;

@@ -591,30 +591,24 @@ static void test_backend_onnx_node_tests(void **state) {
 
 /* ---- hardware variants, built models ---------------------------------------- */
 
-/*
- * A copy of preset `base` whose dtypes.<key>.accumulator is {kind, bits}, written to a file
- * under /tmp and loaded: the accumulator is the only difference.
- */
-static qrun_hw *hw_with_accumulator(
-    qrun_context *ctx, const char *base, const char *key, const char *kind, int bits) {
+/* Preset `base` as JSON with json[from, to) replaced by `text`, written under /tmp and loaded. */
+static qrun_hw *hw_spliced(qrun_context *ctx,
+                           const char *base,
+                           const char *(*span)(const char *json, const char **to, const void *arg),
+                           const void *arg,
+                           const char *text) {
     qrun_hw *hw = NULL;
     const char *json = NULL;
     assert_int_equal(qrun_hw_load(ctx, base, &hw), QRUN_OK);
     assert_int_equal(qrun_hw_to_json(hw, &json), QRUN_OK);
-    char want[64];
-    snprintf(want, sizeof want, "\"%s\":", key);
-    const char *at = strstr(json, want);
-    assert_non_null(at);
-    const char *acc = strstr(at, "\"accumulator\":");
-    const char *end = acc ? strchr(acc, '}') : NULL;
-    assert_non_null(end);
+    const char *to = NULL, *from = span(json, &to, arg);
+    assert_non_null(from);
+    assert_non_null(to);
     char path[128];
-    snprintf(path, sizeof path, "/tmp/qrun_test_accel_%d_%s_%s%d.json", (int)getpid(), key, kind,
-             bits);
+    snprintf(path, sizeof path, "/tmp/qrun_test_accel_%d.json", (int)getpid());
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    fprintf(f, "%.*s\"accumulator\": {\"kind\": \"%s\", \"bits\": %d%s", (int)(acc - json), json,
-            kind, bits, end);
+    fprintf(f, "%.*s%s%s", (int)(from - json), json, text, to);
     fclose(f);
     qrun_hw_free(hw);
     hw = NULL;
@@ -622,6 +616,44 @@ static qrun_hw *hw_with_accumulator(
         fail_msg("%s", qrun_context_errmsg(ctx));
     unlink(path);
     return hw;
+}
+
+/* The accumulator object of dtypes.<arg>: from its key to its closing brace. */
+static const char *accumulator_span(const char *json, const char **to, const void *arg) {
+    char want[64];
+    snprintf(want, sizeof want, "\"%s\":", (const char *)arg);
+    const char *at = strstr(json, want);
+    const char *acc = at ? strstr(at, "\"accumulator\":") : NULL;
+    *to = acc ? strchr(acc, '}') : NULL;
+    return acc;
+}
+
+/* The number after the first occurrence of key arg ("\"name\":"). */
+static const char *number_span(const char *json, const char **to, const void *arg) {
+    const char *at = strstr(json, (const char *)arg);
+    if (!at)
+        return NULL;
+    const char *val = at + strlen((const char *)arg);
+    *to = val + strspn(val, " \t0123456789.eE+-");
+    return val;
+}
+
+/*
+ * A copy of preset `base` whose dtypes.<key>.accumulator is {kind, bits}: the accumulator is the
+ * only difference.
+ */
+static qrun_hw *hw_with_accumulator(
+    qrun_context *ctx, const char *base, const char *key, const char *kind, int bits) {
+    char text[96];
+    snprintf(text, sizeof text, "\"accumulator\": {\"kind\": \"%s\", \"bits\": %d", kind, bits);
+    return hw_spliced(ctx, base, accumulator_span, key, text);
+}
+
+/* A copy of preset `base` with one number replaced (key as "\"name\":", its first occurrence). */
+static qrun_hw *hw_with_number(qrun_context *ctx, const char *base, const char *key, double v) {
+    char text[64];
+    snprintf(text, sizeof text, " %.17g", v);
+    return hw_spliced(ctx, base, number_span, key, text);
 }
 
 static qrun_model *load_built(qrun_context *ctx, gbuild *b) {
@@ -1015,30 +1047,6 @@ static void test_timing_float_model(void **state) {
     qrun_hw_free(hw);
     qrun_model_free(m);
     qrun_context_free(ctx);
-}
-
-/* A preset with one top-level number replaced (key as "\"name\":", its first occurrence). */
-static qrun_hw *hw_with_number(qrun_context *ctx, const char *base, const char *key, double v) {
-    qrun_hw *hw = NULL;
-    const char *json = NULL;
-    assert_int_equal(qrun_hw_load(ctx, base, &hw), QRUN_OK);
-    assert_int_equal(qrun_hw_to_json(hw, &json), QRUN_OK);
-    const char *at = strstr(json, key);
-    assert_non_null(at);
-    const char *val = at + strlen(key);
-    const char *end = val + strspn(val, " \t0123456789.eE+-");
-    char path[128];
-    snprintf(path, sizeof path, "/tmp/qrun_test_accel_%d_num.json", (int)getpid());
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fprintf(f, "%.*s %.17g%s", (int)(val - json), json, v, end);
-    fclose(f);
-    qrun_hw_free(hw);
-    hw = NULL;
-    if (qrun_hw_load(ctx, path, &hw) != QRUN_OK)
-        fail_msg("%s", qrun_context_errmsg(ctx));
-    unlink(path);
-    return hw;
 }
 
 /* Conv 3x1 -> Conv 3x1 (64 channels, pad 1 over 16 rows of 1 column) -> GlobalAveragePool,
