@@ -11,7 +11,8 @@
  * producer for graph outputs) at hw.host bandwidth plus hw.host latency per
  * value, and host energy per byte. Host compute time is not modelled.
  *
- * Fusion. A unary row op (Relu, Clip, LeakyRelu, BatchNormalization) whose
+ * Fusion. A unary row op (Relu, Clip, LeakyRelu, BatchNormalization, Mul or
+ * Add by a constant) whose
  * input is the only use of a MAC layer's output (directly or through fused
  * ops) runs in that layer's row requant/activation unit as outputs leave it
  * (§5.5): no cycles of its own, requant energy per element. Likewise a unary
