@@ -12,10 +12,9 @@
  * value, and host energy per byte. Host compute time is not modelled.
  *
  * Fusion. A unary row op (Relu, Clip, LeakyRelu, BatchNormalization, Mul or
- * Add by a constant) whose
- * input is the only use of a MAC layer's output (directly or through fused
- * ops) runs in that layer's row requant/activation unit as outputs leave it
- * (§5.5): no cycles of its own, requant energy per element. Likewise a unary
+ * Add by a constant) whose input is the only use of a MAC layer's output
+ * (directly or through fused ops) runs in that layer's row requant/activation
+ * unit as outputs leave it (§5.5): no cycles of its own, requant energy per element. Likewise a unary
  * row op whose only consumer is a MAC layer (directly or through such ops:
  * DenseNet's BN-ReLU before each conv) runs in that layer's row units as its
  * activations arrive (pre-activation).
