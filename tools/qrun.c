@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* qrun: the command-line tool, a client of include/qrun/qrun.h only. */
 #include "qrun/qrun.h"
+#include "tools/cli_util.h"
 #include "tools/ptq_cli.h"
+#include "tools/qrun_bench.h"
 #include "tools/qrun_compare.h"
 #include "tools/qrun_hw.h"
 #include "tools/qrun_profile.h"
@@ -61,6 +63,7 @@ static const char *k_usage =
     "%s"
     "%s"
     "%s"
+    "%s"
     "  qrun --help | --version\n"
     "\n"
     "Run options:\n"
@@ -111,7 +114,8 @@ static const char *k_usage =
 
 static void print_usage(FILE *f) {
     fprintf(f, k_usage, qrun_hw_usage_commands, qrun_save_usage_commands,
-            qrun_compare_usage_commands, qrun_hw_usage_options, k_ptq_cli_usage);
+            qrun_compare_usage_commands, qrun_bench_usage_commands, qrun_hw_usage_options,
+            k_ptq_cli_usage);
 }
 
 int fail(const char *fmt, ...) {
@@ -122,27 +126,6 @@ int fail(const char *fmt, ...) {
     fputc('\n', stderr);
     va_end(ap);
     return 1;
-}
-
-static bool parse_int(const char *s, int lo, int hi, int *out) {
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || !end || *end || end == s || v < lo || v > hi)
-        return false;
-    *out = (int)v;
-    return true;
-}
-
-static bool file_exists(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static void shape_str(int rank, const int64_t *dims, char *buf, size_t cap) {
@@ -169,20 +152,6 @@ static void value_shape_str(const qrun_value_info *vi, char *buf, size_t cap) {
     }
     if (used < cap)
         snprintf(buf + used, cap - used, "]");
-}
-
-static void json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
 }
 
 static void json_number(FILE *f, double v) {
@@ -254,27 +223,17 @@ static int parse_args(int argc, char **argv, cli *c) {
         } else if (strcmp(a, "--sim") == 0) {
             c->sim = val;
         } else if (strcmp(a, "--threads") == 0) {
-            if (!parse_int(val, 1, 1024, &c->threads))
+            if (!cli_parse_int(val, 1, 1024, &c->threads))
                 return fail("--threads expects an integer in [1, 1024], got '%s'", val);
         } else if (strcmp(a, "--repeat") == 0) {
-            if (!parse_int(val, 1, 1000000, &c->repeat))
+            if (!cli_parse_int(val, 1, 1000000, &c->repeat))
                 return fail("--repeat expects a positive integer, got '%s'", val);
         } else if (strcmp(a, "--requant") == 0) {
-            if (strcmp(val, "float") == 0)
-                c->requant = QRUN_REQUANT_FLOAT;
-            else if (strcmp(val, "fixed") == 0)
-                c->requant = QRUN_REQUANT_FIXED;
-            else
-                return fail("--requant must be float or fixed, got '%s'", val);
+            if (cli_parse_requant(val, &c->requant))
+                return 1;
         } else if (strcmp(a, "--fp8-accum") == 0) {
-            if (strcmp(val, "fp32") == 0)
-                c->fp8_accum = QRUN_FP8_ACCUM_FP32;
-            else if (strcmp(val, "fp16") == 0)
-                c->fp8_accum = QRUN_FP8_ACCUM_FP16;
-            else if (strcmp(val, "bf16") == 0)
-                c->fp8_accum = QRUN_FP8_ACCUM_BF16;
-            else
-                return fail("--fp8-accum must be fp32, fp16 or bf16, got '%s'", val);
+            if (cli_parse_fp8_accum(val, &c->fp8_accum))
+                return 1;
         } else if (strcmp(a, "--json") == 0) {
             c->json = true;
         } else if (strcmp(a, "--random-input") == 0) {
@@ -284,7 +243,7 @@ static int parse_args(int argc, char **argv, cli *c) {
                 return 1;
             c->profile = val;
         } else if (strcmp(a, "--iters") == 0) {
-            if (!parse_int(val, 1, 1000000, &c->iters))
+            if (!cli_parse_int(val, 1, 1000000, &c->iters))
                 return fail("--iters expects a positive integer, got '%s'", val);
         } else if (strcmp(a, "--no-lower") == 0) {
             c->no_lower = true;
@@ -310,21 +269,6 @@ static int parse_args(int argc, char **argv, cli *c) {
 
 /* ---- inputs ------------------------------------------------------------- */
 
-/* Deterministic pattern: a 32-bit LCG mapped to [-1, 1). */
-static void fill_pattern(qrun_tensor *t, bool random) {
-    int64_t n = qrun_tensor_numel(t);
-    uint32_t state = 0x9e3779b9u;
-    for (int64_t k = 0; k < n && random; k++) {
-        state = state * 1664525u + 1013904223u;
-        double v = (double)(state >> 8) / (double)(1u << 24) * 2.0 - 1.0;
-        if (qrun_dtype_bits(qrun_tensor_dtype(t)) <= 16 &&
-            qrun_tensor_dtype(t) != QRUN_DTYPE_FLOAT16 &&
-            qrun_tensor_dtype(t) != QRUN_DTYPE_BFLOAT16 && qrun_tensor_dtype(t) != QRUN_DTYPE_FLOAT)
-            v *= 100.0;
-        qrun_tensor_set_f64(t, k, v);
-    }
-}
-
 static const char *find_named(const cli *c, const char *name) {
     for (int k = 0; k < c->n_named; k++) {
         if (strcmp(c->named[k].name, name) == 0)
@@ -336,7 +280,7 @@ static const char *find_named(const cli *c, const char *name) {
 /* A tensor file (.pb/.npy) or an image (JPEG/PNG, through --preprocess), chosen by content. */
 static int load_input_file(
     qrun_context *ctx, const cli *c, const char *path, const char *input_name, qrun_tensor **out) {
-    if (!file_exists(path))
+    if (!cli_file_exists(path))
         return fail("%s: no such file (for input '%s')", path, input_name);
     qrun_status s = qrun_file_is_image(path) ? qrun_tensor_load_image(ctx, path, c->preprocess, out)
                                              : qrun_tensor_load_file(ctx, path, out);
@@ -350,7 +294,7 @@ static bool find_dir_input(const char *dir, int i, char *path, size_t cap) {
     static const char *const exts[] = {"pb", "npy", "jpg", "jpeg", "png", "JPG", "JPEG", "PNG"};
     for (size_t k = 0; k < sizeof exts / sizeof exts[0]; k++) {
         snprintf(path, cap, "%s/input_%d.%s", dir, i, exts[k]);
-        if (file_exists(path))
+        if (cli_file_exists(path))
             return true;
     }
     return false;
@@ -367,7 +311,7 @@ make_default_input(qrun_context *ctx, const cli *c, const qrun_value_info *vi, q
                     vi->name);
     if (qrun_tensor_create(ctx, vi->dtype, rank, dims, vi->name, out))
         return fail("%s: input '%s': %s", c->model, vi->name, qrun_context_errmsg(ctx));
-    fill_pattern(*out, c->random_input);
+    cli_fill_pattern(*out, c->random_input);
     char s[256];
     shape_str(rank, dims, s, sizeof s);
     fprintf(stderr, "qrun: note: input '%s' not given: feeding %s %s %s%s\n", vi->name,
@@ -500,17 +444,17 @@ static void print_json_summary(const cli *c,
                                double ms,
                                size_t arena) {
     printf("{\"model\": ");
-    json_string(stdout, c->model);
+    cli_json_string(stdout, c->model);
     printf(", \"backend\": ");
-    json_string(stdout, c->backend);
+    cli_json_string(stdout, c->backend);
     printf(", \"time_ms\": %.6f, \"runs\": %d, \"arena_bytes\": %zu, \"outputs\": [", ms,
            timed_runs(c), arena);
     for (int j = 0; j < n_out; j++) {
         const qrun_tensor *t = outs[j];
         printf("%s{\"name\": ", j ? ", " : "");
-        json_string(stdout, qrun_tensor_name(t));
+        cli_json_string(stdout, qrun_tensor_name(t));
         printf(", \"dtype\": ");
-        json_string(stdout, qrun_dtype_name(qrun_tensor_dtype(t)));
+        cli_json_string(stdout, qrun_dtype_name(qrun_tensor_dtype(t)));
         printf(", \"shape\": [");
         for (int d = 0; d < qrun_tensor_rank(t); d++)
             printf("%s%" PRId64, d ? ", " : "", qrun_tensor_dims(t)[d]);
@@ -548,11 +492,6 @@ static int write_outputs(qrun_context *ctx, const cli *c, qrun_tensor **outs, in
             return fail("%s", qrun_context_errmsg(ctx));
     }
     return 0;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static int cmd_run(qrun_context *ctx, const cli *c) {
@@ -606,18 +545,18 @@ static int cmd_run(qrun_context *ctx, const cli *c) {
             qrun_tensor_free(outs[j]);
             outs[j] = NULL;
         }
-        double t0 = now_ms();
+        double t0 = cli_now_ms();
         if (qrun_session_run(sess, (const qrun_tensor *const *)ins, n_in, outs, n_out)) {
             fail("%s", qrun_context_errmsg(ctx));
             goto out;
         }
         if (r < 0)
             continue;
-        times[r] = now_ms() - t0;
+        times[r] = cli_now_ms() - t0;
         if (prof && qrun_profile_add_run(prof, sess))
             goto out;
     }
-    qsort(times, (size_t)runs, sizeof *times, cmp_double);
+    qsort(times, (size_t)runs, sizeof *times, cli_cmp_double);
     double ms = times[runs / 2];
     if (c->output_dir && write_outputs(ctx, c, outs, n_out))
         goto out;
@@ -714,13 +653,13 @@ static void print_lowering_json(const qrun_model *m) {
         qrun_lowering_info u;
         qrun_model_lowering_get(m, i, &u);
         printf("%s{\"node\": ", i ? ", " : "");
-        json_string(stdout, u.node);
+        cli_json_string(stdout, u.node);
         printf(", \"op\": ");
-        json_string(stdout, u.op);
+        cli_json_string(stdout, u.op);
         printf(", \"lowered\": %s, \"target\": ", u.lowered ? "true" : "false");
-        json_string(stdout, u.target);
+        cli_json_string(stdout, u.target);
         printf(", \"reason\": ");
-        json_string(stdout, u.reason);
+        cli_json_string(stdout, u.reason);
         printf("}");
     }
     printf("]");
@@ -817,18 +756,18 @@ static void print_info_json(const cli *c, const qrun_model *m, const qrun_node_a
     qrun_model_meta meta;
     qrun_model_get_meta(m, &meta);
     printf("{\"model\": ");
-    json_string(stdout, c->model);
+    cli_json_string(stdout, c->model);
     printf(", \"ir_version\": %" PRId64 ", \"producer\": ", meta.ir_version);
-    json_string(stdout, meta.producer_name);
+    cli_json_string(stdout, meta.producer_name);
     printf(", \"producer_version\": ");
-    json_string(stdout, meta.producer_version);
+    cli_json_string(stdout, meta.producer_version);
     printf(", \"opsets\": {");
     for (int i = 0; i < meta.n_opsets; i++) {
         const char *d;
         int64_t v;
         qrun_model_opset(m, i, &d, &v);
         printf("%s", i ? ", " : "");
-        json_string(stdout, d[0] ? d : "ai.onnx");
+        cli_json_string(stdout, d[0] ? d : "ai.onnx");
         printf(": %" PRId64, v);
     }
     printf("}");
@@ -842,16 +781,16 @@ static void print_info_json(const cli *c, const qrun_model *m, const qrun_node_a
             else
                 qrun_model_input_info(m, i, &vi);
             printf("%s{\"name\": ", i ? ", " : "");
-            json_string(stdout, vi.name);
+            cli_json_string(stdout, vi.name);
             printf(", \"dtype\": ");
-            json_string(stdout, qrun_dtype_name(vi.dtype));
+            cli_json_string(stdout, qrun_dtype_name(vi.dtype));
             printf(", \"shape\": [");
             for (int d = 0; d < vi.rank; d++) {
                 printf("%s", d ? ", " : "");
                 if (vi.dims[d] >= 0)
                     printf("%" PRId64, vi.dims[d]);
                 else
-                    json_string(stdout, vi.dim_params[d] ? vi.dim_params[d] : "?");
+                    cli_json_string(stdout, vi.dim_params[d] ? vi.dim_params[d] : "?");
             }
             printf("]}");
         }
@@ -863,11 +802,11 @@ static void print_info_json(const cli *c, const qrun_model *m, const qrun_node_a
         qrun_node_info ni;
         qrun_model_node_info(m, k, &ni);
         printf("%s{\"name\": ", k ? ", " : "");
-        json_string(stdout, ni.name);
+        cli_json_string(stdout, ni.name);
         printf(", \"op\": ");
-        json_string(stdout, ni.op_type);
+        cli_json_string(stdout, ni.op_type);
         printf(", \"domain\": ");
-        json_string(stdout, ni.domain);
+        cli_json_string(stdout, ni.domain);
         printf(", \"macs\": %" PRId64 ", \"backends\": [%s]}", an[k].macs,
                an[k].cpu_ref ? "\"cpu_ref\"" : "");
         if (an[k].macs > 0)
@@ -881,7 +820,7 @@ static void print_info_json(const cli *c, const qrun_model *m, const qrun_node_a
         if (!ps.count[t])
             continue;
         printf("%s", first ? "" : ", ");
-        json_string(stdout, qrun_dtype_name((qrun_dtype)t));
+        cli_json_string(stdout, qrun_dtype_name((qrun_dtype)t));
         printf(": {\"count\": %" PRId64 ", \"bytes\": %" PRId64 "}", ps.count[t], ps.bytes[t]);
         first = false;
     }
@@ -926,16 +865,19 @@ int main(int argc, char **argv) {
         return qrun_hw_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "compare") == 0)
         return qrun_compare_main(argc - 1, argv + 1);
-    if (strcmp(argv[1], "convert") == 0)
-        return qrun_convert_main(argc - 1, argv + 1);
-    if (strcmp(argv[1], "quantize") == 0)
-        return qrun_quantize_main(argc - 1, argv + 1);
+    /* hw and compare have their own help; the other commands are described in the main one. */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             print_usage(stdout);
             return 0;
         }
     }
+    if (strcmp(argv[1], "bench") == 0)
+        return qrun_bench_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "convert") == 0)
+        return qrun_convert_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "quantize") == 0)
+        return qrun_quantize_main(argc - 1, argv + 1);
     cli c;
     if (parse_args(argc, argv, &c))
         return 1;

@@ -2,6 +2,7 @@
 /* qrun compare: FP32 vs INT8/FP8 formats on an evaluation set (qrun_compare_* API). */
 #include "tools/qrun_compare.h"
 
+#include "tools/cli_util.h"
 #include "tools/ptq_cli.h"
 #include "tools/qrun_hw.h" /* fail() */
 
@@ -28,15 +29,6 @@ typedef struct compare_cli {
     qrun_fp8_accum fp8_accum;
     ptq_cli ptq;
 } compare_cli;
-
-static bool parse_int(const char *s, int lo, int hi, int *out) {
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (!end || *end || end == s || v < lo || v > hi)
-        return false;
-    *out = (int)v;
-    return true;
-}
 
 static int parse_choice(const char *opt, const char *val, const char *const *names, int *out) {
     for (int k = 0; names[k]; k++) {
@@ -89,7 +81,7 @@ static int parse_args(int argc, char **argv, compare_cli *c) {
         } else if (strcmp(a, "--hw") == 0) {
             c->hw = val;
         } else if (strcmp(a, "--threads") == 0) {
-            if (!parse_int(val, 1, 1024, &c->threads))
+            if (!cli_parse_int(val, 1, 1024, &c->threads))
                 return fail("--threads expects an integer in [1, 1024], got '%s'", val);
         } else if (strcmp(a, "--requant") == 0) {
             if (parse_choice(a, val, requant, &k))

@@ -2,6 +2,8 @@
 /* qrun hw: list and show accelerator hardware descriptions (presets or JSON files). */
 #include "tools/qrun_hw.h"
 
+#include "tools/cli_util.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -132,21 +134,6 @@ int qrun_hw_option(qrun_context *ctx,
     return 0;
 }
 
-static void json_name(FILE *f, const char *p) {
-    /* Node names come from the model file: escape them as JSON strings. */
-    fputc('"', f);
-    for (; *p; p++) {
-        unsigned char ch = (unsigned char)*p;
-        if (ch == '"' || ch == '\\')
-            fprintf(f, "\\%c", ch);
-        else if (ch < 0x20)
-            fprintf(f, "\\u%04x", ch);
-        else
-            fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
 static void print_energy_json(FILE *f, const double *kinds, double total) {
     fprintf(f, "{");
     for (int k = 0; k < QRUN_SIM_ENERGY_KINDS; k++)
@@ -156,7 +143,7 @@ static void print_energy_json(FILE *f, const double *kinds, double total) {
 
 static void print_op_json(FILE *f, const qrun_sim_node *nd) {
     fprintf(f, "{\"name\": ");
-    json_name(f, nd->name);
+    cli_json_string(f, nd->name);
     fprintf(f,
             ", \"op\": \"%s\", \"placement\": \"%s\", \"dtype\": \"%s\", \"mapping\": \"%s\", "
             "\"accumulator\": \"%s\", "

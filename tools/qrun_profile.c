@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `qrun run --profile FILE`: a client of include/qrun/qrun.h and cJSON only. */
 #include "tools/qrun_profile.h"
+#include "tools/cli_util.h"
 #include "tools/qrun_hw.h"
 
 #include <cjson/cJSON.h>
@@ -82,16 +83,11 @@ int qrun_profile_add_run(qrun_profile *p, const qrun_session *sess) {
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Median of node k over the added runs (the upper one of an even count). */
 static double node_median_ms(const qrun_profile *p, int k, double *tmp) {
     for (int r = 0; r < p->added; r++)
         tmp[r] = p->ms[(size_t)r * (size_t)p->n_nodes + (size_t)k];
-    qsort(tmp, (size_t)p->added, sizeof *tmp, cmp_double);
+    qsort(tmp, (size_t)p->added, sizeof *tmp, cli_cmp_double);
     return tmp[p->added / 2];
 }
 

@@ -354,5 +354,33 @@ if [ -f "$sq" ] && [ -f "$jpeg" ]; then
     && ok "quantize with image calibration" || bad "quantize with image calibration: $(head -c 300 "$tmp/err")"
 fi
 
+# bench: host times per format, and the simulated cost with accel_sim (timing: no calibration).
+grep -q "qrun bench MODEL" "$tmp/help" && ok "--help mentions bench" || bad "--help mentions bench"
+"$qrun" bench "$ex/model.onnx" --dtypes auto,int8 --calib "$ex" --iters 3 --warmup 1 --json >"$tmp/bench.json" 2>"$tmp/err"
+if has_python; then
+  python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["iters"] == 3 and d["warmup"] == 1 and [r["dtype"] for r in d["results"]] == ["auto", "int8"]
+for r in d["results"]:
+    h = r["host_ms"]
+    assert 0 < h["min"] <= h["median"] <= h["p90"] <= h["max"] and r["host_ips"] > 0
+    assert "latency_us" not in r
+' "$tmp/bench.json" && ok "bench --json (cpu_ref)" || bad "bench --json: $(head -c 300 "$tmp/bench.json") $(head -c 300 "$tmp/err")"
+  "$qrun" bench "$ex/model.onnx" --backend accel_sim --hw edge_small --sim timing --dtypes int8,fp8e4m3 --iters 2 --json >"$tmp/bench2.json" 2>"$tmp/err"
+  python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["hw"] == "edge_small"
+for r in d["results"]:
+    assert r["latency_us"] > 0 and r["throughput_ips"] > 0 and r["energy_uj"] > 0 and r["average_w"] > 0
+' "$tmp/bench2.json" && ok "bench --json (accel_sim timing)" || bad "bench accel_sim: $(head -c 300 "$tmp/bench2.json") $(head -c 300 "$tmp/err")"
+fi
+"$qrun" bench "$ex/model.onnx" --iters 2 >"$tmp/out" 2>"$tmp/err"
+grep -q "^auto .* [0-9.]\+$" "$tmp/out" && grep -q "median ms" "$tmp/out" && ok "bench text table" || bad "bench text table: $(head -c 300 "$tmp/out")"
+expect_error "bench unknown dtype" "dtypes: unknown datatype 'fp9'" "$qrun" bench "$ex/model.onnx" --dtypes int8,fp9
+expect_error "bench accel_sim needs --hw" "needs --hw" "$qrun" bench "$ex/model.onnx" --backend accel_sim
+expect_error "bench --iters 0" "--iters expects a positive integer" "$qrun" bench "$ex/model.onnx" --iters 0
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
