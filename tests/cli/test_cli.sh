@@ -208,6 +208,19 @@ assert abs(sum(o["latency_share_us"] for o in d["ops"]) - lat) <= 1e-3 * lat, "s
 assert int(sys.argv[2]) < 5000, ("host ms", sys.argv[2])
 ' "$tmp/r50.json" "$secs" && ok "ResNet-50 speedai240 fp8e3m4 within the MLPerf v4.1 ranges (issue 5, acceptance 2)" \
     || bad "ResNet-50 acceptance 2: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["latency_us"], d["throughput_ips"], d["energy_uj"])' "$tmp/r50.json" 2>&1) host ${secs} ms $(head -c 300 "$tmp/err")"
+  # Every light model simulates (the validation table of docs/accel_sim.md): a schedule, a
+  # latency of at least its slowest node, shares summing to it, energy classes to the total.
+  for lm in "$src"/../shared/models/light/light_*.onnx; do
+    "$qrun" run "$lm" --backend accel_sim --hw speedai240 --sim timing --dtype fp8e3m4 --json >"$tmp/lm.json" 2>"$tmp/err"
+    python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1])); s=d["sim"]; lat=d["latency_us"]
+assert s["execution"] in ("layer_pipelined", "layer_by_layer") and lat > 0 and d["throughput_ips"] > 0
+assert lat >= max(o["time_us"] for o in d["ops"]) - 1e-6
+assert abs(sum(o["latency_share_us"] for o in d["ops"]) - lat) <= 1e-3 * lat
+e=s["energy_uj"]; assert abs(sum(v for k, v in e.items() if k != "total") - e["total"]) <= 1e-4 * e["total"]  # 6 digits each
+' "$tmp/lm.json" && ok "accel_sim timing on $(basename "$lm")" || bad "accel_sim timing on $lm: $(head -c 300 "$tmp/err")"
+  done
   # A chip without off-chip memory whose SRAM cannot hold a layer: an error naming the node.
   "$qrun" hw show edge_small --json | python3 -c '
 import json,sys
