@@ -171,7 +171,7 @@ static void test_mnist8(void **state) {
  * activation in the quantized model, the same record a session of that model reports. */
 static void test_accel_sim_layer_costs(void **state) {
     (void)state;
-    if (!have_corpus())
+    if (!mr_have_corpus())
         skip();
     ds_set d;
     assert_true(ds_load_mnist(MODELS "/data/mnist-t10k", &d));
@@ -190,7 +190,7 @@ static void test_accel_sim_layer_costs(void **state) {
     if (qrun_compare_create(ctx, m, &o, &cmp))
         fail_msg("%s", qrun_context_errmsg(ctx));
     for (int i = 0; i < 8; i++) {
-        qrun_tensor *t = sample_tensor(ctx, &d, 9000 + i);
+        qrun_tensor *t = mr_sample_tensor(ctx, &d, 9000 + i);
         qrun_status s = i < 5 ? qrun_compare_add_calib(cmp, (const qrun_tensor *const *)&t, 1)
                               : qrun_compare_add_eval(cmp, (const qrun_tensor *const *)&t, 1,
                                                       d.labels[9000 + i]);
@@ -208,7 +208,7 @@ static void test_accel_sim_layer_costs(void **state) {
     so.hw = hw;
     qrun_session *sess = NULL;
     assert_int_equal(qrun_session_create(ctx, qrun_compare_model(cmp, 0), &so, &sess), QRUN_OK);
-    qrun_tensor *t = sample_tensor(ctx, &d, 9005), *y = NULL;
+    qrun_tensor *t = mr_sample_tensor(ctx, &d, 9005), *y = NULL;
     assert_int_equal(qrun_session_run(sess, (const qrun_tensor *const *)&t, 1, &y, 1), QRUN_OK);
     int with_cost = 0;
     double layer_cycles = 0;
