@@ -167,6 +167,79 @@ static void test_mnist8(void **state) {
     ds_free(&d);
 }
 
+/* Backend accel_sim: every layer carries the cycles and energy of the node that produced its
+ * activation in the quantized model, the same record a session of that model reports. */
+static void test_accel_sim_layer_costs(void **state) {
+    (void)state;
+    if (!mr_have_corpus())
+        skip();
+    ds_set d;
+    assert_true(ds_load_mnist(MODELS "/data/mnist-t10k", &d));
+    qrun_context *ctx = NULL;
+    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
+    qrun_model *m = NULL;
+    assert_int_equal(qrun_model_load(ctx, MNIST8, &m), QRUN_OK);
+    qrun_hw *hw = NULL;
+    assert_int_equal(qrun_hw_load(ctx, "runai200", &hw), QRUN_OK);
+    qrun_compare_options o;
+    qrun_compare_options_init(&o);
+    o.dtypes = "int8";
+    o.backend = "accel_sim";
+    o.hw = hw;
+    qrun_compare *cmp = NULL;
+    if (qrun_compare_create(ctx, m, &o, &cmp))
+        fail_msg("%s", qrun_context_errmsg(ctx));
+    for (int i = 0; i < 8; i++) {
+        qrun_tensor *t = mr_sample_tensor(ctx, &d, 9000 + i);
+        qrun_status s = i < 5 ? qrun_compare_add_calib(cmp, (const qrun_tensor *const *)&t, 1)
+                              : qrun_compare_add_eval(cmp, (const qrun_tensor *const *)&t, 1,
+                                                      d.labels[9000 + i]);
+        if (s)
+            fail_msg("%s", qrun_context_errmsg(ctx));
+        qrun_tensor_free(t);
+    }
+    qrun_compare_result r;
+    assert_int_equal(qrun_compare_get_result(cmp, 0, &r), QRUN_OK);
+    assert_true(r.has_sim && r.cycles > 0);
+    /* The quantized model in a session of its own: the producer's record. */
+    qrun_session_options so;
+    qrun_session_options_init(&so);
+    so.backend = "accel_sim";
+    so.hw = hw;
+    qrun_session *sess = NULL;
+    assert_int_equal(qrun_session_create(ctx, qrun_compare_model(cmp, 0), &so, &sess), QRUN_OK);
+    qrun_tensor *t = mr_sample_tensor(ctx, &d, 9005), *y = NULL;
+    assert_int_equal(qrun_session_run(sess, (const qrun_tensor *const *)&t, 1, &y, 1), QRUN_OK);
+    int with_cost = 0;
+    double layer_cycles = 0;
+    for (int j = 0; j < r.n_layers; j++) {
+        qrun_compare_layer l;
+        assert_int_equal(qrun_compare_get_layer(cmp, 0, j, &l), QRUN_OK);
+        assert_true(isfinite(l.cycles) && l.cycles >= 0 && isfinite(l.energy_uj) &&
+                    l.energy_uj >= 0);
+        double want = 0;
+        for (int i = 0; i < qrun_session_sim_node_count(sess); i++) {
+            qrun_sim_node nd;
+            assert_int_equal(qrun_session_sim_node(sess, i, &nd), QRUN_OK);
+            if (strcmp(nd.name, l.producer) == 0)
+                want = nd.cycles;
+        }
+        assert_true(fabs(l.cycles - want) <= 1e-9 * want);
+        with_cost += l.cycles > 0;
+        layer_cycles += l.cycles;
+    }
+    assert_true(with_cost >= 3); /* two convs and the matmul (their bias adds run fused) */
+    assert_true(layer_cycles <= r.cycles * (1 + 1e-9)); /* each node at most once here */
+    qrun_tensor_free(t);
+    qrun_tensor_free(y);
+    qrun_session_free(sess);
+    qrun_compare_free(cmp);
+    qrun_hw_free(hw);
+    qrun_model_free(m);
+    qrun_context_free(ctx);
+    ds_free(&d);
+}
+
 /* Unknown format, eval before calibration, calibration after eval, wrong input. */
 static void test_errors(void **state) {
     (void)state;
@@ -223,6 +296,7 @@ int main(int argc, char **argv) {
         cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_accel_sim_layer_costs),
         cmocka_unit_test(test_mnist8),
         cmocka_unit_test(test_resnet8),
     };

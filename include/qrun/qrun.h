@@ -665,6 +665,11 @@ typedef struct qrun_compare_layer {
     float scale;   /**< per-tensor scale (first one when per channel) */
     int32_t zero_point;
     double range_lo, range_hi; /**< calibrated clipping range */
+    /** Backend accel_sim (has_sim of the result): the simulated cost of the node that produced
+     * this activation in the quantized model (its busy cycles and its energy per inference,
+     * host link included; 0 for a host node or a graph input); NaN otherwise. */
+    double cycles, energy_uj;
+    const char *producer; /**< that node's name ("" for a graph input); owned by the comparison */
 } qrun_compare_layer;
 
 QRUN_API void qrun_compare_options_init(qrun_compare_options *opts);
@@ -784,8 +789,13 @@ typedef struct qrun_sim_node {
     double noc_stall_cycles;    /**< bank-network time not hidden behind compute */
     double memory_stall_cycles; /**< off-chip weight streaming not hidden behind compute */
     double dispatch_cycles;     /**< controller overhead */
-    double time_us;             /**< cycles / clock */
-    double host_link_us;        /**< values pulled over the host link for this node */
+    double time_us;             /**< cycles / clock: the node's busy time on its banks */
+    double host_link_us;        /**< values pulled over the host link for this node (the first
+                                     node crossing also carries the per-inference launch) */
+    double start_us;            /**< when it starts in the batch-1 schedule */
+    double latency_share_us;    /**< its share of latency_us: time on the critical path of the
+                                     batch-1 schedule, host link included (0 off the path); the
+                                     shares of all records sum to latency_us */
     double utilization;         /**< MACs / (cycles x PEs of its banks x MAC rate), 0..1 */
     double zero_fraction;       /**< MAC nodes after a full-mode run: share of products with a zero
                                      operand (no MAC energy on zero-detect hardware); else -1 */
@@ -809,9 +819,10 @@ typedef struct qrun_sim_summary {
     double sram_bytes;     /**< on-chip SRAM */
     double streamed_bytes; /**< weights streamed from off-chip per inference */
     double host_link_bytes, host_link_us;
-    double latency_us; /**< one inference, batch 1: the lower of the two schedules below */
-    double latency_pipelined_us;      /**< the pipeline's fill (0: weights do not fit) */
+    double latency_us;           /**< one inference, batch 1, in the schedule kept (execution) */
+    double latency_pipelined_us; /**< row-level pipelined (0: weights do not fit) */
     double latency_layer_by_layer_us; /**< one pass layer by layer over all banks */
+    double launch_us;                 /**< per-inference host overhead inside latency_us */
     double throughput_ips;            /**< steady state, inferences per second */
     double energy_uj;                 /**< per inference (static power over 1 / throughput) */
     double average_w;                 /**< energy x throughput */
