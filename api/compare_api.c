@@ -26,6 +26,8 @@ typedef struct cmp_layer {
     double code_lo, code_hi; /* the format's extreme codes */
     double sig, noise;
     int64_t saturated, count;
+    const char *producer;     /* node of the quantized model that produced it; NULL: graph input */
+    double cycles, energy_uj; /* its simulated cost (accel_sim), NaN without */
 } cmp_layer;
 
 typedef struct cmp_format {
@@ -199,6 +201,43 @@ static int ref_slot(qrun_compare *cmp, const char *name) {
 
 static void quant_observer(void *ud, const char *name, const qrun_tensor *t);
 
+/* Name of the node of model m that writes tensor name; NULL for a graph input or initializer. */
+static const char *producer_of(const qrun_model *m, const char *name) {
+    const qrun_graph *g = m->g;
+    int v = qrun_graph_find_value(g, name);
+    for (int k = 0; v >= 0 && k < g->n_nodes; k++) {
+        for (int o = 0; o < g->nodes[k].n_outputs; o++) {
+            if (g->nodes[k].outputs[o] == v)
+                return g->nodes[k].name;
+        }
+    }
+    return NULL;
+}
+
+/* The simulated costs of one inference from the session's records, in one pass: the format's
+ * cycles (the nodes' busy cycles summed: the work, not the latency, since pipeline stages
+ * overlap; the host link and host fallbacks are in latency_us, not here), and each layer's
+ * cycles and energy from the record of the node that produced it (0 for a graph input). */
+static void sim_costs(cmp_format *f) {
+    f->cycles = 0;
+    for (int j = 0; j < f->n_layers; j++)
+        f->layers[j].cycles = f->layers[j].energy_uj = 0;
+    int n = qrun_session_sim_node_count(f->sess);
+    for (int i = 0; i < n; i++) {
+        qrun_sim_node nd;
+        if (qrun_session_sim_node(f->sess, i, &nd) != QRUN_OK)
+            continue;
+        f->cycles += nd.cycles;
+        for (int j = 0; j < f->n_layers; j++) {
+            cmp_layer *l = &f->layers[j];
+            if (l->producer && strcmp(nd.name, l->producer) == 0) {
+                l->cycles = nd.cycles;
+                l->energy_uj = nd.energy_uj;
+            }
+        }
+    }
+}
+
 /* Quantize format f and list its activation tensors. */
 static qrun_status prepare_format(qrun_compare *cmp, cmp_format *f) {
     qrun_context *ctx = cmp->ctx;
@@ -222,6 +261,8 @@ static qrun_status prepare_format(qrun_compare *cmp, cmp_format *f) {
         l->ref = ref_slot(cmp, info.name);
         if (l->ref < 0)
             return qrun_errf(&ctx->err, QRUN_E_NOMEM, "out of memory");
+        l->producer = producer_of(f->qmodel, info.quantized);
+        l->cycles = l->energy_uj = NAN;
         const struct qrun_dtype_traits *tr = qrun_dtype_traits_get(info.dtype);
         l->code_lo = tr->min_value;
         l->code_hi = tr->max_value;
@@ -431,15 +472,7 @@ static qrun_status run_format(qrun_compare *cmp,
     if (qrun_session_sim_summary(f->sess, &sim) == QRUN_OK) {
         f->has_sim = true;
         f->sim_nodes = sim.n_nodes;
-        /* Accelerator cycles of one inference: the nodes' cycles summed (layer by layer; the
-         * host link and host fallbacks are in latency_us, not here). */
-        double cycles = 0.0;
-        for (int i = 0; i < qrun_session_sim_node_count(f->sess); i++) {
-            qrun_sim_node nd;
-            if (qrun_session_sim_node(f->sess, i, &nd) == QRUN_OK)
-                cycles += nd.cycles;
-        }
-        f->cycles = cycles;
+        sim_costs(f);
         f->latency_us = sim.latency_us;
         f->energy_uj = sim.energy_uj;
     }
@@ -533,6 +566,9 @@ QRUN_API qrun_status qrun_compare_get_layer(const qrun_compare *cmp,
     out->zero_point = l->info.zero_points ? l->info.zero_points[0] : 0;
     out->range_lo = l->info.range_lo;
     out->range_hi = l->info.range_hi;
+    out->cycles = l->cycles;
+    out->energy_uj = l->energy_uj;
+    out->producer = l->producer ? l->producer : "";
     return QRUN_OK;
 }
 

@@ -15,6 +15,7 @@ struct qrun_context {
     qrun_allocator alloc_copy;
     int n_threads;
     bool no_qdq_lowering;
+    qrun_limits limits;
     qrun_err err;
 };
 

@@ -37,7 +37,10 @@ save_plan(qrun_context *ctx, const qrun_graph *g, int64_t sym_dim, onnx_value_ty
     int nb = 0;
     qrun_exec *x = NULL;
     qrun_err ignored;
-    qrun_exec_options xo = {.n_threads = 1, .fold_constants = true};
+    qrun_exec_options xo = {.n_threads = 1,
+                            .fold_constants = true,
+                            .max_tensor_elements = ctx->limits.max_tensor_elements,
+                            .max_arena_bytes = ctx->limits.max_arena_bytes};
     bool planned = descs && ptrs &&
                    !qrun_registry_create_chain("cpu_ref", ctx->alloc, bs, &nb, &ignored) &&
                    !qrun_exec_create(g, bs, nb, ctx->alloc, &xo, &x, &ignored);

@@ -10,6 +10,8 @@
 #include "runtime/alloc.h"
 #include "runtime/dtype.h"
 #include "runtime/exec.h"
+#include "runtime/graph_check.h"
+#include "runtime/limits.h"
 #include "runtime/lower/qdq.h"
 #include "runtime/macs.h"
 #include "runtime/npy.h"
@@ -20,6 +22,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- status, version ---------------------------------------------------- */
@@ -76,6 +79,7 @@ QRUN_API qrun_status qrun_context_create(const qrun_options *opts, qrun_context 
     ctx->alloc = &ctx->alloc_copy;
     ctx->n_threads = opts->n_threads > 0 ? opts->n_threads : default_threads();
     ctx->no_qdq_lowering = opts->no_qdq_lowering;
+    qrun_limits_default(&ctx->limits);
     *out = ctx;
     return QRUN_OK;
 }
@@ -96,6 +100,20 @@ QRUN_API int qrun_context_threads(const qrun_context *ctx) {
 static qrun_status ctx_ok(qrun_context *ctx) {
     ctx->err.msg[0] = '\0';
     return QRUN_OK;
+}
+
+QRUN_API qrun_status qrun_context_set_limits(qrun_context *ctx, const qrun_limits *limits) {
+    if (!ctx)
+        return QRUN_E_ARG;
+    qrun_status s = qrun_limits_validate(limits, &ctx->err);
+    if (s)
+        return s;
+    ctx->limits = *limits;
+    return ctx_ok(ctx);
+}
+
+QRUN_API void qrun_context_get_limits(const qrun_context *ctx, qrun_limits *out) {
+    *out = ctx->limits;
 }
 
 /* ---- models ------------------------------------------------------------- */
@@ -163,7 +181,12 @@ static qrun_status model_prepare_graph(
         qrun_registry_create_chain("cpu_ref", ctx->alloc, chain.bs, &chain.n, &ctx->err);
     if (s)
         return s;
-    if (check)
+    if (check) {
+        s = qrun_graph_check(g, &ctx->err);
+        if (s)
+            qrun_err_prefix(&ctx->err, "%s: ", file);
+    }
+    if (!s && check)
         s = check_quant_params(ctx, g, file);
     if (!s && !ctx->no_qdq_lowering) {
         s = qrun_lower_qdq(g, chain_supports, &chain, rep, &ctx->err);
@@ -226,7 +249,7 @@ model_load_file(qrun_context *ctx, const char *path, bool check, qrun_model **ou
                    : QRUN_E_ARG;
     *out = NULL;
     qrun_graph *g = NULL;
-    qrun_status s = onnx_load_file(path, ctx->alloc, &g, &ctx->err);
+    qrun_status s = onnx_load_file_limited(path, ctx->alloc, &ctx->limits, &g, &ctx->err);
     if (s)
         return s;
     return qrun_api_model_from_graph(ctx, g, path, check, out);
@@ -247,7 +270,8 @@ QRUN_API qrun_status qrun_model_load_bytes(
                    : QRUN_E_ARG;
     *out = NULL;
     qrun_graph *g = NULL;
-    qrun_status s = onnx_load_bytes(data, size, base_dir, ctx->alloc, &g, &ctx->err);
+    qrun_status s =
+        onnx_load_bytes_limited(data, size, base_dir, ctx->alloc, &ctx->limits, &g, &ctx->err);
     if (s)
         return s;
     return qrun_api_model_from_graph(ctx, g, NULL, true, out);
@@ -426,6 +450,14 @@ QRUN_API qrun_status qrun_tensor_load_file(qrun_context *ctx, const char *path, 
     FILE *f = fopen(path, "rb");
     if (!f)
         return qrun_errf(&ctx->err, QRUN_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    /* The readers allocate at most about the file's size: bounding it bounds them. */
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && (uint64_t)sb.st_size > ctx->limits.max_input_file_bytes) {
+        fclose(f);
+        return qrun_errf(&ctx->err, QRUN_E_MODEL,
+                         "%s: file is %lld bytes (limit max_input_file_bytes = %" PRIu64 ")", path,
+                         (long long)sb.st_size, ctx->limits.max_input_file_bytes);
+    }
     unsigned char head[8] = {0};
     size_t got = fread(head, 1, sizeof head, f);
     fclose(f);
@@ -437,6 +469,13 @@ QRUN_API qrun_status qrun_tensor_load_file(qrun_context *ctx, const char *path, 
         s = onnx_tensor_read_file(path, ctx->alloc, &t, &ctx->err);
     if (s)
         return s;
+    char what[300];
+    snprintf(what, sizeof what, "%.256s: tensor", path);
+    s = qrun_limits_check_shape(&ctx->limits, what, t.rank, t.dims, &ctx->err);
+    if (s) {
+        qrun_tensor_release(&t);
+        return s;
+    }
     return tensor_wrap(ctx, &t, out);
 }
 
@@ -593,7 +632,9 @@ QRUN_API qrun_status qrun_session_create(qrun_context *ctx,
                             .profile = opts->profile,
                             .fold_constants = true,
                             .requant = opts->requant,
-                            .fp8_accum = opts->fp8_accum};
+                            .fp8_accum = opts->fp8_accum,
+                            .max_tensor_elements = ctx->limits.max_tensor_elements,
+                            .max_arena_bytes = ctx->limits.max_arena_bytes};
     if (opts->observer) {
         xo.observe = session_observe;
         xo.observe_ud = sess;
@@ -825,7 +866,10 @@ QRUN_API qrun_status qrun_model_analyze(qrun_context *ctx,
         (!descs || !ptrs) ? qrun_errf(&ctx->err, QRUN_E_NOMEM, "out of memory") : QRUN_OK;
     if (!s)
         s = qrun_registry_create_chain("cpu_ref", ctx->alloc, bs, &nb, &ctx->err);
-    qrun_exec_options xo = {.n_threads = 1, .fold_constants = true};
+    qrun_exec_options xo = {.n_threads = 1,
+                            .fold_constants = true,
+                            .max_tensor_elements = ctx->limits.max_tensor_elements,
+                            .max_arena_bytes = ctx->limits.max_arena_bytes};
     if (!s)
         s = qrun_exec_create(g, bs, nb, ctx->alloc, &xo, &x, &ctx->err);
     bool planned = false;

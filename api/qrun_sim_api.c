@@ -124,6 +124,8 @@ QRUN_API qrun_status qrun_session_sim_node(const qrun_session *sess, int i, qrun
     out->dispatch_cycles = c->dispatch_cycles;
     out->time_us = c->seconds * 1e6;
     out->host_link_us = mn->host_seconds * 1e6;
+    out->start_us = mn->start_s * 1e6;
+    out->latency_share_us = mn->share_s * 1e6;
     out->utilization = c->utilization;
     out->zero_fraction = on && mn->an->measured && c->macs > 0
                              ? (double)mn->an->zero_products / (double)c->macs
@@ -163,6 +165,7 @@ QRUN_API qrun_status qrun_session_sim_summary(const qrun_session *sess, qrun_sim
     out->latency_us = m->latency_s * 1e6;
     out->latency_pipelined_us = m->latency_pipelined_s * 1e6;
     out->latency_layer_by_layer_us = m->latency_layer_s * 1e6;
+    out->launch_us = m->launch_s * 1e6;
     out->throughput_ips = m->period_s > 0 ? 1.0 / m->period_s : 0;
     out->energy_uj = m->energy_pj * 1e-6;
     out->average_w = m->period_s > 0 ? m->energy_pj * 1e-12 / m->period_s : 0;

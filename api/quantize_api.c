@@ -224,6 +224,8 @@ QRUN_API qrun_status qrun_calibrator_create(qrun_context *ctx,
     }
     qrun_exec_options xo = {.n_threads = ctx->n_threads,
                             .fold_constants = true,
+                            .max_tensor_elements = ctx->limits.max_tensor_elements,
+                            .max_arena_bytes = ctx->limits.max_arena_bytes,
                             .observe = cal_observe,
                             .observe_ud = cal};
     if (!s)

@@ -4,6 +4,7 @@
 #include "onnx/onnx_internal.h"
 #include "runtime/alloc.h"
 #include "runtime/dtype.h"
+#include "runtime/limits.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,6 +32,8 @@ enum {
 typedef struct ld_ctx {
     const qrun_allocator *alloc;
     const char *base_dir;
+    const qrun_limits *lim; /* never NULL */
+    uint64_t const_bytes;   /* data of every constant decoded so far */
     qrun_graph *g;
     onnx_name_map names; /* value name -> value index */
     qrun_err *err;
@@ -50,6 +53,35 @@ static const char *ld_domain_label(const char *d) {
 
 static qrun_status ld_nomem(ld_ctx *c) {
     return qrun_errf(c->err, QRUN_E_NOMEM, "out of memory while loading the model");
+}
+
+/* A name or string from the file must fit max_string_bytes; what says which one (its first
+ * bytes, `start`, are quoted to find it). */
+static qrun_status ld_check_len(ld_ctx *c, size_t len, const char *what, const char *start) {
+    if (len <= (uint64_t)c->lim->max_string_bytes)
+        return QRUN_OK;
+    return qrun_errf(c->err, QRUN_E_MODEL,
+                     "%s '%.48s...' is %zu bytes long (limit max_string_bytes = %" PRId64 ")", what,
+                     start ? start : "", len, c->lim->max_string_bytes);
+}
+
+static qrun_status ld_check_str(ld_ctx *c, const char *s, const char *what) {
+    return s ? ld_check_len(c, strlen(s), what, s) : QRUN_OK;
+}
+
+/* Number of values of one list attribute must fit max_attribute_elements. */
+static qrun_status ld_check_list(ld_ctx *c, const qrun_node *nd, const char *attr, size_t n) {
+    if (n <= (uint64_t)c->lim->max_attribute_elements)
+        return QRUN_OK;
+    return qrun_errf(c->err, QRUN_E_MODEL,
+                     "node '%s': attribute '%s' has %zu values (limit max_attribute_elements = "
+                     "%" PRId64 ")",
+                     nd->name, attr, n, c->lim->max_attribute_elements);
+}
+
+/* The decode context of this model's tensors (limits, external data folder, byte budget). */
+static onnx_decode_ctx ld_decode_ctx(ld_ctx *c) {
+    return (onnx_decode_ctx){c->base_dir, c->alloc, c->lim, &c->const_bytes};
 }
 
 /* Add a value and register its name; -1 on NOMEM. */
@@ -130,12 +162,12 @@ static qrun_status ld_value_type(ld_ctx *c, const Onnx__ValueInfoProto *vi, int 
     const Onnx__TensorShapeProto *sh = tt->shape;
     if (!sh)
         return QRUN_OK;
-    if (sh->n_dim > QRUN_MAX_RANK) {
+    if (sh->n_dim > (size_t)c->lim->max_rank) {
         if (!strict)
             return QRUN_OK;
-        return qrun_errf(c->err, QRUN_E_UNSUPPORTED,
-                         "value '%s' has rank %zu; at most %d is supported", v->name, sh->n_dim,
-                         QRUN_MAX_RANK);
+        return qrun_errf(c->err, sh->n_dim > QRUN_MAX_RANK ? QRUN_E_UNSUPPORTED : QRUN_E_MODEL,
+                         "value '%s' has rank %zu; the limit is %d (max_rank)", v->name, sh->n_dim,
+                         c->lim->max_rank);
     }
     int64_t dims[QRUN_MAX_RANK];
     for (size_t k = 0; k < sh->n_dim; k++) {
@@ -151,6 +183,12 @@ static qrun_status ld_value_type(ld_ctx *c, const Onnx__ValueInfoProto *vi, int 
             dims[k] = d->dim_value;
         }
     }
+    /* A declared size becomes an allocation when the caller feeds a default input. */
+    char what[300];
+    snprintf(what, sizeof what, "value '%.256s'", v->name);
+    qrun_status st = qrun_limits_check_shape(c->lim, what, (int)sh->n_dim, dims, c->err);
+    if (st != QRUN_OK)
+        return strict ? st : QRUN_OK;
     v->info.rank = (int)sh->n_dim;
     for (int k = 0; k < QRUN_MAX_RANK; k++) {
         v->info.dims[k] = k < v->info.rank ? dims[k] : -1;
@@ -184,11 +222,15 @@ static qrun_status ld_initializers(ld_ctx *c, const Onnx__GraphProto *gp) {
         const char *name = ld_str(tp->name);
         if (!name[0])
             return qrun_errf(c->err, QRUN_E_MODEL, "initializer %zu has no name", i);
+        qrun_status st = ld_check_str(c, name, "initializer name");
+        if (st != QRUN_OK)
+            return st;
         if (onnx_name_map_get(&c->names, name) >= 0)
             return qrun_errf(c->err, QRUN_E_MODEL, "initializer '%s' is defined twice", name);
         snprintf(what, sizeof what, "initializer '%s'", name);
         struct qrun_tensor t;
-        qrun_status st = onnx_tensor_decode(tp, c->base_dir, c->alloc, what, &t, c->err);
+        onnx_decode_ctx dc = ld_decode_ctx(c);
+        st = onnx_tensor_decode(tp, &dc, what, &t, c->err);
         if (st != QRUN_OK)
             return st;
         /* The value's name carries the name; the tensor itself needs none. */
@@ -215,6 +257,9 @@ static qrun_status ld_inputs(ld_ctx *c, const Onnx__GraphProto *gp) {
         const char *name = ld_str(vi->name);
         if (!name[0])
             return qrun_errf(c->err, QRUN_E_MODEL, "graph input %zu has no name", i);
+        qrun_status st = ld_check_str(c, name, "graph input name");
+        if (st != QRUN_OK)
+            return st;
         int idx = onnx_name_map_get(&c->names, name);
         if (idx >= 0 && g->values[idx].kind == QRUN_VALUE_CONSTANT)
             continue; /* IR < 4 lists initializers as inputs too: still constants */
@@ -223,7 +268,7 @@ static qrun_status ld_inputs(ld_ctx *c, const Onnx__GraphProto *gp) {
         idx = ld_add_value(c, name, QRUN_VALUE_INPUT);
         if (idx < 0)
             return ld_nomem(c);
-        qrun_status st = ld_value_type(c, vi, idx, true);
+        st = ld_value_type(c, vi, idx, true);
         if (st != QRUN_OK)
             return st;
         g->inputs[g->n_inputs++] = idx;
@@ -283,8 +328,12 @@ ld_attr_tensors(ld_ctx *c, const qrun_node *nd, const Onnx__AttributeProto *ap, 
         if (!at->t)
             return ld_nomem(c);
         snprintf(what, sizeof what, "attribute '%s' of node '%s'", at->name, nd->name);
-        return onnx_tensor_decode(ap->t, c->base_dir, c->alloc, what, at->t, c->err);
+        onnx_decode_ctx dc = ld_decode_ctx(c);
+        return onnx_tensor_decode(ap->t, &dc, what, at->t, c->err);
     }
+    qrun_status st = ld_check_list(c, nd, at->name, ap->n_tensors);
+    if (st != QRUN_OK)
+        return st;
     at->n = ap->n_tensors;
     at->ts = qrun_calloc(c->alloc, at->n ? at->n : 1, sizeof *at->ts);
     if (!at->ts)
@@ -292,16 +341,23 @@ ld_attr_tensors(ld_ctx *c, const qrun_node *nd, const Onnx__AttributeProto *ap, 
     for (size_t k = 0; k < at->n; k++) {
         snprintf(what, sizeof what, "tensor %zu of attribute '%s' of node '%s'", k, at->name,
                  nd->name);
-        qrun_status st =
-            onnx_tensor_decode(ap->tensors[k], c->base_dir, c->alloc, what, &at->ts[k], c->err);
+        onnx_decode_ctx dc = ld_decode_ctx(c);
+        st = onnx_tensor_decode(ap->tensors[k], &dc, what, &at->ts[k], c->err);
         if (st != QRUN_OK)
             return st;
     }
     return QRUN_OK;
 }
 
-static qrun_status ld_attr_lists(ld_ctx *c, const Onnx__AttributeProto *ap, qrun_attr *at) {
+static qrun_status
+ld_attr_lists(ld_ctx *c, const qrun_node *nd, const Onnx__AttributeProto *ap, qrun_attr *at) {
     const qrun_allocator *a = c->alloc;
+    size_t n = at->type == QRUN_ATTR_FLOATS ? ap->n_floats
+               : at->type == QRUN_ATTR_INTS ? ap->n_ints
+                                            : ap->n_strings;
+    qrun_status st = ld_check_list(c, nd, at->name, n);
+    if (st != QRUN_OK)
+        return st;
     switch (at->type) {
     case QRUN_ATTR_FLOATS:
         at->n = ap->n_floats;
@@ -325,6 +381,9 @@ static qrun_status ld_attr_lists(ld_ctx *c, const Onnx__AttributeProto *ap, qrun
         if (!at->strings)
             return ld_nomem(c);
         for (size_t k = 0; k < at->n; k++) {
+            st = ld_check_len(c, ap->strings[k].len, "a string of attribute", at->name);
+            if (st != QRUN_OK)
+                return st;
             at->strings[k] = ld_bytes_dup(a, &ap->strings[k]);
             if (!at->strings[k])
                 return ld_nomem(c);
@@ -348,11 +407,15 @@ ld_attr(ld_ctx *c, const qrun_node *nd, const Onnx__AttributeProto *ap, qrun_att
         at->type = QRUN_ATTR_INT;
         at->i = ap->i;
         return QRUN_OK;
-    case LD_AT_STRING:
+    case LD_AT_STRING: {
+        qrun_status st = ld_check_len(c, ap->s.len, "string attribute", at->name);
+        if (st != QRUN_OK)
+            return st;
         at->type = QRUN_ATTR_STRING;
         at->s = ld_bytes_dup(c->alloc, &ap->s);
         at->s_len = ap->s.len;
         return at->s ? QRUN_OK : ld_nomem(c);
+    }
     case LD_AT_TENSOR:
         at->type = QRUN_ATTR_TENSOR;
         return ld_attr_tensors(c, nd, ap, at);
@@ -367,13 +430,13 @@ ld_attr(ld_ctx *c, const qrun_node *nd, const Onnx__AttributeProto *ap, qrun_att
         return QRUN_OK;
     case LD_AT_FLOATS:
         at->type = QRUN_ATTR_FLOATS;
-        return ld_attr_lists(c, ap, at);
+        return ld_attr_lists(c, nd, ap, at);
     case LD_AT_INTS:
         at->type = QRUN_ATTR_INTS;
-        return ld_attr_lists(c, ap, at);
+        return ld_attr_lists(c, nd, ap, at);
     case LD_AT_STRINGS:
         at->type = QRUN_ATTR_STRINGS;
-        return ld_attr_lists(c, ap, at);
+        return ld_attr_lists(c, nd, ap, at);
     case LD_AT_SPARSE_TENSOR:
     case LD_AT_SPARSE_TENSORS:
     case LD_AT_TYPE_PROTO:
@@ -400,6 +463,9 @@ static qrun_status ld_attrs(ld_ctx *c, qrun_node *nd, const Onnx__NodeProto *np)
         if (!name[0])
             return qrun_errf(c->err, QRUN_E_MODEL, "node '%s': attribute %zu has no name", nd->name,
                              k);
+        qrun_status st = ld_check_str(c, name, "attribute name");
+        if (st != QRUN_OK)
+            return st;
         if (ap->ref_attr_name && ap->ref_attr_name[0])
             return qrun_errf(c->err, QRUN_E_UNSUPPORTED,
                              "node '%s': attribute '%s' refers to function attribute '%s'; "
@@ -412,7 +478,7 @@ static qrun_status ld_attrs(ld_ctx *c, qrun_node *nd, const Onnx__NodeProto *np)
         at->name = qrun_strdup(c->alloc, name);
         if (!at->name)
             return ld_nomem(c);
-        qrun_status st = ld_attr(c, nd, ap, at);
+        st = ld_attr(c, nd, ap, at);
         if (st != QRUN_OK)
             return st;
     }
@@ -449,6 +515,14 @@ static qrun_status ld_const_tensor(ld_ctx *c,
                          "Constant node '%s': attribute '%s' has the wrong "
                          "type (%d)",
                          nd->name, which, type);
+    qrun_status st = ld_check_list(c, nd, which, n);
+    char what[300];
+    snprintf(what, sizeof what, "attribute '%s' of node '%.256s'", which, nd->name);
+    onnx_decode_ctx dc = ld_decode_ctx(c);
+    if (st == QRUN_OK)
+        st = onnx_charge_bytes(&dc, n * elem, what, c->err);
+    if (st != QRUN_OK)
+        return st;
     memset(t, 0, sizeof *t);
     t->dtype = dt;
     t->rank = rank;
@@ -515,8 +589,15 @@ static qrun_status ld_constant(ld_ctx *c, qrun_node *nd, const Onnx__NodeProto *
 static qrun_status ld_node_head(ld_ctx *c, const Onnx__NodeProto *np, size_t index, qrun_node *nd) {
     const char *op_type = ld_str(np->op_type);
     if (!op_type[0])
-        return qrun_errf(c->err, QRUN_E_MODEL, "node %zu ('%s') has no op_type", index,
+        return qrun_errf(c->err, QRUN_E_MODEL, "node %zu ('%.64s') has no op_type", index,
                          ld_str(np->name));
+    qrun_status st = ld_check_str(c, np->name, "node name");
+    if (st == QRUN_OK)
+        st = ld_check_str(c, op_type, "op_type");
+    if (st == QRUN_OK)
+        st = ld_check_str(c, np->domain, "node domain");
+    if (st != QRUN_OK)
+        return st;
     if (np->name && np->name[0]) {
         nd->name = qrun_strdup(c->alloc, np->name);
     } else {
@@ -556,6 +637,9 @@ static qrun_status ld_node_outputs(ld_ctx *c, const Onnx__NodeProto *np, size_t 
     for (size_t k = 0; k < np->n_output; k++) {
         const char *name = ld_str(np->output[k]);
         int vi = -1;
+        st = ld_check_str(c, name, "node output name");
+        if (st != QRUN_OK)
+            return st;
         if (name[0]) {
             vi = onnx_name_map_get(&c->names, name);
             if (vi >= 0) {
@@ -687,6 +771,37 @@ static qrun_status ld_model(ld_ctx *c, const Onnx__ModelProto *m) {
     return st;
 }
 
+/* The wire-format pre-pass (onnx_pb_scan): nesting and message counts within lim. */
+static qrun_status ld_scan(const void *data, size_t size, const qrun_limits *lim, qrun_err *err) {
+    onnx_pb_scan scan = {.max_depth = lim->max_nesting, .limits = lim};
+    if (onnx_pb_scan_run(&scan, &onnx__model_proto__descriptor, data, size))
+        return QRUN_OK;
+    if (!scan.exceeded)
+        return qrun_errf(err, QRUN_E_MODEL, "not a valid ONNX model (protobuf parse failed)");
+    if (strcmp(scan.exceeded, "parse_bytes") == 0)
+        return qrun_errf(err, QRUN_E_MODEL,
+                         "parsing the model would allocate about %" PRId64
+                         " bytes, more than %d times its size",
+                         scan.value, ONNX_PARSE_FACTOR);
+    if (strcmp(scan.exceeded, "max_nesting") == 0)
+        return qrun_errf(err, QRUN_E_MODEL,
+                         "protobuf messages are nested deeper than %" PRId64 " (limit max_nesting)",
+                         scan.value);
+    static const struct {
+        const char *limit, *what;
+    } k_what[] = {{"max_nodes", "nodes"},
+                  {"max_initializers", "initializers"},
+                  {"max_graph_io", "inputs, outputs or value_info entries in one graph"},
+                  {"max_attributes", "attributes on one node"}};
+    const char *what = "items";
+    for (size_t i = 0; i < sizeof k_what / sizeof k_what[0]; i++) {
+        if (strcmp(scan.exceeded, k_what[i].limit) == 0)
+            what = k_what[i].what;
+    }
+    return qrun_errf(err, QRUN_E_MODEL, "the model has more than %" PRId64 " %s (limit %s)",
+                     scan.value, what, scan.exceeded);
+}
+
 /*
  * Parse and convert. When file_buf is non-NULL it holds data (from alloc)
  * and is freed as soon as protobuf-c has copied what it needs, so a large
@@ -696,6 +811,7 @@ static qrun_status ld_load(const void *data,
                            size_t size,
                            const char *base_dir,
                            const qrun_allocator *alloc,
+                           const qrun_limits *lim,
                            uint8_t **file_buf,
                            qrun_graph **out,
                            qrun_err *err) {
@@ -706,11 +822,14 @@ static qrun_status ld_load(const void *data,
         return qrun_errf(err, QRUN_E_ARG, "no model data");
     if (!alloc)
         alloc = qrun_allocator_default();
-    if (size > ONNX_MAX_FILE_BYTES)
-        return qrun_errf(err, QRUN_E_MODEL, "model is too large (%zu bytes; the limit is 2 GiB)",
-                         size);
-    if (!onnx_pb_check_nesting(&onnx__model_proto__descriptor, data, size, ONNX_MAX_NESTING))
-        return qrun_errf(err, QRUN_E_MODEL, "not a valid ONNX model (protobuf parse failed)");
+    lim = qrun_limits_or_default(lim);
+    if (size > lim->max_model_bytes)
+        return qrun_errf(err, QRUN_E_MODEL,
+                         "model is too large (%zu bytes; limit max_model_bytes = %" PRIu64 ")",
+                         size, lim->max_model_bytes);
+    qrun_status st = ld_scan(data, size, lim, err);
+    if (st != QRUN_OK)
+        return st;
     onnx_pb_alloc pba;
     onnx_pb_alloc_init(&pba, alloc);
     Onnx__ModelProto *m = onnx__model_proto__unpack(&pba.pb, size, data);
@@ -722,8 +841,8 @@ static qrun_status ld_load(const void *data,
         return qrun_errf(err, QRUN_E_NOMEM, "out of memory parsing the model");
     if (!m)
         return qrun_errf(err, QRUN_E_MODEL, "not a valid ONNX model (protobuf parse failed)");
-    ld_ctx c = {.alloc = alloc, .base_dir = base_dir, .err = err};
-    qrun_status st = qrun_graph_create(alloc, &c.g);
+    ld_ctx c = {.alloc = alloc, .base_dir = base_dir, .lim = lim, .err = err};
+    st = qrun_graph_create(alloc, &c.g);
     if (st == QRUN_OK)
         st = ld_model(&c, m);
     else
@@ -738,13 +857,23 @@ static qrun_status ld_load(const void *data,
     return QRUN_OK;
 }
 
+qrun_status onnx_load_bytes_limited(const void *data,
+                                    size_t size,
+                                    const char *base_dir,
+                                    const qrun_allocator *alloc,
+                                    const qrun_limits *limits,
+                                    qrun_graph **out,
+                                    qrun_err *err) {
+    return ld_load(data, size, base_dir, alloc, limits, NULL, out, err);
+}
+
 qrun_status onnx_load_bytes(const void *data,
                             size_t size,
                             const char *base_dir,
                             const qrun_allocator *alloc,
                             qrun_graph **out,
                             qrun_err *err) {
-    return ld_load(data, size, base_dir, alloc, NULL, out, err);
+    return ld_load(data, size, base_dir, alloc, NULL, NULL, out, err);
 }
 
 /* The folder of path ("." when it has none), for external data. */
@@ -761,8 +890,11 @@ static char *ld_dirname(const qrun_allocator *a, const char *path) {
     return d;
 }
 
-qrun_status
-onnx_load_file(const char *path, const qrun_allocator *alloc, qrun_graph **out, qrun_err *err) {
+qrun_status onnx_load_file_limited(const char *path,
+                                   const qrun_allocator *alloc,
+                                   const qrun_limits *limits,
+                                   qrun_graph **out,
+                                   qrun_err *err) {
     if (!out)
         return qrun_errf(err, QRUN_E_ARG, "no output pointer");
     *out = NULL;
@@ -772,7 +904,8 @@ onnx_load_file(const char *path, const qrun_allocator *alloc, qrun_graph **out, 
         alloc = qrun_allocator_default();
     uint8_t *buf = NULL;
     size_t size = 0;
-    qrun_status st = onnx_read_whole_file(path, alloc, ONNX_MAX_FILE_BYTES, &buf, &size, err);
+    const qrun_limits *lim = qrun_limits_or_default(limits);
+    qrun_status st = onnx_read_whole_file(path, alloc, lim->max_model_bytes, &buf, &size, err);
     if (st != QRUN_OK)
         return st;
     char *dir = ld_dirname(alloc, path);
@@ -780,10 +913,15 @@ onnx_load_file(const char *path, const qrun_allocator *alloc, qrun_graph **out, 
         qrun_free(alloc, buf);
         return qrun_errf(err, QRUN_E_NOMEM, "out of memory loading '%s'", path);
     }
-    st = ld_load(buf, size, dir, alloc, &buf, out, err);
+    st = ld_load(buf, size, dir, alloc, lim, &buf, out, err);
     if (st != QRUN_OK)
         qrun_err_prefix(err, "%s: ", onnx_basename(path));
     qrun_free(alloc, dir);
     qrun_free(alloc, buf);
     return st;
+}
+
+qrun_status
+onnx_load_file(const char *path, const qrun_allocator *alloc, qrun_graph **out, qrun_err *err) {
+    return onnx_load_file_limited(path, alloc, NULL, out, err);
 }

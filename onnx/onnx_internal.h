@@ -10,9 +10,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Models larger than this are refused before parsing (protobuf's own limit). */
+/* Defaults of qrun_limits.max_model_bytes and max_nesting (runtime/limits.c), for callers
+ * without a context (the writer's round trip). */
 #define ONNX_MAX_FILE_BYTES ((size_t)2 << 30)
-/* Deepest message nesting we let protobuf-c's recursive parser see. */
 #define ONNX_MAX_NESTING 100
 
 /*
@@ -37,6 +37,35 @@ bool onnx_pb_check_nesting(const ProtobufCMessageDescriptor *desc,
                            const uint8_t *data,
                            size_t size,
                            int max_depth);
+
+/*
+ * A wire-format pre-pass over a protobuf before protobuf-c parses it: checks
+ * the nesting depth (protobuf-c's parser recurses once per nested message and
+ * has no limit of its own) and, with limits set, counts the messages whose
+ * number protobuf-c would turn into allocations (nodes, initializers, graph
+ * inputs/outputs/value_info, attributes per node) and estimates what
+ * protobuf-c will allocate, so a small file cannot make it allocate
+ * gigabytes of message structs and string copies.
+ */
+/* Bound on protobuf-c's allocations for one parse: ONNX_PARSE_FACTOR x input size + slack. */
+#define ONNX_PARSE_FACTOR 16
+#define ONNX_PARSE_SLACK ((uint64_t)64 << 20)
+
+typedef struct onnx_pb_scan {
+    int max_depth;
+    const qrun_limits *limits; /* NULL: nesting only */
+    int64_t n_nodes, n_initializers;
+    uint64_t parse_bytes; /* estimate (upper bound) of what protobuf-c will allocate */
+    const char *exceeded; /* after a failure: the qrun_limits field passed, "parse_bytes" when
+                             the estimate passes the parse bound, NULL if malformed */
+    int64_t value;        /* that limit's value (the estimate for "parse_bytes") */
+} onnx_pb_scan;
+
+/** @brief Run the pre-pass; false when data is malformed or s->exceeded names a limit. */
+bool onnx_pb_scan_run(onnx_pb_scan *s,
+                      const ProtobufCMessageDescriptor *desc,
+                      const uint8_t *data,
+                      size_t size);
 
 /**
  * @brief Read a whole regular file (at most max_bytes) into memory from alloc.
@@ -67,20 +96,36 @@ qrun_status onnx_tensor_to_proto(const struct qrun_tensor *t,
 /** @brief Pointer to the last path component (the text after the last '/'). */
 const char *onnx_basename(const char *path);
 
+/* What decoding a TensorProto may use. */
+typedef struct onnx_decode_ctx {
+    const char *base_dir; /* folder of external data; NULL: external data refused */
+    const qrun_allocator *alloc;
+    const qrun_limits *limits; /* never NULL */
+    uint64_t *total_bytes;     /* running sum of a model's constant bytes, checked against
+                                  limits->max_total_initializer_bytes; NULL: not counted */
+} onnx_decode_ctx;
+
+/**
+ * @brief Charge nbytes of constant data to dc's byte budget (dc->total_bytes, checked against
+ * max_total_initializer_bytes) before it is allocated; QRUN_E_MODEL naming what when passed.
+ */
+qrun_status
+onnx_charge_bytes(const onnx_decode_ctx *dc, size_t nbytes, const char *what, qrun_err *err);
+
 /**
  * @brief Decode a TensorProto into out (zeroed first): shape, dtype and an
  * owned copy of the data (at least one byte allocated so data is never NULL),
  * plus an owned name. STRING tensors keep dtype and shape with data NULL.
- * External data is read from inside base_dir (NULL: refused). what names the
- * tensor in messages ("initializer 'w'", "attribute 'value' of node 'c'").
- * On failure out holds nothing that needs freeing.
- * tp must come from an unpack whose ProtobufCAllocator wraps alloc (see
- * onnx_pb_alloc): its raw_data buffer may be moved into out (tp->raw_data
- * is then cleared), so decode each TensorProto at most once.
+ * Rank, element count and byte budget are checked against dc->limits, and
+ * the data's declared size against the bytes actually present, before
+ * anything is allocated. what names the tensor in messages ("initializer
+ * 'w'", "attribute 'value' of node 'c'"). On failure out holds nothing that
+ * needs freeing. tp must come from an unpack whose ProtobufCAllocator wraps
+ * dc->alloc (see onnx_pb_alloc): its raw_data buffer may be moved into out
+ * (tp->raw_data is then cleared), so decode each TensorProto at most once.
  */
 qrun_status onnx_tensor_decode(Onnx__TensorProto *tp,
-                               const char *base_dir,
-                               const qrun_allocator *alloc,
+                               const onnx_decode_ctx *dc,
                                const char *what,
                                struct qrun_tensor *out,
                                qrun_err *err);

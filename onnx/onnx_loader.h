@@ -43,6 +43,25 @@ qrun_status onnx_load_bytes(const void *data,
                             qrun_err *err);
 
 /*
+ * The same within explicit resource limits (NULL: the defaults, which the two
+ * functions above use): model size, nesting, node/initializer/io/attribute
+ * counts (checked on the wire before protobuf-c allocates), rank, elements
+ * per tensor, total constant bytes, string lengths. Errors name the limit.
+ */
+qrun_status onnx_load_file_limited(const char *path,
+                                   const qrun_allocator *alloc,
+                                   const qrun_limits *limits,
+                                   qrun_graph **out,
+                                   qrun_err *err);
+qrun_status onnx_load_bytes_limited(const void *data,
+                                    size_t size,
+                                    const char *base_dir,
+                                    const qrun_allocator *alloc,
+                                    const qrun_limits *limits,
+                                    qrun_graph **out,
+                                    qrun_err *err);
+
+/*
  * Tensor files (a serialized TensorProto, as test_data_set_K/input_N.pb).
  * On success *out owns its data (at least one byte allocated) and name
  * (NULL when the file has none), both from alloc; release with

@@ -47,15 +47,79 @@ static bool pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
     return false;
 }
 
-static bool pb_check(const ProtobufCMessageDescriptor *desc,
+/* Field numbers counted by the scan (onnx.proto). */
+enum {
+    PB_GRAPH_NODE = 1,
+    PB_GRAPH_INITIALIZER = 5,
+    PB_GRAPH_INPUT = 11,
+    PB_GRAPH_OUTPUT = 12,
+    PB_GRAPH_VALUE_INFO = 13,
+    PB_NODE_INPUT = 1,
+    PB_NODE_OUTPUT = 2,
+    PB_NODE_ATTRIBUTE = 5,
+};
+
+/*
+ * Count one occurrence of field `field` of a message of type desc; false when
+ * a limit is passed. io[3] and attrs are the counters of the current message.
+ */
+static bool pb_count(onnx_pb_scan *s,
+                     const ProtobufCMessageDescriptor *desc,
+                     uint32_t field,
+                     int64_t *io,
+                     int64_t *attrs) {
+    const qrun_limits *lim = s->limits;
+    if (!lim)
+        return true;
+    if (desc == &onnx__graph_proto__descriptor) {
+        if (field == PB_GRAPH_NODE && ++s->n_nodes > lim->max_nodes)
+            s->exceeded = "max_nodes", s->value = lim->max_nodes;
+        else if (field == PB_GRAPH_INITIALIZER && ++s->n_initializers > lim->max_initializers)
+            s->exceeded = "max_initializers", s->value = lim->max_initializers;
+        else if (field >= PB_GRAPH_INPUT && field <= PB_GRAPH_VALUE_INFO &&
+                 ++io[field - PB_GRAPH_INPUT] > lim->max_graph_io)
+            s->exceeded = "max_graph_io", s->value = lim->max_graph_io;
+    } else if (desc == &onnx__node_proto__descriptor) {
+        if (field == PB_NODE_ATTRIBUTE && ++*attrs > lim->max_attributes)
+            s->exceeded = "max_attributes", s->value = lim->max_attributes;
+        else if ((field == PB_NODE_INPUT || field == PB_NODE_OUTPUT) &&
+                 ++io[field - PB_NODE_INPUT] > lim->max_graph_io)
+            s->exceeded = "max_graph_io", s->value = lim->max_graph_io;
+    }
+    return s->exceeded == NULL;
+}
+
+/*
+ * What protobuf-c will allocate for one field occurrence (a generous
+ * estimate: struct or element, pointer in the repeated array, malloc
+ * overhead). Unknown fields are kept by protobuf-c too, with their bytes.
+ */
+static uint64_t pb_cost(const ProtobufCFieldDescriptor *f, unsigned wire, uint64_t len) {
+    enum { PTR = 8, OVERHEAD = 16, UNKNOWN = 48 };
+    if (!f)
+        return UNKNOWN + (wire == 2 ? len : 8);
+    if (wire != 2)
+        return f->label == PROTOBUF_C_LABEL_REPEATED ? PTR : 0;
+    if (f->type == PROTOBUF_C_TYPE_MESSAGE)
+        return PTR + OVERHEAD + ((const ProtobufCMessageDescriptor *)f->descriptor)->sizeof_message;
+    if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_BYTES)
+        return PTR + OVERHEAD + len + 1;
+    return len * 8; /* packed scalars: at worst one 8-byte element per byte */
+}
+
+static bool pb_check(onnx_pb_scan *s,
+                     const ProtobufCMessageDescriptor *desc,
                      const uint8_t *p,
                      const uint8_t *end,
-                     int depth,
-                     int max_depth) {
+                     int depth) {
+    int64_t io[3] = {0, 0, 0},
+            attrs = 0; /* per message: graph inputs/outputs/value_info, attributes */
     while (p < end) {
-        uint64_t tag, len;
+        uint64_t tag, len = 0;
         if (!pb_varint(&p, end, &tag) || (tag >> 3) == 0 || (tag >> 3) > UINT32_MAX)
             return false;
+        const ProtobufCFieldDescriptor *f =
+            desc ? protobuf_c_message_descriptor_get_field(desc, (unsigned)(tag >> 3)) : NULL;
         switch (tag & 7) {
         case 0:
             if (!pb_varint(&p, end, &len))
@@ -74,11 +138,15 @@ static bool pb_check(const ProtobufCMessageDescriptor *desc,
         case 2: {
             if (!pb_varint(&p, end, &len) || len > (uint64_t)(end - p))
                 return false;
-            const ProtobufCFieldDescriptor *f =
-                desc ? protobuf_c_message_descriptor_get_field(desc, (unsigned)(tag >> 3)) : NULL;
+            if (f && !pb_count(s, desc, (uint32_t)(tag >> 3), io, &attrs))
+                return false;
             if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
-                if (depth >= max_depth ||
-                    !pb_check(f->descriptor, p, p + len, depth + 1, max_depth))
+                if (depth >= s->max_depth) {
+                    s->exceeded = "max_nesting";
+                    s->value = s->max_depth;
+                    return false;
+                }
+                if (!pb_check(s, f->descriptor, p, p + len, depth + 1))
                     return false;
             }
             p += len;
@@ -87,6 +155,29 @@ static bool pb_check(const ProtobufCMessageDescriptor *desc,
         default: /* groups (3, 4) and invalid wire types */
             return false;
         }
+        s->parse_bytes += pb_cost(f, (unsigned)(tag & 7), len);
+    }
+    return true;
+}
+
+bool onnx_pb_scan_run(onnx_pb_scan *s,
+                      const ProtobufCMessageDescriptor *desc,
+                      const uint8_t *data,
+                      size_t size) {
+    s->n_nodes = s->n_initializers = 0;
+    s->parse_bytes = desc ? desc->sizeof_message : 0;
+    s->exceeded = NULL;
+    s->value = 0;
+    if (!data)
+        return size == 0;
+    if (!pb_check(s, desc, data, data + size, 0))
+        return false;
+    /* Real files parse into about their own size (tensor data is one bytes field); a file of
+     * tiny messages, strings or unknown fields would ask protobuf-c for many times more. */
+    if (s->parse_bytes > (uint64_t)size * ONNX_PARSE_FACTOR + ONNX_PARSE_SLACK) {
+        s->exceeded = "parse_bytes";
+        s->value = (int64_t)s->parse_bytes;
+        return false;
     }
     return true;
 }
@@ -95,9 +186,8 @@ bool onnx_pb_check_nesting(const ProtobufCMessageDescriptor *desc,
                            const uint8_t *data,
                            size_t size,
                            int max_depth) {
-    if (!data)
-        return size == 0;
-    return pb_check(desc, data, data + size, 0, max_depth);
+    onnx_pb_scan s = {.max_depth = max_depth};
+    return onnx_pb_scan_run(&s, desc, data, size);
 }
 
 /* ---- files ------------------------------------------------------------- */

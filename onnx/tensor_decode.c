@@ -3,6 +3,7 @@
 #include "onnx/onnx_internal.h"
 #include "runtime/alloc.h"
 #include "runtime/dtype.h"
+#include "runtime/limits.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -159,11 +160,15 @@ static qrun_status td_raw(Onnx__TensorProto *tp,
     return QRUN_OK;
 }
 
-static qrun_status
-td_shape(const Onnx__TensorProto *tp, const char *what, struct qrun_tensor *out, qrun_err *err) {
-    if (tp->n_dims > QRUN_MAX_RANK)
-        return qrun_errf(err, QRUN_E_UNSUPPORTED, "%s has rank %zu; at most %d is supported", what,
-                         tp->n_dims, QRUN_MAX_RANK);
+static qrun_status td_shape(const Onnx__TensorProto *tp,
+                            const qrun_limits *lim,
+                            const char *what,
+                            struct qrun_tensor *out,
+                            qrun_err *err) {
+    if (tp->n_dims > (size_t)lim->max_rank)
+        return qrun_errf(err, tp->n_dims > QRUN_MAX_RANK ? QRUN_E_UNSUPPORTED : QRUN_E_MODEL,
+                         "%s has rank %zu; the limit is %d (max_rank)", what, tp->n_dims,
+                         lim->max_rank);
     out->rank = (int)tp->n_dims;
     for (int i = 0; i < out->rank; i++) {
         if (tp->dims[i] < 0)
@@ -171,6 +176,9 @@ td_shape(const Onnx__TensorProto *tp, const char *what, struct qrun_tensor *out,
                              what, tp->dims[i], i);
         out->dims[i] = tp->dims[i];
     }
+    qrun_status st = qrun_limits_check_shape(lim, what, out->rank, out->dims, err);
+    if (st != QRUN_OK)
+        return st;
     if (!tp->has_data_type)
         return qrun_errf(err, QRUN_E_MODEL, "%s has no data_type", what);
     out->dtype = qrun_dtype_from_onnx(tp->data_type);
@@ -187,28 +195,78 @@ td_shape(const Onnx__TensorProto *tp, const char *what, struct qrun_tensor *out,
     return QRUN_OK;
 }
 
+/*
+ * STRING tensors are kept without data (an error only where a kernel needs
+ * the strings), but what the file declares is still checked: one string per
+ * element, each within max_string_bytes.
+ */
+static qrun_status td_strings(const Onnx__TensorProto *tp,
+                              const qrun_limits *lim,
+                              uint64_t numel,
+                              const char *what,
+                              struct qrun_tensor *out,
+                              qrun_err *err) {
+    bool external = tp->has_data_location && tp->data_location == TD_LOCATION_EXTERNAL;
+    if (external || tp->has_raw_data)
+        return qrun_errf(err, QRUN_E_MODEL, "%s: STRING data must be in string_data", what);
+    if (tp->n_string_data != numel)
+        return td_count_error(what, "string_data", numel, tp->n_string_data, err);
+    for (size_t i = 0; i < tp->n_string_data; i++) {
+        if (tp->string_data[i].len > (uint64_t)lim->max_string_bytes)
+            return qrun_errf(err, QRUN_E_MODEL,
+                             "%s: string %zu is %zu bytes long (limit max_string_bytes = %" PRId64
+                             ")",
+                             what, i, tp->string_data[i].len, lim->max_string_bytes);
+    }
+    out->nbytes = 0;
+    return QRUN_OK;
+}
+
+qrun_status
+onnx_charge_bytes(const onnx_decode_ctx *dc, size_t nbytes, const char *what, qrun_err *err) {
+    if (!dc->total_bytes)
+        return QRUN_OK;
+    uint64_t cap = dc->limits->max_total_initializer_bytes;
+    if (nbytes > cap || *dc->total_bytes > cap - nbytes)
+        return qrun_errf(err, QRUN_E_MODEL,
+                         "%s: the model's constants pass %" PRIu64
+                         " bytes in total (limit max_total_initializer_bytes)",
+                         what, cap);
+    *dc->total_bytes += nbytes;
+    return QRUN_OK;
+}
+
 static qrun_status td_data(Onnx__TensorProto *tp,
-                           const char *base_dir,
-                           const qrun_allocator *alloc,
+                           const onnx_decode_ctx *dc,
                            const char *what,
                            struct qrun_tensor *out,
                            qrun_err *err) {
+    const qrun_allocator *alloc = dc->alloc;
+    const qrun_limits *lim = qrun_limits_or_default(dc->limits);
     int64_t numel = qrun_shape_numel(out->rank, out->dims);
     if (numel < 0)
         return qrun_errf(err, QRUN_E_MODEL, "%s: element count overflows", what);
-    if (out->dtype == QRUN_DTYPE_STRING) {
-        /* Kept without data: an error only where a kernel needs the strings. */
-        out->nbytes = 0;
-        return QRUN_OK;
-    }
+    if (out->dtype == QRUN_DTYPE_STRING)
+        return td_strings(tp, lim, (uint64_t)numel, what, out, err);
     size_t nbytes = 0;
     if (!qrun_dtype_nbytes(out->dtype, numel, &nbytes))
         return qrun_errf(err, QRUN_E_MODEL, "%s: byte size overflows", what);
     uint8_t *buf = NULL;
-    qrun_status st;
+    qrun_status st = onnx_charge_bytes(dc, nbytes, what, err);
+    if (st != QRUN_OK)
+        return st;
     bool external = tp->has_data_location && tp->data_location == TD_LOCATION_EXTERNAL;
     if (external) {
-        st = onnx_external_read(tp, base_dir, what, alloc, nbytes, (void **)&buf, err);
+        for (size_t i = 0; i < tp->n_external_data && st == QRUN_OK; i++) {
+            const char *v = tp->external_data[i]->value;
+            if (v && strlen(v) > (uint64_t)lim->max_string_bytes)
+                st = qrun_errf(err, QRUN_E_MODEL,
+                               "%s: an external_data value is %zu bytes long (limit "
+                               "max_string_bytes = %" PRId64 ")",
+                               what, strlen(v), lim->max_string_bytes);
+        }
+        if (st == QRUN_OK)
+            st = onnx_external_read(tp, dc->base_dir, what, alloc, nbytes, (void **)&buf, err);
     } else if (tp->has_raw_data) {
         st = td_raw(tp, out->dtype, alloc, nbytes, what, &buf, err);
     } else {
@@ -236,18 +294,17 @@ static qrun_status td_data(Onnx__TensorProto *tp,
 }
 
 qrun_status onnx_tensor_decode(Onnx__TensorProto *tp,
-                               const char *base_dir,
-                               const qrun_allocator *alloc,
+                               const onnx_decode_ctx *dc,
                                const char *what,
                                struct qrun_tensor *out,
                                qrun_err *err) {
     memset(out, 0, sizeof *out);
-    out->alloc = alloc;
-    qrun_status st = td_shape(tp, what, out, err);
+    out->alloc = dc->alloc;
+    qrun_status st = td_shape(tp, qrun_limits_or_default(dc->limits), what, out, err);
     if (st == QRUN_OK)
-        st = td_data(tp, base_dir, alloc, what, out, err);
+        st = td_data(tp, dc, what, out, err);
     if (st == QRUN_OK && tp->name && tp->name[0]) {
-        out->name = qrun_strdup(alloc, tp->name);
+        out->name = qrun_strdup(dc->alloc, tp->name);
         if (!out->name)
             st = qrun_errf(err, QRUN_E_NOMEM, "%s: out of memory", what);
     }

@@ -4,9 +4,11 @@
 #include "onnx/onnx_loader.h"
 #include "runtime/alloc.h"
 #include "runtime/dtype.h"
+#include "runtime/limits.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,9 +28,16 @@ qrun_status onnx_tensor_read_bytes(const void *data,
         return qrun_errf(err, QRUN_E_ARG, "no tensor data");
     if (!alloc)
         alloc = qrun_allocator_default();
+    onnx_pb_scan scan = {.max_depth = ONNX_MAX_NESTING};
     if (size > TF_MAX_BYTES ||
-        !onnx_pb_check_nesting(&onnx__tensor_proto__descriptor, data, size, ONNX_MAX_NESTING))
+        !onnx_pb_scan_run(&scan, &onnx__tensor_proto__descriptor, data, size)) {
+        if (scan.exceeded && strcmp(scan.exceeded, "parse_bytes") == 0)
+            return qrun_errf(err, QRUN_E_MODEL,
+                             "parsing the TensorProto would allocate about %" PRId64
+                             " bytes, more than %d times its size",
+                             scan.value, ONNX_PARSE_FACTOR);
         return qrun_errf(err, QRUN_E_MODEL, "not a valid ONNX TensorProto (protobuf parse failed)");
+    }
     onnx_pb_alloc pba;
     onnx_pb_alloc_init(&pba, alloc);
     Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&pba.pb, size, data);
@@ -38,7 +47,9 @@ qrun_status onnx_tensor_read_bytes(const void *data,
         return qrun_errf(err, QRUN_E_MODEL, "not a valid ONNX TensorProto (protobuf parse failed)");
     char what[300];
     snprintf(what, sizeof what, "tensor '%.256s'", tp->name ? tp->name : "");
-    qrun_status st = onnx_tensor_decode(tp, NULL, alloc, what, out, err);
+    /* No external data (no folder), no model byte budget: the file size bounds the data. */
+    onnx_decode_ctx dc = {NULL, alloc, qrun_limits_or_default(NULL), NULL};
+    qrun_status st = onnx_tensor_decode(tp, &dc, what, out, err);
     if (st == QRUN_OK && out->dtype == QRUN_DTYPE_STRING) {
         qrun_tensor_release(out);
         st = qrun_errf(err, QRUN_E_UNSUPPORTED, "%s: STRING tensors are not supported", what);

@@ -6,6 +6,17 @@
 #include <stdio.h>
 #include <string.h>
 
+/*
+ * Messages quote names from untrusted files; a newline or escape sequence in
+ * one must not split the message or drive a terminal: control bytes become '?'.
+ */
+static void err_one_line(char *msg) {
+    for (unsigned char *p = (unsigned char *)msg; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    }
+}
+
 qrun_status qrun_errf(qrun_err *err, qrun_status s, const char *fmt, ...) {
     if (!err)
         return s;
@@ -13,6 +24,7 @@ qrun_status qrun_errf(qrun_err *err, qrun_status s, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
+    err_one_line(err->msg);
     return s;
 }
 
@@ -35,4 +47,5 @@ void qrun_err_prefix(qrun_err *err, const char *fmt, ...) {
     memcpy(err->msg, prefix, lp);
     memcpy(err->msg + lp, old, lo);
     err->msg[lp + lo] = '\0';
+    err_one_line(err->msg);
 }

@@ -2,6 +2,7 @@
 /* Executor: plan (infer, fold, assign, place) then run. See exec.h. */
 #include "runtime/exec.h"
 #include "runtime/alloc.h"
+#include "runtime/graph_check.h"
 #include "runtime/macs.h"
 #include "runtime/tensor.h"
 #include "runtime/plan/planner.h"
@@ -198,26 +199,6 @@ static qrun_status gather_io(qrun_exec *x, const qrun_node *n, bool need_data, q
     return QRUN_OK;
 }
 
-static qrun_status check_arity(const qrun_node *n, qrun_err *err) {
-    const struct qrun_op_desc *d = qrun_op_desc_get(n->op);
-    if (n->n_inputs < d->min_inputs || (d->max_inputs >= 0 && n->n_inputs > d->max_inputs))
-        return qrun_errf(err, QRUN_E_MODEL, "has %d inputs; %s takes %d to %d", n->n_inputs,
-                         d->name, d->min_inputs, d->max_inputs);
-    if (n->n_outputs < d->min_outputs || (d->max_outputs >= 0 && n->n_outputs > d->max_outputs))
-        return qrun_errf(err, QRUN_E_MODEL, "has %d outputs; %s gives %d to %d", n->n_outputs,
-                         d->name, d->min_outputs, d->max_outputs);
-    for (int i = 0; i < n->n_inputs && i < d->min_inputs; i++) {
-        if (n->inputs[i] < 0)
-            return qrun_errf(err, QRUN_E_MODEL, "required input %d is missing", i);
-    }
-    /* An omitted ("") required output would leave the kernel nowhere to write. */
-    for (int o = 0; o < n->n_outputs && o < d->min_outputs; o++) {
-        if (n->outputs[o] < 0)
-            return qrun_errf(err, QRUN_E_MODEL, "required output %d is missing", o);
-    }
-    return QRUN_OK;
-}
-
 /* Shape inference of node n from the current values; results in infer_out. */
 static qrun_status infer_node(qrun_exec *x, const qrun_node *n, bool *need_value, qrun_err *err) {
     const struct qrun_op_desc *d = qrun_op_desc_get(n->op);
@@ -225,7 +206,7 @@ static qrun_status infer_node(qrun_exec *x, const qrun_node *n, bool *need_value
         return qrun_errf(err, QRUN_E_UNSUPPORTED,
                          "op '%s' (domain '%s', opset %" PRId64 ") is not supported", n->op_type,
                          n->domain[0] ? n->domain : "ai.onnx", n->opset);
-    qrun_status s = check_arity(n, err);
+    qrun_status s = qrun_node_check_arity(n, err);
     if (s)
         return s;
     for (int o = 0; o < n->n_outputs; o++)
@@ -247,6 +228,14 @@ static qrun_status infer_node(qrun_exec *x, const qrun_node *n, bool *need_value
         if (!qrun_tensor_set_shape(t, x->infer_out[o].dtype, x->infer_out[o].rank,
                                    x->infer_out[o].dims))
             return qrun_errf(err, QRUN_E_MODEL, "output %d has an invalid or too large shape", o);
+        /* Shapes computed from tiny constants (Expand, ConstantOfShape, Tile...) must not turn
+         * into huge allocations. */
+        int64_t numel = qrun_shape_numel(t->rank, t->dims);
+        if (x->opts.max_tensor_elements > 0 && numel > x->opts.max_tensor_elements)
+            return qrun_errf(err, QRUN_E_MODEL,
+                             "output '%s' would have %" PRId64 " elements (limit "
+                             "max_tensor_elements = %" PRId64 ")",
+                             x->g->values[v].name, numel, x->opts.max_tensor_elements);
     }
     return QRUN_OK;
 }
@@ -309,6 +298,10 @@ run_node(qrun_exec *x, int k, void *scratch, size_t scratch_bytes, qrun_err *err
     void *own_scratch = NULL;
     if (!scratch) {
         scratch_bytes = node_scratch(x, k, err);
+        if (x->opts.max_arena_bytes && scratch_bytes > x->opts.max_arena_bytes)
+            return qrun_errf(err, QRUN_E_MODEL,
+                             "needs %zu bytes of scratch (limit max_arena_bytes = %" PRIu64 ")",
+                             scratch_bytes, x->opts.max_arena_bytes);
         if (scratch_bytes) {
             own_scratch = qrun_malloc(x->alloc, scratch_bytes + QRUN_PLAN_ALIGN);
             if (!own_scratch)
@@ -439,6 +432,13 @@ static qrun_status place_arena(qrun_exec *x, qrun_plan *p, const int *buf_of, qr
     size_t total = scratch_off + x->scratch_bytes + QRUN_PLAN_ALIGN;
     if (total < scratch_off)
         return qrun_errf(err, QRUN_E_NOMEM, "arena size overflows");
+    /* Each tensor is within max_tensor_elements; their sum (a hostile kernel_shape or pads can
+     * inflate every layer) must be bounded too before it is allocated. */
+    if (x->opts.max_arena_bytes && total > x->opts.max_arena_bytes)
+        return qrun_errf(err, QRUN_E_MODEL,
+                         "the plan needs %zu bytes of activations and scratch (limit "
+                         "max_arena_bytes = %" PRIu64 ")",
+                         total, x->opts.max_arena_bytes);
     x->arena_raw = qrun_malloc(x->alloc, total);
     if (!x->arena_raw)
         return qrun_errf(err, QRUN_E_NOMEM, "out of memory for a %zu-byte arena", total);

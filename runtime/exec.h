@@ -38,10 +38,13 @@ typedef void (*qrun_exec_observer)(void *ud, int value, const struct qrun_tensor
 typedef struct qrun_exec_options {
     int n_threads;
     bool profile;
-    bool fold_constants;        /* default true */
-    qrun_requant_mode requant;  /* passed to every kernel call */
-    qrun_fp8_accum fp8_accum;   /* passed to every kernel call */
-    qrun_exec_observer observe; /* NULL: none */
+    bool fold_constants;         /* default true */
+    qrun_requant_mode requant;   /* passed to every kernel call */
+    qrun_fp8_accum fp8_accum;    /* passed to every kernel call */
+    int64_t max_tensor_elements; /* largest planned value (qrun_limits); 0: no limit */
+    uint64_t max_arena_bytes;    /* arena + scratch of a plan, scratch of one node (qrun_limits);
+                                    0: no limit */
+    qrun_exec_observer observe;  /* NULL: none */
     void *observe_ud;
 } qrun_exec_options;
 

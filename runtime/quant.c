@@ -16,41 +16,14 @@
 #define QUANT_X86 0
 #endif
 
+/* The ranges are dtype.c's; the quantized integer types are those of at most 32 bits that fit
+ * int32. */
 bool qrun_quant_int_range(qrun_dtype t, int32_t *qmin, int32_t *qmax) {
-    int32_t lo, hi;
-    switch (t) {
-    case QRUN_DTYPE_UINT8:
-        lo = 0, hi = 255;
-        break;
-    case QRUN_DTYPE_INT8:
-        lo = -128, hi = 127;
-        break;
-    case QRUN_DTYPE_UINT16:
-        lo = 0, hi = 65535;
-        break;
-    case QRUN_DTYPE_INT16:
-        lo = -32768, hi = 32767;
-        break;
-    case QRUN_DTYPE_UINT4:
-        lo = 0, hi = 15;
-        break;
-    case QRUN_DTYPE_INT4:
-        lo = -8, hi = 7;
-        break;
-    case QRUN_DTYPE_UINT2:
-        lo = 0, hi = 3;
-        break;
-    case QRUN_DTYPE_INT2:
-        lo = -2, hi = 1;
-        break;
-    case QRUN_DTYPE_INT32:
-        lo = INT32_MIN, hi = INT32_MAX;
-        break;
-    default:
+    const struct qrun_dtype_traits *tr = qrun_dtype_traits_get(t);
+    if (!tr->is_integer || tr->bits > 32 || (tr->bits == 32 && !tr->is_signed))
         return false;
-    }
-    *qmin = lo;
-    *qmax = hi;
+    *qmin = (int32_t)tr->min_value;
+    *qmax = (int32_t)tr->max_value;
     return true;
 }
 
@@ -118,7 +91,9 @@ static qrun_status quant_map_block(qrun_qparam_map *m,
         return qrun_errf(err, QRUN_E_MODEL, "blocked quantization: scale has rank %d, input %d",
                          scale->rank, rank);
     for (int d = 0; d < rank; d++) {
-        int64_t want = d == ax ? (dims[d] + block_size - 1) / block_size : dims[d];
+        /* ceil(D / B) without D + B - 1, which overflows for a hostile block_size */
+        int64_t want =
+            d == ax ? dims[d] / block_size + (dims[d] % block_size != 0 ? 1 : 0) : dims[d];
         if (scale->dims[d] == want)
             continue;
         if (d == ax) /* ceil(D / B) blocks: B must lie in [ceil(D/S), ceil(D/(S-1)) - 1] */

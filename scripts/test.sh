@@ -20,7 +20,7 @@ if [ "${1:-}" = "--tsan" ]; then
   export OMP_TOOL_LIBRARIES=$archer OMP_NUM_THREADS=2 QRUN_SKIP_DATASET_RUNS=1
   export TSAN_OPTIONS=ignore_noninstrumented_modules=1:halt_on_error=1:exitcode=86:second_deadlock_stack=1
   ctest --test-dir build-tsan --output-on-failure \
-    -R '^(test_ops_nn|test_models|test_qlinear_fast|test_models_int8|test_ops_elementwise|test_accel_sim)$'
+    -R '^(test_ops_nn|test_models|test_qlinear_fast|test_models_int8|test_ops_elementwise|test_accel_sim|test_accel_datapath)$'
   exit
 fi
 if [ "${1:-}" = "--sanitize" ]; then

@@ -9,35 +9,18 @@
 
 #include "qrun/qrun.h"
 #include "tests/support/datasets.h"
+#include "tests/support/model_runner.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define MODELS QRUN_SHARED_DIR "/models"
 #define RESNET8 MODELS "/fp32/mlperftiny_ic_resnet8_fp32.onnx"
 #define MNIST8 MODELS "/fp32/mnist-8/model.onnx"
 #define N_CALIB 50
 #define ALL_DTYPES "int8,fp8e4m3,fp8e5m2,fp8e3m4"
-
-static bool have_corpus(void) {
-    struct stat st;
-    return stat(MODELS "/MANIFEST.md", &st) == 0;
-}
-
-/* Sample i of d as a float [1,C,H,W] tensor of pixels 0..255 (CHW). */
-static qrun_tensor *sample_tensor(qrun_context *ctx, const ds_set *d, int i) {
-    int64_t dims[4] = {1, d->c, d->h, d->w};
-    qrun_tensor *t = NULL;
-    assert_int_equal(qrun_tensor_create(ctx, QRUN_DTYPE_FLOAT, 4, dims, NULL, &t), QRUN_OK);
-    ds_preproc p;
-    ds_preproc_init(&p);
-    p.chw = true;
-    ds_preprocess(d, i, &p, qrun_tensor_data(t));
-    return t;
-}
 
 /* Calibrate on samples [calib0, calib0 + N_CALIB) and evaluate on the first n_eval. */
 static qrun_compare *
@@ -49,13 +32,13 @@ run_compare(qrun_context *ctx, const qrun_model *m, const ds_set *d, int calib0,
     if (qrun_compare_create(ctx, m, &o, &cmp))
         fail_msg("%s", qrun_context_errmsg(ctx));
     for (int i = calib0; i < calib0 + N_CALIB; i++) {
-        qrun_tensor *t = sample_tensor(ctx, d, i);
+        qrun_tensor *t = mr_sample_tensor(ctx, d, i);
         if (qrun_compare_add_calib(cmp, (const qrun_tensor *const *)&t, 1))
             fail_msg("%s", qrun_context_errmsg(ctx));
         qrun_tensor_free(t);
     }
     for (int i = 0; i < n_eval; i++) {
-        qrun_tensor *t = sample_tensor(ctx, d, i);
+        qrun_tensor *t = mr_sample_tensor(ctx, d, i);
         if (qrun_compare_add_eval(cmp, (const qrun_tensor *const *)&t, 1, d->labels[i]))
             fail_msg("%s", qrun_context_errmsg(ctx));
         qrun_tensor_free(t);
@@ -146,24 +129,28 @@ static void check_results(const qrun_compare *cmp, const char *what, int samples
     assert_true(layer_sqnr[3] > layer_sqnr[1] && layer_sqnr[1] > layer_sqnr[2]);
 }
 
+/* Load model_path, compare every format on d (run_compare) and check the results. */
+static void
+compare_model(const char *model_path, const char *what, const ds_set *d, int calib0, int n_eval) {
+    qrun_context *ctx = NULL;
+    qrun_model *m = mr_load_model(&ctx, model_path, NULL);
+    qrun_compare *cmp = run_compare(ctx, m, d, calib0, n_eval);
+    check_results(cmp, what, n_eval);
+    qrun_compare_free(cmp);
+    qrun_model_free(m);
+    qrun_context_free(ctx);
+}
+
 static void test_resnet8(void **state) {
     (void)state;
     if (!ds_dataset_runs_enabled())
         skip();
-    if (!have_corpus())
+    if (!mr_have_corpus())
         skip();
     ds_set d;
     assert_true(ds_load_cifar(MODELS "/data/eembc-ic01-cifar10", &d));
     assert_int_equal(d.n, 200);
-    qrun_context *ctx = NULL;
-    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
-    qrun_model *m = NULL;
-    assert_int_equal(qrun_model_load(ctx, RESNET8, &m), QRUN_OK);
-    qrun_compare *cmp = run_compare(ctx, m, &d, 0, 200);
-    check_results(cmp, "ResNet-8", 200);
-    qrun_compare_free(cmp);
-    qrun_model_free(m);
-    qrun_context_free(ctx);
+    compare_model(RESNET8, "ResNet-8", &d, 0, 200);
     ds_free(&d);
 }
 
@@ -172,7 +159,19 @@ static void test_mnist8(void **state) {
     (void)state;
     if (!ds_dataset_runs_enabled())
         skip();
-    if (!have_corpus())
+    if (!mr_have_corpus())
+        skip();
+    ds_set d;
+    assert_true(ds_load_mnist(MODELS "/data/mnist-t10k", &d));
+    compare_model(MNIST8, "mnist-8", &d, 9000, 1000);
+    ds_free(&d);
+}
+
+/* Backend accel_sim: every layer carries the cycles and energy of the node that produced its
+ * activation in the quantized model, the same record a session of that model reports. */
+static void test_accel_sim_layer_costs(void **state) {
+    (void)state;
+    if (!mr_have_corpus())
         skip();
     ds_set d;
     assert_true(ds_load_mnist(MODELS "/data/mnist-t10k", &d));
@@ -180,9 +179,62 @@ static void test_mnist8(void **state) {
     assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
     qrun_model *m = NULL;
     assert_int_equal(qrun_model_load(ctx, MNIST8, &m), QRUN_OK);
-    qrun_compare *cmp = run_compare(ctx, m, &d, 9000, 1000);
-    check_results(cmp, "mnist-8", 1000);
+    qrun_hw *hw = NULL;
+    assert_int_equal(qrun_hw_load(ctx, "runai200", &hw), QRUN_OK);
+    qrun_compare_options o;
+    qrun_compare_options_init(&o);
+    o.dtypes = "int8";
+    o.backend = "accel_sim";
+    o.hw = hw;
+    qrun_compare *cmp = NULL;
+    if (qrun_compare_create(ctx, m, &o, &cmp))
+        fail_msg("%s", qrun_context_errmsg(ctx));
+    for (int i = 0; i < 8; i++) {
+        qrun_tensor *t = mr_sample_tensor(ctx, &d, 9000 + i);
+        qrun_status s = i < 5 ? qrun_compare_add_calib(cmp, (const qrun_tensor *const *)&t, 1)
+                              : qrun_compare_add_eval(cmp, (const qrun_tensor *const *)&t, 1,
+                                                      d.labels[9000 + i]);
+        if (s)
+            fail_msg("%s", qrun_context_errmsg(ctx));
+        qrun_tensor_free(t);
+    }
+    qrun_compare_result r;
+    assert_int_equal(qrun_compare_get_result(cmp, 0, &r), QRUN_OK);
+    assert_true(r.has_sim && r.cycles > 0);
+    /* The quantized model in a session of its own: the producer's record. */
+    qrun_session_options so;
+    qrun_session_options_init(&so);
+    so.backend = "accel_sim";
+    so.hw = hw;
+    qrun_session *sess = NULL;
+    assert_int_equal(qrun_session_create(ctx, qrun_compare_model(cmp, 0), &so, &sess), QRUN_OK);
+    qrun_tensor *t = mr_sample_tensor(ctx, &d, 9005), *y = NULL;
+    assert_int_equal(qrun_session_run(sess, (const qrun_tensor *const *)&t, 1, &y, 1), QRUN_OK);
+    int with_cost = 0;
+    double layer_cycles = 0;
+    for (int j = 0; j < r.n_layers; j++) {
+        qrun_compare_layer l;
+        assert_int_equal(qrun_compare_get_layer(cmp, 0, j, &l), QRUN_OK);
+        assert_true(isfinite(l.cycles) && l.cycles >= 0 && isfinite(l.energy_uj) &&
+                    l.energy_uj >= 0);
+        double want = 0;
+        for (int i = 0; i < qrun_session_sim_node_count(sess); i++) {
+            qrun_sim_node nd;
+            assert_int_equal(qrun_session_sim_node(sess, i, &nd), QRUN_OK);
+            if (strcmp(nd.name, l.producer) == 0)
+                want = nd.cycles;
+        }
+        assert_true(fabs(l.cycles - want) <= 1e-9 * want);
+        with_cost += l.cycles > 0;
+        layer_cycles += l.cycles;
+    }
+    assert_true(with_cost >= 3); /* two convs and the matmul (their bias adds run fused) */
+    assert_true(layer_cycles <= r.cycles * (1 + 1e-9)); /* each node at most once here */
+    qrun_tensor_free(t);
+    qrun_tensor_free(y);
+    qrun_session_free(sess);
     qrun_compare_free(cmp);
+    qrun_hw_free(hw);
     qrun_model_free(m);
     qrun_context_free(ctx);
     ds_free(&d);
@@ -191,12 +243,10 @@ static void test_mnist8(void **state) {
 /* Unknown format, eval before calibration, calibration after eval, wrong input. */
 static void test_errors(void **state) {
     (void)state;
-    if (!have_corpus())
+    if (!mr_have_corpus())
         skip();
     qrun_context *ctx = NULL;
-    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
-    qrun_model *m = NULL;
-    assert_int_equal(qrun_model_load(ctx, MNIST8, &m), QRUN_OK);
+    qrun_model *m = mr_load_model(&ctx, MNIST8, NULL);
     qrun_compare_options o;
     qrun_compare_options_init(&o);
     o.dtypes = "int8,fp9";
@@ -246,6 +296,7 @@ int main(int argc, char **argv) {
         cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_accel_sim_layer_costs),
         cmocka_unit_test(test_mnist8),
         cmocka_unit_test(test_resnet8),
     };

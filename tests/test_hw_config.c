@@ -323,6 +323,23 @@ static void test_out_of_range(void **state) {
     cJSON_ReplaceItemInObject(item(r, "power", NULL), "static_w", cJSON_CreateNumber(101));
     expect_tree_error(r, "power.static_w: 101 W exceeds power.max_w");
 
+    /* The calibrations: a share of the closed-form rate in (0, 1], non-negative overheads. */
+    r = preset_tree("speedai240");
+    cJSON_ReplaceItemInObject(item(r, "bank", NULL), "mapping_efficiency", cJSON_CreateNumber(0));
+    expect_tree_error(r, "bank.mapping_efficiency: must be a number > 0 and <= 1, got 0");
+
+    r = preset_tree("speedai240");
+    cJSON_ReplaceItemInObject(item(r, "bank", NULL), "mapping_efficiency", cJSON_CreateNumber(1.5));
+    expect_tree_error(r, "bank.mapping_efficiency: must be a number > 0 and <= 1, got 1.5");
+
+    r = preset_tree("speedai240");
+    cJSON_ReplaceItemInObject(item(r, "host", NULL), "launch_us", cJSON_CreateNumber(-5));
+    expect_tree_error(r, "host.launch_us: must be a number in [0, 1000000], got -5");
+
+    r = preset_tree("speedai240");
+    cJSON_ReplaceItemInObject(item(r, "power", NULL), "board_w", cJSON_CreateNumber(-1));
+    expect_tree_error(r, "power.board_w: must be a number in [0, 100000], got -1");
+
     /* peak_tops is derived: a stale figure is an error, not silently replaced. */
     r = preset_tree("runai200");
     cJSON_ReplaceItemInObject(item(r, "peak_tops", NULL), "int8", cJSON_CreateNumber(600));

@@ -15,6 +15,7 @@
 #include "runtime/alloc.h"
 #include "runtime/image.h"
 #include "tests/support/datasets.h"
+#include "tests/support/model_runner.h"
 
 #include <limits.h>
 #include <math.h>
@@ -243,14 +244,6 @@ static void test_imagenet_pixels_vs_pillow(void **state) {
     qrun_context_free(ctx);
 }
 
-static int64_t argmax(const qrun_tensor *t) {
-    int64_t best = 0;
-    for (int64_t i = 1; i < qrun_tensor_numel(t); i++)
-        if (qrun_tensor_get_f64(t, i) > qrun_tensor_get_f64(t, best))
-            best = i;
-    return best;
-}
-
 static void test_imagenet_mobilenet_top1(void **state) {
     (void)state;
     if (!ds_dataset_runs_enabled())
@@ -271,7 +264,7 @@ static void test_imagenet_mobilenet_top1(void **state) {
         if (qrun_tensor_load_image(ctx, s[i].jpeg, IMAGENET_SPEC, &x) ||
             qrun_session_run(sess, (const qrun_tensor *const *)&x, 1, &y, 1))
             fail_msg("%s", qrun_context_errmsg(ctx));
-        ok += argmax(y) == s[i].label;
+        ok += mr_argmax(y) == s[i].label;
         qrun_tensor_free(x);
         qrun_tensor_free(y);
     }

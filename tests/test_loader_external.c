@@ -21,32 +21,6 @@
 
 /* ---- external data ------------------------------------------------------ */
 
-typedef struct ext_case {
-    Onnx__StringStringEntryProto e[4];
-    Onnx__StringStringEntryProto *ep[4];
-} ext_case;
-
-static void
-set_external(tmodel *t, ext_case *x, const char *loc, const char *off, const char *len) {
-    size_t n = 0;
-    const char *keys[3] = {"location", "offset", "length"};
-    const char *vals[3] = {loc, off, len};
-    for (int k = 0; k < 3; k++) {
-        if (!vals[k])
-            continue;
-        onnx__string_string_entry_proto__init(&x->e[n]);
-        x->e[n].key = (char *)keys[k];
-        x->e[n].value = (char *)vals[k];
-        x->ep[n] = &x->e[n];
-        n++;
-    }
-    t->w.has_raw_data = 0;
-    t->w.has_data_location = 1;
-    t->w.data_location = 1;
-    t->w.n_external_data = n;
-    t->w.external_data = x->ep;
-}
-
 static void test_external_data(void **state) {
     (void)state;
     char *dir = tmpdir_make();
@@ -57,16 +31,16 @@ static void test_external_data(void **state) {
     write_file(dir, "w.bin", data, sizeof data);
     write_file(sub, "w.bin", data + 2, 8);
     tmodel t;
-    ext_case x;
+    tmodel_ext x;
     qrun_graph *g;
 
     /* valid: whole file in sub/, and an 8-byte range at offset 8 */
     tmodel_init(&t);
-    set_external(&t, &x, "sub/w.bin", NULL, NULL);
+    tmodel_set_external(&t, &x, "sub/w.bin", NULL, NULL);
     g = expect_ok(&t.m, dir);
     assert_memory_equal(find(g, "W")->info.data, data + 2, 8);
     qrun_graph_free(g);
-    set_external(&t, &x, "./w.bin", "8", "8");
+    tmodel_set_external(&t, &x, "./w.bin", "8", "8");
     g = expect_ok(&t.m, dir);
     assert_memory_equal(find(g, "W")->info.data, data + 2, 8);
     qrun_graph_free(g);
@@ -85,57 +59,57 @@ static void test_external_data(void **state) {
     /* no base dir (bytes) -> refused */
     expect_fail(&t.m, NULL, QRUN_E_MODEL, "no base directory");
 
-    set_external(&t, &x, "/etc/passwd", NULL, "8");
+    tmodel_set_external(&t, &x, "/etc/passwd", NULL, "8");
     expect_fail(&t.m, dir, QRUN_E_MODEL, "absolute path");
-    set_external(&t, &x, "../x", NULL, "8");
+    tmodel_set_external(&t, &x, "../x", NULL, "8");
     expect_fail(&t.m, dir, QRUN_E_MODEL, "'..' segment");
-    set_external(&t, &x, "a/../../x", NULL, "8");
+    tmodel_set_external(&t, &x, "a/../../x", NULL, "8");
     expect_fail(&t.m, dir, QRUN_E_MODEL, "'..' segment");
-    set_external(&t, &x, "sub/..", NULL, "8");
+    tmodel_set_external(&t, &x, "sub/..", NULL, "8");
     expect_fail(&t.m, dir, QRUN_E_MODEL, "'..' segment");
-    set_external(&t, &x, "", NULL, NULL);
+    tmodel_set_external(&t, &x, "", NULL, NULL);
     expect_fail(&t.m, dir, QRUN_E_MODEL, "no location");
-    set_external(&t, &x, "missing.bin", NULL, NULL);
+    tmodel_set_external(&t, &x, "missing.bin", NULL, NULL);
     expect_fail(&t.m, dir, QRUN_E_MODEL, "cannot open external data file 'missing.bin'");
-    set_external(&t, &x, "sub", NULL, NULL);
+    tmodel_set_external(&t, &x, "sub", NULL, NULL);
     expect_fail(&t.m, dir, QRUN_E_MODEL, "not a regular file");
 
     /* symlinks: final component, and a directory component */
     snprintf(outside, sizeof outside, "%s/w.bin", sub);
     snprintf(path, sizeof path, "%s/link.bin", dir);
     assert_int_equal(symlink(outside, path), 0);
-    set_external(&t, &x, "link.bin", NULL, NULL);
+    tmodel_set_external(&t, &x, "link.bin", NULL, NULL);
     expect_fail(&t.m, dir, QRUN_E_MODEL, "symbolic link");
     snprintf(path, sizeof path, "%s/linkdir", dir);
     assert_int_equal(symlink(sub, path), 0);
-    set_external(&t, &x, "linkdir/w.bin", NULL, NULL);
+    tmodel_set_external(&t, &x, "linkdir/w.bin", NULL, NULL);
     expect_fail(&t.m, dir, QRUN_E_MODEL, "symbolic link");
 
     /* hard link */
     snprintf(path, sizeof path, "%s/hard.bin", dir);
     assert_int_equal(link(outside, path), 0);
-    set_external(&t, &x, "hard.bin", NULL, NULL);
+    tmodel_set_external(&t, &x, "hard.bin", NULL, NULL);
     expect_fail(&t.m, dir, QRUN_E_MODEL, "hard links");
     unlink(path);
 
     /* ranges and lengths */
-    set_external(&t, &x, "w.bin", "100", NULL);
+    tmodel_set_external(&t, &x, "w.bin", "100", NULL);
     expect_fail(&t.m, dir, QRUN_E_MODEL, "past the end");
-    set_external(&t, &x, "w.bin", "20", "8");
+    tmodel_set_external(&t, &x, "w.bin", "20", "8");
     expect_fail(&t.m, dir, QRUN_E_MODEL, "beyond the end");
-    set_external(&t, &x, "w.bin", "0", "12");
+    tmodel_set_external(&t, &x, "w.bin", "0", "12");
     expect_fail(&t.m, dir, QRUN_E_MODEL, "does not match the tensor size 8");
-    set_external(&t, &x, "w.bin", NULL, NULL); /* 24 bytes != 8 */
+    tmodel_set_external(&t, &x, "w.bin", NULL, NULL); /* 24 bytes != 8 */
     expect_fail(&t.m, dir, QRUN_E_MODEL, "length 24 does not match");
-    set_external(&t, &x, "w.bin", "-8", "8");
+    tmodel_set_external(&t, &x, "w.bin", "-8", "8");
     expect_fail(&t.m, dir, QRUN_E_MODEL, "not a non-negative decimal");
-    set_external(&t, &x, "w.bin", "0x8", "8");
+    tmodel_set_external(&t, &x, "w.bin", "0x8", "8");
     expect_fail(&t.m, dir, QRUN_E_MODEL, "not a non-negative decimal");
-    set_external(&t, &x, "w.bin", "8", "99999999999999999999999");
+    tmodel_set_external(&t, &x, "w.bin", "8", "99999999999999999999999");
     expect_fail(&t.m, dir, QRUN_E_MODEL, "not a non-negative decimal");
 
     /* unknown and repeated keys */
-    set_external(&t, &x, "w.bin", "8", "8");
+    tmodel_set_external(&t, &x, "w.bin", "8", "8");
     x.e[1].key = "evil";
     expect_fail(&t.m, dir, QRUN_E_MODEL, "unknown external_data key 'evil'");
     x.e[1].key = "location";

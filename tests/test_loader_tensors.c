@@ -147,7 +147,8 @@ static void test_hostile_tensors(void **state) {
     tmodel_init(&t);
     t.w.n_dims = 3;
     t.w_dims[0] = INT64_MAX / 2, t.w_dims[1] = 4, t.w_dims[2] = 4;
-    expect_fail(&t.m, NULL, QRUN_E_MODEL, "initializer 'W': element count overflows");
+    expect_fail(&t.m, NULL, QRUN_E_MODEL,
+                "initializer 'W' has more than 268435456 elements (limit max_tensor_elements)");
 
     tmodel_init(&t);
     t.w.n_dims = 2;
@@ -158,7 +159,7 @@ static void test_hostile_tensors(void **state) {
     t.w.n_dims = 20;
     for (int i = 0; i < 20; i++)
         t.w_dims[i] = 1;
-    expect_fail(&t.m, NULL, QRUN_E_UNSUPPORTED, "initializer 'W' has rank 20");
+    expect_fail(&t.m, NULL, QRUN_E_UNSUPPORTED, "initializer 'W' has rank 20; the limit is 8");
 
     tmodel_init(&t);
     t.w.data_type = 99;
@@ -175,10 +176,25 @@ static void test_hostile_tensors(void **state) {
     t.w.raw_data.len = 7;
     expect_fail(&t.m, NULL, QRUN_E_MODEL, "raw_data has 7 bytes, expected 8");
 
-    /* huge declared size with tiny data: rejected before allocating */
+    /* huge declared size with tiny data: rejected before allocating (by the element limit, and
+     * within the limit by the size check) */
     tmodel_init(&t);
     t.w_dims[0] = (int64_t)1 << 50;
-    expect_fail(&t.m, NULL, QRUN_E_MODEL, "raw_data has 8 bytes");
+    expect_fail(&t.m, NULL, QRUN_E_MODEL, "initializer 'W' has more than");
+    t.w_dims[0] = (int64_t)1 << 27;
+    expect_fail(&t.m, NULL, QRUN_E_MODEL, "raw_data has 8 bytes, expected 536870912");
+    t.w.has_raw_data = 0;
+    expect_fail(&t.m, NULL, QRUN_E_MODEL, "initializer 'W' has no data (expected 134217728");
+
+    /* string_data must hold one string per element */
+    ProtobufCBinaryData sd[1] = {{1, (uint8_t *)"a"}};
+    tmodel_init(&t);
+    t.w.has_raw_data = 0, t.w.data_type = 8, t.w.n_string_data = 1, t.w.string_data = sd;
+    expect_fail(&t.m, NULL, QRUN_E_MODEL,
+                "initializer 'W': string_data holds 1 values, expected 2");
+    t.w.has_raw_data = 1;
+    t.w.n_string_data = 0;
+    expect_fail(&t.m, NULL, QRUN_E_MODEL, "initializer 'W': STRING data must be in string_data");
 
     tmodel_init(&t);
     t.in_dim.dim_value = -1;

@@ -17,6 +17,7 @@
 #include "runtime/dtype.h"
 #include "tests/support/datasets.h"
 #include "tests/support/model_builder.h"
+#include "tests/support/model_runner.h"
 
 #include <dirent.h>
 #include <limits.h>
@@ -195,19 +196,6 @@ static qrun_tensor *make_input(qrun_context *ctx, const qrun_model *m, int i, ui
     return t;
 }
 
-static void run_model(qrun_context *ctx,
-                      const qrun_model *m,
-                      qrun_tensor **in,
-                      int n_in,
-                      qrun_tensor **out,
-                      int n_out) {
-    qrun_session *s = NULL;
-    if (qrun_session_create(ctx, m, NULL, &s) ||
-        qrun_session_run(s, (const qrun_tensor *const *)in, n_in, out, n_out))
-        fail_msg("%s", qrun_context_errmsg(ctx));
-    qrun_session_free(s);
-}
-
 static void same_outputs(qrun_tensor **a, qrun_tensor **b, int n, const char *what) {
     for (int j = 0; j < n; j++) {
         assert_int_equal(qrun_tensor_dtype(a[j]), qrun_tensor_dtype(b[j]));
@@ -248,8 +236,8 @@ static void roundtrip_run(const char *path, qrun_tensor **given, int n_given) {
     uint32_t seed = 12345;
     for (int i = 0; i < n_in; i++)
         in[i] = i < n_given ? given[i] : make_input(ctx, a, i, &seed);
-    run_model(ctx, a, in, n_in, oa, n_out);
-    run_model(ctx, b, in, n_in, ob, n_out);
+    mr_run_once(ctx, a, in, n_in, oa, n_out);
+    mr_run_once(ctx, b, in, n_in, ob, n_out);
     same_outputs(oa, ob, n_out, path);
     for (int i = 0; i < 16; i++) {
         if (i >= n_given)

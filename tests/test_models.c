@@ -9,105 +9,44 @@
 
 #include "qrun/qrun.h"
 #include "tests/support/datasets.h"
+#include "tests/support/model_runner.h"
 
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define MODELS QRUN_SHARED_DIR "/models"
 
-static bool have_corpus(void) {
-    struct stat st;
-    return stat(MODELS "/MANIFEST.md", &st) == 0;
-}
-
-typedef struct fixture {
-    qrun_context *ctx;
-    qrun_model *model;
-    qrun_session *sess;
-} fixture;
-
-static void open_model(fixture *f, const char *path) {
-    if (!have_corpus())
-        skip();
-    assert_int_equal(qrun_context_create(NULL, &f->ctx), QRUN_OK);
-    qrun_status s = qrun_model_load(f->ctx, path, &f->model);
-    if (s)
-        fail_msg("%s", qrun_context_errmsg(f->ctx));
-    s = qrun_session_create(f->ctx, f->model, NULL, &f->sess);
-    if (s)
-        fail_msg("%s", qrun_context_errmsg(f->ctx));
-}
-
-static void close_model(fixture *f) {
-    qrun_session_free(f->sess);
-    qrun_model_free(f->model);
-    qrun_context_free(f->ctx);
-}
-
-static qrun_tensor *load_tensor(fixture *f, const char *path) {
-    qrun_tensor *t = NULL;
-    if (qrun_tensor_load_file(f->ctx, path, &t))
-        fail_msg("%s", qrun_context_errmsg(f->ctx));
-    return t;
-}
-
-/* Run a one-input, one-output model on in and compare with the tensor file want_path. */
-static void
-check_output(fixture *f, qrun_tensor *in, const char *want_path, double rtol, double atol) {
-    qrun_tensor *want = load_tensor(f, want_path);
-    qrun_tensor *out = NULL;
-    if (qrun_session_run(f->sess, (const qrun_tensor *const *)&in, 1, &out, 1))
-        fail_msg("%s", qrun_context_errmsg(f->ctx));
-    assert_int_equal(qrun_tensor_numel(out), qrun_tensor_numel(want));
-    for (int64_t i = 0; i < qrun_tensor_numel(out); i++) {
-        double a = qrun_tensor_get_f64(out, i), b = qrun_tensor_get_f64(want, i);
-        if (!(fabs(a - b) <= atol + rtol * fabs(b)))
-            fail_msg("%s: element %lld: got %.8g, expected %.8g", want_path, (long long)i, a, b);
-    }
+/* Run a one-input, one-output model on dir's input_0.pb and compare with its output_0.pb. */
+static void check_data_set(mr_model *f, const char *dir, double rtol, double atol) {
+    qrun_tensor *in = NULL, *want = NULL;
+    mr_load_data_set(f->ctx, dir, &in, &want);
+    qrun_tensor *out = mr_run1(f, in);
+    mr_expect_close(out, want, rtol, atol, dir);
+    qrun_tensor_free(in);
     qrun_tensor_free(want);
     qrun_tensor_free(out);
 }
 
-/* Run a one-input, one-output model on input_0.pb and compare with output_0.pb. */
-static void check_data_set(fixture *f, const char *dir, double rtol, double atol) {
-    char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s/input_0.pb", dir);
-    qrun_tensor *in = load_tensor(f, p);
-    snprintf(p, sizeof p, "%s/output_0.pb", dir);
-    check_output(f, in, p, rtol, atol);
-    qrun_tensor_free(in);
-}
-
-static int64_t argmax(const qrun_tensor *t) {
-    int64_t best = 0;
-    for (int64_t i = 1; i < qrun_tensor_numel(t); i++) {
-        if (qrun_tensor_get_f64(t, i) > qrun_tensor_get_f64(t, best))
-            best = i;
-    }
-    return best;
-}
-
 static void test_mnist8_zoo_sets(void **state) {
     (void)state;
-    fixture f = {0};
-    open_model(&f, MODELS "/fp32/mnist-8/model.onnx");
+    mr_model f = {0};
+    mr_open(&f, MODELS "/fp32/mnist-8/model.onnx", NULL);
     check_data_set(&f, MODELS "/fp32/mnist-8/test_data_set_0", 1e-3, 1e-4);
     check_data_set(&f, MODELS "/fp32/mnist-8/test_data_set_1", 1e-3, 1e-4);
     check_data_set(&f, MODELS "/fp32/mnist-8/test_data_set_2", 1e-3, 1e-4);
     check_data_set(&f, MODELS "/refs/fp32__mnist-8__model/test_data_set_0", 1e-3, 1e-4);
-    close_model(&f);
+    mr_close(&f);
 }
 
 static void test_resnet8_ref(void **state) {
     (void)state;
-    fixture f = {0};
-    open_model(&f, MODELS "/fp32/mlperftiny_ic_resnet8_fp32.onnx");
+    mr_model f = {0};
+    mr_open(&f, MODELS "/fp32/mlperftiny_ic_resnet8_fp32.onnx", NULL);
     check_data_set(&f, MODELS "/refs/fp32__mlperftiny_ic_resnet8_fp32/test_data_set_0", 1e-3, 1e-4);
-    close_model(&f);
+    mr_close(&f);
 }
 
 /* Inception v1 (light: weights made by ConstantOfShape) has two LRN nodes. Its reference output
@@ -117,17 +56,22 @@ static void test_resnet8_ref(void **state) {
  * checked by test_ops_nn and the backend cases test_lrn / test_lrn_default. */
 static void test_light_inception_v1(void **state) {
     (void)state;
-    fixture f = {0};
-    open_model(&f, MODELS "/light/light_inception_v1.onnx");
+    mr_model f = {0};
+    mr_open(&f, MODELS "/light/light_inception_v1.onnx", NULL);
     qrun_tensor *in = NULL;
     assert_int_equal(
         qrun_tensor_create(f.ctx, QRUN_DTYPE_FLOAT, 4, (int64_t[]){1, 3, 224, 224}, NULL, &in),
         QRUN_OK);
     for (int64_t i = 0; i < qrun_tensor_numel(in); i++)
         qrun_tensor_set_f64(in, i, sin(0.001 * (double)i));
-    check_output(&f, in, MODELS "/light/light_inception_v1_output_0.pb", 1e-3, 1e-6);
+    const char *want_path = MODELS "/light/light_inception_v1_output_0.pb";
+    qrun_tensor *want = mr_load_tensor(f.ctx, want_path);
+    qrun_tensor *out = mr_run1(&f, in);
+    mr_expect_close(out, want, 1e-3, 1e-6, want_path);
     qrun_tensor_free(in);
-    close_model(&f);
+    qrun_tensor_free(want);
+    qrun_tensor_free(out);
+    mr_close(&f);
 }
 
 /* mnist-8 on all 10,000 MNIST test images, pixels as floats 0..255: ORT gets 99.33 %. */
@@ -135,39 +79,28 @@ static void test_mnist8_accuracy(void **state) {
     (void)state;
     if (!ds_dataset_runs_enabled())
         skip();
-    fixture f = {0};
-    open_model(&f, MODELS "/fp32/mnist-8/model.onnx");
+    mr_model f = {0};
+    mr_open(&f, MODELS "/fp32/mnist-8/model.onnx", NULL);
     ds_set d;
     assert_true(ds_load_mnist(MODELS "/data/mnist-t10k", &d));
     assert_int_equal(d.n, 10000);
     ds_preproc pp;
     ds_preproc_init(&pp);
-    int64_t dims[4] = {1, 1, 28, 28};
-    qrun_tensor *in = NULL;
-    assert_int_equal(qrun_tensor_create(f.ctx, QRUN_DTYPE_FLOAT, 4, dims, "Input3", &in), QRUN_OK);
-    int correct = 0;
-    for (int s = 0; s < d.n; s++) {
-        ds_preprocess(&d, s, &pp, qrun_tensor_data(in));
-        qrun_tensor *out = NULL;
-        if (qrun_session_run(f.sess, (const qrun_tensor *const *)&in, 1, &out, 1))
-            fail_msg("%s", qrun_context_errmsg(f.ctx));
-        correct += argmax(out) == d.labels[s];
-        qrun_tensor_free(out);
-    }
+    int correct = 0, agree = 0;
+    mr_count_top1(&f, &d, &pp, NULL, &correct, &agree);
     print_message("mnist-8 top-1 on 10000 MNIST test images: %.2f %% (ONNX Runtime: 99.33 %%)\n",
                   correct / 100.0);
     assert_int_equal(correct, 9933);
-    qrun_tensor_free(in);
     ds_free(&d);
-    close_model(&f);
+    mr_close(&f);
 }
 
 /* ResNet-8 on the 200 EEMBC CIFAR-10 images (HWC uint8 -> CHW float 0..255): same argmax as ORT for
  * every sample. */
 static void test_resnet8_cifar(void **state) {
     (void)state;
-    fixture f = {0};
-    open_model(&f, MODELS "/fp32/mlperftiny_ic_resnet8_fp32.onnx");
+    mr_model f = {0};
+    mr_open(&f, MODELS "/fp32/mlperftiny_ic_resnet8_fp32.onnx", NULL);
     ds_set d;
     assert_true(ds_load_cifar(MODELS "/data/eembc-ic01-cifar10", &d));
     int np = 0;
@@ -178,21 +111,8 @@ static void test_resnet8_cifar(void **state) {
     ds_preproc pp;
     ds_preproc_init(&pp);
     pp.chw = true;
-    int64_t dims[4] = {1, 3, 32, 32};
-    qrun_tensor *in = NULL;
-    assert_int_equal(qrun_tensor_create(f.ctx, QRUN_DTYPE_FLOAT, 4, dims, "input_1", &in), QRUN_OK);
     int correct = 0, agree = 0;
-    for (int s = 0; s < d.n; s++) {
-        ds_preprocess(&d, s, &pp, qrun_tensor_data(in));
-        qrun_tensor *out = NULL;
-        if (qrun_session_run(f.sess, (const qrun_tensor *const *)&in, 1, &out, 1))
-            fail_msg("%s", qrun_context_errmsg(f.ctx));
-        int64_t am = argmax(out);
-        qrun_tensor_free(out);
-        correct += am == d.labels[s];
-        agree += am == ort[s];
-    }
-    qrun_tensor_free(in);
+    mr_count_top1(&f, &d, &pp, ort, &correct, &agree);
     print_message("ResNet-8 top-1 on %d CIFAR-10 images: %.2f %% (ONNX Runtime: 85.50 %%), "
                   "agreement with ORT %d/%d\n",
                   d.n, 100.0 * correct / d.n, agree, d.n);
@@ -201,30 +121,26 @@ static void test_resnet8_cifar(void **state) {
     assert_int_equal(agree, 200);
     free(ort);
     ds_free(&d);
-    close_model(&f);
+    mr_close(&f);
 }
 
 /* Profile records of a real int8 model: one per node, folded constants marked, and the
  * measured per-node MACs agree with the static analysis node by node. */
 static void test_mobilenetv2_int8_profile(void **state) {
     (void)state;
-    if (!have_corpus())
+    if (!mr_have_corpus())
         skip();
-    fixture f = {0};
-    assert_int_equal(qrun_context_create(NULL, &f.ctx), QRUN_OK);
-    if (qrun_model_load(f.ctx, MODELS "/int8/qoperator/mobilenetv2-12-int8.onnx", &f.model))
-        fail_msg("%s", qrun_context_errmsg(f.ctx));
+    mr_model f = {0};
+    f.model = mr_load_model(&f.ctx, MODELS "/int8/qoperator/mobilenetv2-12-int8.onnx", NULL);
     qrun_session_options so;
     qrun_session_options_init(&so);
     so.profile = true;
     if (qrun_session_create(f.ctx, f.model, &so, &f.sess))
         fail_msg("%s", qrun_context_errmsg(f.ctx));
     qrun_tensor *in =
-        load_tensor(&f, MODELS "/refs/int8__qoperator__mobilenetv2-12-int8/test_data_set_0/"
-                               "input_0.pb");
-    qrun_tensor *out = NULL;
-    if (qrun_session_run(f.sess, (const qrun_tensor *const *)&in, 1, &out, 1))
-        fail_msg("%s", qrun_context_errmsg(f.ctx));
+        mr_load_tensor(f.ctx, MODELS "/refs/int8__qoperator__mobilenetv2-12-int8/test_data_set_0/"
+                                     "input_0.pb");
+    qrun_tensor *out = mr_run1(&f, in);
     int n_nodes = qrun_model_node_count(f.model);
     qrun_node_analysis *an = calloc((size_t)n_nodes, sizeof *an);
     assert_non_null(an);
@@ -258,7 +174,7 @@ static void test_mobilenetv2_int8_profile(void **state) {
     free(an);
     qrun_tensor_free(in);
     qrun_tensor_free(out);
-    close_model(&f);
+    mr_close(&f);
 }
 
 int main(void) {

@@ -10,57 +10,23 @@
 
 #include "qrun/qrun.h"
 #include "tests/support/datasets.h"
+#include "tests/support/model_runner.h"
 
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define MODELS QRUN_SHARED_DIR "/models"
 #define DATA MODELS "/data"
 
-typedef struct fixture {
-    qrun_context *ctx;
-    qrun_model *model;
-    qrun_session *sess;
-} fixture;
-
 /* threads: kernel threads (0 = all cores). */
-static void open_model(fixture *f, const char *path, int threads) {
-    struct stat st;
-    if (stat(MODELS "/MANIFEST.md", &st) != 0)
-        skip();
+static void open_model(mr_model *f, const char *path, int threads) {
     qrun_options o;
     qrun_options_init(&o);
     o.n_threads = threads;
-    assert_int_equal(qrun_context_create(&o, &f->ctx), QRUN_OK);
-    qrun_status s = qrun_model_load(f->ctx, path, &f->model);
-    if (s == QRUN_OK)
-        s = qrun_session_create(f->ctx, f->model, NULL, &f->sess);
-    if (s != QRUN_OK)
-        fail_msg("%s: %s", path, qrun_context_errmsg(f->ctx));
-}
-
-static void close_model(fixture *f) {
-    qrun_session_free(f->sess);
-    qrun_model_free(f->model);
-    qrun_context_free(f->ctx);
-}
-
-static qrun_tensor *load_tensor(fixture *f, const char *path) {
-    qrun_tensor *t = NULL;
-    if (qrun_tensor_load_file(f->ctx, path, &t))
-        fail_msg("%s", qrun_context_errmsg(f->ctx));
-    return t;
-}
-
-static qrun_tensor *run1(fixture *f, const qrun_tensor *in) {
-    qrun_tensor *out = NULL;
-    if (qrun_session_run(f->sess, &in, 1, &out, 1))
-        fail_msg("%s", qrun_context_errmsg(f->ctx));
-    return out;
+    mr_open(f, path, &o);
 }
 
 /* ---- reference output, in quantization steps ---------------------------- */
@@ -74,16 +40,15 @@ static qrun_tensor *run1(fixture *f, const qrun_tensor *in) {
 static void check_ref_steps(const char *model, const char *ref) {
     double step = 0;
     bool softmax = false;
-    fixture f = {0};
+    mr_model f = {0};
     open_model(&f, model, 0);
     if (!ds_output_step(model, 0, &step, &softmax))
         fail_msg("%s: output 0 does not come from a per-tensor DequantizeLinear", model);
-    char p[PATH_MAX];
-    snprintf(p, sizeof p, MODELS "/refs/%s/test_data_set_0/input_0.pb", ref);
-    qrun_tensor *in = load_tensor(&f, p);
-    snprintf(p, sizeof p, MODELS "/refs/%s/test_data_set_0/output_0.pb", ref);
-    qrun_tensor *want = load_tensor(&f, p);
-    qrun_tensor *got = run1(&f, in);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, MODELS "/refs/%s/test_data_set_0", ref);
+    qrun_tensor *in = NULL, *want = NULL;
+    mr_load_data_set(f.ctx, dir, &in, &want);
+    qrun_tensor *got = mr_run1(&f, in);
     int64_t n = qrun_tensor_numel(want);
     assert_int_equal(qrun_tensor_numel(got), n);
     assert_int_equal(qrun_tensor_dtype(got), QRUN_DTYPE_FLOAT);
@@ -102,7 +67,7 @@ static void check_ref_steps(const char *model, const char *ref) {
     qrun_tensor_free(in);
     qrun_tensor_free(want);
     qrun_tensor_free(got);
-    close_model(&f);
+    mr_close(&f);
 }
 
 /* The step comparison itself, on made-up rows, so a broken helper cannot pass the tests above. */
@@ -153,26 +118,10 @@ typedef struct top1_case {
     int threads;     /* kernel threads: 1 for the tiny models (threads cost more than they save) */
 } top1_case;
 
-/*
- * Run every sample of the dataset through the model, in batches of the
- * model's input batch size (a symbolic batch runs one sample at a time; the
- * last batch is zero-padded), and count correct argmaxes and argmaxes equal
- * to ORT's.
- */
+/* Top-1 of the model on the whole dataset (mr_count_top1), against ORT's. */
 static void check_top1(const top1_case *c) {
-    fixture f = {0};
+    mr_model f = {0};
     open_model(&f, c->model, c->threads);
-    qrun_value_info vi;
-    assert_int_equal(qrun_model_input_info(f.model, 0, &vi), QRUN_OK);
-    int64_t dims[QRUN_MAX_RANK];
-    memcpy(dims, vi.dims, sizeof dims);
-    if (dims[0] < 1)
-        dims[0] = 1;
-    int batch = (int)dims[0];
-    qrun_tensor *in = NULL;
-    assert_int_equal(qrun_tensor_create(f.ctx, QRUN_DTYPE_FLOAT, vi.rank, dims, vi.name, &in),
-                     QRUN_OK);
-    assert_int_equal(qrun_tensor_numel(in), (int64_t)batch * (int64_t)c->data->sample_bytes);
     int n_ort = 0;
     int *ort = NULL;
     if (c->ref) {
@@ -182,21 +131,8 @@ static void check_top1(const top1_case *c) {
         assert_non_null(ort);
         assert_int_equal(n_ort, c->data->n);
     }
-    float *x = qrun_tensor_data(in);
     int correct = 0, agree = 0, n = c->data->n;
-    for (int s0 = 0; s0 < n; s0 += batch) {
-        memset(x, 0, qrun_tensor_nbytes(in));
-        for (int b = 0; b < batch && s0 + b < n; b++)
-            ds_preprocess(c->data, s0 + b, c->pp, x + (size_t)b * c->data->sample_bytes);
-        qrun_tensor *out = run1(&f, in);
-        int ncls = (int)(qrun_tensor_numel(out) / batch);
-        for (int b = 0; b < batch && s0 + b < n; b++) {
-            int am = ds_argmax((const float *)qrun_tensor_data(out) + (size_t)b * ncls, ncls);
-            correct += am == c->data->labels[s0 + b];
-            agree += ort && am == ort[s0 + b];
-        }
-        qrun_tensor_free(out);
-    }
+    mr_count_top1(&f, c->data, c->pp, ort, &correct, &agree);
     double top1 = (double)correct / n;
     print_message("%s: top-1 %.4f on %d samples (ORT %.4f); same argmax as ORT on %d/%d\n", c->ref,
                   top1, n, c->ort_top1, agree, n);
@@ -204,8 +140,7 @@ static void check_top1(const top1_case *c) {
     if (fabs(top1 - c->ort_top1) > 0.005 + 1e-9)
         fail_msg("%s: top-1 %.4f is more than 0.5 pt from ORT's %.4f", c->ref, top1, c->ort_top1);
     free(ort);
-    qrun_tensor_free(in);
-    close_model(&f);
+    mr_close(&f);
 }
 
 /* ---- datasets, loaded once --------------------------------------------------- */
@@ -214,8 +149,7 @@ static ds_set cifar, kws, mnist, imagenet;
 
 static int load_sets(void **state) {
     (void)state;
-    struct stat st;
-    if (stat(MODELS "/MANIFEST.md", &st) != 0)
+    if (!mr_have_corpus())
         return 0; /* every test skips */
     bool ok = ds_load_cifar(DATA "/eembc-ic01-cifar10", &cifar) &&
               ds_load_kws(DATA "/eembc-kws01-speechcommands", &kws) &&
@@ -305,30 +239,19 @@ static void test_dscnn_qdq_kws(void **state) {
  */
 static void test_integer_mnist_ref(void **state) {
     (void)state;
-    fixture f = {0};
+    mr_model f = {0};
     open_model(&f, INTEGER_MNIST, 0);
     const char *dir = MODELS "/refs/int8__integer__mnist_convinteger_matmulinteger__model_quantized"
                              "/test_data_set_0";
-    char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s/input_0.pb", dir);
-    qrun_tensor *in = load_tensor(&f, p);
-    snprintf(p, sizeof p, "%s/output_0.pb", dir);
-    qrun_tensor *want = load_tensor(&f, p);
-    qrun_tensor *got = run1(&f, in);
-    assert_int_equal(qrun_tensor_numel(got), qrun_tensor_numel(want));
-    double worst = 0;
-    for (int64_t i = 0; i < qrun_tensor_numel(want); i++) {
-        double d = fabs(qrun_tensor_get_f64(got, i) - qrun_tensor_get_f64(want, i));
-        if (!(d <= 1e-4))
-            fail_msg("element %lld: got %.8g, ORT %.8g", (long long)i, qrun_tensor_get_f64(got, i),
-                     qrun_tensor_get_f64(want, i));
-        worst = d > worst ? d : worst;
-    }
+    qrun_tensor *in = NULL, *want = NULL;
+    mr_load_data_set(f.ctx, dir, &in, &want);
+    qrun_tensor *got = mr_run1(&f, in);
+    double worst = mr_expect_close(got, want, 0, 1e-4, dir);
     print_message("integer mnist: max |diff| %.3g vs ORT\n", worst);
     qrun_tensor_free(in);
     qrun_tensor_free(want);
     qrun_tensor_free(got);
-    close_model(&f);
+    mr_close(&f);
 }
 
 /* pixels / 255 (the model was calibrated on [0, 1] inputs). */

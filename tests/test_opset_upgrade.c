@@ -15,6 +15,7 @@
 #include "onnx/onnx_writer.h"
 #include "qrun/qrun.h"
 #include "tests/support/graph_builder.h"
+#include "tests/support/model_runner.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -39,19 +40,6 @@ typedef struct up_run {
 static void fill(qrun_tensor *t, int salt) {
     for (int64_t k = 0; k < qrun_tensor_numel(t); k++)
         qrun_tensor_set_f64(t, k, (double)((k * 7 + salt * 3) % 11) * 0.25 - 1.25);
-}
-
-static void run(qrun_context *ctx,
-                const qrun_model *m,
-                qrun_tensor **in,
-                int n_in,
-                qrun_tensor **out,
-                int n_out) {
-    qrun_session *s = NULL;
-    if (qrun_session_create(ctx, m, NULL, &s) ||
-        qrun_session_run(s, (const qrun_tensor *const *)in, n_in, out, n_out))
-        fail_msg("%s", qrun_context_errmsg(ctx));
-    qrun_session_free(s);
 }
 
 static void save_path(char *buf, size_t cap) {
@@ -87,7 +75,7 @@ static void up_check(up_run *r, gbuild *b, int64_t to, bool runs_before) {
                          QRUN_OK);
         fill(r->in[i], i);
     }
-    run(r->ctx, r->before, r->in, r->n_in, r->out_before, r->n_out);
+    mr_run_once(r->ctx, r->before, r->in, r->n_in, r->out_before, r->n_out);
     save_path(path, sizeof path);
     if (qrun_model_save_opset(r->ctx, r->before, path, to))
         fail_msg("%s", qrun_context_errmsg(r->ctx));
@@ -98,7 +86,7 @@ static void up_check(up_run *r, gbuild *b, int64_t to, bool runs_before) {
     int64_t ver = 0;
     assert_int_equal(qrun_model_opset(r->after, 0, &dom, &ver), QRUN_OK);
     assert_int_equal(ver, to);
-    run(r->ctx, r->after, r->in, r->n_in, r->out_after, r->n_out);
+    mr_run_once(r->ctx, r->after, r->in, r->n_in, r->out_after, r->n_out);
     for (int j = 0; j < r->n_out; j++) {
         assert_int_equal(qrun_tensor_nbytes(r->out_before[j]), qrun_tensor_nbytes(r->out_after[j]));
         assert_memory_equal(qrun_tensor_data_const(r->out_before[j]),
@@ -343,7 +331,7 @@ static void test_upsample_to_resize(void **state) {
     assert_int_equal(qrun_tensor_create(ctx, QRUN_DTYPE_FLOAT, 4, d, "X", &x), QRUN_OK);
     for (int k = 0; k < 4; k++)
         qrun_tensor_set_f64(x, k, k + 1);
-    run(ctx, after, &x, 1, &y, 1);
+    mr_run_once(ctx, after, &x, 1, &y, 1);
     static const float want[16] = {1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4};
     assert_int_equal(qrun_tensor_numel(y), 16);
     assert_memory_equal(qrun_tensor_data_const(y), want, sizeof want);
@@ -420,8 +408,8 @@ static void real_model(const char *file, const char *input_pb, int64_t to) {
     if (qrun_model_save_opset(r.ctx, r.before, out, to) || qrun_model_load(r.ctx, out, &r.after))
         fail_msg("%s", qrun_context_errmsg(r.ctx));
     unlink(out);
-    run(r.ctx, r.before, r.in, 1, r.out_before, 1);
-    run(r.ctx, r.after, r.in, 1, r.out_after, 1);
+    mr_run_once(r.ctx, r.before, r.in, 1, r.out_before, 1);
+    mr_run_once(r.ctx, r.after, r.in, 1, r.out_after, 1);
     assert_memory_equal(qrun_tensor_data_const(r.out_before[0]),
                         qrun_tensor_data_const(r.out_after[0]),
                         qrun_tensor_nbytes(r.out_before[0]));

@@ -15,26 +15,18 @@
 #include "runtime/quantize/fold_bn.h"
 #include "runtime/quantize/fold_const.h"
 #include "tests/support/datasets.h"
+#include "tests/support/model_runner.h"
 
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <zlib.h>
 
 #define MODELS QRUN_SHARED_DIR "/models"
 #define RESNET8 MODELS "/fp32/mlperftiny_ic_resnet8_fp32.onnx"
 #define MNIST8 MODELS "/fp32/mnist-8/model.onnx"
 #define N_CALIB 50
-
-static bool have_corpus(void) {
-    struct stat st;
-    return stat(MODELS "/MANIFEST.md", &st) == 0;
-}
-
-/* ---- calibration methods on known distributions -------------------------- */
 
 static qrun_calib_config cfg_of(qrun_calib_method m, qrun_dtype fmt) {
     return (qrun_calib_config){m, 99.99, fmt, false, false};
@@ -244,92 +236,32 @@ static void samples_free(samples *s) {
     memset(s, 0, sizeof *s);
 }
 
-/* The 200 EEMBC CIFAR-10 images as [1,3,32,32] float 0..255 (HWC uint8 -> CHW). */
-static void load_cifar(qrun_context *ctx, samples *s) {
-    FILE *labels = fopen(MODELS "/data/eembc-ic01-cifar10/y_labels.csv", "r");
-    assert_non_null(labels);
-    s->t = calloc(256, sizeof *s->t);
-    s->label = calloc(256, sizeof *s->label);
-    char line[512];
-    int64_t dims[4] = {1, 3, 32, 32};
-    while (s->n < 256 && fgets(line, sizeof line, labels)) {
-        char file[256], path[PATH_MAX];
-        int ncls = 0, label = -1;
-        if (sscanf(line, "%255[^,],%d,%d", file, &ncls, &label) != 3)
-            continue;
-        snprintf(path, sizeof path, MODELS "/data/eembc-ic01-cifar10/%s", file);
-        FILE *bf = fopen(path, "rb");
-        assert_non_null(bf);
-        unsigned char px[3072];
-        assert_int_equal(fread(px, 1, sizeof px, bf), sizeof px);
-        fclose(bf);
-        qrun_tensor *t = NULL;
-        assert_int_equal(qrun_tensor_create(ctx, QRUN_DTYPE_FLOAT, 4, dims, "input_1", &t),
-                         QRUN_OK);
-        float *x = qrun_tensor_data(t);
-        for (int c = 0; c < 3; c++) {
-            for (int p = 0; p < 1024; p++)
-                x[c * 1024 + p] = (float)px[p * 3 + c];
-        }
-        s->t[s->n] = t;
-        s->label[s->n++] = label;
-    }
-    fclose(labels);
-}
-
-static unsigned char *gunzip_file(const char *path, size_t *n) {
-    gzFile g = gzopen(path, "rb");
-    if (!g)
-        return NULL;
-    size_t cap = 1 << 20, used = 0;
-    unsigned char *buf = malloc(cap);
-    for (;;) {
-        if (used == cap) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-        }
-        int got = gzread(g, buf + used, (unsigned)(cap - used));
-        if (got <= 0)
-            break;
-        used += (size_t)got;
-    }
-    gzclose(g);
-    *n = used;
-    return buf;
-}
-
-/* The first `count` MNIST test images as [1,1,28,28] float 0..255. */
-static void load_mnist(qrun_context *ctx, int count, samples *s) {
-    size_t ni = 0, nl = 0;
-    unsigned char *img = gunzip_file(MODELS "/data/mnist-t10k/t10k-images-idx3-ubyte.gz", &ni);
-    unsigned char *lab = gunzip_file(MODELS "/data/mnist-t10k/t10k-labels-idx1-ubyte.gz", &nl);
-    assert_non_null(img);
-    assert_non_null(lab);
-    assert_true(ni >= 16 + (size_t)count * 784 && nl >= 8 + (size_t)count);
+/* The first count samples of d as [1,C,H,W] float tensors of pixels 0..255 (HWC uint8 -> CHW). */
+static void samples_of(qrun_context *ctx, const ds_set *d, int count, samples *s) {
+    assert_true(count <= d->n);
     s->t = calloc((size_t)count, sizeof *s->t);
     s->label = calloc((size_t)count, sizeof *s->label);
-    int64_t dims[4] = {1, 1, 28, 28};
     for (int i = 0; i < count; i++) {
-        qrun_tensor *t = NULL;
-        assert_int_equal(qrun_tensor_create(ctx, QRUN_DTYPE_FLOAT, 4, dims, "Input3", &t), QRUN_OK);
-        float *x = qrun_tensor_data(t);
-        for (int p = 0; p < 784; p++)
-            x[p] = (float)img[16 + (size_t)i * 784 + (size_t)p];
-        s->t[i] = t;
-        s->label[i] = lab[8 + i];
+        s->t[i] = mr_sample_tensor(ctx, d, i);
+        s->label[i] = d->labels[i];
     }
     s->n = count;
-    free(img);
-    free(lab);
 }
 
-static int64_t argmax(const qrun_tensor *t) {
-    int64_t best = 0;
-    for (int64_t i = 1; i < qrun_tensor_numel(t); i++) {
-        if (qrun_tensor_get_f64(t, i) > qrun_tensor_get_f64(t, best))
-            best = i;
-    }
-    return best;
+/* The 200 EEMBC CIFAR-10 images. */
+static void load_cifar(qrun_context *ctx, samples *s) {
+    ds_set d;
+    assert_true(ds_load_cifar(MODELS "/data/eembc-ic01-cifar10", &d));
+    samples_of(ctx, &d, d.n, s);
+    ds_free(&d);
+}
+
+/* The first `count` MNIST test images. */
+static void load_mnist(qrun_context *ctx, int count, samples *s) {
+    ds_set d;
+    assert_true(ds_load_mnist(MODELS "/data/mnist-t10k", &d));
+    samples_of(ctx, &d, count, s);
+    ds_free(&d);
 }
 
 /* Top-1 (%) of model on s; preds (may be NULL) receives each argmax. */
@@ -342,7 +274,7 @@ static double top1(qrun_context *ctx, const qrun_model *m, const samples *s, int
         qrun_tensor *out = NULL;
         if (qrun_session_run(sess, (const qrun_tensor *const *)&s->t[i], 1, &out, 1))
             fail_msg("%s", qrun_context_errmsg(ctx));
-        int64_t am = argmax(out);
+        int64_t am = mr_argmax(out);
         correct += am == s->label[i];
         if (preds)
             preds[i] = (int)am;
@@ -439,13 +371,10 @@ static void run_observed(qrun_context *ctx, const qrun_model *m, qrun_tensor *in
  * after folding. */
 static void test_fold_bn_exact(void **state) {
     (void)state;
-    if (!have_corpus())
+    if (!mr_have_corpus())
         skip();
     qrun_context *ctx = NULL;
-    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
-    qrun_model *m = NULL;
-    if (qrun_model_load(ctx, MODELS "/light/light_resnet50.onnx", &m))
-        fail_msg("%s", qrun_context_errmsg(ctx));
+    qrun_model *m = mr_load_model(&ctx, MODELS "/light/light_resnet50.onnx", NULL);
     bn_capture cap = {0};
     for (int k = 0; k < m->g->n_nodes; k++) {
         const qrun_node *nd = &m->g->nodes[k];
@@ -501,12 +430,10 @@ static void test_fold_bn_exact(void **state) {
 /* Weights per output channel with scale max|w_c| / 127, biases int32 with scale s_x * s_w[c]. */
 static void test_weight_and_bias_params(void **state) {
     (void)state;
-    if (!have_corpus())
+    if (!mr_have_corpus())
         skip();
     qrun_context *ctx = NULL;
-    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
-    qrun_model *m = NULL;
-    assert_int_equal(qrun_model_load(ctx, RESNET8, &m), QRUN_OK);
+    qrun_model *m = mr_load_model(&ctx, RESNET8, NULL);
     samples s = {0};
     load_cifar(ctx, &s);
     qrun_quant_options o;
@@ -572,12 +499,10 @@ static void test_weight_and_bias_params(void **state) {
 /* Clear errors: unknown format, unknown node, no sample, wrong shape. */
 static void test_errors(void **state) {
     (void)state;
-    if (!have_corpus())
+    if (!mr_have_corpus())
         skip();
     qrun_context *ctx = NULL;
-    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
-    qrun_model *m = NULL;
-    assert_int_equal(qrun_model_load(ctx, MNIST8, &m), QRUN_OK);
+    qrun_model *m = mr_load_model(&ctx, MNIST8, NULL);
     qrun_quant_options o;
     qrun_quant_options_init(&o);
     qrun_calibrator *cal = NULL;
@@ -615,12 +540,10 @@ static void test_errors(void **state) {
  * E5M2 inside an int8 model, every scale is a power of two, and the model still classifies. */
 static void test_per_node_and_pow2(void **state) {
     (void)state;
-    if (!have_corpus())
+    if (!mr_have_corpus())
         skip();
     qrun_context *ctx = NULL;
-    assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
-    qrun_model *m = NULL;
-    assert_int_equal(qrun_model_load(ctx, MNIST8, &m), QRUN_OK);
+    qrun_model *m = mr_load_model(&ctx, MNIST8, NULL);
     samples s = {0};
     load_mnist(ctx, 300, &s);
     qrun_quant_options o;
@@ -717,7 +640,7 @@ static void test_resnet8_accuracy(void **state) {
     (void)state;
     if (!ds_dataset_runs_enabled())
         skip();
-    if (!have_corpus())
+    if (!mr_have_corpus())
         skip();
     qrun_context *ctx = NULL;
     assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);
@@ -734,7 +657,7 @@ static void test_mnist8_accuracy(void **state) {
     (void)state;
     if (!ds_dataset_runs_enabled())
         skip();
-    if (!have_corpus())
+    if (!mr_have_corpus())
         skip();
     qrun_context *ctx = NULL;
     assert_int_equal(qrun_context_create(NULL, &ctx), QRUN_OK);

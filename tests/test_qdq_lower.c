@@ -10,14 +10,15 @@
 #include "runtime/alloc.h"
 #include "runtime/ir.h"
 #include "runtime/op.h"
+#include "tests/support/datasets.h"
 #include "tests/support/graph_builder.h"
+#include "tests/support/model_runner.h"
 
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define MODELS QRUN_SHARED_DIR "/models"
 
@@ -48,16 +49,6 @@ static loaded load_built(gbuild *b, bool lower) {
 static void unload(loaded *l) {
     qrun_model_free(l->m);
     qrun_context_free(l->ctx);
-}
-
-/* Run with one input; outs[0..n_out) receive the outputs. */
-static void run_model(loaded *l, const qrun_tensor *in, qrun_tensor **outs, int n_out) {
-    qrun_session *s = NULL;
-    if (qrun_session_create(l->ctx, l->m, NULL, &s))
-        fail_msg("%s", qrun_context_errmsg(l->ctx));
-    if (qrun_session_run(s, &in, 1, outs, n_out))
-        fail_msg("%s", qrun_context_errmsg(l->ctx));
-    qrun_session_free(s);
 }
 
 /* Deterministic input in [lo, hi). */
@@ -116,8 +107,8 @@ static double compare_paths(gbuild *b,
     loaded a = load_built(b, true), f = load_built(b, false);
     qrun_tensor *in = make_input(a.ctx, rank, dims, lo, hi);
     qrun_tensor *oa[4] = {0}, *of[4] = {0};
-    run_model(&a, in, oa, n_out);
-    run_model(&f, in, of, n_out);
+    mr_run_once(a.ctx, a.m, &in, 1, oa, n_out);
+    mr_run_once(f.ctx, f.m, &in, 1, of, n_out);
     double worst = 0;
     *n_diff = 0;
     for (int o = 0; o < n_out; o++) {
@@ -638,11 +629,6 @@ static void test_ir_editing(void **state) {
 
 /* ---- real QDQ models ---------------------------------------------------------- */
 
-static bool have_corpus(void) {
-    struct stat st;
-    return stat(MODELS "/MANIFEST.md", &st) == 0;
-}
-
 /*
  * step: scale of the last DequantizeLinear (read from the model file). For a
  * Softmax output the logits are that DQ's output, and log(p_i / p_0) is the
@@ -667,46 +653,36 @@ static double max_diff_to_ref(const real_model *rm, bool lower, int *lowered, in
     qrun_options_init(&o);
     o.no_qdq_lowering = !lower;
     o.n_threads = 1;
-    qrun_context *ctx = NULL;
-    assert_int_equal(qrun_context_create(&o, &ctx), QRUN_OK);
-    qrun_model *m = NULL;
+    mr_model f = {0};
     snprintf(path, sizeof path, MODELS "/int8/qdq/%s.onnx", rm->name);
-    if (qrun_model_load(ctx, path, &m))
-        fail_msg("%s", qrun_context_errmsg(ctx));
-    *units = qrun_model_lowering_count(m);
+    mr_open(&f, path, &o);
+    *units = qrun_model_lowering_count(f.model);
     *lowered = 0;
     for (int i = 0; i < *units; i++) {
         qrun_lowering_info u;
-        qrun_model_lowering_get(m, i, &u);
+        qrun_model_lowering_get(f.model, i, &u);
         *lowered += u.lowered;
     }
-    qrun_tensor *in = NULL, *want = NULL, *out = NULL;
-    snprintf(path, sizeof path, MODELS "/refs/int8__qdq__%s/test_data_set_0/input_0.pb", rm->name);
-    assert_int_equal(qrun_tensor_load_file(ctx, path, &in), QRUN_OK);
-    snprintf(path, sizeof path, MODELS "/refs/int8__qdq__%s/test_data_set_0/output_0.pb", rm->name);
-    assert_int_equal(qrun_tensor_load_file(ctx, path, &want), QRUN_OK);
-    qrun_session *s = NULL;
-    if (qrun_session_create(ctx, m, NULL, &s) ||
-        qrun_session_run(s, (const qrun_tensor *const *)&in, 1, &out, 1))
-        fail_msg("%s", qrun_context_errmsg(ctx));
+    qrun_tensor *in = NULL, *want = NULL;
+    snprintf(path, sizeof path, MODELS "/refs/int8__qdq__%s/test_data_set_0", rm->name);
+    mr_load_data_set(f.ctx, path, &in, &want);
+    qrun_tensor *out = mr_run1(&f, in);
     double worst = 0;
     assert_int_equal(qrun_tensor_numel(out), qrun_tensor_numel(want));
     for (int64_t i = 0; i < qrun_tensor_numel(out); i++) {
         double d = fabs(measured(rm, out, i) - measured(rm, want, i));
         worst = d > worst ? d : worst;
     }
-    qrun_session_free(s);
     qrun_tensor_free(in);
     qrun_tensor_free(want);
     qrun_tensor_free(out);
-    qrun_model_free(m);
-    qrun_context_free(ctx);
+    mr_close(&f);
     return worst / rm->step;
 }
 
 static void test_real_qdq_models(void **state) {
     (void)state;
-    if (!have_corpus())
+    if (!mr_have_corpus())
         skip();
     static const real_model models[] = {
         {"mlperftiny_ad_deep_autoencoder_qdq", 0.308426, false},
@@ -744,64 +720,27 @@ static void resnet8_qdq_cifar(bool lower, int *correct, int *agree) {
     qrun_options_init(&o);
     o.no_qdq_lowering = !lower;
     o.n_threads = 1;
-    qrun_context *ctx = NULL;
-    qrun_model *m = NULL;
-    qrun_session *s = NULL;
-    assert_int_equal(qrun_context_create(&o, &ctx), QRUN_OK);
-    if (qrun_model_load(ctx, MODELS "/int8/qdq/mlperftiny_ic_resnet8_qdq.onnx", &m) ||
-        qrun_session_create(ctx, m, NULL, &s))
-        fail_msg("%s", qrun_context_errmsg(ctx));
-    FILE *labels = fopen(MODELS "/data/eembc-ic01-cifar10/y_labels.csv", "r");
-    FILE *preds = fopen(MODELS "/refs/int8__qdq__mlperftiny_ic_resnet8_qdq/predictions.csv", "r");
-    assert_non_null(labels);
-    assert_non_null(preds);
-    char line[512], pline[128];
-    assert_non_null(fgets(pline, sizeof pline, preds)); /* header */
-    int64_t dims[4] = {1, 32, 32, 3};
-    qrun_tensor *in = NULL;
-    assert_int_equal(qrun_tensor_create(ctx, QRUN_DTYPE_FLOAT, 4, dims, "input_1", &in), QRUN_OK);
-    float *x = qrun_tensor_data(in);
-    *correct = *agree = 0;
-    int n = 0;
-    while (fgets(line, sizeof line, labels)) {
-        char file[256], path[PATH_MAX];
-        int ncls = 0, label = -1, sample = -1, plabel = -1, ort = -1;
-        if (sscanf(line, "%255[^,],%d,%d", file, &ncls, &label) != 3)
-            continue;
-        snprintf(path, sizeof path, MODELS "/data/eembc-ic01-cifar10/%s", file);
-        FILE *bf = fopen(path, "rb");
-        assert_non_null(bf);
-        unsigned char px[3072];
-        assert_int_equal(fread(px, 1, sizeof px, bf), sizeof px);
-        fclose(bf);
-        for (int i = 0; i < 3072; i++)
-            x[i] = (float)px[i];
-        qrun_tensor *out = NULL;
-        if (qrun_session_run(s, (const qrun_tensor *const *)&in, 1, &out, 1))
-            fail_msg("%s", qrun_context_errmsg(ctx));
-        int64_t am = 0;
-        for (int64_t i = 1; i < qrun_tensor_numel(out); i++)
-            am = qrun_tensor_get_f64(out, i) > qrun_tensor_get_f64(out, am) ? i : am;
-        qrun_tensor_free(out);
-        assert_non_null(fgets(pline, sizeof pline, preds));
-        assert_int_equal(sscanf(pline, "%d,%d,%d", &sample, &plabel, &ort), 3);
-        assert_int_equal(plabel, label);
-        *correct += am == label;
-        *agree += am == ort;
-        n++;
-    }
-    assert_int_equal(n, 200);
-    fclose(labels);
-    fclose(preds);
-    qrun_tensor_free(in);
-    qrun_session_free(s);
-    qrun_model_free(m);
-    qrun_context_free(ctx);
+    mr_model f = {0};
+    mr_open(&f, MODELS "/int8/qdq/mlperftiny_ic_resnet8_qdq.onnx", &o);
+    ds_set d;
+    assert_true(ds_load_cifar(MODELS "/data/eembc-ic01-cifar10", &d));
+    assert_int_equal(d.n, 200);
+    int n_ort = 0;
+    int *ort = ds_read_predictions(
+        MODELS "/refs/int8__qdq__mlperftiny_ic_resnet8_qdq/predictions.csv", &d, &n_ort);
+    assert_non_null(ort);
+    assert_int_equal(n_ort, d.n);
+    ds_preproc pp;
+    ds_preproc_init(&pp); /* HWC pixels as they are: the model's input is NHWC */
+    mr_count_top1(&f, &d, &pp, ort, correct, agree);
+    free(ort);
+    ds_free(&d);
+    mr_close(&f);
 }
 
 static void test_resnet8_qdq_cifar(void **state) {
     (void)state;
-    if (!have_corpus())
+    if (!mr_have_corpus())
         skip();
     int cl = 0, al = 0, cf = 0, af = 0;
     resnet8_qdq_cifar(true, &cl, &al);

@@ -52,7 +52,11 @@ static void test_int_ranges(void **state) {
         assert_int_equal(hi, k[i].hi);
     }
     int32_t lo, hi;
-    assert_false(qrun_quant_int_range(QRUN_DTYPE_FLOAT, &lo, &hi));
+    /* Not quantized integer types: floats, BOOL, and integers that do not fit int32. */
+    static const qrun_dtype no[] = {QRUN_DTYPE_FLOAT,  QRUN_DTYPE_FLOAT8E4M3FN, QRUN_DTYPE_BOOL,
+                                    QRUN_DTYPE_UINT32, QRUN_DTYPE_INT64,        QRUN_DTYPE_UINT64};
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        assert_false(qrun_quant_int_range(no[i], &lo, &hi));
     assert_true(qrun_quant_is_small_float(QRUN_DTYPE_FLOAT8E5M2FNUZ));
     assert_false(qrun_quant_is_small_float(QRUN_DTYPE_FLOAT16));
 }

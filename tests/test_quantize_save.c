@@ -14,6 +14,7 @@
 #include "onnx/onnx_loader.h"
 #include "qrun/qrun.h"
 #include "tests/support/datasets.h"
+#include "tests/support/model_runner.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -26,17 +27,6 @@
 #define RESNET8 MODELS "/fp32/mlperftiny_ic_resnet8_fp32.onnx"
 #define N_CALIB 20
 #define N_EVAL 40
-
-static qrun_tensor *cifar_input(qrun_context *ctx, const ds_set *d, int i) {
-    int64_t dims[4] = {1, 3, 32, 32};
-    qrun_tensor *t = NULL;
-    assert_int_equal(qrun_tensor_create(ctx, QRUN_DTYPE_FLOAT, 4, dims, NULL, &t), QRUN_OK);
-    ds_preproc p;
-    ds_preproc_init(&p);
-    p.chw = true; /* float pixels 0..255, CHW */
-    ds_preprocess(d, i, &p, qrun_tensor_data(t));
-    return t;
-}
 
 /* The saved file at the IR level: opset, producer, per-channel weights. */
 static void check_file(const char *path, int64_t want_opset, int64_t min_ir) {
@@ -77,7 +67,7 @@ static void quantize_save_reload(const char *dtype, int64_t want_opset, int64_t 
     if (qrun_model_load(ctx, RESNET8, &m) || qrun_calibrator_create(ctx, m, &o, &cal))
         fail_msg("%s", qrun_context_errmsg(ctx));
     for (int i = 0; i < N_CALIB; i++) {
-        qrun_tensor *x = cifar_input(ctx, &d, i);
+        qrun_tensor *x = mr_sample_tensor(ctx, &d, i);
         assert_int_equal(qrun_calibrator_add_sample(cal, (const qrun_tensor *const *)&x, 1),
                          QRUN_OK);
         qrun_tensor_free(x);
@@ -93,7 +83,7 @@ static void quantize_save_reload(const char *dtype, int64_t want_opset, int64_t 
     assert_int_equal(qrun_session_create(ctx, q, NULL, &sq), QRUN_OK);
     assert_int_equal(qrun_session_create(ctx, back, NULL, &sb), QRUN_OK);
     for (int i = 0; i < N_EVAL; i++) {
-        qrun_tensor *x = cifar_input(ctx, &d, N_CALIB + i), *yq = NULL, *yb = NULL;
+        qrun_tensor *x = mr_sample_tensor(ctx, &d, N_CALIB + i), *yq = NULL, *yb = NULL;
         assert_int_equal(qrun_session_run(sq, (const qrun_tensor *const *)&x, 1, &yq, 1), QRUN_OK);
         assert_int_equal(qrun_session_run(sb, (const qrun_tensor *const *)&x, 1, &yb, 1), QRUN_OK);
         assert_memory_equal(qrun_tensor_data_const(yq), qrun_tensor_data_const(yb),
@@ -142,7 +132,7 @@ static void test_fp8e3m4_refused(void **state) {
     o.dtype = "fp8e3m4";
     assert_int_equal(qrun_model_load(ctx, RESNET8, &m), QRUN_OK);
     assert_int_equal(qrun_calibrator_create(ctx, m, &o, &cal), QRUN_OK);
-    qrun_tensor *x = cifar_input(ctx, &d, 0);
+    qrun_tensor *x = mr_sample_tensor(ctx, &d, 0);
     assert_int_equal(qrun_calibrator_add_sample(cal, (const qrun_tensor *const *)&x, 1), QRUN_OK);
     qrun_tensor_free(x);
     assert_int_equal(qrun_quantize_model(cal, &q), QRUN_OK);

@@ -119,12 +119,17 @@ static void print_usage(FILE *f) {
 }
 
 int fail(const char *fmt, ...) {
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    fputs("qrun: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* One line whatever the names in it (they come from untrusted files). */
+    for (unsigned char *p = (unsigned char *)msg; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    }
+    fprintf(stderr, "qrun: error: %s\n", msg);
     return 1;
 }
 
@@ -349,8 +354,8 @@ static int gather_inputs(qrun_context *ctx, const cli *c, const qrun_model *m, q
                     return 1;
                 continue;
             }
-            return fail("%s: no input_%d.pb, .npy, .jpg, .jpeg or .png for input '%s'",
-                        c->inputs_dir, i, vi.name);
+            return fail("%s: input '%s': %s has no input_%d.pb, .npy, .jpg, .jpeg or .png",
+                        c->model, vi.name, c->inputs_dir, i);
         }
         if (make_default_input(ctx, c, &vi, &ins[i]))
             return 1;

@@ -225,6 +225,11 @@ static void print_json(const qrun_compare *cmp, const compare_cli *c, int n_cali
             cJSON_AddStringToObject(lo, "dtype", qrun_dtype_name(l.dtype));
             cJSON_AddNumberToObject(lo, "scale", l.scale);
             cJSON_AddNumberToObject(lo, "zero_point", l.zero_point);
+            if (r.has_sim) { /* the node that produced the activation (qrun.h) */
+                cJSON_AddStringToObject(lo, "producer", l.producer);
+                cJSON_AddItemToObject(lo, "cycles", json_num(l.cycles));
+                cJSON_AddItemToObject(lo, "energy_uj", json_num(l.energy_uj));
+            }
             cJSON_AddItemToArray(layers, lo);
         }
         cJSON_AddItemToArray(results, o);
@@ -292,14 +297,20 @@ static void print_text(const qrun_compare *cmp, const compare_cli *c, int n_cali
         qrun_compare_result r;
         qrun_compare_get_result(cmp, i, &r);
         printf("\nper layer, %s (%d quantized activations):\n", r.dtype, r.n_layers);
-        printf("  %9s %20s  %s\n", "SQNR dB", "saturated", "tensor");
+        printf("  %9s %20s", "SQNR dB", "saturated");
+        if (r.has_sim)
+            printf(" %12s %11s", "cycles", "energy uJ");
+        printf("  %s\n", "tensor");
         for (int j = 0; j < r.n_layers; j++) {
             qrun_compare_layer l;
             qrun_compare_get_layer(cmp, i, j, &l);
             fmt_db(d, sizeof d, l.sqnr_db);
             char sat[48];
             snprintf(sat, sizeof sat, "%lld/%lld", (long long)l.saturated, (long long)l.count);
-            printf("  %9s %20s  %s\n", d, sat, l.name);
+            printf("  %9s %20s", d, sat);
+            if (r.has_sim) /* of the node that produced the activation */
+                printf(" %12.0f %11.4g", l.cycles, l.energy_uj);
+            printf("  %s\n", l.name);
         }
     }
 }

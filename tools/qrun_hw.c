@@ -150,14 +150,15 @@ static void print_op_json(FILE *f, const qrun_sim_node *nd) {
             "\"banks\": %d, \"weights_streamed\": %s, \"macs\": %lld, \"cycles\": %.6g, "
             "\"compute_cycles\": %.6g, \"noc_stall_cycles\": %.6g, "
             "\"memory_stall_cycles\": %.6g, \"dispatch_cycles\": %.6g, \"time_us\": %.6g, "
-            "\"host_link_us\": %.6g, \"utilization\": %.6g, \"zero_fraction\": %.6g, "
+            "\"host_link_us\": %.6g, \"start_us\": %.6g, \"latency_share_us\": %.6g, "
+            "\"utilization\": %.6g, \"zero_fraction\": %.6g, "
             "\"bytes\": {\"sram\": %.6g, "
             "\"noc\": %.6g, \"offchip\": %.6g, \"host\": %.6g}, \"energy_uj\": ",
             nd->op_type, nd->placement, nd->dtype, nd->mapping, nd->accumulator, nd->banks,
             nd->weights_streamed ? "true" : "false", (long long)nd->macs, nd->cycles,
             nd->compute_cycles, nd->noc_stall_cycles, nd->memory_stall_cycles, nd->dispatch_cycles,
-            nd->time_us, nd->host_link_us, nd->utilization, nd->zero_fraction, nd->bytes_sram,
-            nd->bytes_noc, nd->bytes_offchip, nd->bytes_host);
+            nd->time_us, nd->host_link_us, nd->start_us, nd->latency_share_us, nd->utilization,
+            nd->zero_fraction, nd->bytes_sram, nd->bytes_noc, nd->bytes_offchip, nd->bytes_host);
     print_energy_json(f, nd->energy_kind_uj, nd->energy_uj);
     fprintf(f, "}");
 }
@@ -178,13 +179,14 @@ static void print_sim_json(FILE *f, const qrun_session *sess, const qrun_sim_sum
             "\"folded_constants\": %d, \"host_link_bytes\": %.6g, \"host_link_us\": %.6g}, "
             "\"banks_used\": %d, \"macs\": %lld, \"weight_bytes\": %.6g, \"sram_bytes\": %.6g, "
             "\"streamed_weight_bytes\": %.6g, \"latency_pipelined_us\": %.6g, "
-            "\"latency_layer_by_layer_us\": %.6g, \"average_w\": %.6g, \"effective_tops\": %.6g, "
+            "\"latency_layer_by_layer_us\": %.6g, \"launch_us\": %.6g, \"average_w\": %.6g, "
+            "\"effective_tops\": %.6g, "
             "\"energy_uj\": ",
             sum->mode, sum->hw, sum->execution, sum->n_accel, sum->n_fused, sum->n_host,
             sum->n_folded, sum->host_link_bytes, sum->host_link_us, sum->banks_used,
             (long long)sum->macs, sum->weight_bytes, sum->sram_bytes, sum->streamed_bytes,
-            sum->latency_pipelined_us, sum->latency_layer_by_layer_us, sum->average_w,
-            sum->effective_tops);
+            sum->latency_pipelined_us, sum->latency_layer_by_layer_us, sum->launch_us,
+            sum->average_w, sum->effective_tops);
     print_energy_json(f, sum->energy_kind_uj, sum->energy_uj);
     fprintf(f, "}");
 }
@@ -193,16 +195,17 @@ static void print_sim_text(FILE *f, const qrun_session *sess, const qrun_sim_sum
     fprintf(f, "accel_sim %s on %s (%s)\n", sum->mode, sum->hw, sum->execution);
     fprintf(f, "  node,op,placement,dtype,mapping,accumulator,banks,macs,cycles,compute_cycles,"
                "noc_stall_cycles,memory_stall_cycles,dispatch_cycles,time_us,host_link_us,"
-               "utilization,energy_uj\n");
+               "latency_share_us,utilization,energy_uj\n");
     for (int i = 0; i < sum->n_nodes; i++) {
         qrun_sim_node nd;
         if (qrun_session_sim_node(sess, i, &nd) != QRUN_OK)
             continue;
-        fprintf(f, "  %s,%s,%s,%s,%s,%s,%d,%lld,%.0f,%.0f,%.0f,%.0f,%.0f,%.4g,%.4g,%.4f,%.4g\n",
+        fprintf(f,
+                "  %s,%s,%s,%s,%s,%s,%d,%lld,%.0f,%.0f,%.0f,%.0f,%.0f,%.4g,%.4g,%.4g,%.4f,%.4g\n",
                 nd.name, nd.op_type, nd.placement, nd.dtype, nd.mapping, nd.accumulator, nd.banks,
                 (long long)nd.macs, nd.cycles, nd.compute_cycles, nd.noc_stall_cycles,
                 nd.memory_stall_cycles, nd.dispatch_cycles, nd.time_us, nd.host_link_us,
-                nd.utilization, nd.energy_uj);
+                nd.latency_share_us, nd.utilization, nd.energy_uj);
     }
     fprintf(f,
             "  partition: accel: %d nodes (%d fused into row units), host: %d nodes, folded "
@@ -214,12 +217,13 @@ static void print_sim_text(FILE *f, const qrun_session *sess, const qrun_sim_sum
             "off-chip per inference\n",
             sum->banks_used, sum->weight_bytes, sum->sram_bytes, sum->streamed_bytes);
     fprintf(f,
-            "  latency %.4g us (batch 1; pipeline fill %.4g us, layer by layer %.4g us), "
+            "  latency %.4g us (batch 1, launch %.4g us included; row pipelined %.4g us, layer "
+            "by layer %.4g us), "
             "throughput %.4g inferences/s, energy %.4g uJ/inference, average power %.4g W, "
             "%lld MACs, %.4g TOPS effective\n",
-            sum->latency_us, sum->latency_pipelined_us, sum->latency_layer_by_layer_us,
-            sum->throughput_ips, sum->energy_uj, sum->average_w, (long long)sum->macs,
-            sum->effective_tops);
+            sum->latency_us, sum->launch_us, sum->latency_pipelined_us,
+            sum->latency_layer_by_layer_us, sum->throughput_ips, sum->energy_uj, sum->average_w,
+            (long long)sum->macs, sum->effective_tops);
     fprintf(f, "  energy uJ:");
     for (int k = 0; k < QRUN_SIM_ENERGY_KINDS; k++)
         fprintf(f, " %s %.4g", qrun_sim_energy_name(k), sum->energy_kind_uj[k]);

@@ -110,7 +110,7 @@ static int build_rows(const qrun_profile *p, const qrun_session *sess, prof_row 
         r->has_sim = n_rows < n_sim && qrun_session_sim_node(sess, n_rows, &r->sim) == QRUN_OK &&
                      strcmp(r->sim.name, rec[k].name) == 0;
         if (r->has_sim && strcmp(r->sim.placement, "host") != 0) {
-            r->us = r->sim.time_us + r->sim.host_link_us;
+            r->us = r->sim.latency_share_us; /* critical-path time: the rows sum to latency */
             r->simulated = true;
         }
         n_rows++;

@@ -185,6 +185,40 @@ static int64_t numel(const struct qrun_tensor *t) {
     return t ? qrun_tensor_numel_(t) : 0;
 }
 
+/* Rows an activation flows in, one after another: H of an NCHW (or ...HW) tensor, M of a
+ * matrix, 1 for a vector. Row pipelining streams activations at this granularity. */
+static int64_t rows_of(const struct qrun_tensor *t) {
+    if (!t || t->rank < 2)
+        return 1;
+    int64_t r = t->dims[t->rank >= 3 ? t->rank - 2 : 0];
+    return r > 0 ? r : 1;
+}
+
+static bool is_conv(qrun_op op) {
+    return op == QRUN_OP_CONV || op == QRUN_OP_CONV_INTEGER || op == QRUN_OP_QLINEAR_CONV ||
+           op == QRUN_OP_MS_QLINEAR_CONV;
+}
+
+/* Fraction of its input x an op needs before its first output row: window rows of x's rows
+ * (a 3x3 conv over 56 rows: 3/56); capped at 1 (the whole input, e.g. a global pool). */
+static double fill_of(const struct qrun_tensor *x, double window_rows) {
+    double f = window_rows / (double)rows_of(x);
+    return f < 1 ? f : 1;
+}
+
+/* Window rows of a conv or pooling node: kernel_shape[0] (else the weight's kh), dilated. */
+static double window_rows(const qrun_node *node, const struct qrun_tensor *wt) {
+    const int64_t *ks = NULL, *dl = NULL;
+    double kh = 1;
+    if (qrun_node_attr_ints(node, "kernel_shape", &ks) > 0)
+        kh = (double)ks[0];
+    else if (wt && wt->rank >= 3)
+        kh = (double)wt->dims[2];
+    if (qrun_node_attr_ints(node, "dilations", &dl) > 0 && dl[0] > 1)
+        kh = (kh - 1) * (double)dl[0] + 1;
+    return kh;
+}
+
 static qrun_status mac_work(accel_ctx *ctx, const qrun_kernel_call *call, accel_work *w) {
     int wi = accel_mac_weight_input(call->node->op);
     if (wi < 0)
@@ -207,15 +241,22 @@ static qrun_status mac_work(accel_ctx *ctx, const qrun_kernel_call *call, accel_
                       .weight_bytes = (int64_t)accel_sim_backend_bytes(ctx, b),
                       .out_bytes = (int64_t)accel_sim_backend_bytes(ctx, y),
                       .requant = qrun_dtype_bits(yt) <= 8};
+    bool conv = is_conv(call->node->op) && y->rank >= 3;
+    w->n = conv ? y->dims[1] : y->rank > 0 ? y->dims[y->rank - 1] : 1;
+    w->out_rows = rows_of(y);
+    w->fill = conv ? fill_of(a, window_rows(call->node, b)) : fill_of(a, 1);
     return QRUN_OK;
+}
+
+static bool is_global_pool(qrun_op op) {
+    return op == QRUN_OP_GLOBAL_AVERAGE_POOL || op == QRUN_OP_GLOBAL_MAX_POOL ||
+           op == QRUN_OP_MS_QLINEAR_GLOBAL_AVERAGE_POOL;
 }
 
 /* Element operations of a pooling node: outputs x window (global: inputs). */
 static int64_t pool_ops(const qrun_kernel_call *call) {
     const struct qrun_tensor *x = call->inputs[0];
-    qrun_op op = call->node->op;
-    if (op == QRUN_OP_GLOBAL_AVERAGE_POOL || op == QRUN_OP_GLOBAL_MAX_POOL ||
-        op == QRUN_OP_MS_QLINEAR_GLOBAL_AVERAGE_POOL)
+    if (is_global_pool(call->node->op))
         return numel(x);
     const int64_t *ks = NULL;
     size_t n = qrun_node_attr_ints(call->node, "kernel_shape", &ks);
@@ -223,6 +264,14 @@ static int64_t pool_ops(const qrun_kernel_call *call) {
     for (size_t i = 0; i < n; i++)
         win *= ks[i];
     return numel(call->outputs[0]) * win;
+}
+
+/* A Transpose that leaves the last two axes (rows, columns) in place, such as a channel
+ * shuffle, moves whole rows: it can stream row by row. */
+static bool keeps_rows(const qrun_node *node, int rank) {
+    const int64_t *perm = NULL;
+    size_t n = qrun_node_attr_ints(node, "perm", &perm);
+    return n == (size_t)rank && perm[rank - 2] == rank - 2 && perm[rank - 1] == rank - 1;
 }
 
 /* Row-unit and data-movement work: in-place element ops move no activations over the network;
@@ -252,6 +301,17 @@ static void row_work(accel_ctx *ctx, const qrun_kernel_call *call, op_info inf, 
                                  call->node->domain[0] != '\0'}; /* com.microsoft QLinear* */
     if (inf.cls == OPC_SIMD)
         w->ops = inf.window ? numel(y) * inf.window : pool_ops(call);
+    /* Row by row: element ops, a concat over channels and a transpose that keeps the rows
+     * need one input row, a pooling window its rows; global pools and other data movement
+     * the whole input. */
+    const struct qrun_tensor *x = call->inputs[is_data_input(call->node, 0) ? 0 : 2];
+    w->out_rows = rows_of(y);
+    bool by_rows =
+        inf.cls == OPC_MOVE && y->rank >= 3 &&
+        (call->node->op == QRUN_OP_TRANSPOSE ? keeps_rows(call->node, y->rank)
+                                             : qrun_node_attr_int(call->node, "axis", 0) == 1);
+    bool rowwise = (inf.cls == OPC_SIMD && !is_global_pool(call->node->op)) || by_rows;
+    w->fill = !rowwise ? 1 : fill_of(x, inf.window || by_rows ? 1 : window_rows(call->node, NULL));
 }
 
 /* ---- prepare / run / release --------------------------------------------------- */
@@ -262,6 +322,15 @@ static bool all_inputs_known(const qrun_kernel_call *call) {
             return false;
     }
     return true;
+}
+
+/* Activation inputs that are not constants: 1 for a unary op, also for Mul/Add by a constant
+ * (a BatchNormalization written as Mul and Add). */
+static int dynamic_inputs(const qrun_kernel_call *call) {
+    int n = 0;
+    for (int i = 0; i < call->n_inputs; i++)
+        n += call->inputs[i] && is_data_input(call->node, i) && !call->inputs[i]->data;
+    return n;
 }
 
 static qrun_status add_node(accel_ctx *ctx, accel_sim_node *an, const qrun_kernel_call *call) {
@@ -309,9 +378,7 @@ static qrun_status accel_prepare(void *vctx, const qrun_kernel_call *call, void 
     if (!an)
         return qrun_errf(call->err, QRUN_E_NOMEM, "out of memory");
     an->node = call->node;
-    an->fusable = inf.cls == OPC_SIMD && inf.window > 0 && inf.data_inputs == 1 &&
-                  call->node->op != QRUN_OP_MS_QLINEAR_ADD &&
-                  call->node->op != QRUN_OP_MS_QLINEAR_MUL;
+    an->fusable = inf.cls == OPC_SIMD && inf.window > 0 && dynamic_inputs(call) == 1;
     qrun_status s = QRUN_OK;
     if (inf.cls == OPC_MAC)
         s = mac_work(ctx, call, &an->work);

@@ -44,8 +44,8 @@ typedef struct accel_sim_node {
     accel_cost cost;      /**< cost with every bank (layer by layer); model.c keeps its own */
     bool arith;           /**< full mode MAC: computed by mac_ops */
     bool skip;            /**< timing mode MAC: no arithmetic */
-    bool fusable;         /**< unary row op (Relu, Clip, BatchNorm...): can run in the
-                               producing layer's row requant unit (accelerator.md §5.5) */
+    bool fusable; /**< unary row op (Relu, Clip, BatchNorm, Mul/Add by a constant): can run in the
+                       producing layer's row requant unit (accelerator.md §5.5) */
     accel_mac_op mac;
     char accumulator[32];  /**< MAC nodes: the accumulator ("int32", "fixed40@2^-12"), else "" */
     int64_t zero_products; /**< full mode MAC: products with a zero operand in the last run */

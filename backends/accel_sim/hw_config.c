@@ -54,6 +54,7 @@ static const field_desc k_fields[] = {
     FLD("bank", "controllers", F_INT, controllers, 1, 64, false, "cores"),
     FLD("bank", "dispatch_cycles", F_F64, dispatch_cycles, 0, 1e9, false, "cycles"),
     FLD("bank", "zero_detect", F_BOOL, zero_detect, 0, 1, false, ""),
+    FLD("bank", "mapping_efficiency", F_F64, mapping_efficiency, 0, 1, true, "fraction"),
     FLD("row", "rotator_bytes_per_cycle", F_F64, rotator_bytes_per_cycle, 0, 1e6, true, "B/cycle"),
     FLD("row", "rotator_hop_cycles", F_F64, rotator_hop_cycles, 0, 1e6, false, "cycles"),
     FLD("row", "reduce_cycles_per_level", F_F64, reduce_cycles_per_level, 0, 1e6, false, "cycles"),
@@ -76,6 +77,7 @@ static const field_desc k_fields[] = {
     FLD("offchip", "latency_ns", F_F64, offchip_latency_ns, 0, 1e6, false, "ns"),
     FLD("host", "gb_per_s", F_F64, host_gb_per_s, 0, 1e6, true, "GB/s"),
     FLD("host", "latency_us", F_F64, host_latency_us, 0, 1e6, false, "us"),
+    FLD("host", "launch_us", F_F64, host_launch_us, 0, 1e6, false, "us"),
     FLD("energy", "sram_read_pj_per_byte", F_F64, sram_read_pj_per_byte, 0, 1e4, true, "pJ/B"),
     FLD("energy", "sram_write_pj_per_byte", F_F64, sram_write_pj_per_byte, 0, 1e4, true, "pJ/B"),
     FLD("energy", "rotator_pj_per_byte", F_F64, rotator_pj_per_byte, 0, 1e4, false, "pJ/B"),
@@ -92,6 +94,7 @@ static const field_desc k_fields[] = {
         "pJ/element"),
     FLD("power", "static_w", F_F64, static_w, 0, 1e5, false, "W"),
     FLD("power", "max_w", F_F64, max_w, 0, 1e5, true, "W"),
+    FLD("power", "board_w", F_F64, board_w, 0, 1e5, false, "W"),
 };
 enum { N_FIELDS = sizeof k_fields / sizeof k_fields[0] };
 

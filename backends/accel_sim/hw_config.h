@@ -63,6 +63,9 @@ typedef struct hw_config {
     int controllers;        /**< control processors per bank */
     double dispatch_cycles; /**< controller overhead per kernel invocation, cycles */
     bool zero_detect;       /**< PEs skip the MAC energy when an operand is zero */
+    /** Achieved share of the closed-form MAC rate (0..1]: what the compiler's placement, activation
+     * broadcast and weight layout lose beyond the modelled tile quantization; a calibration. */
+    double mapping_efficiency;
 
     /* row: the rotator (nearest-neighbour activation move) and the row reduce. */
     double rotator_bytes_per_cycle;    /**< bytes one row's rotator moves per cycle */
@@ -90,7 +93,9 @@ typedef struct hw_config {
 
     /* host link (PCIe, AXI). */
     double host_gb_per_s;
-    double host_latency_us;
+    double host_latency_us; /**< per value crossing the link */
+    double host_launch_us;  /**< per inference: driver, doorbell, DMA setup, completion; a
+                                 calibration. Adds to the latency, not to the period (queued). */
 
     /* energy per event, pJ (MAC energy is per dtype, above). */
     double sram_read_pj_per_byte;
@@ -104,6 +109,10 @@ typedef struct hw_config {
     /* power, W. */
     double static_w; /**< leakage and clocking, drawn whenever the chip is on */
     double max_w;    /**< TDP or published maximum, for sanity checks */
+    /** Power outside the chip's event table while the card runs (board regulators, LPDDR and
+     * PCIe PHYs, the host's marginal work feeding it): card-level energy per inference is
+     * (static_w + board_w) x period on top of the dynamic events. A calibration. */
+    double board_w;
 
     hw_dtype_caps dtypes[QRUN_DTYPE_COUNT]; /**< indexed by qrun_dtype */
 

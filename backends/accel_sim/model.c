@@ -21,6 +21,8 @@ typedef struct walk {
     int *uses;               /* per value: consuming nodes (graph outputs count as a use) */
     int *fused_from_mac;     /* per value: 1 when produced by a MAC layer or an op fused into one */
     unsigned char *is_const; /* per value: computed from constants only */
+    int *producer;           /* per value: index of the node producing it, -1 none */
+    unsigned char *feeds_mac; /* per value: only use is a MAC layer's input (pre-activation) */
 } walk;
 
 static double value_bytes(const walk *w, int v) {
@@ -68,6 +70,18 @@ static void partition(walk *w, accel_model *m) {
     }
 }
 
+static void find_producers(walk *w) {
+    const qrun_graph *g = w->g;
+    for (int v = 0; v < g->n_values; v++)
+        w->producer[v] = -1;
+    for (int k = 0; k < g->n_nodes; k++) {
+        for (int o = 0; o < g->nodes[k].n_outputs; o++) {
+            if (g->nodes[k].outputs[o] >= 0)
+                w->producer[g->nodes[k].outputs[o]] = k;
+        }
+    }
+}
+
 static void count_uses(walk *w) {
     const qrun_graph *g = w->g;
     for (int k = 0; k < g->n_nodes; k++) {
@@ -102,6 +116,24 @@ static void fuse(walk *w, accel_model *m) {
             m->n_fused++;
         }
     }
+    /* Pre-activation (DenseNet's BN-ReLU-Conv): a unary row op whose only consumer is a MAC
+     * layer (directly or through such ops) runs in that layer's row units as its activations
+     * arrive. Backwards, so chains fuse. feeds_mac[v]: v's only use is such an input. */
+    for (int k = g->n_nodes - 1; k >= 0; k--) {
+        accel_model_node *mn = &m->nodes[k];
+        const qrun_node *n = &g->nodes[k];
+        int in = n->n_inputs > 0 ? n->inputs[0] : -1;
+        if (mn->place != ACCEL_PLACE_ACCEL || in < 0 || n->n_outputs < 1)
+            continue;
+        bool pre =
+            !mn->fused && mn->an->fusable && n->outputs[0] >= 0 && w->feeds_mac[n->outputs[0]];
+        if (pre) {
+            mn->fused = true;
+            m->n_fused++;
+        }
+        if ((pre || mn->an->work.kind == ACCEL_WORK_MAC) && w->uses[in] == 1)
+            w->feeds_mac[in] = 1;
+    }
 }
 
 static qrun_status
@@ -109,6 +141,7 @@ cost_at(const walk *w, accel_model_node *mn, int banks, bool stream, qrun_err *e
     accel_work wk = mn->an->work;
     wk.banks = banks;
     wk.stream_weights = stream;
+    wk.row_steps = banks > 0; /* a pipeline stage on its own banks runs row by row */
     return accel_sim_cost(w->hw, &wk, &mn->cost, err);
 }
 
@@ -221,36 +254,131 @@ static void apply_zero_detect(const walk *w, accel_model_node *mn) {
     accel_cost_total(&mn->cost);
 }
 
-/* Host-link time and energy into each node's cost, then the model totals. */
-static void totals(const walk *w, accel_model *m) {
+/* Host-link time and energy into each node's cost; the launch goes with the first crossing. */
+static void charge_host_link(const walk *w, accel_model *m) {
     double link_bps = w->hw->host_gb_per_s * 1e9;
-    double stage_max = 0, sum = 0;
+    bool launched = false;
+    m->launch_s = w->hw->host_launch_us * 1e-6;
+    for (int k = 0; k < m->n_nodes; k++) {
+        accel_model_node *mn = &m->nodes[k];
+        if (mn->host_values == 0)
+            continue;
+        mn->host_seconds =
+            mn->host_bytes / link_bps + mn->host_values * w->hw->host_latency_us * 1e-6;
+        mn->cost.bytes_host = mn->host_bytes;
+        mn->cost.energy_pj[ACCEL_E_HOST] = mn->host_bytes * w->hw->host_pj_per_byte;
+        accel_cost_total(&mn->cost);
+        m->host_bytes += mn->host_bytes;
+        m->host_seconds += mn->host_seconds;
+        if (!launched)
+            mn->host_seconds += m->launch_s;
+        launched = true;
+    }
+}
+
+/* Time a node keeps the schedule busy: accel stages their cost, host nodes none (host compute
+ * is not modelled), zero-time nodes (views, fused row ops) pass their producer's times on. */
+static bool passes_through(const accel_model_node *mn) {
+    return mn->place == ACCEL_PLACE_ACCEL && !is_stage(mn);
+}
+
+/* Row-level pipelined schedule over the graph (model.h). */
+static void schedule_pipelined(const walk *w, accel_model *m) {
+    for (int k = 0; k < m->n_nodes; k++) {
+        accel_model_node *mn = &m->nodes[k];
+        const qrun_node *n = mn->node;
+        mn->crit = -1;
+        if (mn->place == ACCEL_PLACE_FOLDED)
+            continue;
+        bool stage = is_stage(mn);
+        double fill = stage && mn->an->work.fill > 0 ? mn->an->work.fill : 1;
+        double s = stage ? mn->cost.seconds : 0;
+        double start = 0, last = 0, crit_start = 0;
+        for (int i = 0; i < n->n_inputs; i++) {
+            int p = n->inputs[i] >= 0 ? w->producer[n->inputs[i]] : -1;
+            if (p < 0 || m->nodes[p].place == ACCEL_PLACE_FOLDED)
+                continue;
+            const accel_model_node *pn = &m->nodes[p];
+            double ready = pn->start_s + fill * (pn->finish_s - pn->start_s);
+            if (ready > start)
+                start = ready;
+            if (mn->crit < 0 || pn->finish_s > last) {
+                last = pn->finish_s;
+                crit_start = pn->start_s;
+                mn->crit = p;
+            }
+        }
+        if (passes_through(mn)) {
+            mn->start_s = crit_start + mn->host_seconds;
+            mn->finish_s = last + mn->host_seconds;
+            continue;
+        }
+        if (!stage) /* host: its whole input first */
+            start = last;
+        mn->start_s = start + mn->host_seconds;
+        mn->finish_s = fmax(mn->start_s + s, last + mn->host_seconds + fill * s);
+    }
+}
+
+/* Layer by layer: one node after another in plan order. */
+static void schedule_layers(accel_model *m) {
+    double t = 0;
+    int prev = -1;
+    for (int k = 0; k < m->n_nodes; k++) {
+        accel_model_node *mn = &m->nodes[k];
+        mn->crit = prev;
+        if (mn->place == ACCEL_PLACE_FOLDED)
+            continue;
+        mn->start_s = t + mn->host_seconds;
+        mn->finish_s = mn->start_s + (is_stage(mn) ? mn->cost.seconds : 0);
+        t = mn->finish_s;
+        prev = k;
+    }
+}
+
+/* Latency = the last finish; its critical path gets the shares. */
+static double critical_path(accel_model *m) {
+    int end = -1;
+    for (int k = 0; k < m->n_nodes; k++) {
+        if (m->nodes[k].place != ACCEL_PLACE_FOLDED &&
+            (end < 0 || m->nodes[k].finish_s >= m->nodes[end].finish_s))
+            end = k;
+    }
+    for (int k = end; k >= 0; k = m->nodes[k].crit) {
+        accel_model_node *mn = &m->nodes[k];
+        mn->share_s = mn->finish_s - (mn->crit >= 0 ? m->nodes[mn->crit].finish_s : 0);
+    }
+    return end >= 0 ? m->nodes[end].finish_s : 0;
+}
+
+/* Host link, schedule, then the model totals. */
+static void totals(const walk *w, accel_model *m) {
+    double stage_max = 0;
+    charge_host_link(w, m);
     for (int k = 0; k < m->n_nodes; k++) {
         accel_model_node *mn = &m->nodes[k];
         apply_zero_detect(w, mn);
-        if (mn->host_values > 0) {
-            mn->host_seconds =
-                mn->host_bytes / link_bps + mn->host_values * w->hw->host_latency_us * 1e-6;
-            mn->cost.bytes_host = mn->host_bytes;
-            mn->cost.energy_pj[ACCEL_E_HOST] = mn->host_bytes * w->hw->host_pj_per_byte;
-            accel_cost_total(&mn->cost);
-            m->host_bytes += mn->host_bytes;
-            m->host_seconds += mn->host_seconds;
-        }
         for (int e = 0; e < ACCEL_E_COUNT; e++) {
             if (e != ACCEL_E_STATIC)
                 m->energy_kind_pj[e] += mn->cost.energy_pj[e];
         }
         if (mn->place == ACCEL_PLACE_ACCEL)
             m->macs += mn->cost.macs;
-        sum += mn->cost.seconds;
         if (mn->cost.seconds > stage_max)
             stage_max = mn->cost.seconds;
     }
-    m->latency_s = sum + m->host_seconds;
-    m->latency_layer_s = m->pipelined ? 0 : m->latency_s;
-    m->period_s = m->pipelined ? fmax(stage_max, m->host_seconds) : m->latency_s;
-    m->energy_kind_pj[ACCEL_E_STATIC] = w->hw->static_w * m->period_s * 1e12;
+    if (m->pipelined)
+        schedule_pipelined(w, m);
+    else
+        schedule_layers(m);
+    m->latency_s = critical_path(m);
+    if (m->pipelined)
+        m->latency_pipelined_s = m->latency_s;
+    else
+        m->latency_layer_s = m->latency_s;
+    m->period_s = m->pipelined ? fmax(stage_max, m->host_seconds) : m->latency_s - m->launch_s;
+    /* Chip static and board power draw over the period (one inference's share of the time). */
+    m->energy_kind_pj[ACCEL_E_STATIC] = (w->hw->static_w + w->hw->board_w) * m->period_s * 1e12;
     m->energy_pj = 0;
     for (int e = 0; e < ACCEL_E_COUNT; e++)
         m->energy_pj += m->energy_kind_pj[e];
@@ -322,14 +450,18 @@ static qrun_status eval_schedule(const qrun_graph *g,
     w.uses = qrun_calloc(alloc, nv, sizeof *w.uses);
     w.fused_from_mac = qrun_calloc(alloc, nv, sizeof *w.fused_from_mac);
     w.is_const = qrun_calloc(alloc, nv, 1);
+    w.producer = qrun_calloc(alloc, nv, sizeof *w.producer);
+    w.feeds_mac = qrun_calloc(alloc, nv, 1);
     int *banks = qrun_calloc(alloc, (size_t)g->n_nodes + 1, sizeof *banks);
     qrun_status s = QRUN_OK;
-    if (!m->nodes || !w.side || !w.moved || !w.uses || !w.fused_from_mac || !w.is_const || !banks)
+    if (!m->nodes || !w.side || !w.moved || !w.uses || !w.fused_from_mac || !w.is_const ||
+        !w.producer || !w.feeds_mac || !banks)
         s = qrun_errf(err, QRUN_E_NOMEM, "out of memory");
     if (!s) {
         m->n_nodes = g->n_nodes;
         m->sram_bytes = (double)w.hw->banks * (double)w.hw->sram_bytes;
         place_nodes(&w, m, accel_backend);
+        find_producers(&w);
         count_uses(&w);
         fuse(&w, m);
         partition(&w, m);
@@ -350,6 +482,8 @@ static qrun_status eval_schedule(const qrun_graph *g,
     qrun_free(alloc, w.uses);
     qrun_free(alloc, w.fused_from_mac);
     qrun_free(alloc, w.is_const);
+    qrun_free(alloc, w.producer);
+    qrun_free(alloc, w.feeds_mac);
     qrun_free(alloc, banks);
     if (s)
         accel_model_release(m, alloc);
@@ -367,8 +501,8 @@ qrun_status accel_model_eval(const qrun_graph *g,
     if (s || !m->pipelined)
         return s;
     /* The weights fit: a layer-by-layer pass over every bank (each layer's weights striped
-     * over all banks) is possible too. Keep the schedule with the higher throughput; latency
-     * is the lower of the two (a batch-1 stream would run the faster schedule). */
+     * over all banks) is possible too. Keep the schedule with the higher throughput: its
+     * per-node costs, latency and energy are the report. */
     accel_model lbl;
     s = eval_schedule(g, x, accel_backend, bctx, alloc, false, &lbl, err);
     if (s) {
@@ -382,7 +516,6 @@ qrun_status accel_model_eval(const qrun_graph *g,
     } else {
         accel_model_release(&lbl, alloc);
     }
-    m->latency_s = fmin(pipelined_latency, layer_latency);
     m->latency_pipelined_s = pipelined_latency;
     m->latency_layer_s = layer_latency;
     return QRUN_OK;

@@ -11,35 +11,57 @@
  * producer for graph outputs) at hw.host bandwidth plus hw.host latency per
  * value, and host energy per byte. Host compute time is not modelled.
  *
- * Fusion. A unary row op (Relu, Clip, LeakyRelu, BatchNormalization) whose
- * input is the only use of a MAC layer's output (directly or through fused
- * ops) runs in that layer's row requant/activation unit as outputs leave it
- * (§5.5): no cycles of its own, requant energy per element.
+ * Fusion. A unary row op (Relu, Clip, LeakyRelu, BatchNormalization, Mul or
+ * Add by a constant) whose input is the only use of a MAC layer's output
+ * (directly or through fused ops) runs in that layer's row requant/activation
+ * unit as outputs leave it (§5.5): no cycles of its own, requant energy per element. Likewise a unary
+ * row op whose only consumer is a MAC layer (directly or through such ops:
+ * DenseNet's BN-ReLU before each conv) runs in that layer's row units as its
+ * activations arrive (pre-activation).
+ *
+ * Host overhead. Every inference also pays hw.host.launch_us (driver,
+ * doorbell, DMA setup, completion), charged with the host-link time of the
+ * first node that pulls a value over the link. It adds to the latency only:
+ * the host queues the next inference while the accelerator works.
  *
  * Execution. Layer pipelined when every accel MAC layer's weights fit in its
  * own banks at once (ceil(weight bytes / bank SRAM) banks each, one bank for
  * each other stage, the sum <= banks): spare banks go, one at a time, to the
- * slowest stage that still gets faster with them; latency = sum of stages
- * (the fill of one inference), throughput = 1 / max(slowest stage, host-link
- * time per inference: the link is shared). Otherwise layer by layer: every
- * layer uses every bank; weights stay resident in plan order while they fit
- * in SRAM, the remaining layers stream theirs from off-chip memory each
- * inference (refused on chips without off-chip memory); latency = sum of
- * layers and host transfers, throughput = 1 / latency.
+ * slowest stage that still gets faster with them (banks in proportion to
+ * work), and every stage dispatches one kernel per output row. Throughput =
+ * 1 / max(slowest stage, host-link time per inference: the link is shared).
+ * Latency is row-level: a stage starts when the rows its first output needs
+ * have arrived (work.fill of its producer's output: 3/56 for a 3x3 conv over
+ * 56 rows, all of it for a global pool or a host node) and finishes no
+ * earlier than fill x its own time after its last input row; over the graph
+ * (branches included)
+ *   start(i)  = max over producers p of start(p) + fill(i) x (finish(p) - start(p))
+ *               + host link time of i
+ *   finish(i) = max(start(i) + stage(i), max over p of finish(p) + host(i) + fill(i) x stage(i))
+ * and the latency is the last finish. Zero-time nodes (views, fused row
+ * ops) pass their producer's times on; host nodes need their whole input.
+ * Otherwise layer by layer: every layer uses every bank; weights stay
+ * resident in plan order while they fit in SRAM, the remaining layers stream
+ * theirs from off-chip memory each inference (refused on chips without
+ * off-chip memory); latency = sum of layers and host transfers (launch
+ * included), throughput = 1 / (latency - launch).
  * When the weights fit, both schedules are possible (layer by layer with
  * every layer's weights striped over all banks): the one with the higher
- * throughput is kept (its per-node costs are reported), and the batch-1
- * latency is the lower of the two: a pipeline of hundreds of small stages
- * (DenseNet) is slower than one pass over all banks, and the pipeline's fill
- * (every stage in turn, no overlap inside an inference) is a pessimistic
- * latency for any deep network.
+ * throughput is kept, and its per-node costs and latency are reported.
+ *
+ * Per-node share of the latency: the critical path (from the last node to
+ * finish, back through the producer that finished last) gets each node's
+ * finish(i) - finish(its predecessor on the path); nodes off the path get 0.
+ * The shares sum to the latency (layer by layer: every node's time plus its
+ * host link).
  *
  * Zero-detect (hw.bank.zero_detect): after a full-mode run a MAC node's MAC
  * energy is scaled by the share of its products that had no zero operand
  * (accelerator.md §5.4: energy, not time); timing mode has no values.
  *
  * Energy per inference = dynamic energy of every node + host-link energy +
- * static power x (1 / throughput); average power = energy x throughput.
+ * (chip static power + board power) x (1 / throughput), reported as the
+ * "static" class; average power = energy x throughput.
  */
 #ifndef QRUN_ACCEL_SIM_MODEL_H
 #define QRUN_ACCEL_SIM_MODEL_H
@@ -57,12 +79,15 @@ typedef struct accel_model_node {
     const qrun_node *node;
     const accel_sim_node *an; /* accel: the backend's record */
     accel_place place;
-    bool fused;        /* accel: runs in the producer's row unit */
-    bool streamed;     /* accel MAC: weights stream from off-chip memory */
-    accel_cost cost;   /* final: banks, cycles, energy (host link included) */
-    int host_values;   /* values this node pulled over the host link */
-    double host_bytes; /* their bytes */
-    double host_seconds;
+    bool fused;               /* accel: runs in the producer's row unit */
+    bool streamed;            /* accel MAC: weights stream from off-chip memory */
+    accel_cost cost;          /* final: banks, cycles, energy (host link included) */
+    int host_values;          /* values this node pulled over the host link */
+    double host_bytes;        /* their bytes */
+    double host_seconds;      /* host-link time (and the launch, for the first node crossing) */
+    double start_s, finish_s; /* batch-1 schedule */
+    double share_s;           /* share of the latency (critical path), host link included */
+    int crit;                 /* predecessor on the critical path, -1 none */
 } accel_model_node;
 
 typedef struct accel_model {
@@ -72,13 +97,14 @@ typedef struct accel_model {
     int n_accel, n_host, n_folded, n_fused;
     int banks_used;
     int64_t macs;
-    double weight_bytes;   /* accel MAC weights (stationary or streamed) */
-    double sram_bytes;     /* on-chip SRAM of the chip */
-    double streamed_bytes; /* weights streamed from off-chip per inference */
-    double host_bytes, host_seconds;
+    double weight_bytes;             /* accel MAC weights (stationary or streamed) */
+    double sram_bytes;               /* on-chip SRAM of the chip */
+    double streamed_bytes;           /* weights streamed from off-chip per inference */
+    double host_bytes, host_seconds; /* host link per inference, launch excluded */
+    double launch_s;                 /* hw.host.launch_us */
     double latency_s, period_s;
-    double latency_pipelined_s; /* the pipeline's fill when it was evaluated, else 0 */
-    double latency_layer_s;     /* a layer-by-layer pass, when that is the schedule kept */
+    double latency_pipelined_s; /* the row-pipelined latency when it was evaluated, else 0 */
+    double latency_layer_s;     /* a layer-by-layer pass, when it was evaluated, else 0 */
     double energy_pj, energy_kind_pj[ACCEL_E_COUNT];
 } accel_model;
 

@@ -44,10 +44,12 @@ static double banks_of(const hw_config *hw, const accel_work *w) {
 
 /* Pick the cheaper of the two mappings (ties: pe_output). */
 static void map_compute(const hw_config *hw, const accel_work *w, double rate, accel_cost *c) {
-    double pes = banks_of(hw, w) * hw->pe_rows * hw->pes_per_row;
     double rows = banks_of(hw, w) * hw->pe_rows;
     double r = hw->pes_per_row;
-    double waves_a = ceil_div((double)w->outputs, pes);
+    /* Row steps of pe_output: output positions x channel tiles of one row's width. */
+    double units = w->n > 0 ? ceil_div((double)w->n, r) * ceil_div((double)w->outputs, (double)w->n)
+                            : ceil_div((double)w->outputs, r);
+    double waves_a = ceil_div(units, rows);
     double compute_a = waves_a * ceil_div((double)w->k, rate);
     double rotator_a = waves_a * (r - 1) * hw->rotator_hop_cycles;
     double levels = ceil(log2(r));
@@ -65,6 +67,13 @@ static void map_compute(const hw_config *hw, const accel_work *w, double rate, a
         c->compute_cycles = compute_a;
         c->rotator_cycles = rotator_a;
     }
+    c->compute_cycles /= hw->mapping_efficiency;
+}
+
+/* One kernel invocation per op, or per output row when the op is a row-pipelined stage. */
+static double dispatch_of(const hw_config *hw, const accel_work *w) {
+    double steps = w->row_steps && w->out_rows > 1 ? (double)w->out_rows : 1;
+    return hw->dispatch_cycles * steps;
 }
 
 void accel_cost_total(accel_cost *c) {
@@ -117,7 +126,7 @@ static void cost_rows(const hw_config *hw, const accel_work *w, double rate, acc
     double moved = (double)(w->in_bytes + w->out_bytes);
     if (w->kind == ACCEL_WORK_VIEW)
         return;
-    c->dispatch_cycles = hw->dispatch_cycles;
+    c->dispatch_cycles = dispatch_of(hw, w);
     /* The op's share of the bank network: its banks' E/W and N/S links. */
     double noc_gb = hw_noc_aggregate_gb_per_s(hw) * banks / hw->banks;
     c->noc_cycles = moved / (noc_gb * 1e9) * clock_hz;
@@ -165,7 +174,7 @@ accel_sim_cost(const hw_config *hw, const accel_work *w, accel_cost *out, qrun_e
     double rows = (double)out->banks * hw->pe_rows;
     out->requant_cycles =
         w->requant ? ceil_div((double)w->outputs, rows * hw->requant_elements_per_cycle) : 0;
-    out->dispatch_cycles = hw->dispatch_cycles;
+    out->dispatch_cycles = dispatch_of(hw, w);
     double moved = (double)(w->in_bytes + w->out_bytes);
     double noc_gb = hw_noc_aggregate_gb_per_s(hw) * out->banks / hw->banks;
     out->noc_cycles = moved / (noc_gb * 1e9) * clock_hz;

@@ -7,20 +7,27 @@
  * off-chip memory).
  *
  * Per op:
- *   compute  = waves x cycles per wave, for the cheaper of two mappings:
- *              pe_output:   each PE computes whole dot products;
- *                           waves = ceil(O / PEs), wave = ceil(K / rate),
+ *   compute  = waves x cycles per wave / mapping efficiency, for the cheaper of two mappings:
+ *              pe_output:   each PE computes whole dot products, the 64 PEs of a row hold
+ *                           64 output channels' weights (weight stationary) and see the
+ *                           same activations; a row step is one output position x one
+ *                           tile of PEs-per-row channels, so N channels use ceil(N / 64)
+ *                           tiles (tile quantization: N = 32 leaves half a row idle);
+ *                           waves = ceil(ceil(N / PEs per row) x M / rows), wave = ceil(K / rate),
  *                           plus a rotator fill of (PEs per row - 1) hops per wave
  *              row_split_k: a row's PEs split K and reduce through the row tree;
  *                           waves = ceil(O / rows), wave = ceil(ceil(K / PEs per row) / rate)
  *                           + ceil(log2(PEs per row)) reduce levels
  *   requant  = ceil(O / (rows x requant rate)) when outputs are requantized
- *   noc      = (activation bytes in + out) / aggregate bank-network bandwidth
+ *   noc      = (activation bytes in + out) / the op's banks' share of the bank network
  *   offchip  = weight bytes / off-chip bandwidth + latency, when weights exceed SRAM
+ *   dispatch = controller overhead per kernel invocation: one per op layer by layer, one per
+ *              output row when layer pipelined (row-level pipelining launches a kernel per row)
  *   cycles   = dispatch + max(compute + rotator + requant, noc, offchip)
- * where O = output elements, K = reduction length, rate = the slower of the
- * two input dtypes' MACs per PE per cycle. Energy charges every event of the
- * hw energy table plus static power over the op's time.
+ * where O = output elements = M positions x N channels, K = reduction length, rate = the
+ * slower of the two input dtypes' MACs per PE per cycle, mapping efficiency = the hw's
+ * calibrated share of the closed-form rate the compiler achieves. Energy charges every event
+ * of the hw energy table plus static power over the op's time.
  */
 #ifndef QRUN_ACCEL_SIM_TIMING_H
 #define QRUN_ACCEL_SIM_TIMING_H
@@ -57,6 +64,11 @@ typedef struct accel_work {
     int64_t weight_bytes; /**< weight bytes resident in (or streamed to) bank SRAM */
     int64_t out_bytes;    /**< output bytes written back */
     bool requant;         /**< outputs pass the row requant unit (8-bit outputs) */
+    int64_t n;            /**< MAC: output channels (weights stationary per channel); 0: unknown */
+    int64_t out_rows;     /**< output rows the op produces one after another (H, or M) */
+    double fill;          /**< fraction of its input the op needs before its first output row
+                               (kernel rows / input rows; 1 for global ops): row pipelining */
+    bool row_steps;       /**< dispatch once per output row (layer pipelined), else once */
 } accel_work;
 
 typedef enum accel_mapping { ACCEL_MAP_PE_OUTPUT = 0, ACCEL_MAP_ROW_SPLIT_K } accel_mapping;

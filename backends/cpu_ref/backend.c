@@ -88,7 +88,7 @@ static size_t cpu_ref_scratch(void *vctx, const qrun_kernel_call *call) {
  * on one thread whatever the session asks: they finish in a few microseconds,
  * less than starting and joining an OpenMP team costs (far less when the
  * cores are shared and a team member waits for a time slice). Kernels with
- * more work set their own thresholds (ops/qlinear.c, ew_common.c).
+ * more work set their own thresholds (ops/qlinear_core.h, ew_common.c).
  */
 #define CPU_REF_PARALLEL_MIN_ELEMS ((int64_t)1 << 14)
 

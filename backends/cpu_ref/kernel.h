@@ -49,7 +49,9 @@ extern const cpu_ref_kernel cpu_ref_kernels_pad[];     /* ops/pad.c: Pad */
 extern const cpu_ref_kernel cpu_ref_kernels_resize[];  /* ops/resize.c: Resize */
 extern const cpu_ref_kernel cpu_ref_kernels_quant[];   /* ops/quant.c: Quantize/DequantizeLinear */
 extern const cpu_ref_kernel
-    cpu_ref_kernels_qlinear[]; /* ops/qlinear.c: *Integer, QLinear*, QGemm */
+    cpu_ref_kernels_qlinear_conv[]; /* ops/qlinear_conv.c: ConvInteger, QLinearConv */
+extern const cpu_ref_kernel
+    cpu_ref_kernels_qlinear_matmul[]; /* ops/qlinear_matmul.c: MatMulInteger..QGemm */
 extern const cpu_ref_kernel
     cpu_ref_kernels_qlinear_ew[]; /* ops/qlinear_ew.c: com.microsoft QLinearAdd..Concat */
 extern const cpu_ref_kernel

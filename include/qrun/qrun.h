@@ -130,6 +130,45 @@ QRUN_API const char *qrun_context_errmsg(const qrun_context *ctx);
 /** @brief Number of threads kernels use (resolved: never 0). */
 QRUN_API int qrun_context_threads(const qrun_context *ctx);
 
+/**
+ * Resource limits of a context: models, tensor files and planned tensors
+ * beyond them are refused with QRUN_E_MODEL and a message naming the limit
+ * (the field name) and the culprit, before anything is allocated from the
+ * size in question. Every field must be > 0. Defaults in docs/security.md
+ * and qrun_limits_default(). See docs/security.md for the threat model.
+ */
+typedef struct qrun_limits {
+    uint64_t max_model_bytes;    /**< model file or buffer (2 GiB, protobuf's own limit) */
+    int max_nesting;             /**< protobuf message nesting depth (100) */
+    int64_t max_nodes;           /**< nodes of all graphs of a model (1,000,000) */
+    int64_t max_initializers;    /**< initializers of all graphs of a model (1,000,000) */
+    int64_t max_graph_io;        /**< inputs, outputs, value_info entries of one graph, inputs
+                                      and outputs of one node (100,000) */
+    int max_rank;                /**< tensor rank (QRUN_MAX_RANK; cannot be raised above it) */
+    int64_t max_tensor_elements; /**< elements of one tensor: constant, declared graph input or
+                                      output, planned activation, tensor file (2^28) */
+    uint64_t max_total_initializer_bytes; /**< data of all initializers and constants (8 GiB) */
+    int64_t max_string_bytes;             /**< one name, string attribute or external-data
+                                               location (65,536) */
+    int64_t max_attributes;               /**< attributes of one node (1,000) */
+    int64_t max_attribute_elements;       /**< values of one list attribute (ints, floats, strings,
+                                               tensors) (16,777,216) */
+    uint64_t max_input_file_bytes;        /**< one .pb or .npy tensor file (2 GiB) */
+    uint64_t max_arena_bytes;             /**< memory one plan sets aside for activations and kernel
+                                               scratch (4 GiB) */
+} qrun_limits;
+
+/** @brief The default limits. */
+QRUN_API void qrun_limits_default(qrun_limits *out);
+/**
+ * @brief Replace ctx's limits (a context starts with the defaults); they
+ * apply to later loads and sessions. QRUN_E_ARG (message names the field)
+ * when a field is <= 0 or max_rank > QRUN_MAX_RANK.
+ */
+QRUN_API qrun_status qrun_context_set_limits(qrun_context *ctx, const qrun_limits *limits);
+/** @brief ctx's current limits. */
+QRUN_API void qrun_context_get_limits(const qrun_context *ctx, qrun_limits *out);
+
 /* ---- models ------------------------------------------------------------ */
 
 /**
@@ -626,6 +665,11 @@ typedef struct qrun_compare_layer {
     float scale;   /**< per-tensor scale (first one when per channel) */
     int32_t zero_point;
     double range_lo, range_hi; /**< calibrated clipping range */
+    /** Backend accel_sim (has_sim of the result): the simulated cost of the node that produced
+     * this activation in the quantized model (its busy cycles and its energy per inference,
+     * host link included; 0 for a host node or a graph input); NaN otherwise. */
+    double cycles, energy_uj;
+    const char *producer; /**< that node's name ("" for a graph input); owned by the comparison */
 } qrun_compare_layer;
 
 QRUN_API void qrun_compare_options_init(qrun_compare_options *opts);
@@ -745,8 +789,13 @@ typedef struct qrun_sim_node {
     double noc_stall_cycles;    /**< bank-network time not hidden behind compute */
     double memory_stall_cycles; /**< off-chip weight streaming not hidden behind compute */
     double dispatch_cycles;     /**< controller overhead */
-    double time_us;             /**< cycles / clock */
-    double host_link_us;        /**< values pulled over the host link for this node */
+    double time_us;             /**< cycles / clock: the node's busy time on its banks */
+    double host_link_us;        /**< values pulled over the host link for this node (the first
+                                     node crossing also carries the per-inference launch) */
+    double start_us;            /**< when it starts in the batch-1 schedule */
+    double latency_share_us;    /**< its share of latency_us: time on the critical path of the
+                                     batch-1 schedule, host link included (0 off the path); the
+                                     shares of all records sum to latency_us */
     double utilization;         /**< MACs / (cycles x PEs of its banks x MAC rate), 0..1 */
     double zero_fraction;       /**< MAC nodes after a full-mode run: share of products with a zero
                                      operand (no MAC energy on zero-detect hardware); else -1 */
@@ -770,9 +819,10 @@ typedef struct qrun_sim_summary {
     double sram_bytes;     /**< on-chip SRAM */
     double streamed_bytes; /**< weights streamed from off-chip per inference */
     double host_link_bytes, host_link_us;
-    double latency_us; /**< one inference, batch 1: the lower of the two schedules below */
-    double latency_pipelined_us;      /**< the pipeline's fill (0: weights do not fit) */
+    double latency_us;           /**< one inference, batch 1, in the schedule kept (execution) */
+    double latency_pipelined_us; /**< row-level pipelined (0: weights do not fit) */
     double latency_layer_by_layer_us; /**< one pass layer by layer over all banks */
+    double launch_us;                 /**< per-inference host overhead inside latency_us */
     double throughput_ips;            /**< steady state, inferences per second */
     double energy_uj;                 /**< per inference (static power over 1 / throughput) */
     double average_w;                 /**< energy x throughput */

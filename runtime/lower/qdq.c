@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* QDQ lowering pass (see qdq.h): node-unit matching, exactness rules, rewrites, report. */
-#include "runtime/lower/qdq.h"
+/* QDQ lowering pass (see qdq.h): graph bookkeeping, Q/DQ matching, the rewrite of a matched unit,
+ * the visit of every unit, report. The unit rules: qdq_compute.c, qdq_contrib.c, qdq_movement.c. */
+#include "runtime/lower/qdq_internal.h"
 
 #include "runtime/alloc.h"
 #include "runtime/dtype.h"
@@ -10,42 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define LW_WHY 256
-
-typedef struct lw {
-    qrun_graph *g;
-    qrun_lower_supports_fn supports;
-    void *ud;
-    int *uses; /* per value: node input slots reading it, plus one if it is a graph output */
-    size_t uses_cap;
-    bool *dead; /* per node */
-    size_t dead_cap;
-    qrun_lower_report *rep;
-    size_t rep_cap;
-    qrun_err *err;
-} lw;
-
-/* Quantization parameters of one QuantizeLinear or DequantizeLinear node. */
-typedef struct lw_qp {
-    int node;
-    int q;         /* the quantized value: DQ input 0, Q output 0 */
-    int scale, zp; /* values; zp -1 when omitted */
-    qrun_dtype qtype;
-    int64_t n;    /* scale elements: 1 = per tensor */
-    int64_t axis; /* per-axis: as written (may be negative) */
-} lw_qp;
-
 /* ---- bookkeeping ---------------------------------------------------------- */
 
-static qrun_value *lw_val(lw *L, int v) {
-    return &L->g->values[v];
-}
-
-static qrun_node *lw_node(lw *L, int k) {
-    return &L->g->nodes[k];
-}
-
-static qrun_status lw_nomem(lw *L) {
+qrun_status lw_nomem(lw *L) {
     return qrun_errf(L->err, QRUN_E_NOMEM, "out of memory lowering QDQ units");
 }
 
@@ -74,7 +42,7 @@ static void lw_count_uses(lw *L) {
         L->uses[L->g->outputs[i]]++;
 }
 
-static void lw_kill(lw *L, int k) {
+void lw_kill(lw *L, int k) {
     const qrun_node *n = lw_node(L, k);
     L->dead[k] = true;
     for (int i = 0; i < n->n_inputs; i++) {
@@ -84,7 +52,7 @@ static void lw_kill(lw *L, int k) {
 }
 
 /* Replace node k's inputs, keeping use counts. */
-static qrun_status lw_set_inputs(lw *L, int k, int n, const int *inputs) {
+qrun_status lw_set_inputs(lw *L, int k, int n, const int *inputs) {
     const qrun_node *nd = lw_node(L, k);
     for (int i = 0; i < nd->n_inputs; i++) {
         if (nd->inputs[i] >= 0)
@@ -99,7 +67,7 @@ static qrun_status lw_set_inputs(lw *L, int k, int n, const int *inputs) {
     return QRUN_OK;
 }
 
-static void lw_set_output(lw *L, int k, int slot, int v) {
+void lw_set_output(lw *L, int k, int slot, int v) {
     lw_node(L, k)->outputs[slot] = v;
     lw_val(L, v)->producer = k;
 }
@@ -124,7 +92,14 @@ static int lw_add_node(lw *L,
     return k;
 }
 
-static int lw_add_value(lw *L, const char *base) {
+int lw_add_dq_like(lw *L, const lw_qp *q, int x, int y) {
+    const qrun_node *dq = lw_node(L, q->node);
+    int in[3] = {x, q->scale, q->zp};
+    return lw_add_node(L, dq->name, QRUN_OP_DEQUANTIZE_LINEAR, dq->opset, q->zp >= 0 ? 3 : 2, in, 1,
+                       &y);
+}
+
+int lw_add_value(lw *L, const char *base) {
     int v = qrun_graph_add_unique_value(L->g, base, QRUN_VALUE_INTERMEDIATE);
     return v >= 0 && lw_fit(L) == QRUN_OK ? v : -1;
 }
@@ -153,7 +128,7 @@ static bool lw_is_const(lw *L, int v) {
 }
 
 /* The live node of op `op` producing v, or -1. */
-static int lw_producer(lw *L, int v, qrun_op op) {
+int lw_producer(lw *L, int v, qrun_op op) {
     if (v < 0)
         return -1;
     int k = lw_val(L, v)->producer;
@@ -161,7 +136,7 @@ static int lw_producer(lw *L, int v, qrun_op op) {
 }
 
 /* The one node reading v (not a graph output), or -1. */
-static int lw_sole_consumer(lw *L, int v) {
+int lw_sole_consumer(lw *L, int v) {
     if (v < 0 || L->uses[v] != 1)
         return -1;
     for (int k = 0; k < L->g->n_nodes; k++) {
@@ -180,7 +155,7 @@ static qrun_dtype lw_attr_dtype(const qrun_node *n, const char *name) {
 }
 
 /* Read the parameters of Q/DQ node k; false with a reason when they are not usable. */
-static bool lw_read_qp(lw *L, int k, lw_qp *qp, char *why) {
+bool lw_read_qp(lw *L, int k, lw_qp *qp, char *why) {
     const qrun_node *n = lw_node(L, k);
     bool dq = n->op == QRUN_OP_DEQUANTIZE_LINEAR;
     memset(qp, 0, sizeof *qp);
@@ -224,12 +199,12 @@ static bool lw_read_qp(lw *L, int k, lw_qp *qp, char *why) {
     return true;
 }
 
-static float lw_scale(lw *L, const lw_qp *qp, int64_t i) {
+float lw_scale(lw *L, const lw_qp *qp, int64_t i) {
     return ((const float *)lw_val(L, qp->scale)->info.data)[qp->n == 1 ? 0 : i];
 }
 
 /* Zero point i as a double (0 when omitted; FP8 codes decoded). */
-static double lw_zp(lw *L, const lw_qp *qp, int64_t i) {
+double lw_zp(lw *L, const lw_qp *qp, int64_t i) {
     if (qp->zp < 0)
         return 0.0;
     const struct qrun_tensor *z = &lw_val(L, qp->zp)->info;
@@ -237,13 +212,13 @@ static double lw_zp(lw *L, const lw_qp *qp, int64_t i) {
     return qrun_dtype_traits_get(z->dtype)->get(z->data, (size_t)(n == 1 ? 0 : i));
 }
 
-static bool lw_same_qp(lw *L, const lw_qp *a, const lw_qp *b) {
+bool lw_same_qp(lw *L, const lw_qp *a, const lw_qp *b) {
     return a->n == 1 && b->n == 1 && a->qtype == b->qtype &&
            lw_scale(L, a, 0) == lw_scale(L, b, 0) && lw_zp(L, a, 0) == lw_zp(L, b, 0);
 }
 
 /* The DQ node feeding input slot i of node k, its parameters read; -1 and a reason otherwise. */
-static int lw_input_dq(lw *L, int k, int i, lw_qp *qp, char *why) {
+int lw_input_dq(lw *L, int k, int i, lw_qp *qp, char *why) {
     const qrun_node *n = lw_node(L, k);
     int v = qrun_node_input(n, i);
     int d = lw_producer(L, v, QRUN_OP_DEQUANTIZE_LINEAR);
@@ -263,7 +238,7 @@ static int lw_input_dq(lw *L, int k, int i, lw_qp *qp, char *why) {
 }
 
 /* The Q node that alone reads node k's output 0, its parameters read; -1 and a reason otherwise. */
-static int lw_output_q(lw *L, int k, int v, lw_qp *qp, char *why) {
+int lw_output_q(lw *L, int k, int v, lw_qp *qp, char *why) {
     if (v < 0) {
         snprintf(why, LW_WHY, "the output is omitted");
         return -1;
@@ -286,7 +261,7 @@ static int lw_output_q(lw *L, int k, int v, lw_qp *qp, char *why) {
     return c;
 }
 
-static int64_t lw_opset(lw *L, int64_t at_least) {
+int64_t lw_opset(lw *L, int64_t at_least) {
     int64_t v = qrun_graph_opset(L->g, "");
     return v > at_least ? v : at_least;
 }
@@ -301,21 +276,19 @@ static int lw_zp_value(lw *L, const lw_qp *qp, const char *base) {
 
 /* ---- backend check ---------------------------------------------------------- */
 
-#define LW_MAX_IN 32
-
 /*
  * Ask the backends whether they run `op` on these inputs: a node like k with
  * op, opset and inputs replaced; every non-constant input described by its
  * dtype only (the load-time contract of supports_node).
  */
-static bool lw_supported(lw *L,
-                         int k,
-                         qrun_op op,
-                         int64_t opset,
-                         int n_in,
-                         const int *in,
-                         const qrun_dtype *dtypes,
-                         char *why) {
+bool lw_supported(lw *L,
+                  int k,
+                  qrun_op op,
+                  int64_t opset,
+                  int n_in,
+                  const int *in,
+                  const qrun_dtype *dtypes,
+                  char *why) {
     qrun_node tmp = *lw_node(L, k);
     const struct qrun_op_desc *d = qrun_op_desc_get(op);
     tmp.op = op;
@@ -347,12 +320,6 @@ static bool lw_supported(lw *L,
 }
 
 /* ---- Relu / Clip folded into the output range ------------------------------- */
-
-typedef struct lw_act {
-    int node;   /* Relu/Clip node, -1 when none */
-    bool clamp; /* an integer Clip is needed */
-    int32_t lo, hi;
-} lw_act;
 
 static bool lw_clip_bound(lw *L, const qrun_node *n, int slot, const char *attr, float *out) {
     if (n->opset < 11) {
@@ -392,67 +359,10 @@ static bool lw_act_range(lw *L, lw_act *a, const lw_qp *q, char *why) {
     return true;
 }
 
-/* ---- Conv / MatMul ---------------------------------------------------------- */
-
-/*
- * Bias scale tolerance: the float path adds b * s_b, the integer op adds b
- * units of s_x * s_w; a relative mismatch e moves the result by |b| s_b e,
- * far below one output step for e ~ float32 rounding (2^-20).
- */
-#define LW_BIAS_REL_TOL 0x1p-20
-
-static bool lw_bias_ok(lw *L, int k, const lw_qp *x, const lw_qp *w, lw_qp *b, char *why) {
-    if (lw_input_dq(L, k, 2, b, why) < 0)
-        return false;
-    const struct qrun_tensor *bq = &lw_val(L, b->q)->info;
-    if (bq->dtype != QRUN_DTYPE_INT32 || bq->rank != 1) {
-        snprintf(why, LW_WHY, "bias is not a 1-D int32 DequantizeLinear");
-        return false;
-    }
-    int64_t m = bq->dims[0];
-    if ((b->n != 1 && b->n != m) || (w->n != 1 && w->n != m)) {
-        snprintf(why, LW_WHY, "bias and weight scales do not match the %lld output channels",
-                 (long long)m);
-        return false;
-    }
-    for (int64_t c = 0; c < m; c++) {
-        double want = (double)lw_scale(L, x, 0) * (double)lw_scale(L, w, c);
-        double got = lw_scale(L, b, c);
-        if (lw_zp(L, b, c) != 0.0) {
-            snprintf(why, LW_WHY, "bias zero point of channel %lld is not 0", (long long)c);
-            return false;
-        }
-        if (!(fabs(got - want) <= LW_BIAS_REL_TOL * fabs(want))) {
-            snprintf(why, LW_WHY, "bias scale of channel %lld is %g, not x_scale*w_scale = %g",
-                     (long long)c, got, want);
-            return false;
-        }
-    }
-    return true;
-}
-
-/*
- * Weight granularity: per tensor, or per output channel: Conv's axis 0, the
- * last axis of MatMul's 2-D B, Gemm's N axis (0 with transB, else 1).
- */
-static bool lw_weight_axis_ok(lw *L, int k, const lw_qp *w, char *why) {
-    if (w->n == 1)
-        return true;
-    const qrun_node *n = lw_node(L, k);
-    int rank = lw_val(L, w->q)->info.rank;
-    int64_t axis = w->axis < 0 ? w->axis + rank : w->axis;
-    int64_t want = n->op == QRUN_OP_CONV   ? 0
-                   : n->op == QRUN_OP_GEMM ? (qrun_node_attr_int(n, "transB", 0) ? 0 : 1)
-                                           : rank - 1;
-    if (rank >= 0 && axis == want && (n->op == QRUN_OP_CONV || rank == 2))
-        return true;
-    snprintf(why, LW_WHY, "weights are quantized per axis %lld, not per output channel (axis %lld)",
-             (long long)w->axis, (long long)want);
-    return false;
-}
+/* ---- the output side and the rewrite ------------------------------------------ */
 
 /* Match the output side: op -> [Relu|Clip] -> Q. */
-static bool lw_match_output(lw *L, int k, lw_act *act, lw_qp *y, char *why) {
+bool lw_match_output(lw *L, int k, lw_act *act, lw_qp *y, char *why) {
     int out = lw_node(L, k)->outputs[0];
     act->node = -1;
     act->clamp = false;
@@ -464,14 +374,6 @@ static bool lw_match_output(lw *L, int k, lw_act *act, lw_qp *y, char *why) {
     if (lw_output_q(L, act->node >= 0 ? act->node : k, out, y, why) < 0)
         return false;
     return act->node < 0 || lw_act_range(L, act, y, why);
-}
-
-static bool lw_any_small_float(const lw_qp *const *qps, int n) {
-    for (int i = 0; i < n; i++) {
-        if (qrun_quant_is_small_float(qps[i]->qtype))
-            return true;
-    }
-    return false;
 }
 
 /* Add the integer clamp of a folded Relu/Clip (named after it); its input is the op's output. */
@@ -497,23 +399,7 @@ static bool lw_clamp_supported(lw *L, const lw_act *act, const lw_qp *y, char *w
     return lw_supported(L, act->node, QRUN_OP_CLIP, lw_opset(L, 13), 3, in, dt, why);
 }
 
-/* A matched unit: the integer node's inputs, the Q/DQ nodes it replaces, its output side. */
-typedef struct lw_unit {
-    qrun_op op;
-    int64_t opset;
-    int n_in;
-    int in[LW_MAX_IN];
-    qrun_dtype dt[LW_MAX_IN]; /* quantized inputs and zero points: their type; else 0 */
-    int zp_of[LW_MAX_IN];     /* zero-point slots: index into zq; else -1 */
-    lw_qp zq[LW_MAX_IN];
-    int n_zq;
-    int n_dq;
-    int dq[LW_MAX_IN]; /* DQ nodes folded in */
-    lw_qp y;
-    lw_act act;
-} lw_unit;
-
-static bool lw_push(lw_unit *u, int v, qrun_dtype dt, const lw_qp *zp_of) {
+bool lw_push(lw_unit *u, int v, qrun_dtype dt, const lw_qp *zp_of) {
     if (u->n_in >= LW_MAX_IN)
         return false;
     u->in[u->n_in] = v;
@@ -528,7 +414,7 @@ static bool lw_push(lw_unit *u, int v, qrun_dtype dt, const lw_qp *zp_of) {
 }
 
 /* Quantized input triple (x, scale, zero point) of a DQ folded into the unit. */
-static bool lw_push_dq(lw_unit *u, const lw_qp *q) {
+bool lw_push_dq(lw_unit *u, const lw_qp *q) {
     if (u->n_dq >= LW_MAX_IN)
         return false;
     u->dq[u->n_dq++] = q->node;
@@ -537,12 +423,12 @@ static bool lw_push_dq(lw_unit *u, const lw_qp *q) {
 }
 
 /* Output pair (scale, zero point) of the unit's Q. */
-static bool lw_push_y(lw_unit *u) {
+bool lw_push_y(lw_unit *u) {
     return lw_push(u, u->y.scale, 0, NULL) && lw_push(u, u->y.zp, u->y.qtype, &u->y);
 }
 
 /* Check support, then rewrite node k into u->op reading u->in and writing the Q's output. */
-static qrun_status lw_commit(lw *L, int k, lw_unit *u, bool *done, char *why, char *target) {
+qrun_status lw_commit(lw *L, int k, lw_unit *u, bool *done, char *why, char *target) {
     if (!lw_supported(L, k, u->op, u->opset, u->n_in, u->in, u->dt, why))
         return QRUN_OK;
     if (u->act.clamp && !lw_clamp_supported(L, &u->act, &u->y, why))
@@ -574,322 +460,9 @@ static qrun_status lw_commit(lw *L, int k, lw_unit *u, bool *done, char *why, ch
     return QRUN_OK;
 }
 
-static int64_t lw_contrib_opset(lw *L) {
+int64_t lw_contrib_opset(lw *L) {
     int64_t v = qrun_graph_opset(L->g, "com.microsoft");
     return v > 0 ? v : 1;
-}
-
-/*
- * Conv -> QLinearConv, MatMul -> QLinearMatMul, Gemm -> com.microsoft QGemm:
- * per-tensor activations, per-tensor or per-output-channel weights, and for
- * Conv/Gemm an int32 bias DQ of scale s_x * s_w.
- */
-static qrun_status lw_compute_unit(lw *L, int k, bool *done, char *why, char *target) {
-    const qrun_node *n = lw_node(L, k);
-    qrun_op src = n->op;
-    lw_qp x, w, b;
-    lw_unit u = {0};
-    *done = false;
-    if (src == QRUN_OP_GEMM) {
-        u.op = qrun_op_lookup("com.microsoft", "QGemm");
-        if (u.op == QRUN_OP_UNKNOWN) {
-            snprintf(why, LW_WHY, "no integer kernel for Gemm (needs com.microsoft QGemm)");
-            return QRUN_OK;
-        }
-        if (qrun_node_attr_float(n, "alpha", 1.0f) != 1.0f ||
-            qrun_node_attr_float(n, "beta", 1.0f) != 1.0f || qrun_node_attr_int(n, "transA", 0)) {
-            snprintf(why, LW_WHY, "Gemm has alpha or beta other than 1, or transA");
-            return QRUN_OK;
-        }
-    }
-    if (lw_input_dq(L, k, 0, &x, why) < 0 || lw_input_dq(L, k, 1, &w, why) < 0)
-        return QRUN_OK;
-    if (x.n != 1) {
-        snprintf(why, LW_WHY, "input 0 is quantized per axis");
-        return QRUN_OK;
-    }
-    if (!lw_weight_axis_ok(L, k, &w, why))
-        return QRUN_OK;
-    bool has_bias = src != QRUN_OP_MATMUL && qrun_node_input(n, 2) >= 0;
-    if (has_bias && !lw_bias_ok(L, k, &x, &w, &b, why))
-        return QRUN_OK;
-    if (!lw_match_output(L, k, &u.act, &u.y, why))
-        return QRUN_OK;
-    const lw_qp *all[] = {&x, &w, &u.y};
-    bool fp8 = lw_any_small_float(all, 3);
-    if (fp8 && !(qrun_quant_is_small_float(x.qtype) && qrun_quant_is_small_float(w.qtype) &&
-                 qrun_quant_is_small_float(u.y.qtype))) {
-        /* the integer and FP8 kernels each take one family (PTQ makes such units: exact uint8
-         * pixels into an FP8 layer, or per-node formats) */
-        snprintf(why, LW_WHY, "mixes 8-bit integer and FP8 operands");
-        return QRUN_OK;
-    }
-    if (src != QRUN_OP_GEMM) {
-        u.op = src == QRUN_OP_CONV ? QRUN_OP_QLINEAR_CONV : QRUN_OP_QLINEAR_MATMUL;
-        u.opset = lw_opset(L, fp8 ? 21 : 10);
-    } else {
-        u.opset = lw_contrib_opset(L);
-    }
-    lw_push_dq(&u, &x);
-    lw_push_dq(&u, &w);
-    if (src == QRUN_OP_GEMM) /* QGemm: A, B triples, C, then y */
-        lw_push(&u, has_bias ? b.q : -1, 0, NULL);
-    lw_push_y(&u);
-    if (src == QRUN_OP_CONV && has_bias)
-        lw_push(&u, b.q, 0, NULL);
-    if (has_bias)
-        u.dq[u.n_dq++] = b.node; /* at most 9 inputs and 3 DQs: within LW_MAX_IN */
-    return lw_commit(L, k, &u, done, why, target);
-}
-
-/* ---- ops with an ORT contrib integer form ---------------------------------- */
-
-/* Source op -> com.microsoft op (looked up at run time: present once its kernels are). */
-typedef struct lw_contrib {
-    qrun_op src;
-    const char *name;
-    int n_q; /* quantized inputs: 1, 2, or -1 for every input (Concat) */
-} lw_contrib;
-
-static const lw_contrib k_contrib[] = {
-    {QRUN_OP_ADD, "QLinearAdd", 2},
-    {QRUN_OP_MUL, "QLinearMul", 2},
-    {QRUN_OP_AVERAGE_POOL, "QLinearAveragePool", 1},
-    {QRUN_OP_GLOBAL_AVERAGE_POOL, "QLinearGlobalAveragePool", 1},
-    {QRUN_OP_SIGMOID, "QLinearSigmoid", 1},
-    {QRUN_OP_LEAKY_RELU, "QLinearLeakyRelu", 1},
-    {QRUN_OP_SOFTMAX, "QLinearSoftmax", 1},
-    {QRUN_OP_CONCAT, "QLinearConcat", -1},
-};
-
-static const lw_contrib *lw_contrib_of(qrun_op op) {
-    for (size_t i = 0; i < sizeof k_contrib / sizeof k_contrib[0]; i++) {
-        if (k_contrib[i].src == op)
-            return &k_contrib[i];
-    }
-    return NULL;
-}
-
-/*
- * Add/Mul/pools/Sigmoid/LeakyRelu/Softmax/Concat -> com.microsoft QLinear*:
- * every quantized input and the output per tensor. The attributes carry
- * over (axis, kernel_shape, alpha, ...); QLinearSoftmax also needs the
- * Softmax opset whose semantics it follows.
- */
-static qrun_status
-lw_contrib_unit(lw *L, int k, const lw_contrib *c, bool *done, char *why, char *target) {
-    const qrun_node *n = lw_node(L, k);
-    lw_unit u = {0};
-    lw_qp q[LW_MAX_IN];
-    *done = false;
-    u.op = qrun_op_lookup("com.microsoft", c->name);
-    if (u.op == QRUN_OP_UNKNOWN) {
-        snprintf(why, LW_WHY, "no integer kernel for %s (needs com.microsoft %s)", n->op_type,
-                 c->name);
-        return QRUN_OK;
-    }
-    int n_q = c->n_q < 0 ? n->n_inputs : c->n_q;
-    /* QLinearConcat takes 2 + 3 n inputs. */
-    if (3 * n_q + 2 > LW_MAX_IN || n->n_inputs < n_q) {
-        snprintf(why, LW_WHY, "%d inputs (at most %d are lowered)", n->n_inputs,
-                 (LW_MAX_IN - 2) / 3);
-        return QRUN_OK;
-    }
-    for (int i = 0; i < n_q; i++) {
-        if (lw_input_dq(L, k, i, &q[i], why) < 0)
-            return QRUN_OK;
-        if (q[i].n != 1) {
-            snprintf(why, LW_WHY, "input %d is quantized per axis", i);
-            return QRUN_OK;
-        }
-    }
-    if (!lw_match_output(L, k, &u.act, &u.y, why))
-        return QRUN_OK;
-    u.opset = lw_contrib_opset(L);
-    if (c->n_q < 0) /* QLinearConcat: y first, then the inputs */
-        lw_push_y(&u);
-    for (int i = 0; i < n_q; i++)
-        lw_push_dq(&u, &q[i]);
-    if (c->n_q >= 0)
-        lw_push_y(&u);
-    int64_t src_opset = n->opset;
-    qrun_status st = lw_commit(L, k, &u, done, why, target);
-    if (st == QRUN_OK && *done && c->src == QRUN_OP_SOFTMAX &&
-        qrun_node_add_attr_int(L->g, k, "opset", src_opset) != QRUN_OK)
-        return lw_nomem(L);
-    return st;
-}
-
-/* ---- data movement ---------------------------------------------------------- */
-
-static bool lw_is_movement(qrun_op op) {
-    switch (op) {
-    case QRUN_OP_RESHAPE:
-    case QRUN_OP_TRANSPOSE:
-    case QRUN_OP_FLATTEN:
-    case QRUN_OP_SQUEEZE:
-    case QRUN_OP_UNSQUEEZE:
-    case QRUN_OP_SLICE:
-    case QRUN_OP_GATHER:
-    case QRUN_OP_RESIZE:
-    case QRUN_OP_MAX_POOL:
-    case QRUN_OP_CONCAT:
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* Op-specific conditions for commuting with a per-tensor Q/DQ. */
-static bool lw_movement_ok(lw *L, int k, char *why) {
-    const qrun_node *n = lw_node(L, k);
-    if (n->op == QRUN_OP_RESIZE && strcmp(qrun_node_attr_string(n, "mode", "nearest"), "nearest")) {
-        snprintf(why, LW_WHY, "Resize mode is %s, not nearest",
-                 qrun_node_attr_string(n, "mode", ""));
-        return false;
-    }
-    if (n->op == QRUN_OP_MAX_POOL && n->n_outputs > 1 && n->outputs[1] >= 0) {
-        snprintf(why, LW_WHY, "MaxPool also returns Indices");
-        return false;
-    }
-    return true;
-}
-
-/* The quantized inputs of movement node k: slot 0, or every slot for Concat. */
-static int lw_movement_slots(const qrun_node *n) {
-    return n->op == QRUN_OP_CONCAT ? n->n_inputs : 1;
-}
-
-static bool lw_movement_supported(lw *L, int k, qrun_dtype qt, const int *in, char *why) {
-    const qrun_node *n = lw_node(L, k);
-    qrun_dtype dt[LW_MAX_IN] = {0};
-    int slots = lw_movement_slots(n);
-    for (int i = 0; i < slots && i < LW_MAX_IN; i++)
-        dt[i] = qt;
-    return lw_supported(L, k, n->op, n->opset, n->n_inputs, in, dt, why);
-}
-
-/* DQ(x) -> op [-> Q with the same parameters]: run op on x. */
-static qrun_status lw_movement_from_dq(lw *L, int k, bool *done, char *why, char *target) {
-    const qrun_node *n = lw_node(L, k);
-    int slots = lw_movement_slots(n);
-    if (n->n_inputs > LW_MAX_IN) {
-        snprintf(why, LW_WHY, "too many inputs");
-        return QRUN_OK;
-    }
-    lw_qp in[LW_MAX_IN], y;
-    int ins[LW_MAX_IN];
-    for (int i = 0; i < n->n_inputs; i++)
-        ins[i] = n->inputs[i];
-    for (int i = 0; i < slots; i++) {
-        if (lw_input_dq(L, k, i, &in[i], why) < 0)
-            return QRUN_OK;
-        if (in[i].n != 1) {
-            snprintf(why, LW_WHY, "input %d is quantized per axis", i);
-            return QRUN_OK;
-        }
-        if (i > 0 && !lw_same_qp(L, &in[0], &in[i])) {
-            snprintf(why, LW_WHY, "inputs have different scales/zero points (needs QLinearConcat)");
-            return QRUN_OK;
-        }
-        ins[i] = in[i].q;
-    }
-    int out = n->outputs[0];
-    int c = lw_sole_consumer(L, out);
-    bool to_q = c >= 0 && lw_node(L, c)->op == QRUN_OP_QUANTIZE_LINEAR;
-    if (to_q) {
-        if (!lw_read_qp(L, c, &y, why))
-            return QRUN_OK;
-        if (!lw_same_qp(L, &in[0], &y)) {
-            snprintf(why, LW_WHY,
-                     "QuantizeLinear '%s' after it has a different scale/zero point than its "
-                     "input",
-                     lw_node(L, c)->name);
-            return QRUN_OK;
-        }
-    }
-    if (!lw_movement_supported(L, k, in[0].qtype, ins, why))
-        return QRUN_OK;
-    const char *op_type = lw_node(L, k)->op_type;
-    for (int i = 0; i < slots; i++)
-        lw_kill(L, in[i].node);
-    if (lw_set_inputs(L, k, lw_node(L, k)->n_inputs, ins))
-        return lw_nomem(L);
-    if (to_q) {
-        /* Same parameters on both sides: the DQ/Q pair is the identity on x. */
-        lw_kill(L, c);
-        lw_set_output(L, k, 0, y.q);
-        snprintf(target, LW_WHY, "%s on %s", op_type, qrun_dtype_name(in[0].qtype));
-    } else {
-        /* Float consumers: the DQ moves after the op (a later unit may take it). */
-        char base[LW_WHY];
-        snprintf(base, sizeof base, "%s_quantized", lw_val(L, out)->name);
-        int t = lw_add_value(L, base);
-        if (t < 0)
-            return lw_nomem(L);
-        lw_set_output(L, k, 0, t);
-        int dq_in[3] = {t, in[0].scale, in[0].zp};
-        const qrun_node *dq = lw_node(L, in[0].node);
-        if (lw_add_node(L, dq->name, QRUN_OP_DEQUANTIZE_LINEAR, dq->opset, in[0].zp >= 0 ? 3 : 2,
-                        dq_in, 1, &out) < 0)
-            return lw_nomem(L);
-        snprintf(target, LW_WHY, "%s on %s, DequantizeLinear moved after it",
-                 lw_node(L, k)->op_type, qrun_dtype_name(in[0].qtype));
-    }
-    *done = true;
-    return QRUN_OK;
-}
-
-/* x -> op -> Q (per tensor): quantize first, run op on the quantized tensor. */
-static qrun_status lw_movement_to_q(lw *L, int k, bool *done, char *why, char *target) {
-    const qrun_node *n = lw_node(L, k);
-    lw_qp y;
-    if (n->op == QRUN_OP_CONCAT) {
-        snprintf(why, LW_WHY, "inputs are not DequantizeLinear outputs");
-        return QRUN_OK;
-    }
-    int out = n->outputs[0];
-    int c = lw_output_q(L, k, out, &y, why);
-    if (c < 0)
-        return QRUN_OK;
-    int ins[LW_MAX_IN];
-    if (n->n_inputs > LW_MAX_IN)
-        return QRUN_OK;
-    for (int i = 0; i < n->n_inputs; i++)
-        ins[i] = n->inputs[i];
-    if (!lw_movement_supported(L, k, y.qtype, ins, why))
-        return QRUN_OK;
-    /* Q reads the op's input into a new value; the op then writes Q's output. */
-    char base[LW_WHY];
-    snprintf(base, sizeof base, "%s_quantized", lw_val(L, ins[0])->name);
-    int t = lw_add_value(L, base);
-    if (t < 0)
-        return lw_nomem(L);
-    int q_in[3];
-    const qrun_node *q = lw_node(L, c);
-    for (int i = 0; i < q->n_inputs && i < 3; i++)
-        q_in[i] = q->inputs[i];
-    q_in[0] = ins[0];
-    if (lw_set_inputs(L, c, lw_node(L, c)->n_inputs, q_in))
-        return lw_nomem(L);
-    lw_set_output(L, c, 0, t);
-    ins[0] = t;
-    if (lw_set_inputs(L, k, lw_node(L, k)->n_inputs, ins))
-        return lw_nomem(L);
-    lw_set_output(L, k, 0, y.q);
-    snprintf(target, LW_WHY, "%s on %s, QuantizeLinear moved before it", lw_node(L, k)->op_type,
-             qrun_dtype_name(y.qtype));
-    *done = true;
-    return QRUN_OK;
-}
-
-static qrun_status lw_movement_unit(lw *L, int k, bool *done, char *why, char *target) {
-    *done = false;
-    if (!lw_movement_ok(L, k, why))
-        return QRUN_OK;
-    if (lw_producer(L, lw_node(L, k)->inputs[0], QRUN_OP_DEQUANTIZE_LINEAR) >= 0)
-        return lw_movement_from_dq(L, k, done, why, target);
-    return lw_movement_to_q(L, k, done, why, target);
 }
 
 /* ---- units that stay float ---------------------------------------------- */

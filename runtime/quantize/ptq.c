@@ -132,21 +132,35 @@ ptq_qparam_consts(ptq *p, const qrun_ptq_tensor *e, const char *base, int *sv, i
     return *sv < 0 || *zv < 0 ? ptq_nomem(p) : QRUN_OK;
 }
 
-/* Append DequantizeLinear(qv, scale, zp) -> new value "<base>_dequantized"; records names in e. */
-static qrun_status ptq_add_dq(ptq *p, qrun_ptq_tensor *e, const char *base, int qv, int *dq_out) {
-    int sv, zv;
+/*
+ * Append node "<base>_QuantizeLinear" or "<base>_DequantizeLinear" (op)
+ * reading (in, scale, zp) with scale/zp constants of its own -> new value
+ * "<base>_quantized" / "<base>_dequantized" in *out; per axis, with e's axis.
+ */
+static qrun_status
+ptq_add_qdq_node(ptq *p, const qrun_ptq_tensor *e, const char *base, qrun_op op, int in, int *out) {
+    int sv = -1, zv = -1;
     qrun_status s = ptq_qparam_consts(p, e, base, &sv, &zv);
     if (s)
         return s;
-    int dq = ptq_value(p, base, "_dequantized");
+    bool dq = op == QRUN_OP_DEQUANTIZE_LINEAR;
+    int v = ptq_value(p, base, dq ? "_dequantized" : "_quantized");
     char name[PTQ_NAME_MAX];
-    snprintf(name, sizeof name, "%s_DequantizeLinear", base);
-    int ins[3] = {qv, sv, zv};
-    int k = dq < 0 ? -1
-                   : qrun_graph_add_op_node(p->g, name, QRUN_OP_DEQUANTIZE_LINEAR, p->qdq_opset, 3,
-                                            ins, 1, &dq);
+    snprintf(name, sizeof name, "%s_%s", base, dq ? "DequantizeLinear" : "QuantizeLinear");
+    int ins[3] = {in, sv, zv};
+    int k = v < 0 ? -1 : qrun_graph_add_op_node(p->g, name, op, p->qdq_opset, 3, ins, 1, &v);
     if (k < 0 || (e->axis >= 0 && qrun_node_add_attr_int(p->g, k, "axis", e->axis) != QRUN_OK))
         return ptq_nomem(p);
+    *out = v;
+    return QRUN_OK;
+}
+
+/* Append DequantizeLinear(qv, scale, zp) -> new value "<base>_dequantized"; records names in e. */
+static qrun_status ptq_add_dq(ptq *p, qrun_ptq_tensor *e, const char *base, int qv, int *dq_out) {
+    int dq;
+    qrun_status s = ptq_add_qdq_node(p, e, base, QRUN_OP_DEQUANTIZE_LINEAR, qv, &dq);
+    if (s)
+        return s;
     e->quantized = qrun_strdup(p->g->alloc, p->g->values[qv].name);
     e->dequantized = qrun_strdup(p->g->alloc, p->g->values[dq].name);
     if (!e->quantized || !e->dequantized)
@@ -222,19 +236,10 @@ static qrun_status ptq_activation(ptq *p, int v, qrun_dtype fmt) {
     e->zps[0] = qp.zp;
     e->lo = lo;
     e->hi = hi;
-    int sv, zv;
-    qrun_status s = ptq_qparam_consts(p, e, name, &sv, &zv);
+    int qv; /* per tensor: e->axis is -1 */
+    qrun_status s = ptq_add_qdq_node(p, e, name, QRUN_OP_QUANTIZE_LINEAR, v, &qv);
     if (s)
         return s;
-    int qv = ptq_value(p, name, "_quantized");
-    char qname[PTQ_NAME_MAX];
-    snprintf(qname, sizeof qname, "%s_QuantizeLinear", name);
-    int ins[3] = {v, sv, zv};
-    int kq = qv < 0 ? -1
-                    : qrun_graph_add_op_node(p->g, qname, QRUN_OP_QUANTIZE_LINEAR, p->qdq_opset, 3,
-                                             ins, 1, &qv);
-    if (kq < 0)
-        return ptq_nomem(p);
     /* ptq_add_dq adds its own scale/zp constants: the DQ must not share the Q's (one per node). */
     int dq;
     s = ptq_add_dq(p, e, name, qv, &dq);

@@ -383,13 +383,16 @@ nn_set_spatial_output(qrun_infer_ctx *c, int i, qrun_dtype dt, const qrun_conv_p
     return qrun_infer_set_output(c, i, dt, p->n_spatial + 2, dims);
 }
 
-qrun_status qrun_infer_conv(qrun_infer_ctx *c) {
+/* Conv or ConvTranspose: X and W of one type, an optional [c_out] bias, Y of X's type. */
+static qrun_status nn_infer_conv_any(qrun_infer_ctx *c, bool transpose) {
     qrun_conv_params p;
     qrun_status st = nn_need_inputs(c, 2);
     if (st == QRUN_OK)
         st = nn_same_dtype(c, 0, 1);
     if (st == QRUN_OK)
-        st = qrun_conv_params_get(c->node, c->inputs[0], c->inputs[1], &p, c->err);
+        st = transpose
+                 ? qrun_conv_transpose_params_get(c->node, c->inputs[0], c->inputs[1], &p, c->err)
+                 : qrun_conv_params_get(c->node, c->inputs[0], c->inputs[1], &p, c->err);
     if (st == QRUN_OK)
         st = nn_check_bias(c, p.c_out);
     if (st != QRUN_OK)
@@ -397,18 +400,12 @@ qrun_status qrun_infer_conv(qrun_infer_ctx *c) {
     return nn_set_spatial_output(c, 0, c->inputs[0]->dtype, &p);
 }
 
+qrun_status qrun_infer_conv(qrun_infer_ctx *c) {
+    return nn_infer_conv_any(c, false);
+}
+
 qrun_status qrun_infer_conv_transpose(qrun_infer_ctx *c) {
-    qrun_conv_params p;
-    qrun_status st = nn_need_inputs(c, 2);
-    if (st == QRUN_OK)
-        st = nn_same_dtype(c, 0, 1);
-    if (st == QRUN_OK)
-        st = qrun_conv_transpose_params_get(c->node, c->inputs[0], c->inputs[1], &p, c->err);
-    if (st == QRUN_OK)
-        st = nn_check_bias(c, p.c_out);
-    if (st != QRUN_OK)
-        return st;
-    return nn_set_spatial_output(c, 0, c->inputs[0]->dtype, &p);
+    return nn_infer_conv_any(c, true);
 }
 
 qrun_status qrun_infer_pool(qrun_infer_ctx *c) {

@@ -170,7 +170,7 @@ qlc=/usr/share/libonnx-testdata/data/node/test_qlinearconv
 if [ -d "$qlc" ]; then
   "$qrun" run "$qlc/model.onnx" --inputs "$qlc/test_data_set_0" --backend accel_sim --hw edge_small --output-dir "$tmp/qlc_sim" >"$tmp/out" 2>&1
   grep -q '^accel_sim full on edge_small (layer_pipelined)' "$tmp/out" && grep -q '^  QLinearConv_0,QLinearConv,accel,uint8,row_split_k,' "$tmp/out" \
-    && grep -q 'partition: accel: 1 nodes (0 fused into row units), host: 0 nodes' "$tmp/out" && grep -q "latency .* us (batch 1; pipeline fill .* us, layer by layer .* us), throughput" "$tmp/out" \
+    && grep -q 'partition: accel: 1 nodes (0 fused into row units), host: 0 nodes' "$tmp/out" && grep -q "latency .* us (batch 1, launch .* us included; row pipelined .* us, layer by layer .* us), throughput" "$tmp/out" \
     && cmp -s "$tmp/qlc_sim/output_0.pb" "$qlc/test_data_set_0/output_0.pb" \
     && ok "run --backend accel_sim report, datapath output" || bad "run --backend accel_sim report: $(head -c 600 "$tmp/out")"
   "$qrun" run "$qlc/model.onnx" --inputs "$qlc/test_data_set_0" --backend accel_sim --hw speedai240 --json >"$tmp/sim.json" 2>&1
@@ -192,6 +192,35 @@ assert s["partition"]["folded_constants"]>0 and host==["Softmax"], host
 assert s["execution"]=="layer_pipelined" and 0<d["latency_us"]<=s["latency_pipelined_us"] and d["throughput_ips"]*s["latency_pipelined_us"]*1e-6>=1
 assert all(o["dtype"]=="int8" for o in d["ops"] if o["placement"]=="accel")
 ' "$tmp/light.json" && ok "run --sim timing --dtype int8 on a float model" || bad "run --sim timing --dtype int8: $(head -c 400 "$tmp/light.json") $(head -c 300 "$tmp/err")"
+  # Issue 5 acceptance 2: ResNet-50 on speedai240, FP8-E3M4, batch 1, --sim timing, against
+  # MLPerf Inference v4.1 (~120 us single stream, 56-70k img/s offline, ~1.2 mJ per image).
+  start=$(date +%s%N)
+  "$qrun" run "$light" --backend accel_sim --hw speedai240 --sim timing --dtype fp8e3m4 --json >"$tmp/r50.json" 2>"$tmp/err"
+  secs=$(( ($(date +%s%N) - start) / 1000000 ))
+  python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1]))
+lat, ips, mj = d["latency_us"], d["throughput_ips"], d["energy_uj"] / 1000
+assert 90 <= lat <= 150, ("latency_us", lat)
+assert 42000 <= ips <= 88000, ("throughput_ips", ips)
+assert 0.8 <= mj <= 1.6, ("energy mJ", mj)
+assert abs(sum(o["latency_share_us"] for o in d["ops"]) - lat) <= 1e-3 * lat, "shares != latency"
+assert int(sys.argv[2]) < 5000, ("host ms", sys.argv[2])
+' "$tmp/r50.json" "$secs" && ok "ResNet-50 speedai240 fp8e3m4 within the MLPerf v4.1 ranges (issue 5, acceptance 2)" \
+    || bad "ResNet-50 acceptance 2: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["latency_us"], d["throughput_ips"], d["energy_uj"])' "$tmp/r50.json" 2>&1) host ${secs} ms $(head -c 300 "$tmp/err")"
+  # Every light model simulates (the validation table of docs/accel_sim.md): a schedule, a
+  # latency of at least its slowest node, shares summing to it, energy classes to the total.
+  for lm in "$src"/../shared/models/light/light_*.onnx; do
+    "$qrun" run "$lm" --backend accel_sim --hw speedai240 --sim timing --dtype fp8e3m4 --json >"$tmp/lm.json" 2>"$tmp/err"
+    python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1])); s=d["sim"]; lat=d["latency_us"]
+assert s["execution"] in ("layer_pipelined", "layer_by_layer") and lat > 0 and d["throughput_ips"] > 0
+assert lat >= max(o["time_us"] for o in d["ops"]) - 1e-6
+assert abs(sum(o["latency_share_us"] for o in d["ops"]) - lat) <= 1e-3 * lat
+e=s["energy_uj"]; assert abs(sum(v for k, v in e.items() if k != "total") - e["total"]) <= 1e-4 * e["total"]  # 6 digits each
+' "$tmp/lm.json" && ok "accel_sim timing on $(basename "$lm")" || bad "accel_sim timing on $lm: $(head -c 300 "$tmp/err")"
+  done
   # A chip without off-chip memory whose SRAM cannot hold a layer: an error naming the node.
   "$qrun" hw show edge_small --json | python3 -c '
 import json,sys
@@ -273,8 +302,10 @@ for x in r:
     assert 0 <= x["top1"] <= 1 and 0 <= x["agree_fp32"] <= 1 and math.isfinite(x["sqnr_db"])
     assert len(x["layers"]) == 9
     for l in x["layers"]:
-        assert set(("name", "sqnr_db", "saturated")) <= set(l) and l["saturated"] >= 0
+        assert set(("name", "sqnr_db", "saturated", "producer", "cycles", "energy_uj")) <= set(l) and l["saturated"] >= 0
+        assert l["cycles"] >= 0 and l["energy_uj"] >= 0
 assert r[0]["cycles"] > 0 and r[0]["energy_uj"] > 0
+assert sum(l["cycles"] > 0 for l in r[0]["layers"]) >= 3, "per-layer cycles"
 ' "$tmp/cmp.json" && ok "compare --json schema (accel_sim costs)" || bad "compare --json schema: $(head -c 300 "$tmp/cmp.json") $(head -c 300 "$tmp/err")"
 else
   grep -q '"agree_fp32"' "$tmp/cmp.json" && grep -q '"layers"' "$tmp/cmp.json" && ok "compare --json (no python3)" || bad "compare --json"

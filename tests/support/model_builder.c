@@ -263,3 +263,24 @@ void qm_attr_int(qm_model *q, const char *name, int64_t v) {
     q->attr[i].i = v;
     q->attrs[i] = &q->attr[i];
 }
+
+void tmodel_set_external(
+    tmodel *t, tmodel_ext *x, const char *loc, const char *off, const char *len) {
+    size_t n = 0;
+    const char *keys[3] = {"location", "offset", "length"};
+    const char *vals[3] = {loc, off, len};
+    for (int k = 0; k < 3; k++) {
+        if (!vals[k])
+            continue;
+        onnx__string_string_entry_proto__init(&x->e[n]);
+        x->e[n].key = (char *)keys[k];
+        x->e[n].value = (char *)vals[k];
+        x->ep[n] = &x->e[n];
+        n++;
+    }
+    t->w.has_raw_data = 0;
+    t->w.has_data_location = 1;
+    t->w.data_location = 1;
+    t->w.n_external_data = n;
+    t->w.external_data = x->ep;
+}

@@ -43,6 +43,16 @@ typedef struct tmodel {
  */
 void tmodel_init(tmodel *t);
 
+/* Storage for the external_data entries of tmodel_set_external. */
+typedef struct tmodel_ext {
+    Onnx__StringStringEntryProto e[3];
+    Onnx__StringStringEntryProto *ep[3];
+} tmodel_ext;
+
+/** @brief Make W external data at location loc, with offset/length when not NULL. */
+void tmodel_set_external(
+    tmodel *t, tmodel_ext *x, const char *loc, const char *off, const char *len);
+
 /** @brief Serialize m into a malloc'd buffer of *n bytes (free it); asserts on failure. */
 uint8_t *pack_model(const Onnx__ModelProto *m, size_t *n);
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cpu_ref int16 x int16 -> int32 GEMM core of the integer conv/matmul kernels (ops/qlinear.c). */
+/* cpu_ref int16 x int16 -> int32 GEMM core of the integer conv/matmul kernels (ops/qlinear_conv.c,
+ * ops/qlinear_matmul.c). */
 #ifndef QRUN_CPU_REF_QGEMM_S16_H
 #define QRUN_CPU_REF_QGEMM_S16_H
 
