@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets (fuzz/*.c; clang, ASan+UBSan+libFuzzer, in build-fuzz/) and run each
 # for a bounded time on seed corpora made from ../shared/models, hw/ and fuzz/seeds/.
-#   scripts/fuzz.sh [--time SECONDS] [TARGET...]   (default: 60 s each, every target)
+#   scripts/fuzz.sh [--time SECONDS] [--seed N] [TARGET...]   (default: 60 s each, every target)
+# --seed N fixes libFuzzer's random seed (CI uses it so a run explores the same way each time);
+# without it each run takes a fresh seed.
 # Prints executions/s and coverage (libFuzzer's cov/ft) per target. Exits non-zero when a target
 # finds a crash, leak, undefined behaviour, timeout or out-of-memory; the input is saved as
 # build-fuzz/findings/TARGET/{crash,leak,timeout,oom}-SHA1 (replay it: build-fuzz/fuzz/TARGET FILE).
@@ -11,12 +13,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 time_s=60
+seed_n=0
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --time) time_s=$2; shift 2 ;;
     --time=*) time_s=${1#--time=}; shift ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --seed) seed_n=$2; shift 2 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -94,7 +98,7 @@ for t in "${targets[@]}"; do
   max=$(max_len_for "$t")
   seed "$t" "$corpus" "$max"
   args=(-max_total_time="$time_s" -rss_limit_mb=2048 -timeout=30 -max_len="$max"
-        -print_final_stats=1 -artifact_prefix="$findings/")
+        -print_final_stats=1 -artifact_prefix="$findings/" -seed="$seed_n")
   d=$(dict_for "$t")
   [ -n "$d" ] && args+=(-dict="$d")
   echo "fuzz.sh: $t for ${time_s}s ($(ls "$corpus" | wc -l) inputs in $corpus)"
