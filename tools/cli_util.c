@@ -83,3 +83,45 @@ void cli_fill_pattern(qrun_tensor *t, bool random) {
         qrun_tensor_set_f64(t, k, small_int ? v * 100.0 : v);
     }
 }
+
+int cli_pattern_input(qrun_context *ctx,
+                      const char *model,
+                      const qrun_value_info *vi,
+                      bool random,
+                      qrun_tensor **out) {
+    if (vi->dtype == QRUN_DTYPE_UNDEFINED)
+        return fail("%s: input '%s' has no declared type; give it with --input or --inputs", model,
+                    vi->name);
+    int64_t dims[QRUN_MAX_RANK];
+    int rank = vi->rank < 0 ? 0 : vi->rank;
+    for (int d = 0; d < rank; d++)
+        dims[d] = vi->dims[d] >= 0 ? vi->dims[d] : 1;
+    if (qrun_tensor_create(ctx, vi->dtype, rank, dims, vi->name, out))
+        return fail("%s: input '%s': %s", model, vi->name, qrun_context_errmsg(ctx));
+    cli_fill_pattern(*out, random);
+    return 0;
+}
+
+bool cli_find_dir_input(const char *dir, int i, char *path, size_t cap) {
+    static const char *const exts[] = {"pb", "npy", "jpg", "jpeg", "png", "JPG", "JPEG", "PNG"};
+    for (size_t k = 0; k < sizeof exts / sizeof exts[0]; k++) {
+        snprintf(path, cap, "%s/input_%d.%s", dir, i, exts[k]);
+        if (cli_file_exists(path))
+            return true;
+    }
+    return false;
+}
+
+int cli_load_input_file(qrun_context *ctx,
+                        const char *path,
+                        const char *input_name,
+                        const char *preprocess,
+                        qrun_tensor **out) {
+    if (!cli_file_exists(path))
+        return fail("%s: no such file (for input '%s')", path, input_name);
+    qrun_status s = qrun_file_is_image(path) ? qrun_tensor_load_image(ctx, path, preprocess, out)
+                                             : qrun_tensor_load_file(ctx, path, out);
+    if (s)
+        return fail("%s", qrun_context_errmsg(ctx));
+    return 0;
+}

@@ -27,5 +27,27 @@ void cli_json_string(FILE *f, const char *s);
  * of 16 bits or less so that they are not all zero; with random false, leave t as it is.
  */
 void cli_fill_pattern(qrun_tensor *t, bool random);
+/**
+ * @brief The tensor for graph input vi when none is given: its declared dtype and shape with
+ * symbolic dims set to 1, filled by cli_fill_pattern. Returns 0, or 1 after printing an error
+ * naming model and input.
+ */
+int cli_pattern_input(qrun_context *ctx,
+                      const char *model,
+                      const qrun_value_info *vi,
+                      bool random,
+                      qrun_tensor **out);
+/** @brief DIR/input_<i>.<ext> (pb, npy, jpg, jpeg, png) for the first that exists; false if none.
+ */
+bool cli_find_dir_input(const char *dir, int i, char *path, size_t cap);
+/**
+ * @brief A tensor file (.pb/.npy) or an image (JPEG/PNG through preprocess, NULL: raw), chosen by
+ * content, for the input called input_name. Returns 0, or 1 after printing an error.
+ */
+int cli_load_input_file(qrun_context *ctx,
+                        const char *path,
+                        const char *input_name,
+                        const char *preprocess,
+                        qrun_tensor **out);
 
 #endif

@@ -282,46 +282,15 @@ static const char *find_named(const cli *c, const char *name) {
     return NULL;
 }
 
-/* A tensor file (.pb/.npy) or an image (JPEG/PNG, through --preprocess), chosen by content. */
-static int load_input_file(
-    qrun_context *ctx, const cli *c, const char *path, const char *input_name, qrun_tensor **out) {
-    if (!cli_file_exists(path))
-        return fail("%s: no such file (for input '%s')", path, input_name);
-    qrun_status s = qrun_file_is_image(path) ? qrun_tensor_load_image(ctx, path, c->preprocess, out)
-                                             : qrun_tensor_load_file(ctx, path, out);
-    if (s)
-        return fail("%s", qrun_context_errmsg(ctx));
-    return 0;
-}
-
-/* DIR/input_<i>.<ext> for the first extension that exists; false if none. */
-static bool find_dir_input(const char *dir, int i, char *path, size_t cap) {
-    static const char *const exts[] = {"pb", "npy", "jpg", "jpeg", "png", "JPG", "JPEG", "PNG"};
-    for (size_t k = 0; k < sizeof exts / sizeof exts[0]; k++) {
-        snprintf(path, cap, "%s/input_%d.%s", dir, i, exts[k]);
-        if (cli_file_exists(path))
-            return true;
-    }
-    return false;
-}
-
 static int
 make_default_input(qrun_context *ctx, const cli *c, const qrun_value_info *vi, qrun_tensor **out) {
-    int64_t dims[QRUN_MAX_RANK];
-    int rank = vi->rank < 0 ? 0 : vi->rank;
-    for (int d = 0; d < rank; d++)
-        dims[d] = vi->dims[d] >= 0 ? vi->dims[d] : 1;
-    if (vi->dtype == QRUN_DTYPE_UNDEFINED)
-        return fail("%s: input '%s' has no declared type; give it with --input", c->model,
-                    vi->name);
-    if (qrun_tensor_create(ctx, vi->dtype, rank, dims, vi->name, out))
-        return fail("%s: input '%s': %s", c->model, vi->name, qrun_context_errmsg(ctx));
-    cli_fill_pattern(*out, c->random_input);
+    if (cli_pattern_input(ctx, c->model, vi, c->random_input, out))
+        return 1;
     char s[256];
-    shape_str(rank, dims, s, sizeof s);
+    shape_str(qrun_tensor_rank(*out), qrun_tensor_dims(*out), s, sizeof s);
     fprintf(stderr, "qrun: note: input '%s' not given: feeding %s %s %s%s\n", vi->name,
             c->random_input ? "a fixed pseudo-random pattern" : "zeros", qrun_dtype_name(vi->dtype),
-            s, rank && vi->rank > 0 ? " (symbolic dims set to 1)" : "");
+            s, vi->rank > 0 ? " (symbolic dims set to 1)" : "");
     return 0;
 }
 
@@ -343,14 +312,14 @@ static int gather_inputs(qrun_context *ctx, const cli *c, const qrun_model *m, q
         qrun_model_input_info(m, i, &vi);
         const char *named = find_named(c, vi.name);
         if (named) {
-            if (load_input_file(ctx, c, named, vi.name, &ins[i]))
+            if (cli_load_input_file(ctx, named, vi.name, c->preprocess, &ins[i]))
                 return 1;
             continue;
         }
         if (c->inputs_dir) {
             char path[PATH_MAX];
-            if (find_dir_input(c->inputs_dir, i, path, sizeof path)) {
-                if (load_input_file(ctx, c, path, vi.name, &ins[i]))
+            if (cli_find_dir_input(c->inputs_dir, i, path, sizeof path)) {
+                if (cli_load_input_file(ctx, path, vi.name, c->preprocess, &ins[i]))
                     return 1;
                 continue;
             }

@@ -141,40 +141,23 @@ static int split_formats(char *list, const char **out, int *n) {
     return 0;
 }
 
-static int load_dir_input(qrun_context *ctx, const char *dir, int i, qrun_tensor **out) {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/input_%d.pb", dir, i);
-    if (!cli_file_exists(path))
-        snprintf(path, sizeof path, "%s/input_%d.npy", dir, i);
-    if (!cli_file_exists(path))
-        return fail("%s: no input_%d.pb or input_%d.npy", dir, i, i);
-    if (qrun_tensor_load_file(ctx, path, out))
-        return fail("%s", qrun_context_errmsg(ctx));
-    return 0;
-}
-
 static int
 make_inputs(qrun_context *ctx, const bench_cli *c, const qrun_model *m, qrun_tensor **ins) {
     for (int i = 0; i < qrun_model_input_count(m); i++) {
-        if (c->inputs_dir) {
-            if (load_dir_input(ctx, c->inputs_dir, i, &ins[i]))
-                return 1;
-            continue;
-        }
         qrun_value_info vi;
         qrun_model_input_info(m, i, &vi);
-        if (vi.dtype == QRUN_DTYPE_UNDEFINED)
-            return fail("%s: input '%s' has no declared type; give inputs with --inputs DIR",
-                        c->model, vi.name);
-        int64_t dims[QRUN_MAX_RANK];
-        int rank = vi.rank < 0 ? 0 : vi.rank;
-        for (int d = 0; d < rank; d++)
-            dims[d] = vi.dims[d] >= 0 ? vi.dims[d] : 1;
-        if (qrun_tensor_create(ctx, vi.dtype, rank, dims, vi.name, &ins[i]))
-            return fail("%s: input '%s': %s", c->model, vi.name, qrun_context_errmsg(ctx));
-        /* Benchmarks need no particular values: a fixed pattern keeps runs repeatable and
-         * avoids the all-zero fast paths a zero input could take. */
-        cli_fill_pattern(ins[i], true);
+        char path[PATH_MAX];
+        if (!c->inputs_dir) {
+            /* Benchmarks need no particular values: a fixed pattern keeps runs repeatable and
+             * avoids the all-zero fast paths a zero input could take. */
+            if (cli_pattern_input(ctx, c->model, &vi, true, &ins[i]))
+                return 1;
+        } else if (!cli_find_dir_input(c->inputs_dir, i, path, sizeof path)) {
+            return fail("%s: input '%s': %s has no input_%d.pb, .npy, .jpg, .jpeg or .png",
+                        c->model, vi.name, c->inputs_dir, i);
+        } else if (cli_load_input_file(ctx, path, vi.name, c->ptq.preprocess, &ins[i])) {
+            return 1;
+        }
     }
     if (!c->inputs_dir && qrun_model_input_count(m) > 0)
         fprintf(stderr, "qrun: note: inputs are a fixed pseudo-random pattern (symbolic dims set "

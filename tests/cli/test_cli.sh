@@ -391,6 +391,9 @@ for r in d["results"]:
 fi
 "$qrun" bench "$ex/model.onnx" --iters 2 >"$tmp/out" 2>"$tmp/err"
 grep -q "^auto .* [0-9.]\+$" "$tmp/out" && grep -q "median ms" "$tmp/out" && ok "bench text table" || bad "bench text table: $(head -c 300 "$tmp/out")"
+"$qrun" bench "$ex/model.onnx" --inputs "$ex/test_data_set_0" --iters 1 >"$tmp/out" 2>"$tmp/err"
+grep -q "^auto " "$tmp/out" && ! grep -q "pseudo-random" "$tmp/err" && ok "bench --inputs DIR" || bad "bench --inputs DIR: $(head -c 300 "$tmp/err")"
+expect_error "bench --inputs without the file" "input 'Input3': $tmp has no input_0.pb" "$qrun" bench "$ex/model.onnx" --inputs "$tmp"
 expect_error "bench unknown dtype" "dtypes: unknown datatype 'fp9'" "$qrun" bench "$ex/model.onnx" --dtypes int8,fp9
 expect_error "bench accel_sim needs --hw" "needs --hw" "$qrun" bench "$ex/model.onnx" --backend accel_sim
 expect_error "bench --iters 0" "--iters expects a positive integer" "$qrun" bench "$ex/model.onnx" --iters 0
